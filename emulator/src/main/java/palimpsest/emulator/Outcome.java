@@ -1,0 +1,53 @@
+package palimpsest.emulator;
+
+/** How a run of the machine ended. */
+public final class Outcome
+{
+    public enum Kind
+    {
+        /** Software wrote 0 to the power port: a clean shutdown. */
+        POWEROFF,
+        /** Software wrote a non-zero code to the power port (a panic, a failed check). */
+        FAILURE,
+        /** An exception could not be delivered (no handler, fault while delivering). */
+        TRIPLE_FAULT,
+        /** Every CPU halted and nothing is pending that could wake one. */
+        IDLE,
+        /** The instruction limit was reached. */
+        LIMIT,
+        /** The emulator or the Java code of the emulated software threw: a bug of ours. */
+        INTERNAL_ERROR
+    }
+
+    public final Kind kind;
+    /** Power-port code for POWEROFF/FAILURE, else 0. */
+    public final long code;
+    public final String message;
+    public final Throwable cause;
+
+    public Outcome(final Kind kind, final long code, final String message, final Throwable cause)
+    {
+        this.kind = kind;
+        this.code = code;
+        this.message = message;
+        this.cause = cause;
+    }
+
+    public boolean clean()
+    {
+        return kind == Kind.POWEROFF && code == 0;
+    }
+
+    /** Stable small integer for the trace's end record. */
+    public int wireCode()
+    {
+        return kind.ordinal() << 16 | (int)(code & 0xFFFF);
+    }
+
+    @Override
+    public String toString()
+    {
+        return kind.name().toLowerCase().replace('_', '-') + (code != 0 ? " (code " + code + ")" : "") +
+            (message == null || message.isEmpty() ? "" : ": " + message);
+    }
+}

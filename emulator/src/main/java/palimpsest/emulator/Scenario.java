@@ -1,0 +1,42 @@
+package palimpsest.emulator;
+
+/**
+ * A named workload: software to load into a machine plus the stimuli that drive it, and how to
+ * judge how the run ended. Built-in and user scenarios are found with {@link java.util.ServiceLoader}
+ * ({@code META-INF/services/palimpsest.emulator.Scenario}), so a plugin jar adds its own.
+ */
+public interface Scenario
+{
+    /** The name users type: lower-case words joined by '-'. */
+    String name();
+
+    /** One line for {@code pal scenarios}. */
+    String description();
+
+    /** Whether the scenario boots the kernel (and so takes --kernel / --patch). */
+    default boolean usesKernel()
+    {
+        return false;
+    }
+
+    /** Machine shape used when the user does not give one. */
+    default MachineConfig defaultConfig()
+    {
+        return MachineConfig.defaults();
+    }
+
+    /** Virtual-time budget after which the run stops with {@link Outcome.Kind#LIMIT}. */
+    default long maxInstructions()
+    {
+        return 2_000_000_000L;
+    }
+
+    /**
+     * Loads software and schedules stimuli. Throw {@link IllegalArgumentException} with a one-line
+     * message for unusable arguments or machine shapes.
+     */
+    void load(Machine machine, ScenarioContext context);
+
+    /** Judges a finished run. */
+    Verdict verdict(Machine machine, Outcome outcome);
+}
