@@ -500,6 +500,17 @@ public final class Cpu
         sink.event(EventKind.MARK, c.id, c.icount, c.pc, type, a, b);
     }
 
+    /**
+     * {@code int n}: a software interrupt through the IDT (how user code makes system calls:
+     * number and arguments in general registers, result in register 0). Taken regardless of IF.
+     */
+    public void intn(final int vector)
+    {
+        final CpuCore c = boundary();
+        sink.event(EventKind.INTERRUPT, c.id, c.icount, c.pc, vector, InterruptSource.SOFTWARE, 0);
+        trap(vector, 0);
+    }
+
     // ------------------------------------------------------------------ hlt, APIC, I/O
 
     /** hlt: waits for an interrupt (takes it on wake if IF is set). */

@@ -8,8 +8,10 @@ public final class InterruptSource
     public static final int PMU = 2;
     public static final int DEVICE = 3;
     public static final int STIMULUS = 4;
+    /** {@code int n} executed by software. */
+    public static final int SOFTWARE = 5;
 
-    private static final String[] NAMES = {"ipi", "timer", "pmu", "device", "stimulus"};
+    private static final String[] NAMES = {"ipi", "timer", "pmu", "device", "stimulus", "software"};
 
     public static String name(final int source)
     {
