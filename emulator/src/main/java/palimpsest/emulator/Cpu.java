@@ -207,7 +207,9 @@ public final class Cpu
     {
         CpuCore c = core;
         int vector;
-        while (c.interruptsEnabled() && (vector = c.deliverableVector()) >= 0)
+        // The instruction after sti runs before any interrupt (the sti shadow), so that
+        // "sti; hlt" cannot lose a wakeup.
+        while (c.icount != c.stiShadow && c.interruptsEnabled() && (vector = c.deliverableVector()) >= 0)
         {
             c.irr[vector >>> 6] &= ~(1L << (vector & 63));
             c.isr[vector >>> 6] |= 1L << (vector & 63);
@@ -414,6 +416,10 @@ public final class Cpu
         sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.FLAGS, c.flags, 0);
         if (enabled)
         {
+            if ((c.flags & CpuCore.FLAG_IF) != 0)
+            {
+                c.stiShadow = c.icount;
+            }
             exec.recomputeCheck(c);
         }
     }
@@ -481,6 +487,18 @@ public final class Cpu
         {
             c.icount += n - 1;
         }
+    }
+
+    /**
+     * pause: the spin-wait hint. Ends this core's slice at the next boundary so that the CPU being
+     * waited for gets to run (virtual time only advances with the running core, so a spin loop
+     * without pause would burn its whole slice). Who runs next is still the input source's choice.
+     */
+    public void pause()
+    {
+        final CpuCore c = boundary();
+        c.sliceEnd = c.icount;
+        c.checkAt = c.icount;
     }
 
     /** rdrand: a random number from the input source (recorded). */
@@ -695,7 +713,10 @@ public final class Cpu
         final long err = e >>> 8;
         if (vector == Paging.VEC_PF)
         {
+            // As on x86, a page fault drops the TLB entry for the faulting address, so the
+            // handler's fix is seen on retry.
             c.cr2 = vaddr;
+            c.flushTlbPage(vaddr);
         }
         sink.event(EventKind.EXCEPTION, c.id, c.icount, c.pc, vector, err, vaddr);
         trap(vector, err);
@@ -748,17 +769,19 @@ public final class Cpu
             final long oldFlags = c.flags;
             final long oldCpl = c.cpl;
             final long oldPc = c.pc;
+            // Leave user mode first: the IDT read and the frame pushes are supervisor accesses
+            // (the IDT and the kernel stack are not user pages).
+            if (c.cpl == 3)
+            {
+                c.sp = c.rsp0;
+                c.cpl = 0;
+            }
             handler = rawLoad(c.idtr + vector * 8L);
             r = exec.machine.code().routineAt(handler);
             if (r == null)
             {
                 exec.stop(new Outcome(Outcome.Kind.TRIPLE_FAULT, 0, "cpu" + c.id + ": vector " + vector +
                     " handler " + Long.toHexString(handler) + " is not code", null));
-            }
-            if (c.cpl == 3)
-            {
-                c.sp = c.rsp0;
-                c.cpl = 0;
             }
             rawPush(0);
             rawPush(oldSp);

@@ -65,6 +65,8 @@ public final class CpuCore
     Fiber current;
     long sliceEnd;
     long sliceStartIcount;
+    /** icount of the last sti that enabled interrupts: no delivery at the boundary right after it. */
+    long stiShadow = -1;
     /** The icount at which the next instruction boundary must call into the executor. */
     long checkAt;
 

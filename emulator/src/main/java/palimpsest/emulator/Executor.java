@@ -124,7 +124,7 @@ final class Executor
         }
         if (c.interruptsEnabled() && c.deliverableVector() >= 0)
         {
-            at = c.icount;
+            at = c.icount == c.stiShadow ? c.icount + 1 : c.icount;
         }
         c.checkAt = at;
     }

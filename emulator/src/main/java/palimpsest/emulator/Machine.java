@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import palimpsest.emulator.input.InputSource;
+import palimpsest.emulator.net.Fabric;
+import palimpsest.emulator.net.Nic;
 import palimpsest.trace.EventSink;
 
 /**
@@ -13,7 +15,8 @@ import palimpsest.trace.EventSink;
  *
  * <p>Global CPU ids run across nodes: cpu = node * cpusPerNode + local APIC id. Ports 0x3F8
  * (console) and 0x604 (power: write 0 to power off cleanly, anything else to report failure)
- * exist on every node.
+ * exist on every node, and so does a NIC at ports 0xC000..0xC00F ({@link Nic}), linked to the
+ * other nodes by the {@link Fabric}.
  */
 public final class Machine
 {
@@ -27,6 +30,7 @@ public final class Machine
     private final CodeMap code = new CodeMap();
     private final Executor exec;
     private final long[] bootEntry;
+    private final Fabric fabric;
     private boolean ran;
 
     public Machine(final MachineConfig config, final EventSink sink, final InputSource input)
@@ -49,6 +53,7 @@ public final class Machine
             }
         }
         this.exec = new Executor(this, sink, input, cores);
+        this.fabric = Nic.attach(this);
     }
 
     public MachineConfig config()
@@ -64,6 +69,18 @@ public final class Machine
     public Console console(final int node)
     {
         return consoles[node];
+    }
+
+    /** The network between the nodes. */
+    public Fabric fabric()
+    {
+        return fabric;
+    }
+
+    /** Node's network card (ports {@link Nic#BASE}..). */
+    public Nic nic(final int node)
+    {
+        return fabric.nic(node);
     }
 
     public CodeMap code()
