@@ -164,6 +164,16 @@ public final class Machine
         exec.schedule(at, () -> exec.raise(cores[cpu], vector, InterruptSource.STIMULUS));
     }
 
+    /**
+     * Stops the machine with the given outcome from code holding the baton (an event sink that
+     * found what it was looking for, a replay verifier): unwinds the caller with
+     * {@link MachineStopped}.
+     */
+    public void stop(final Outcome outcome)
+    {
+        exec.stop(outcome);
+    }
+
     /** Marks a core offline after the software parked it for good (hot-unplug); it needs INIT+SIPI again. */
     public void offline(final int cpu)
     {

@@ -1,0 +1,149 @@
+package palimpsest.replayer;
+
+import palimpsest.emulator.input.InputSource;
+import palimpsest.trace.Event;
+import palimpsest.trace.EventKind;
+import palimpsest.trace.InputKind;
+import palimpsest.trace.TraceReader;
+
+/**
+ * Answers every nondeterministic choice with the one recorded in a trace, in order. The executor
+ * asks in a deterministic order given the answers, so while the replayed run agrees with the
+ * recording each question meets its recorded answer.
+ *
+ * <p>When the replayed run asks something the recording cannot answer (another kind of question,
+ * a cpu that is not runnable now, or the recorded inputs are used up), the run has departed from
+ * the recording (a what-if replay under another kernel, or a divergence): from then on a fallback
+ * source with the recorded schedule policy and seed answers, so the run still completes.
+ */
+public final class ReplayInput implements InputSource
+{
+    private final TraceReader inputs;
+    private final InputSource fallback;
+    private final Event next = new Event();
+    private boolean hasNext;
+    private long answered;
+    private String departure;
+
+    public ReplayInput(final TraceReader inputs, final InputSource fallback)
+    {
+        this.inputs = inputs;
+        this.fallback = fallback;
+        advance();
+    }
+
+    private void advance()
+    {
+        hasNext = inputs.nextInput(next);
+    }
+
+    /** Why the run left the recorded inputs, or null while it follows them. */
+    public String departure()
+    {
+        return departure;
+    }
+
+    public long answered()
+    {
+        return answered;
+    }
+
+    /** Whether recorded inputs remain unread (the replayed run ended before the recording did). */
+    public boolean inputsLeft()
+    {
+        return departure == null && hasNext;
+    }
+
+    private boolean take(final int kind)
+    {
+        if (departure != null)
+        {
+            return false;
+        }
+        if (!hasNext)
+        {
+            departure = "recorded inputs used up after " + answered + " answers (asked for " + InputKind.name(kind) + ")";
+            return false;
+        }
+        if (next.kind() != EventKind.INPUT || (int)next.a() != kind)
+        {
+            departure = "input #" + answered + ": replay asked for " + InputKind.name(kind) + " but the recording has " +
+                InputKind.name((int)next.a()) + " at event " + next.index();
+            return false;
+        }
+        return true;
+    }
+
+    private long value()
+    {
+        final long v = next.b();
+        answered++;
+        advance();
+        return v;
+    }
+
+    @Override
+    public String kind()
+    {
+        return "replay";
+    }
+
+    @Override
+    public long seed()
+    {
+        return fallback.seed();
+    }
+
+    @Override
+    public long slice(final int cpu)
+    {
+        return take(InputKind.SLICE) ? value() : fallback.slice(cpu);
+    }
+
+    @Override
+    public int pickCpu(final long runnable, final int previous)
+    {
+        if (take(InputKind.PICK_CPU))
+        {
+            final int cpu = (int)next.b();
+            if (cpu >= 0 && cpu < 64 && (runnable & (1L << cpu)) != 0)
+            {
+                value();
+                return cpu;
+            }
+            departure = "input #" + answered + ": recorded pick of cpu" + cpu + " at event " + next.index() +
+                " but it is not runnable in the replay (runnable mask " + Long.toHexString(runnable) + ")";
+        }
+        return fallback.pickCpu(runnable, previous);
+    }
+
+    @Override
+    public long irqDelay(final int cpu, final int vector)
+    {
+        return take(InputKind.IRQ_DELAY) ? value() : fallback.irqDelay(cpu, vector);
+    }
+
+    @Override
+    public long netLatency(final int src, final int dst, final int length)
+    {
+        return take(InputKind.NET_LATENCY) ? value() : fallback.netLatency(src, dst, length);
+    }
+
+    @Override
+    public boolean netDrop(final int src, final int dst, final int length)
+    {
+        return take(InputKind.NET_DROP) ? value() != 0 : fallback.netDrop(src, dst, length);
+    }
+
+    @Override
+    public long random()
+    {
+        return take(InputKind.RANDOM) ? value() : fallback.random();
+    }
+
+    @Override
+    public long stimulus(final int id, final long nominal)
+    {
+        return take(InputKind.STIMULUS) ? value() : fallback.stimulus(id, nominal);
+    }
+}

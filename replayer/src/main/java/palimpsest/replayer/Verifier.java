@@ -1,0 +1,150 @@
+package palimpsest.replayer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.Outcome;
+import palimpsest.trace.Event;
+import palimpsest.trace.EventSink;
+import palimpsest.trace.TraceReader;
+
+/**
+ * The event sink of a replayed machine: compares every regenerated event with the next recorded
+ * one. Allocation-free while they agree (two reusable events and a ring of recent ones). At the
+ * first mismatch it keeps both and either stops the machine (plain replay) or lets it run on
+ * uncompared (what-if replay, to learn how the other kernel's run ends).
+ */
+public final class Verifier implements EventSink
+{
+    static final int CONTEXT = 8;
+
+    private final TraceReader recording;
+    private final boolean stopAtDivergence;
+    private final Event expected = new Event();
+    private final Event actual = new Event();
+    private final Event[] ring = new Event[CONTEXT];
+    private Machine machine;
+    private long verified;
+    private long afterDivergence;
+    private boolean recordedEnded;
+    private Divergence divergence;
+
+    public Verifier(final TraceReader recording, final boolean stopAtDivergence)
+    {
+        this.recording = recording;
+        this.stopAtDivergence = stopAtDivergence;
+        for (int i = 0; i < CONTEXT; i++)
+        {
+            ring[i] = new Event();
+        }
+    }
+
+    void attach(final Machine machine)
+    {
+        this.machine = machine;
+    }
+
+    public long verified()
+    {
+        return verified;
+    }
+
+    /** Events the replay produced after its divergence (what-if replay). */
+    public long afterDivergence()
+    {
+        return afterDivergence;
+    }
+
+    public Divergence divergence()
+    {
+        return divergence;
+    }
+
+    /** Whether the recording holds events the replay never produced. */
+    public boolean recordingHasMore()
+    {
+        if (divergence != null || recordedEnded)
+        {
+            return false;
+        }
+        return recording.next(expected);
+    }
+
+    /** Call after the run: reports a recording longer than the replay as a divergence. */
+    void finish(final String replayEnd)
+    {
+        if (divergence == null && !recordedEnded && recording.next(expected))
+        {
+            divergence = new Divergence(expected.index(), new Event().copyFrom(expected), null, context(),
+                "the replay ended (" + replayEnd + ") but the recording goes on");
+        }
+    }
+
+    private void compare()
+    {
+        if (divergence != null)
+        {
+            afterDivergence++;
+            return;
+        }
+        if (recordedEnded || !recording.next(expected))
+        {
+            recordedEnded = true;
+            actual.index(verified);
+            diverge(null, "the recording ends here (" + recording.statusMessage() + ") but the replay goes on");
+            return;
+        }
+        actual.index(expected.index());
+        if (!expected.sameAs(actual))
+        {
+            diverge(new Event().copyFrom(expected), "recorded and replayed events differ");
+            return;
+        }
+        ring[(int)(verified % CONTEXT)].copyFrom(expected);
+        verified++;
+    }
+
+    private List<Event> context()
+    {
+        final List<Event> list = new ArrayList<>();
+        final long from = Math.max(0, verified - CONTEXT);
+        for (long i = from; i < verified; i++)
+        {
+            list.add(new Event().copyFrom(ring[(int)(i % CONTEXT)]));
+        }
+        return list;
+    }
+
+    private void diverge(final Event recorded, final String reason)
+    {
+        divergence = new Divergence(actual.index(), recorded, new Event().copyFrom(actual), context(), reason);
+        if (stopAtDivergence && machine != null)
+        {
+            machine.stop(new Outcome(Outcome.Kind.INTERNAL_ERROR, 0, "replay diverged at event " + divergence.index, null));
+        }
+    }
+
+    @Override
+    public void access(final int kind, final int cpu, final long icount, final long pc, final long vaddr, final long paddr,
+        final int size, final long value, final long oldValue)
+    {
+        actual.setAccess(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
+        compare();
+    }
+
+    @Override
+    public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b, final long c)
+    {
+        actual.setEvent(kind, cpu, icount, pc, a, b, c);
+        compare();
+    }
+
+    @Override
+    public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
+        final byte[] payload, final int offset, final int length)
+    {
+        actual.setNet(kind, device, vtime, peerNode, frameId, payload, offset, length);
+        compare();
+    }
+}
