@@ -1,0 +1,238 @@
+package palimpsest.trace;
+
+import java.nio.file.Path;
+
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.wire.DocumentContext;
+
+/**
+ * Records events into a new trace directory (a Chronicle queue): the header excerpt, then one excerpt
+ * per chunk of about {@link TraceFormat#CHUNK_TARGET_BYTES} encoded events, then the end excerpt.
+ *
+ * <p>Chunk excerpt layout (little-endian):
+ * <pre>
+ *  0    1     2      4        8              16             24       28        32            40
+ *  +----+-----+------+--------+--------------+--------------+--------+---------+-------------+------------
+ *  |'C' |flags|rsvd  | events | chunk seq    | first event  | input  | payload | digest      | payload:
+ *  | u8 |u8=0 |u16=0 | u32    | u64 (0,1,..) | index u64    | events | length  | u64         | encoded
+ *  |    |     |      |        |              |              | u32    | u32     |             | events
+ *  +----+-----+------+--------+--------------+--------------+--------+---------+-------------+------------
+ *  digest = XXH64(payload, seed = digest of the previous chunk, or DIGEST_SEED for chunk 0)
+ * </pre>
+ * The prediction state of the encoding is reset at each chunk start: every chunk decodes on its own.
+ *
+ * <p>{@link #access}, {@link #event} and {@link #net} allocate nothing. Not thread-safe, but may be
+ * called by different threads one at a time, provided each handoff has a happens-before edge (the
+ * Chronicle appender's same-thread check is disabled for that).
+ */
+public final class TraceWriter implements EventSink, AutoCloseable
+{
+    static
+    {
+        System.setProperty("chronicle.analytics.disable", "true");
+        Queues.init();
+    }
+
+    private final Path dir;
+    private final SingleChronicleQueue queue;
+    private final ExcerptAppender appender;
+    private final ChunkEncoder encoder = new ChunkEncoder();
+    private long flushedEvents;
+    private long chunks;
+    private long flushedPayloadBytes;
+    private long digest = TraceFormat.DIGEST_SEED;
+    private boolean closed;
+
+    private TraceWriter(final Path dir, final SingleChronicleQueue queue, final ExcerptAppender appender)
+    {
+        this.dir = dir;
+        this.queue = queue;
+        this.appender = appender;
+    }
+
+    /**
+     * Creates a trace in dir, which must not exist or be empty, and writes its header.
+     *
+     * @throws TraceException if the directory cannot be used.
+     */
+    public static TraceWriter create(final Path dir, final TraceHeader header)
+    {
+        Queues.prepareEmptyDir(dir);
+        final byte[] h = header.encode();
+        final SingleChronicleQueue queue;
+        try
+        {
+            queue = Queues.createWritable(dir);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new TraceException("cannot create trace in " + dir + ": " + Queues.oneLine(ex), ex);
+        }
+        final ExcerptAppender appender = queue.createAppender();
+        appender.singleThreadedCheckDisabled(true);
+        final TraceWriter w = new TraceWriter(dir, queue, appender);
+        w.append(h, 0, h.length);
+        return w;
+    }
+
+    private void append(final byte[] b, final int off, final int len)
+    {
+        try (DocumentContext dc = appender.writingDocument())
+        {
+            dc.wire().bytes().write(b, off, len);
+        }
+    }
+
+    @Override
+    public void access(final int kind, final int cpu, final long icount, final long pc, final long vaddr,
+        final long paddr, final int size, final long value, final long oldValue)
+    {
+        encoder.access(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
+        if (encoder.isFull())
+        {
+            flushChunk();
+        }
+    }
+
+    @Override
+    public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b,
+        final long c)
+    {
+        encoder.event(kind, cpu, icount, pc, a, b, c);
+        if (encoder.isFull())
+        {
+            flushChunk();
+        }
+    }
+
+    @Override
+    public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
+        final byte[] payload, final int offset, final int length)
+    {
+        if (!encoder.fits(length) && encoder.count() > 0)
+        {
+            flushChunk();
+        }
+        encoder.net(kind, device, vtime, peerNode, frameId, payload, offset, length);
+        if (encoder.isFull())
+        {
+            flushChunk();
+        }
+    }
+
+    /** Appends the events buffered so far as a chunk (a short one), so readers can see them. */
+    public void flush()
+    {
+        checkOpen();
+        if (encoder.count() > 0)
+        {
+            flushChunk();
+        }
+    }
+
+    private void checkOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("trace writer closed: " + dir);
+        }
+    }
+
+    private void flushChunk()
+    {
+        checkOpen();
+        final byte[] b = encoder.buffer();
+        final int len = encoder.payloadLength();
+        final int count = encoder.count();
+        digest = Hash64.hash(b, TraceFormat.CHUNK_HEADER_LENGTH, len, digest);
+        b[TraceFormat.CH_TYPE] = TraceFormat.RECORD_CHUNK;
+        b[TraceFormat.CH_FLAGS] = 0;
+        Bits.putShort(b, TraceFormat.CH_RESERVED, 0);
+        Bits.putInt(b, TraceFormat.CH_COUNT, count);
+        Bits.putLong(b, TraceFormat.CH_SEQUENCE, chunks);
+        Bits.putLong(b, TraceFormat.CH_FIRST_INDEX, flushedEvents);
+        Bits.putInt(b, TraceFormat.CH_INPUTS, encoder.inputs());
+        Bits.putInt(b, TraceFormat.CH_PAYLOAD_LENGTH, len);
+        Bits.putLong(b, TraceFormat.CH_DIGEST, digest);
+        append(b, 0, TraceFormat.CHUNK_HEADER_LENGTH + len);
+        flushedEvents += count;
+        flushedPayloadBytes += len;
+        chunks++;
+        encoder.reset();
+    }
+
+    /** Events written so far (including those still buffered in the current chunk). */
+    public long events()
+    {
+        return flushedEvents + encoder.count();
+    }
+
+    /** Chunks appended so far. */
+    public long chunks()
+    {
+        return chunks;
+    }
+
+    /** Encoded event bytes so far (chunk payloads, including the current chunk; no headers). */
+    public long payloadBytes()
+    {
+        return flushedPayloadBytes + encoder.payloadLength();
+    }
+
+    /** Running digest over the chunks appended so far (the buffered chunk is not in it yet). */
+    public long digest()
+    {
+        return digest;
+    }
+
+    public Path dir()
+    {
+        return dir;
+    }
+
+    /** Finishes the trace with outcome 0 and an empty message. */
+    @Override
+    public void close()
+    {
+        close(0, "");
+    }
+
+    /** Appends the last chunk and the end record, then closes the queue. Does nothing if already closed. */
+    public void close(final int outcomeCode, final String outcomeMessage)
+    {
+        if (closed)
+        {
+            return;
+        }
+        try
+        {
+            flush();
+            final byte[] end = new EndRecord(outcomeCode, outcomeMessage, flushedEvents, chunks, digest).encode();
+            append(end, 0, end.length);
+        }
+        finally
+        {
+            closed = true;
+            appender.close();
+            queue.close();
+        }
+    }
+
+    /** Closes the queue without writing the buffered events or an end record: what a crash leaves. */
+    void abandon()
+    {
+        if (!closed)
+        {
+            closed = true;
+            appender.close();
+            queue.close();
+        }
+    }
+
+    /** For crash tests: the queue this writer appends to. */
+    SingleChronicleQueue queue()
+    {
+        return queue;
+    }
+}
