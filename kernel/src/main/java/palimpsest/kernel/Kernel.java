@@ -1,0 +1,227 @@
+package palimpsest.kernel;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import palimpsest.emulator.Cpu;
+import palimpsest.emulator.Fiber;
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.PhysicalMemory;
+import palimpsest.emulator.Routine;
+import palimpsest.kernel.arch.Boot;
+import palimpsest.kernel.arch.Smp;
+import palimpsest.kernel.arch.Traps;
+import palimpsest.kernel.fs.Vfs;
+import palimpsest.kernel.mm.PageAlloc;
+import palimpsest.kernel.mm.PageTable;
+import palimpsest.kernel.mm.Slab;
+import palimpsest.kernel.mm.Vm;
+import palimpsest.kernel.patches.Patch;
+import palimpsest.kernel.patches.Patches;
+import palimpsest.kernel.sched.PerCpu;
+import palimpsest.kernel.sched.Sched;
+import palimpsest.kernel.user.Futex;
+import palimpsest.kernel.user.Loader;
+import palimpsest.kernel.user.Syscalls;
+import palimpsest.kernel.user.UserProgram;
+
+/**
+ * The kernel image: its code (the subsystems below, Java objects holding code and constants
+ * only) and the boot loader that puts it into a machine. Every piece of kernel state lives in the
+ * machine's memory; see the README.
+ *
+ * <p>Use {@link #install(Machine, KernelConfig)} before {@link Machine#run}.
+ */
+public final class Kernel
+{
+    public static final String RELEASE = "2.6.25-palimpsest";
+
+    public final Machine machine;
+    public final KernelConfig config;
+    public final Patches patches;
+    public final Text text;
+
+    public final Spinlock spin;
+    public final Printk printk;
+    public final Oops oops;
+    public final PageAlloc pages;
+    public final Slab slab;
+    public final PageTable pt;
+    public final Traps traps;
+    public final Smp smp;
+    public final Sched sched;
+    public final Vm vm;
+    public final Vfs vfs;
+    public final Futex futex;
+    public final Loader loader;
+    public final Syscalls sys;
+    public final Boot boot;
+
+    /** The one bridge from memory to Java: task_struct.fiber_id -> the fiber running that task. */
+    private final Map<Long, Fiber> fibers = new HashMap<>();
+    private final Fn memblockFn;
+    private final Fn callIndirectFn;
+
+    private Kernel(final Machine machine, final KernelConfig config)
+    {
+        if (machine.config().nodes != 1)
+        {
+            throw new IllegalArgumentException("the kernel runs on one node, got " + machine.config().nodes);
+        }
+        this.machine = machine;
+        this.config = config;
+        this.patches = config.patches;
+        reserveTopOfAddressSpace(machine);
+        this.text = new Text(machine.code());
+        this.spin = new Spinlock(this);
+        this.printk = new Printk(this);
+        this.oops = new Oops(this);
+        this.memblockFn = text.fn("memblock_alloc", 0x40);
+        this.callIndirectFn = text.fn("__x86_indirect_thunk", 0x20);
+        this.pages = new PageAlloc(this);
+        this.slab = new Slab(this);
+        this.pt = new PageTable(this);
+        this.traps = new Traps(this);
+        this.smp = new Smp(this);
+        this.sched = new Sched(this);
+        this.vm = new Vm(this);
+        this.vfs = new Vfs(this);
+        this.futex = new Futex(this);
+        this.loader = new Loader(this);
+        this.sys = new Syscalls(this);
+        this.boot = new Boot(this);
+        for (final Patch p : patches.applied())
+        {
+            p.install(this);
+        }
+        for (final java.util.function.Consumer<Kernel> b : config.builders)
+        {
+            b.accept(this);
+        }
+        boot.finishImage();
+    }
+
+    /** Builds the kernel image for config, loads it (and the initrd) into machine and sets the boot entry. */
+    public static Kernel install(final Machine machine, final KernelConfig config)
+    {
+        final Kernel k = new Kernel(machine, config);
+        for (final UserProgram p : config.programs)
+        {
+            config.file(p.path(), p.link(machine.code()));
+        }
+        final PhysicalMemory mem = machine.memory(0);
+        k.text.load(mem);
+        k.boot.load(mem);
+        machine.setBootEntry(0, k.boot.entry());
+        return k;
+    }
+
+    /**
+     * Workaround for the emulator's CodeMap, which sorts starts as signed longs but checks
+     * overlaps unsigned: with kernel symbols (negative) and low symbols (SIPI trampoline, user
+     * programs) both present, every insert would be rejected, unless the highest "negative"
+     * symbol ends exactly at 2^64 (its end wraps to 0). This symbol covers the last page of the
+     * address space (the x86-64 fixmap/vsyscall top), which nothing uses.
+     */
+    private static void reserveTopOfAddressSpace(final Machine machine)
+    {
+        if (machine.code().addressOf("__fixmap_top") < 0 && machine.code().nameAt(-4096L) == null)
+        {
+            machine.code().define("__fixmap_top", -4096L, 4096, null);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers shared by the subsystems
+
+    /** This cpu's per-cpu area (__per_cpu_offset[smp_processor_id()]). */
+    public long thisCpu(final Cpu cpu)
+    {
+        return cpu.load64(Globals.PER_CPU_OFFSET + cpu.id() * 8L);
+    }
+
+    public long perCpu(final Cpu cpu, final int id)
+    {
+        return cpu.load64(Globals.PER_CPU_OFFSET + id * 8L);
+    }
+
+    public long current(final Cpu cpu)
+    {
+        return cpu.load64(thisCpu(cpu) + PerCpu.CURRENT);
+    }
+
+    /** memblock: boot-time bump allocation of physical pages (zeroed). */
+    public long memblockAllocPhys(final Cpu cpu, final int pages, final boolean early)
+    {
+        return memblockAllocPhys(cpu, pages, early, true);
+    }
+
+    public long memblockAllocPhys(final Cpu cpu, final int pages, final boolean early, final boolean zero)
+    {
+        memblockFn.enter(cpu);
+        final long cur = early ? Globals.phys(Globals.MEMBLOCK_CUR) : Globals.MEMBLOCK_CUR;
+        final long pa = cpu.load64(cur);
+        cpu.store64(cur, pa + pages * Layout.PAGE_SIZE);
+        if (zero)
+        {
+            final long base = early ? pa : Layout.va(pa);
+            for (long i = 0; i < pages * Layout.PAGE_SIZE; i += 8)
+            {
+                cpu.store64(base + i, 0);
+            }
+        }
+        return memblockFn.leave(cpu, pa);
+    }
+
+    /**
+     * An indirect call through a function pointer loaded from memory: fetches the target (so an
+     * unmapped pointer faults), then runs the routine registered there with a return address pushed.
+     * Arguments and the result travel in registers (rdi, rsi, rdx / rax). A pointer to something
+     * that is not code is an invalid opcode.
+     */
+    public long callIndirect(final Cpu cpu, final long target, final long a0, final long a1, final long a2)
+    {
+        callIndirectFn.enter(cpu);
+        cpu.load8(target);
+        final Routine r = machine.code().routineAt(target);
+        if (r == null)
+        {
+            oops.bug(cpu, "BUG: indirect call to " + Long.toHexString(target) + " which is not a function entry");
+        }
+        cpu.setReg(Syscalls.RDI, a0);
+        cpu.setReg(Syscalls.RSI, a1);
+        cpu.setReg(Syscalls.RDX, a2);
+        cpu.call(target);
+        r.run(cpu);
+        return callIndirectFn.leave(cpu, cpu.reg(Syscalls.RAX));
+    }
+
+    // ------------------------------------------------------------------ fibers
+
+    public Fiber newFiber(final String name, final Routine entry)
+    {
+        final Fiber f = machine.newFiber(name, entry);
+        fibers.put(f.id(), f);
+        return f;
+    }
+
+    public void registerFiber(final Fiber f)
+    {
+        fibers.put(f.id(), f);
+    }
+
+    public Fiber fiber(final long id)
+    {
+        return fibers.get(id);
+    }
+
+    public void forgetFiber(final long id)
+    {
+        fibers.remove(id);
+    }
+
+    /** The symbol of a text address, System.map style. */
+    public String symbolize(final long pc)
+    {
+        return machine.symbolizeOrHex(pc);
+    }
+}

@@ -1,0 +1,125 @@
+package palimpsest.kernel;
+
+import palimpsest.emulator.Paging;
+import palimpsest.emulator.PhysicalMemory;
+import palimpsest.kernel.fs.Vfs;
+
+/**
+ * Reads kernel state straight from a node's physical memory, without executing anything (for
+ * tests, analyzers and post-mortems): page-table walks, the kernel globals, the dentry cache.
+ * Every answer comes from the bytes in RAM, so it sees exactly what the kernel would.
+ */
+public final class KernelInspector
+{
+    private final PhysicalMemory mem;
+
+    public KernelInspector(final PhysicalMemory mem)
+    {
+        this.mem = mem;
+    }
+
+    /** Reads a kernel global (an address from {@link Globals}). */
+    public long global(final long addr)
+    {
+        return mem.read64(Globals.phys(addr));
+    }
+
+    public long swapperPgd()
+    {
+        return global(Globals.SWAPPER_PGD);
+    }
+
+    /** Physical address of a direct-map, kernel-image or vmemmap/vmalloc address (via the page tables). */
+    public long phys(final long va)
+    {
+        if (Layout.isDirectMap(va))
+        {
+            return va - Layout.PAGE_OFFSET;
+        }
+        if (Layout.isKernelImage(va))
+        {
+            return va - Layout.START_KERNEL_MAP;
+        }
+        final long pte = walk(swapperPgd(), va);
+        return pte == -1 ? -1 : (pte & Paging.ADDR_MASK) | (va & Layout.PAGE_MASK());
+    }
+
+    public long read64(final long va)
+    {
+        return mem.read64(phys(va));
+    }
+
+    public int read8(final long va)
+    {
+        return mem.read8(phys(va));
+    }
+
+    /** The leaf PTE for va under the pgd at pgdPhys, walked in raw memory; -1 if not present. */
+    public long walk(final long pgdPhys, final long va)
+    {
+        long table = pgdPhys & Paging.ADDR_MASK;
+        for (int level = 4; level >= 1; level--)
+        {
+            final long e = mem.read64(table + Paging.index(va, level) * 8L);
+            if ((e & Paging.P) == 0)
+            {
+                return -1;
+            }
+            if (level == 1)
+            {
+                return e;
+            }
+            table = e & Paging.ADDR_MASK;
+        }
+        return -1;
+    }
+
+    /** Translates va to physical (-1 if unmapped), as the MMU would. */
+    public long translate(final long pgdPhys, final long va)
+    {
+        final long pte = walk(pgdPhys, va);
+        return pte == -1 ? -1 : (pte & Paging.ADDR_MASK) | (va & Layout.PAGE_MASK());
+    }
+
+    /**
+     * Finds a dentry by its name by walking every hash chain of the dcache in raw memory.
+     * Returns the address of the pointer that links to it (bucket head or predecessor's next),
+     * or -1; {@link #lastDentry} then holds the dentry.
+     */
+    public long findDentryLink(final String name)
+    {
+        final long table = global(Globals.DENTRY_HASHTABLE);
+        final long mask = global(Globals.D_HASH_MASK);
+        for (long b = 0; b <= mask; b++)
+        {
+            long link = table + b * 8;
+            long node = read64(link);
+            int guard = 0;
+            while (node != 0 && guard++ < 1000)
+            {
+                if (nameOf(node - Vfs.D_HASH_NEXT).equals(name))
+                {
+                    lastDentry = node - Vfs.D_HASH_NEXT;
+                    return link;
+                }
+                link = node + Vfs.D_HASH_NEXT;
+                node = read64(link);
+            }
+        }
+        return -1;
+    }
+
+    public long lastDentry;
+
+    public String nameOf(final long dentry)
+    {
+        final long len = mem.read(phys(dentry + Vfs.D_LEN), 4);
+        final long p = read64(dentry + Vfs.D_NAME);
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < len && i < 64; i++)
+        {
+            sb.append((char)read8(p + i));
+        }
+        return sb.toString();
+    }
+}

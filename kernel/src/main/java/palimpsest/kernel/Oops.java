@@ -1,0 +1,166 @@
+package palimpsest.kernel;
+
+import palimpsest.emulator.Cpu;
+import palimpsest.emulator.Machine;
+import palimpsest.kernel.sched.PerCpu;
+import palimpsest.kernel.sched.Task;
+
+/**
+ * The kernel's last words: an oops report in Linux's format, built from the machine state and the
+ * emulated stack (the Call Trace walks the frame-pointer chain in emulated memory), then the
+ * machine is stopped with a non-zero code on the power port.
+ *
+ * <pre>
+ * BUG: unable to handle kernel paging request at ffff88000badf00d
+ * IP: [&lt;ffffffff81001234&gt;] __d_lookup+0x44/0x100
+ * Oops: 0000 [#1] SMP
+ * CPU 2
+ * Pid: 5, comm: wc
+ * RIP: 0010:[&lt;ffffffff81001234&gt;]  [&lt;ffffffff81001234&gt;] __d_lookup+0x44/0x100
+ * RSP: 0018:ffff880001234e88  EFLAGS: 00000002
+ * ...
+ * Call Trace:
+ *  [&lt;ffffffff810011a0&gt;] d_lookup+0x30/0x80
+ * </pre>
+ */
+public final class Oops
+{
+    /** Power-port code of an oops / BUG / panic. */
+    public static final int EXIT_OOPS = 1;
+    public static final int EXIT_PANIC = 2;
+
+    private final Kernel k;
+    private final Fn dieFn;
+
+    Oops(final Kernel k)
+    {
+        this.k = k;
+        this.dieFn = k.text.fn("oops_begin", 0x40);
+    }
+
+    /** A kernel page fault: address, error code, the faulting ip and the interrupted sp/fp (from the trap frame). */
+    public void pageFault(final Cpu cpu, final long addr, final long err, final long ip, final long sp, final long flags,
+        final long traceFp)
+    {
+        final String head = addr >= 0 && addr < 4096 ?
+            "BUG: unable to handle kernel NULL pointer dereference at " + hex16(addr) :
+            "BUG: unable to handle kernel paging request at " + hex16(addr);
+        die(cpu, head + "\nIP: [<" + hex16(ip) + ">] " + sym(cpu, ip), String.format("Oops: %04x", err), ip, sp, flags, traceFp, addr);
+    }
+
+    public void generalProtection(final Cpu cpu, final long err, final long ip, final long sp, final long flags, final long traceFp)
+    {
+        die(cpu, "", String.format("general protection fault: %04x", err), ip, sp, flags, traceFp, cpu.cr2());
+    }
+
+    /** BUG(): a failed kernel assertion at the current pc; never returns. */
+    public void bug(final Cpu cpu, final String what)
+    {
+        final long ip = cpu.pc();
+        die(cpu, "------------[ cut here ]------------\n" + what + "\nkernel BUG at " + sym(cpu, ip) + "!",
+            "invalid opcode: 0000", ip, cpu.sp(), 0, cpu.fp(), cpu.cr2());
+    }
+
+    /** panic(): no oops header, just the message and a stop. */
+    public void panic(final Cpu cpu, final String what)
+    {
+        k.printk.emit(cpu, "Kernel panic - not syncing: " + what + "\n");
+        cpu.out(Machine.POWER_PORT, EXIT_PANIC);
+    }
+
+    private void die(final Cpu cpu, final String head, final String kind, final long ip, final long sp, final long flags,
+        final long traceFp, final long cr2)
+    {
+        final long pcpu = k.thisCpu(cpu);
+        if (cpu.load64(pcpu + PerCpu.IN_OOPS) != 0)
+        {
+            k.printk.emit(cpu, "Fixing recursive fault but reboot is needed!\n");
+            cpu.out(Machine.POWER_PORT, EXIT_PANIC);
+        }
+        cpu.store64(pcpu + PerCpu.IN_OOPS, 1);
+        dieFn.enter(cpu);
+        cpu.cli();
+        cpu.mark(Mark.OOPS, cr2, ip);
+        final long n = cpu.xadd(k.spin.atomicSite(), Globals.OOPS_COUNT, 8, 1) + 1;
+        final StringBuilder sb = new StringBuilder();
+        if (!head.isEmpty())
+        {
+            sb.append(head).append('\n');
+        }
+        sb.append(kind).append(" [#").append(n).append("] SMP\n");
+        sb.append("CPU ").append(cpu.id()).append('\n');
+        final long task = cpu.load64(pcpu + PerCpu.CURRENT);
+        if (Layout.isDirectMap(task) || Layout.isKernelImage(task))
+        {
+            sb.append("Pid: ").append(cpu.load64(task + Task.PID)).append(", comm: ").append(comm(cpu, task))
+                .append(' ').append(k.patches.version()).append('\n');
+        }
+        sb.append("RIP: 0010:[<").append(hex16(ip)).append(">]  [<").append(hex16(ip)).append(">] ").append(sym(cpu, ip)).append('\n');
+        sb.append(String.format("RSP: 0018:%016x  EFLAGS: %08x%n", sp, flags));
+        final String[] names = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "R08", "R09", "R10", "R11", "R12", "R13", "R14", "R15"};
+        for (int i = 0; i < names.length; i++)
+        {
+            sb.append(names[i]).append(": ").append(hex16(cpu.reg(i))).append(i % 3 == 2 || i == names.length - 1 ? "\n" : " ");
+        }
+        sb.append("RBP: ").append(hex16(traceFp)).append(" CR2: ").append(hex16(cr2)).append(" CR3: ").append(hex16(cpu.cr3())).append('\n');
+        sb.append("Call Trace:\n");
+        backtrace(cpu, task, traceFp, sb);
+        sb.append("Code: Bad RIP value.\n");
+        sb.append("---[ end trace ").append(String.format("%016x", n)).append(" ]---\n");
+        k.printk.emit(cpu, sb.toString());
+        cpu.out(Machine.POWER_PORT, EXIT_OOPS);
+    }
+
+    /** Walks the frame-pointer chain: [fp] = caller's fp, [fp + 8] = return address. */
+    public void backtrace(final Cpu cpu, final long task, final long startFp, final StringBuilder sb)
+    {
+        long lo = 0;
+        long hi = 0;
+        if (Layout.isDirectMap(task) || Layout.isKernelImage(task))
+        {
+            lo = cpu.load64(task + Task.STACK);
+            hi = lo + Layout.THREAD_SIZE;
+        }
+        long fp = startFp;
+        for (int depth = 0; depth < 32; depth++)
+        {
+            if (fp == 0 || (fp & 7) != 0 || Long.compareUnsigned(fp, lo) < 0 || Long.compareUnsigned(fp + 16, hi) > 0)
+            {
+                break;
+            }
+            final long ra = cpu.load64(fp + 8);
+            if (ra == 0)
+            {
+                break;
+            }
+            sb.append(" [<").append(hex16(ra)).append(">] ").append(sym(cpu, ra)).append('\n');
+            fp = cpu.load64(fp);
+        }
+    }
+
+    private String comm(final Cpu cpu, final long task)
+    {
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 16; i++)
+        {
+            final long c = cpu.load8(task + Task.COMM + i);
+            if (c == 0)
+            {
+                break;
+            }
+            sb.append((char)c);
+        }
+        return sb.toString();
+    }
+
+    private String sym(final Cpu cpu, final long ip)
+    {
+        final String s = cpu.machine().code().symbolize(ip);
+        return s == null ? "0x" + Long.toHexString(ip) : s;
+    }
+
+    static String hex16(final long v)
+    {
+        return String.format("%016x", v);
+    }
+}

@@ -1,0 +1,278 @@
+package palimpsest.kernel.arch;
+
+import palimpsest.emulator.Apic;
+import palimpsest.emulator.Cpu;
+import palimpsest.emulator.Paging;
+import palimpsest.kernel.Fn;
+import palimpsest.kernel.Globals;
+import palimpsest.kernel.Kernel;
+import palimpsest.kernel.Layout;
+import palimpsest.kernel.sched.PerCpu;
+import palimpsest.kernel.user.Syscalls;
+
+/**
+ * The IDT and the trap/interrupt entry code.
+ *
+ * <p>On entry the CPU has pushed its trap frame (see {@link Cpu#TRAP_FRAME_SIZE}); the entry code
+ * then pushes the interrupted pc as a return address and rbp (so backtraces run through the
+ * interrupted code) and saves the 16 general registers (pt_regs), because a handler may
+ * schedule and the next task would clobber them:
+ * <pre>
+ *   frame+48 SS | +40 old SP | +32 FLAGS | +24 CS (cpl) | +16 PC | +8 error | +0 vector   &lt;- frame
+ *   frame-8   interrupted pc (as a return address)
+ *   frame-16  interrupted rbp                                                           &lt;- rbp
+ *   rbp-8     r0 (rax) ... rbp-128 r15                                                  pt_regs
+ * </pre>
+ */
+public final class Traps
+{
+    public static final int VEC_GP = Paging.VEC_GP;
+    public static final int VEC_PF = Paging.VEC_PF;
+    public static final int VEC_SYSCALL = 0x80;
+    public static final int VEC_TIMER = 0xEF;
+    public static final int VEC_CALL_FUNCTION = 0xFB;
+    public static final int VEC_RESCHEDULE = 0xFD;
+    public static final int VEC_SPURIOUS = 0xFF;
+
+    public static final int F_ERR = 8;
+    public static final int F_PC = 16;
+    public static final int F_CS = 24;
+    public static final int F_FLAGS = 32;
+    public static final int F_SP = 40;
+    static final long FLAG_IF = 1L << 9;
+
+    private final Kernel k;
+    public final Fn unexpected;
+    public final Fn generalProtection;
+    public final Fn pageFault;
+    public final Fn systemCall;
+    public final Fn timerInterrupt;
+    public final Fn callFunctionInterrupt;
+    public final Fn rescheduleInterrupt;
+    public final Fn spurious;
+    private final Fn trapInit;
+
+    public Traps(final Kernel k)
+    {
+        this.k = k;
+        this.unexpected = k.text.fn("do_trap", 0x80, this::doTrap);
+        this.generalProtection = k.text.fn("general_protection", 0x80, this::doGeneralProtection);
+        this.pageFault = k.text.fn("page_fault", 0x100, this::doPageFault);
+        this.systemCall = k.text.fn("system_call", 0x100, this::doSystemCall);
+        this.timerInterrupt = k.text.fn("apic_timer_interrupt", 0x80, this::doTimer);
+        this.callFunctionInterrupt = k.text.fn("call_function_interrupt", 0x80, this::doCallFunction);
+        this.rescheduleInterrupt = k.text.fn("reschedule_interrupt", 0x60, this::doReschedule);
+        this.spurious = k.text.fn("spurious_interrupt", 0x40, this::doSpurious);
+        this.trapInit = k.text.fn("trap_init", 0x80);
+    }
+
+    /** trap_init: fills the IDT (kernel data) with handler addresses. */
+    public void init(final Cpu cpu)
+    {
+        trapInit.enter(cpu);
+        for (int v = 0; v < 256; v++)
+        {
+            final Fn h;
+            switch (v)
+            {
+                case VEC_GP: h = generalProtection; break;
+                case VEC_PF: h = pageFault; break;
+                case VEC_SYSCALL: h = systemCall; break;
+                case VEC_TIMER: h = timerInterrupt; break;
+                case VEC_CALL_FUNCTION: h = callFunctionInterrupt; break;
+                case VEC_RESCHEDULE: h = rescheduleInterrupt; break;
+                default: h = v < 32 ? unexpected : spurious; break;
+            }
+            cpu.store64(Globals.IDT + v * 8L, h.addr);
+        }
+        trapInit.leave(cpu);
+    }
+
+    // ------------------------------------------------------------------ entry / exit
+
+    /** Entry: pushes the pseudo return address, rbp, and pt_regs. Returns the trap frame address. */
+    public long entry(final Cpu cpu, final Fn f)
+    {
+        final long frame = cpu.sp();
+        cpu.push(cpu.load64(frame + F_PC));
+        cpu.push(cpu.fp());
+        cpu.setFp(cpu.sp());
+        for (int i = 0; i < 16; i++)
+        {
+            cpu.push(cpu.reg(i));
+        }
+        cpu.pc(f.addr + 8);
+        return frame;
+    }
+
+    public void exit(final Cpu cpu, final Fn f)
+    {
+        cpu.pc(f.addr + f.size - 4);
+        cpu.setSp(cpu.fp() - 128);
+        for (int i = 15; i >= 0; i--)
+        {
+            cpu.setReg(i, cpu.pop());
+        }
+        cpu.setFp(cpu.pop());
+        cpu.pop();
+    }
+
+    /** Address of saved register r in the pt_regs of the frame whose rbp is fp. */
+    public static long regAddr(final long fp, final int r)
+    {
+        return fp - 8L * (r + 1);
+    }
+
+    private static boolean fromUser(final Cpu cpu, final long frame)
+    {
+        return (cpu.load64(frame + F_CS) & 3) == 3;
+    }
+
+    /** On the way back to user mode: reschedule if asked to. */
+    private void exitToUser(final Cpu cpu, final long frame)
+    {
+        if (fromUser(cpu, frame) && cpu.load64(k.thisCpu(cpu) + PerCpu.NEED_RESCHED) != 0)
+        {
+            k.sched.schedule(cpu);
+        }
+    }
+
+    // ------------------------------------------------------------------ handlers
+
+    private void doTrap(final Cpu cpu)
+    {
+        final long frame = entry(cpu, unexpected);
+        final long vector = cpu.load64(frame);
+        if (fromUser(cpu, frame))
+        {
+            k.printk.printk(cpu, "traps: " + k.sched.comm(cpu, k.current(cpu)) + "[" + k.sched.pid(cpu, k.current(cpu)) +
+                "] trap " + vector + " ip:" + Long.toHexString(cpu.load64(frame + F_PC)));
+            k.sched.doExit(cpu, 128 + 4);
+        }
+        k.oops.bug(cpu, "unexpected trap " + vector + " at " + k.symbolize(cpu.load64(frame + F_PC)));
+    }
+
+    private void doGeneralProtection(final Cpu cpu)
+    {
+        final long frame = entry(cpu, generalProtection);
+        if (fromUser(cpu, frame))
+        {
+            userFault(cpu, frame, "general protection", cpu.cr2());
+        }
+        k.oops.generalProtection(cpu, cpu.load64(frame + F_ERR), cpu.load64(frame + F_PC), cpu.load64(frame + F_SP),
+            cpu.load64(frame + F_FLAGS), cpu.fp());
+    }
+
+    private void doPageFault(final Cpu cpu)
+    {
+        final long frame = entry(cpu, pageFault);
+        final long addr = cpu.cr2();
+        final long err = cpu.load64(frame + F_ERR);
+        final boolean user = fromUser(cpu, frame);
+        if ((cpu.load64(frame + F_FLAGS) & FLAG_IF) != 0)
+        {
+            cpu.sti();
+        }
+        pageFault.at(cpu, 0x30);
+        if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err))
+        {
+            cpu.cli();
+            exitToUser(cpu, frame);
+            exit(cpu, pageFault);
+            return;
+        }
+        if (user)
+        {
+            userFault(cpu, frame, "segfault", addr);
+        }
+        pageFault.at(cpu, 0x60);
+        k.oops.pageFault(cpu, addr, err, cpu.load64(frame + F_PC), cpu.load64(frame + F_SP), cpu.load64(frame + F_FLAGS),
+            cpu.fp());
+    }
+
+    private void userFault(final Cpu cpu, final long frame, final String what, final long addr)
+    {
+        final long t = k.current(cpu);
+        k.printk.printk(cpu, k.sched.comm(cpu, t) + "[" + k.sched.pid(cpu, t) + "]: " + what + " at " + Long.toHexString(addr) +
+            " ip " + k.symbolize(cpu.load64(frame + F_PC)) + " sp " + Long.toHexString(cpu.load64(frame + F_SP)) +
+            " error " + cpu.load64(frame + F_ERR));
+        k.sched.doExit(cpu, 128 + 11);
+    }
+
+    private void doSystemCall(final Cpu cpu)
+    {
+        final long frame = entry(cpu, systemCall);
+        final long fp = cpu.fp();
+        cpu.sti();
+        final long nr = cpu.load64(regAddr(fp, Syscalls.RAX));
+        final long ret = k.sys.dispatch(cpu, frame, fp, nr, cpu.load64(regAddr(fp, Syscalls.RDI)), cpu.load64(regAddr(fp, Syscalls.RSI)),
+            cpu.load64(regAddr(fp, Syscalls.RDX)), cpu.load64(regAddr(fp, Syscalls.R10)), cpu.load64(regAddr(fp, Syscalls.R8)));
+        systemCall.at(cpu, 0x80);
+        cpu.store64(regAddr(fp, Syscalls.RAX), ret);
+        cpu.cli();
+        exitToUser(cpu, frame);
+        exit(cpu, systemCall);
+    }
+
+    private void doTimer(final Cpu cpu)
+    {
+        final long frame = entry(cpu, timerInterrupt);
+        cpu.eoi();
+        final long pcpu = k.thisCpu(cpu);
+        cpu.store64(pcpu + PerCpu.TICKS, cpu.load64(pcpu + PerCpu.TICKS) + 1);
+        if (cpu.id() == 0)
+        {
+            cpu.store64(Globals.JIFFIES, cpu.load64(Globals.JIFFIES) + 1);
+        }
+        cpu.store64(pcpu + PerCpu.NEED_RESCHED, 1);
+        preemptIfIdleOrUser(cpu, frame, pcpu);
+        exit(cpu, timerInterrupt);
+    }
+
+    private void preemptIfIdleOrUser(final Cpu cpu, final long frame, final long pcpu)
+    {
+        final long cur = cpu.load64(pcpu + PerCpu.CURRENT);
+        if (fromUser(cpu, frame))
+        {
+            k.sched.schedule(cpu);
+        }
+        else if (cur == cpu.load64(pcpu + PerCpu.IDLE) && cpu.load64(pcpu + PerCpu.RQ_NR) != 0)
+        {
+            // The idle loop was interrupted at its hlt: run the woken task now rather than halting
+            // until the next tick.
+            k.sched.schedule(cpu);
+        }
+    }
+
+    private void doReschedule(final Cpu cpu)
+    {
+        final long frame = entry(cpu, rescheduleInterrupt);
+        cpu.eoi();
+        final long pcpu = k.thisCpu(cpu);
+        cpu.store64(pcpu + PerCpu.NEED_RESCHED, 1);
+        preemptIfIdleOrUser(cpu, frame, pcpu);
+        exit(cpu, rescheduleInterrupt);
+    }
+
+    private void doCallFunction(final Cpu cpu)
+    {
+        entry(cpu, callFunctionInterrupt);
+        cpu.eoi();
+        k.smp.callFunctionInterrupt(cpu);
+        exit(cpu, callFunctionInterrupt);
+    }
+
+    private void doSpurious(final Cpu cpu)
+    {
+        entry(cpu, spurious);
+        cpu.eoi();
+        exit(cpu, spurious);
+    }
+
+    /** Sends a fixed-mode IPI to one cpu (by APIC id). */
+    public static void sendIpi(final Cpu cpu, final int apicId, final int vector)
+    {
+        cpu.apicWrite(Apic.ICR_HI, (long)apicId << 24);
+        cpu.apicWrite(Apic.ICR_LO, Apic.icr(vector, Apic.MODE_FIXED, Apic.DEST_NONE));
+    }
+}

@@ -1,0 +1,160 @@
+package palimpsest.kernel.patches;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/**
+ * The ordered patch series the kernel is built from, and the version tags on it. A version is a
+ * prefix of the series (every non-optional patch up to the tag); single patches are toggled on
+ * top with "+name" / "-name".
+ *
+ * <pre>
+ *  #  patch                  kind
+ *  1  printk-time            feature: [sec.usec] timestamps from virtual time
+ *  2  slab-poison            debug:   poison freed slab objects (0x6b..., last byte 0xa5)
+ *  3  smp-tlb-shootdown      feature: flush remote TLBs by IPI           <- v0.1
+ *  4  cpuhp-secondary        fix:     run hotplug callbacks on every cpu that comes up (LegoOS)
+ *  5  loader-kzalloc-vma     fix:     kzalloc, not kmalloc, the stack vma in bprm_mm_init (LegoOS)
+ *  6  printk-cpu-id          noise:   nothing that matters to a bug      <- v0.2
+ *  7  loader-clear-bss       fix:     zero the .bss tail of the last data page (LegoOS)
+ *  8  fork-flush-tlb         fix:     flush the TLB after write-protecting the parent at fork (LegoOS)
+ *  9  mremap-lock            fix:     take mmap_sem in mremap             <- v0.3
+ * 10  big-kernel-lock        optional: JOS's big kernel lock around syscalls and faults
+ * then plugin patches, by name                                           <- head (default)
+ * </pre>
+ */
+public final class PatchSeries
+{
+    public static final String DEFAULT_VERSION = "head";
+
+    private final List<Patch> series = new ArrayList<>();
+    private final Map<String, Integer> tags = new LinkedHashMap<>();
+
+    private PatchSeries()
+    {
+    }
+
+    /** The built-in series plus every patch found by ServiceLoader on the given class loader. */
+    public static PatchSeries load(final ClassLoader loader)
+    {
+        final PatchSeries s = builtin();
+        final List<Patch> extra = new ArrayList<>();
+        for (final Patch p : ServiceLoader.load(Patch.class, loader))
+        {
+            if (s.find(p.name()) == null)
+            {
+                extra.add(p);
+            }
+        }
+        extra.sort((a, b) -> a.name().compareTo(b.name()));
+        s.series.addAll(extra);
+        s.tags.put("head", s.series.size());
+        return s;
+    }
+
+    public static PatchSeries load()
+    {
+        return load(PatchSeries.class.getClassLoader());
+    }
+
+    private static PatchSeries builtin()
+    {
+        final PatchSeries s = new PatchSeries();
+        s.add(new SimplePatch("printk-time", "printk: [sec.usec] timestamps from virtual time"));
+        s.add(new SimplePatch("slab-poison", "slab: poison freed objects with 0x6b, last byte 0xa5"));
+        s.add(new SimplePatch("smp-tlb-shootdown", "x86/mm: flush other cpus' TLBs by IPI on unmap/mremap/COW"));
+        s.tags.put("v0.1", s.series.size());
+        s.add(new SimplePatch("cpuhp-secondary", "cpu/hotplug: invoke the state callbacks on secondary cpus too"));
+        s.add(new SimplePatch("loader-kzalloc-vma", "loader: kzalloc the stack vma in __bprm_mm_init (garbage vm_ops)"));
+        s.add(new SimplePatch("printk-cpu-id", "printk: no functional change (cleanup)"));
+        s.tags.put("v0.2", s.series.size());
+        s.add(new SimplePatch("loader-clear-bss", "loader: clear the .bss tail of the last file-backed page"));
+        s.add(new SimplePatch("fork-flush-tlb", "fork: flush the parent's TLB after write-protecting its ptes"));
+        s.add(new SimplePatch("mremap-lock", "mm: hold mmap_sem across mremap's vma and pte moves"));
+        s.tags.put("v0.3", s.series.size());
+        s.add(new SimplePatch("big-kernel-lock", "JOS: one big kernel lock around syscalls and faults", true));
+        return s;
+    }
+
+    public void add(final Patch p)
+    {
+        series.add(p);
+    }
+
+    public List<Patch> patches()
+    {
+        return Collections.unmodifiableList(series);
+    }
+
+    public List<String> versions()
+    {
+        return new ArrayList<>(tags.keySet());
+    }
+
+    public Patch find(final String name)
+    {
+        for (final Patch p : series)
+        {
+            if (p.name().equals(name))
+            {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The patches applied for a version and a list of toggles ("+name" / "-name"), in series order.
+     * Unknown names throw IllegalArgumentException with a one-line message listing the known ones.
+     */
+    public List<Patch> resolve(final String version, final List<String> toggles)
+    {
+        final String v = version == null || version.isEmpty() ? DEFAULT_VERSION : version;
+        final Integer upTo = tags.get(v);
+        if (upTo == null)
+        {
+            throw new IllegalArgumentException("unknown kernel version '" + v + "'; known: " + String.join(", ", tags.keySet()));
+        }
+        final boolean[] on = new boolean[series.size()];
+        for (int i = 0; i < upTo; i++)
+        {
+            on[i] = !series.get(i).optional();
+        }
+        for (final String t : toggles)
+        {
+            if (t.isEmpty() || (t.charAt(0) != '+' && t.charAt(0) != '-'))
+            {
+                throw new IllegalArgumentException("patch toggle must be +name or -name, got '" + t + "'");
+            }
+            final String name = t.substring(1);
+            int idx = -1;
+            for (int i = 0; i < series.size(); i++)
+            {
+                if (series.get(i).name().equals(name))
+                {
+                    idx = i;
+                }
+            }
+            if (idx < 0)
+            {
+                final List<String> names = new ArrayList<>();
+                series.forEach(p -> names.add(p.name()));
+                throw new IllegalArgumentException("unknown patch '" + name + "'; known: " + String.join(", ", names));
+            }
+            on[idx] = t.charAt(0) == '+';
+        }
+        final List<Patch> out = new ArrayList<>();
+        for (int i = 0; i < on.length; i++)
+        {
+            if (on[i])
+            {
+                out.add(series.get(i));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,127 @@
+package palimpsest.kernel.scenarios;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.ScenarioContext;
+import palimpsest.emulator.input.SplitMix64;
+import palimpsest.kernel.KernelConfig;
+import palimpsest.kernel.user.programs.WordCount;
+
+/**
+ * word-count: the Phoenix word_count-pthread workload of the LegoOS diary. Threads share an
+ * address space, grow buffers with mremap and compare strings; the verdict compares the program's
+ * output with counts computed here, independently, from the same generated text.
+ * Arguments: threads (default 4), words (default 3000), text-seed (default 42).
+ */
+public final class WordCountScenario extends KernelScenario
+{
+    private static final String[] SYLLABLES = {
+        "ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "do", "zu", "fe", "go", "ha", "ji", "wu"
+    };
+
+    @Override
+    public String name()
+    {
+        return "word-count";
+    }
+
+    @Override
+    public String description()
+    {
+        return "Phoenix word_count-pthread: clone threads, mremap-grown buffers, strcmp, merged top counts (args threads, words)";
+    }
+
+    /** The input text: words from a fixed vocabulary with a skewed distribution, lines of ~12 words. */
+    public static String text(final long seed, final int words)
+    {
+        final SplitMix64 rng = new SplitMix64(seed);
+        final List<String> vocab = new ArrayList<>();
+        for (int i = 0; i < 300; i++)
+        {
+            final int syl = 1 + (int)rng.below(4);
+            final StringBuilder w = new StringBuilder();
+            for (int s = 0; s < syl; s++)
+            {
+                w.append(SYLLABLES[(int)rng.below(SYLLABLES.length)]);
+            }
+            vocab.add(w.toString());
+        }
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < words; i++)
+        {
+            // Skewed: the minimum of two uniform picks favours low indices.
+            final int a = (int)rng.below(vocab.size());
+            final int b = (int)rng.below(vocab.size());
+            sb.append(vocab.get(Math.min(a, b)));
+            sb.append(i % 12 == 11 ? ".\n" : (rng.below(9) == 0 ? ", " : " "));
+        }
+        return sb.toString();
+    }
+
+    /** The expected console lines, computed without the emulator. */
+    public static List<String> expectedLines(final String text)
+    {
+        final Map<String, Long> counts = new TreeMap<>();
+        long total = 0;
+        int i = 0;
+        while (i < text.length())
+        {
+            while (i < text.length() && !(text.charAt(i) >= 'a' && text.charAt(i) <= 'z'))
+            {
+                i++;
+            }
+            final int s = i;
+            while (i < text.length() && text.charAt(i) >= 'a' && text.charAt(i) <= 'z')
+            {
+                i++;
+            }
+            if (i > s)
+            {
+                final String w = text.substring(s, Math.min(i, s + WordCount.MAX_WORD));
+                counts.merge(w, 1L, Long::sum);
+                total++;
+            }
+        }
+        final List<String> out = new ArrayList<>();
+        out.add("word_count: " + total + " words, " + counts.size() + " distinct");
+        final List<Map.Entry<String, Long>> es = new ArrayList<>(counts.entrySet());
+        es.sort((x, y) -> x.getValue().equals(y.getValue()) ? x.getKey().compareTo(y.getKey()) : Long.compare(y.getValue(), x.getValue()));
+        for (int r = 0; r < WordCount.TOP && r < es.size(); r++)
+        {
+            out.add(es.get(r).getKey() + ": " + es.get(r).getValue());
+        }
+        return out;
+    }
+
+    @Override
+    protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
+    {
+        final String text = text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        config.file("/data/words.txt", text.getBytes(StandardCharsets.US_ASCII));
+        config.program(new WordCount((int)context.longArg("threads", 4)));
+        config.init("/bin/word_count");
+    }
+
+    @Override
+    protected String[] expected(final ScenarioContext context, final Machine machine)
+    {
+        final String text = text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        final List<String> lines = expectedLines(text);
+        final List<String> want = new ArrayList<>();
+        for (int c = 0; c < machine.config().cpusPerNode; c++)
+        {
+            want.add("CPU " + c + " is up");
+        }
+        for (final String l : lines)
+        {
+            want.add("\n" + l + "\n");
+        }
+        want.add("reboot: Power down");
+        return want.toArray(new String[0]);
+    }
+}

@@ -1,0 +1,45 @@
+package palimpsest.kernel.sched;
+
+/**
+ * The per-cpu area (one page per cpu, from memblock; {@code __per_cpu_offset[cpu]} points to it).
+ * A cpu finds its own through its APIC id, as x86 finds it through GS.
+ *
+ * <pre>
+ *   +0   cpu_number
+ *   +8   current_task        task_struct *
+ *   +16  idle_task           task_struct *
+ *   +24  need_resched
+ *   +32  rq.lock             spinlock
+ *   +40  rq.queue            list_head { next, prev } of task_struct.run_list
+ *   +56  rq.nr_running
+ *   +64  prev_task           the task switched away from (finish_task_switch)
+ *   +72  irq_count           interrupts taken
+ *   +80  cpuhp_state         last hotplug state reached
+ *   +88  idle_stack_top
+ *   +96  nr_switches
+ *   +104 ticks               timer interrupts
+ *   +112 in_oops
+ * </pre>
+ */
+public final class PerCpu
+{
+    public static final int CPU = 0;
+    public static final int CURRENT = 8;
+    public static final int IDLE = 16;
+    public static final int NEED_RESCHED = 24;
+    public static final int RQ_LOCK = 32;
+    public static final int RQ_QUEUE = 40;
+    public static final int RQ_NR = 56;
+    public static final int PREV_TASK = 64;
+    public static final int IRQ_COUNT = 72;
+    public static final int CPUHP_STATE = 80;
+    public static final int IDLE_STACK_TOP = 88;
+    public static final int NR_SWITCHES = 96;
+    public static final int TICKS = 104;
+    public static final int IN_OOPS = 112;
+    public static final int SIZE = 4096;
+
+    private PerCpu()
+    {
+    }
+}

@@ -1,0 +1,244 @@
+package palimpsest.kernel.user;
+
+import palimpsest.emulator.Cpu;
+import palimpsest.emulator.Paging;
+import palimpsest.emulator.Routine;
+import palimpsest.kernel.Fn;
+import palimpsest.kernel.Kernel;
+import palimpsest.kernel.Layout;
+import palimpsest.kernel.mm.MmStruct;
+import palimpsest.kernel.mm.PageAlloc;
+import palimpsest.kernel.sched.Task;
+
+/**
+ * exec: reads a PXE1 executable (see {@link UserProgram}) through the dcache, builds a fresh
+ * address space (stack vma from {@code __bprm_mm_init}, text and data vmas, pages copied from the
+ * file page by page, .bss), switches to it and drops to user mode at the entry point.
+ *
+ * <p>Two seed bugs of the LegoOS diary live here, each fixed by a patch: the stack vma allocated
+ * with kmalloc instead of kzalloc (garbage {@code vm_ops}), and the .bss tail of the last file
+ * page left holding whatever followed the data in the file.
+ */
+public final class Loader
+{
+    public static final long ENOENT = -2;
+    public static final long ENOEXEC = -8;
+
+    private final Kernel k;
+    private final Fn execveFn;
+    private final Fn bprmMmInitFn;
+    private final Fn loadBinaryFn;
+    private final Fn padzeroFn;
+    private final Fn startThreadFn;
+
+    public Loader(final Kernel k)
+    {
+        this.k = k;
+        this.execveFn = k.text.fn("do_execve", 0x100);
+        this.bprmMmInitFn = k.text.fn("__bprm_mm_init", 0x80);
+        this.loadBinaryFn = k.text.fn("load_pxe_binary", 0x200);
+        this.padzeroFn = k.text.fn("padzero", 0x40);
+        this.startThreadFn = k.text.fn("start_thread", 0x40);
+    }
+
+    /** execve from user space. */
+    public long sysExecve(final Cpu cpu, final long userPath)
+    {
+        final long kbuf = k.slab.kmalloc(cpu, 256);
+        final long n = k.sys.strncpyFromUser(cpu, kbuf, userPath, 255);
+        if (n < 0)
+        {
+            k.slab.kfree(cpu, kbuf);
+            return n;
+        }
+        final long r = kernelExecve(cpu, kbuf);
+        k.slab.kfree(cpu, kbuf);
+        return r;
+    }
+
+    /** Execs the program at path (kernel memory); returns only on failure. */
+    public long kernelExecve(final Cpu cpu, final long path)
+    {
+        execveFn.enter(cpu);
+        final long dentry = k.vfs.pathLookup(cpu, path);
+        if (dentry == 0)
+        {
+            return execveFn.leave(cpu, ENOENT);
+        }
+        final long hdr = k.slab.kmalloc(cpu, 64);
+        k.vfs.kernelRead(cpu, dentry, 0, hdr, 64);
+        if (cpu.load32(hdr) != UserProgram.MAGIC)
+        {
+            k.slab.kfree(cpu, hdr);
+            return execveFn.leave(cpu, ENOEXEC);
+        }
+        final long entry = cpu.load64(hdr + 8);
+        final long textVa = cpu.load64(hdr + 16);
+        final long textSize = cpu.load64(hdr + 24);
+        final long dataVa = cpu.load64(hdr + 32);
+        final long dataSize = cpu.load64(hdr + 40);
+        final long bssSize = cpu.load64(hdr + 48);
+        final long textOff = cpu.load64(hdr + 56);
+        k.slab.kfree(cpu, hdr);
+        execveFn.at(cpu, 0x60);
+        final long mm = bprmMmInit(cpu);
+        loadBinary(cpu, mm, dentry, textVa, textSize, textOff, dataVa, dataSize, bssSize);
+        // Point of no return: switch to the new address space.
+        final long t = k.current(cpu);
+        final long old = cpu.load64(t + Task.MM);
+        cpu.store64(t + Task.MM, mm);
+        cpu.store64(t + Task.ACTIVE_MM, mm);
+        cpu.writeCr3(Layout.pa(cpu.load64(mm + MmStruct.PGD)));
+        if (old != 0)
+        {
+            k.vm.mmput(cpu, old);
+        }
+        if (cpu.load64(t + Task.FILES) == 0)
+        {
+            cpu.store64(t + Task.FILES, k.vfs.allocFiles(cpu));
+        }
+        cpu.store64(t + Task.FLAGS, (cpu.load64(t + Task.FLAGS) & ~Task.PF_KTHREAD) | Task.PF_USER);
+        final StringBuilder name = new StringBuilder();
+        for (long p = path; ; p++)
+        {
+            final long c = cpu.load8(p);
+            if (c == 0)
+            {
+                break;
+            }
+            if (c == '/')
+            {
+                name.setLength(0);
+            }
+            else
+            {
+                name.append((char)c);
+            }
+        }
+        k.sched.setComm(cpu, t, name.toString());
+        execveFn.leave(cpu);
+        enterUser(cpu, entry, Layout.USER_STACK_TOP - 64);
+        return 0;
+    }
+
+    /** __bprm_mm_init: a new mm with its stack vma. */
+    private long bprmMmInit(final Cpu cpu)
+    {
+        bprmMmInitFn.enter(cpu);
+        final long mm = k.vm.mmAlloc(cpu);
+        final long vma;
+        if (k.patches.enabled("loader-kzalloc-vma"))
+        {
+            vma = k.slab.kzalloc(cpu, MmStruct.VMA_SIZE);
+        }
+        else
+        {
+            // Every field we do not set below keeps what the previous owner of the memory left.
+            vma = k.slab.kmalloc(cpu, MmStruct.VMA_SIZE);
+        }
+        bprmMmInitFn.at(cpu, 0x40);
+        cpu.store64(vma + MmStruct.VM_START, Layout.USER_STACK_TOP - Layout.USER_STACK_SIZE);
+        cpu.store64(vma + MmStruct.VM_END, Layout.USER_STACK_TOP);
+        cpu.store64(vma + MmStruct.VM_FLAGS, MmStruct.VM_READ | MmStruct.VM_WRITE | MmStruct.VM_GROWSDOWN);
+        cpu.store64(vma + MmStruct.VM_MM, mm);
+        k.vm.insertVma(cpu, mm, vma);
+        cpu.store64(mm + MmStruct.START_STACK, Layout.USER_STACK_TOP);
+        return bprmMmInitFn.leave(cpu, mm);
+    }
+
+    private void loadBinary(final Cpu cpu, final long mm, final long dentry, final long textVa, final long textSize,
+        final long textOff, final long dataVa, final long dataSize, final long bssSize)
+    {
+        loadBinaryFn.enter(cpu);
+        final long pgd = Layout.pa(cpu.load64(mm + MmStruct.PGD));
+        final long text = k.vm.newVma(cpu, mm, textVa, textVa + textSize, MmStruct.VM_READ | MmStruct.VM_EXEC);
+        cpu.store64(text + MmStruct.VM_OPS, palimpsest.kernel.Globals.GENERIC_VM_OPS);
+        k.vm.insertVma(cpu, mm, text);
+        for (long off = 0; off < textSize; off += Layout.PAGE_SIZE)
+        {
+            loadBinaryFn.at(cpu, 0x40);
+            mapFilePage(cpu, pgd, dentry, textOff + off, textVa + off, Paging.P | Paging.U);
+        }
+        final long dataEnd = dataVa + dataSize;
+        final long end = (dataEnd + bssSize + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
+        if (end > dataVa)
+        {
+            final long data = k.vm.newVma(cpu, mm, dataVa, end, MmStruct.VM_READ | MmStruct.VM_WRITE);
+            k.vm.insertVma(cpu, mm, data);
+            final long dataOff = textOff + textSize;
+            long lastPage = 0;
+            for (long off = 0; off < dataSize; off += Layout.PAGE_SIZE)
+            {
+                loadBinaryFn.at(cpu, 0x80);
+                lastPage = mapFilePage(cpu, pgd, dentry, dataOff + off, dataVa + off, Paging.P | Paging.U | Paging.W | Paging.NX);
+            }
+            if (lastPage != 0 && (dataEnd & Layout.PAGE_MASK()) != 0 && k.patches.enabled("loader-clear-bss"))
+            {
+                padzero(cpu, lastPage, dataEnd & Layout.PAGE_MASK());
+            }
+            // The rest of .bss is anonymous memory, zero-filled on first touch.
+        }
+        cpu.store64(mm + MmStruct.START_CODE, textVa);
+        cpu.store64(mm + MmStruct.END_DATA, dataEnd);
+        loadBinaryFn.leave(cpu);
+    }
+
+    /** Copies one page of the file (whatever the file holds there, up to its end) into a new user page. */
+    private long mapFilePage(final Cpu cpu, final long pgd, final long dentry, final long fileOff, final long va, final long flags)
+    {
+        final long page = k.pages.allocPage(cpu);
+        final long dst = PageAlloc.pageAddress(page);
+        final long size = k.vfs.fileSize(cpu, dentry);
+        for (long i = 0; i < Layout.PAGE_SIZE; i += 8)
+        {
+            final long at = fileOff + i;
+            long v = 0;
+            if (at < size)
+            {
+                final long src = k.vfs.filePage(cpu, dentry, at);
+                v = cpu.load64(PageAlloc.pageAddress(src) + (at & Layout.PAGE_MASK()));
+                if (size - at < 8)
+                {
+                    v &= (1L << ((size - at) * 8)) - 1;
+                }
+            }
+            cpu.store64(dst + i, v);
+        }
+        k.pt.map(cpu, pgd, va, PageAlloc.pagePhys(page), flags, true);
+        return dst;
+    }
+
+    /** Zeroes a page from offset to its end (the .bss part of the last data page). */
+    private void padzero(final Cpu cpu, final long pageVa, final long offset)
+    {
+        padzeroFn.enter(cpu);
+        for (long i = offset; i < Layout.PAGE_SIZE; i++)
+        {
+            cpu.store8(pageVa + i, 0);
+        }
+        padzeroFn.leave(cpu);
+    }
+
+    /**
+     * start_thread + iret to user mode: cpl 3, user stack, entry routine. If the routine returns
+     * (as main returns into the C runtime), the task exits with rax.
+     */
+    public void enterUser(final Cpu cpu, final long entry, final long userSp)
+    {
+        startThreadFn.enter(cpu);
+        final Routine r = cpu.machine().code().routineAt(entry);
+        if (r == null)
+        {
+            k.printk.printk(cpu, k.sched.comm(cpu, k.current(cpu)) + ": bad entry point " + Long.toHexString(entry));
+            k.sched.doExit(cpu, 139);
+        }
+        cpu.cli();
+        cpu.pc(entry);
+        cpu.setPrivilege(3);
+        cpu.setSp(userSp);
+        cpu.setFp(0);
+        cpu.sti();
+        r.run(cpu);
+        U.exit(cpu, cpu.reg(Syscalls.RAX));
+    }
+}
