@@ -13,6 +13,9 @@ import java.util.Arrays;
  */
 public final class CodeMap
 {
+    // Kernel text lives at the top of the address space (negative as a signed long) and user or
+    // low-memory code near zero: all ordering is unsigned. starts[] holds addresses XOR the sign
+    // bit, which makes signed order equal unsigned address order for Arrays.binarySearch.
     private long[] starts = new long[64];
     private long[] sizes = new long[64];
     private String[] names = new String[64];
@@ -26,14 +29,15 @@ public final class CodeMap
         {
             throw new IllegalArgumentException("symbol " + name + " has no size");
         }
-        int i = Arrays.binarySearch(starts, 0, count, start);
+        final long key = start ^ Long.MIN_VALUE;
+        int i = Arrays.binarySearch(starts, 0, count, key);
         if (i >= 0)
         {
             throw new IllegalArgumentException("symbol " + name + " at " + Long.toHexString(start) + " overlaps " + names[i]);
         }
         i = -i - 1;
-        if ((i > 0 && Long.compareUnsigned(starts[i - 1] + sizes[i - 1], start) > 0 && starts[i - 1] < start) ||
-            (i < count && Long.compareUnsigned(start + size, starts[i]) > 0))
+        if ((i > 0 && Long.compareUnsigned(start - (starts[i - 1] ^ Long.MIN_VALUE), sizes[i - 1]) < 0) ||
+            (i < count && Long.compareUnsigned((starts[i] ^ Long.MIN_VALUE) - start, size) < 0))
         {
             throw new IllegalArgumentException("symbol " + name + " at " + Long.toHexString(start) + " overlaps another");
         }
@@ -49,7 +53,7 @@ public final class CodeMap
         System.arraycopy(sizes, i, sizes, i + 1, count - i);
         System.arraycopy(names, i, names, i + 1, count - i);
         System.arraycopy(routines, i, routines, i + 1, count - i);
-        starts[i] = start;
+        starts[i] = key;
         sizes[i] = size;
         names[i] = name;
         routines[i] = routine;
@@ -60,7 +64,7 @@ public final class CodeMap
     /** Removes the symbol starting at start (module unload). */
     public synchronized void undefine(final long start)
     {
-        final int i = Arrays.binarySearch(starts, 0, count, start);
+        final int i = Arrays.binarySearch(starts, 0, count, start ^ Long.MIN_VALUE);
         if (i >= 0)
         {
             System.arraycopy(starts, i + 1, starts, i, count - i - 1);
@@ -73,12 +77,12 @@ public final class CodeMap
 
     private int indexOf(final long addr)
     {
-        int i = Arrays.binarySearch(starts, 0, count, addr);
+        int i = Arrays.binarySearch(starts, 0, count, addr ^ Long.MIN_VALUE);
         if (i < 0)
         {
             i = -i - 2;
         }
-        if (i >= 0 && addr - starts[i] >= 0 && addr - starts[i] < sizes[i])
+        if (i >= 0 && Long.compareUnsigned(addr - (starts[i] ^ Long.MIN_VALUE), sizes[i]) < 0)
         {
             return i;
         }
@@ -88,7 +92,7 @@ public final class CodeMap
     /** The routine entered at exactly this address, or null. */
     public synchronized Routine routineAt(final long addr)
     {
-        final int i = Arrays.binarySearch(starts, 0, count, addr);
+        final int i = Arrays.binarySearch(starts, 0, count, addr ^ Long.MIN_VALUE);
         return i >= 0 ? routines[i] : null;
     }
 
@@ -101,7 +105,7 @@ public final class CodeMap
     public synchronized long startOf(final long addr)
     {
         final int i = indexOf(addr);
-        return i < 0 ? -1 : starts[i];
+        return i < 0 ? -1 : starts[i] ^ Long.MIN_VALUE;
     }
 
     /** @return the address of a symbol by name, or -1. */
@@ -111,7 +115,7 @@ public final class CodeMap
         {
             if (names[i].equals(name))
             {
-                return starts[i];
+                return starts[i] ^ Long.MIN_VALUE;
             }
         }
         return -1;
@@ -125,7 +129,7 @@ public final class CodeMap
         {
             return null;
         }
-        return names[i] + "+0x" + Long.toHexString(pc - starts[i]) + "/0x" + Long.toHexString(sizes[i]);
+        return names[i] + "+0x" + Long.toHexString(pc - (starts[i] ^ Long.MIN_VALUE)) + "/0x" + Long.toHexString(sizes[i]);
     }
 
     public synchronized int size()
@@ -139,7 +143,7 @@ public final class CodeMap
         final StringBuilder sb = new StringBuilder();
         for (int i = 0; i < count; i++)
         {
-            sb.append(String.format("%016x T %s%n", starts[i], names[i]));
+            sb.append(String.format("%016x T %s%n", starts[i] ^ Long.MIN_VALUE, names[i]));
         }
         return sb.toString();
     }

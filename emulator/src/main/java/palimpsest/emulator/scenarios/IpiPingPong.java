@@ -104,6 +104,14 @@ public final class IpiPingPong implements Scenario
         {
             Bare.lockSite(m, site);
         }
+        // A statically initialised IDT in the image's data, as the loader places it.
+        for (int v = 0; v < 256; v++)
+        {
+            m.memory(0).write64(IDT + v * 8L, UNEXPECTED);
+        }
+        m.memory(0).write64(IDT + PING_VECTOR * 8L, PING_HANDLER);
+        m.memory(0).write64(IDT + PONG_VECTOR * 8L, PONG_HANDLER);
+        m.memory(0).write64(IDT + TIMER_VECTOR * 8L, TIMER_HANDLER);
         m.setBootEntry(0, BSP_MAIN);
     }
 
@@ -194,13 +202,16 @@ public final class IpiPingPong implements Scenario
             c.setSp(STACKS + STACK_SIZE);
             c.setFp(0);
             c.pc(BSP_MAIN + 0x10);
-            Bare.fillIdt(c, IDT, UNEXPECTED);
-            Bare.setVector(c, IDT, PING_VECTOR, PING_HANDLER);
-            Bare.setVector(c, IDT, PONG_VECTOR, PONG_HANDLER);
-            Bare.setVector(c, IDT, TIMER_VECTOR, TIMER_HANDLER);
+            // The IDT is static data of the image (see load), so bring-up starts at once.
             c.lidt(IDT);
-            c.pc(BSP_MAIN + 0x40);
-            Bare.print(c, "ipi-pingpong: " + n + " cpus, " + rounds + " rounds\n");
+            // The INIT-to-SIPI wait is timed with the BSP's own APIC timer, as Linux's udelay
+            // does: arm it, enable interrupts, and halt until enough ticks have passed.
+            c.pc(BSP_MAIN + 0x20);
+            c.apicWrite(Apic.TIMER_DIV, 0);
+            c.apicWrite(Apic.LVT_TIMER, TIMER_VECTOR | Apic.LVT_PERIODIC);
+            c.apicWrite(Apic.TIMER_INIT, INIT_DELAY / 2);
+            c.sti();
+            final long bspTicks = perCpu(0) + TICKS;
             for (int ap = 1; ap < n; ap++)
             {
                 c.pc(BSP_MAIN + 0x80);
@@ -211,7 +222,11 @@ public final class IpiPingPong implements Scenario
                     {
                         Bare.ipi(c, ap, 0, Apic.MODE_INIT);
                         c.pc(BSP_MAIN + 0x90);
-                        c.compute(INIT_DELAY);
+                        final long until = c.load64(bspTicks) + 2;
+                        while (c.load64(bspTicks) < until)
+                        {
+                            c.hlt();
+                        }
                     }
                     c.pc(BSP_MAIN + 0xA0);
                     Bare.ipi(c, ap, (int)(AP_TRAMPOLINE >>> 12), Apic.MODE_SIPI);
@@ -229,6 +244,8 @@ public final class IpiPingPong implements Scenario
                     c.out(Machine.POWER_PORT, 3);
                 }
             }
+            c.pc(BSP_MAIN + 0xF0);
+            Bare.print(c, "ipi-pingpong: " + n + " cpus up, " + rounds + " rounds\n");
             c.pc(BSP_MAIN + 0x100);
             c.call(CPU_MAIN);
             cpuMain(c, 0);
