@@ -1,0 +1,275 @@
+package palimpsest.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.queue.ChronicleQueue;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.wire.DocumentContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.Outcome;
+import palimpsest.emulator.Scenario;
+import palimpsest.emulator.input.InputSources;
+import palimpsest.recorder.Recording;
+import palimpsest.recorder.RecordingSummary;
+import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.trace.EventSink;
+import palimpsest.trace.RawChronicleBench;
+import palimpsest.trace.TraceFormat;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {"Measure, from one run each: the emulator without recording, with recording, and Chronicle",
+        "appending the same bytes raw; print the figures, their ratios and the targets. Asserts nothing."})
+final class BenchCommand implements Callable<Integer>
+{
+    /** Hardware scenarios, then kernel scenarios when they exist. */
+    static final List<String> DEFAULT_SCENARIOS = List.of("ipi-pingpong", "net-echo", "tlb-stale", "boot", "word-count", "fork-cow");
+
+    static final double TARGET_EVENTS_PER_S = 5e6;
+    static final double TARGET_COST = 2.0;
+    static final double TARGET_BYTES_PER_EVENT = 6.0;
+
+    private final Io io;
+
+    @Option(names = "--scenario", paramLabel = "S", split = ",", description = "Scenarios to measure (default: "
+        + "ipi-pingpong, net-echo, tlb-stale, and boot, word-count, fork-cow when they exist).")
+    List<String> scenarios = new ArrayList<>();
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the seeded schedule (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "1",
+        description = "Untimed runs without recording before measuring, to warm the JIT (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument given to every scenario measured "
+        + "(e.g. rounds=20000 for a longer ipi-pingpong); repeatable.")
+    java.util.Map<String, String> args = new java.util.LinkedHashMap<>();
+
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    BenchCommand(final Io io)
+    {
+        this.io = io;
+    }
+
+    record Row(String name, long instructions, long events, long nullNanos, long recNanos, double bytesPerEvent,
+        double rawChunkRate, double rawEventRate, String outcome)
+    {
+        double nullInstrRate()
+        {
+            return instructions * 1e9 / Math.max(1, nullNanos);
+        }
+
+        double nullEventRate()
+        {
+            return events * 1e9 / Math.max(1, nullNanos);
+        }
+
+        double recInstrRate()
+        {
+            return instructions * 1e9 / Math.max(1, recNanos);
+        }
+
+        double recEventRate()
+        {
+            return events * 1e9 / Math.max(1, recNanos);
+        }
+
+        double cost()
+        {
+            return recNanos / (double)Math.max(1, nullNanos);
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException
+    {
+        final ScenarioCatalog catalog = plugins.catalog();
+        final List<Scenario> todo = new ArrayList<>();
+        if (scenarios.isEmpty())
+        {
+            for (final String n : DEFAULT_SCENARIOS)
+            {
+                final Scenario s = catalog.find(n);
+                if (s != null)
+                {
+                    todo.add(s);
+                }
+            }
+        }
+        else
+        {
+            for (final String n : scenarios)
+            {
+                todo.add(plugins.scenario(n));
+            }
+        }
+        if (todo.isEmpty())
+        {
+            throw new UserError("no scenario to measure");
+        }
+        final Path work = Files.createTempDirectory("pal-bench");
+        final List<Row> rows = new ArrayList<>();
+        try
+        {
+            for (final Scenario s : todo)
+            {
+                io.err.println("bench: " + s.name() + "...");
+                rows.add(measure(s, work.resolve(s.name())));
+            }
+        }
+        finally
+        {
+            delete(work);
+        }
+        print(rows);
+        return 0;
+    }
+
+    private Row measure(final Scenario s, final Path dir)
+    {
+        for (int i = 0; i < warmup; i++)
+        {
+            runWithoutRecording(s);
+        }
+        final long[] nul = runWithoutRecording(s);
+        final RecordingSummary rec = new Recording(s).context(context()).schedule("seeded", seed).output(dir.resolve("trace")).run();
+        double rawChunk = 0;
+        double rawEvent = 0;
+        final Chunk c = firstFullChunk(dir.resolve("trace"));
+        if (c != null)
+        {
+            final long events = Math.max(rec.events(), c.count);
+            rawChunk = RawChronicleBench.perChunkExcerpts(dir.resolve("raw-chunk"), c.bytes, TraceFormat.CHUNK_HEADER_LENGTH,
+                c.length, c.count, events);
+            rawEvent = RawChronicleBench.perEventExcerpts(dir.resolve("raw-event"), c.bytes, TraceFormat.CHUNK_HEADER_LENGTH,
+                c.length, Math.max(1, Math.round(c.length / (float)Math.max(1, c.count))), Math.min(events, 2_000_000));
+        }
+        return new Row(s.name(), nul[1], rec.events(), nul[0], rec.elapsedNanos(), rec.bytesPerEvent(), rawChunk,
+            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT));
+    }
+
+    private palimpsest.emulator.ScenarioContext context()
+    {
+        return new palimpsest.emulator.ScenarioContext(args, "", List.of());
+    }
+
+    /** @return {nanos, instructions} of one run with events going nowhere. */
+    private long[] runWithoutRecording(final Scenario s)
+    {
+        final Machine m = new Machine(s.defaultConfig(), EventSink.NULL, InputSources.create("seeded", seed));
+        s.load(m, context());
+        final long t0 = System.nanoTime();
+        final Outcome o = m.run(s.maxInstructions());
+        final long t = System.nanoTime() - t0;
+        long instructions = 0;
+        for (int i = 0; i < m.cpuCount(); i++)
+        {
+            instructions += m.core(i).icount();
+        }
+        if (o.kind == Outcome.Kind.INTERNAL_ERROR)
+        {
+            io.err.println("bench: " + s.name() + " ended with " + o);
+        }
+        return new long[] {t, instructions};
+    }
+
+    private record Chunk(byte[] bytes, int length, int count)
+    {
+    }
+
+    /** The first chunk of the trace with the most events among its first few (a full one), read raw. */
+    private static Chunk firstFullChunk(final Path trace)
+    {
+        Chunk best = null;
+        try (ChronicleQueue q = ChronicleQueue.singleBuilder(trace.toFile()).readOnly(true).build())
+        {
+            final ExcerptTailer t = q.createTailer();
+            for (int i = 0; i < 8; i++)
+            {
+                try (DocumentContext dc = t.readingDocument())
+                {
+                    if (!dc.isPresent())
+                    {
+                        break;
+                    }
+                    final Bytes<?> b = dc.wire().bytes();
+                    final int len = (int)b.readRemaining();
+                    if (len < TraceFormat.CHUNK_HEADER_LENGTH || b.readByte(b.readPosition()) != TraceFormat.RECORD_CHUNK)
+                    {
+                        continue;
+                    }
+                    final byte[] a = new byte[len];
+                    b.read(a, 0, len);
+                    // chunk header: u32 event count at 4, u32 payload length at 28 (little-endian)
+                    final int count = le32(a, 4);
+                    final int payload = le32(a, 28);
+                    if (payload <= len - TraceFormat.CHUNK_HEADER_LENGTH && (best == null || count > best.count))
+                    {
+                        best = new Chunk(a, payload, count);
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+    private static int le32(final byte[] a, final int p)
+    {
+        return (a[p] & 0xFF) | (a[p + 1] & 0xFF) << 8 | (a[p + 2] & 0xFF) << 16 | (a[p + 3] & 0xFF) << 24;
+    }
+
+    private void print(final List<Row> rows)
+    {
+        final StringBuilder b = new StringBuilder();
+        final String head = "%-13s %11s %11s | %12s %12s | %12s %12s | %12s %12s | %7s %8s %9s%n";
+        b.append(String.format(Locale.ROOT, head, "scenario", "instr", "events", "no-rec i/s", "no-rec ev/s",
+            "rec i/s", "rec ev/s", "raw-chunk e/s", "raw-excpt e/s", "cost x", "rec/raw", "B/event"));
+        for (final Row r : rows)
+        {
+            b.append(String.format(Locale.ROOT, head, r.name(), Fmt.si(r.instructions()), Fmt.si(r.events()),
+                Fmt.si(r.nullInstrRate()), Fmt.si(r.nullEventRate()), Fmt.si(r.recInstrRate()), Fmt.si(r.recEventRate()),
+                Fmt.si(r.rawChunkRate()), Fmt.si(r.rawEventRate()), Fmt.fixed(r.cost(), 2),
+                r.rawChunkRate() > 0 ? Fmt.fixed(r.recEventRate() / r.rawChunkRate(), 2) : "-", Fmt.fixed(r.bytesPerEvent(), 2)));
+        }
+        b.append('\n');
+        b.append("columns: no-rec = events to EventSink.NULL; rec = TraceWriter into a temp dir; raw-chunk = Chronicle appending\n");
+        b.append("  the same chunk bytes, one excerpt per chunk; raw-excpt = one excerpt per event of the same size;\n");
+        b.append("  cost x = recording time / no-recording time; rec/raw = our recording events/s / raw-chunk events/s.\n");
+        b.append(String.format(Locale.ROOT, "targets: recording >= %s events/s, cost <= %.1fx, <= %.0f bytes/event%n",
+            Fmt.si(TARGET_EVENTS_PER_S), TARGET_COST, TARGET_BYTES_PER_EVENT));
+        for (final Row r : rows)
+        {
+            b.append(String.format(Locale.ROOT, "  %-13s rec %s events/s [%s]  cost %sx [%s]  %s bytes/event [%s]  (ended %s)%n", r.name(),
+                Fmt.si(r.recEventRate()), r.recEventRate() >= TARGET_EVENTS_PER_S ? "met" : "MISSED",
+                Fmt.fixed(r.cost(), 2), r.cost() <= TARGET_COST ? "met" : "MISSED",
+                Fmt.fixed(r.bytesPerEvent(), 2), r.bytesPerEvent() <= TARGET_BYTES_PER_EVENT ? "met" : "MISSED", r.outcome()));
+        }
+        io.out.print(b);
+    }
+
+    private static void delete(final Path dir)
+    {
+        try (Stream<Path> s = Files.walk(dir))
+        {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        catch (final IOException ignored)
+        {
+            // temp dir: best effort
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package palimpsest.cli;
+
+import java.io.BufferedWriter;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import palimpsest.emulator.InterruptSource;
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.Scenario;
+import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.trace.Event;
+import palimpsest.trace.EventFormatter;
+import palimpsest.trace.EventKind;
+import palimpsest.trace.Symbolizer;
+import palimpsest.trace.TraceException;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceReader;
+import palimpsest.trace.TraceStatus;
+
+@Command(name = "dump", mixinStandardHelpOptions = true,
+    description = {"Print a trace's events, one readable line each, then whether the trace is whole.",
+        "PCs print as function+0xoff/0xsize when the trace's scenario is known (built in or --plugin)."})
+final class DumpCommand implements Callable<Integer>
+{
+    private final Io io;
+
+    @Parameters(index = "0", paramLabel = "TRACE", description = "Trace directory.")
+    Path trace;
+
+    @Option(names = "--from", paramLabel = "N", defaultValue = "0", description = "First event number (default: 0).")
+    long from;
+
+    @Option(names = "--limit", paramLabel = "M", defaultValue = "-1", description = "Print at most M events (default: all).")
+    long limit;
+
+    @Option(names = "--cpu", paramLabel = "C", description = "Only events of this CPU (or device id).")
+    Integer cpu;
+
+    @Option(names = "--kind", paramLabel = "K", split = ",",
+        description = "Only events of these kinds (comma-separated): load, store, rmw, fetch, walk, dma-read, "
+            + "dma-write, interrupt, exception, ipi, net-send, net-deliver, task-switch, cpu-switch, input, io, reg, mark; "
+            + "'access' for the first seven.")
+    List<String> kinds = new ArrayList<>();
+
+    @Option(names = "--no-symbols", description = "Do not load the scenario to symbolize PCs.")
+    boolean noSymbols;
+
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    DumpCommand(final Io io)
+    {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call()
+    {
+        if (from < 0)
+        {
+            throw new UserError("--from must be >= 0, got " + from);
+        }
+        final boolean[] wanted = kindFilter();
+        try (TraceReader r = open(trace))
+        {
+            final TraceHeader h = r.header();
+            final EventFormatter fmt = new EventFormatter(noSymbols ? Symbolizer.NONE : symbolizer(h), interruptSources());
+            final PrintWriter w = new PrintWriter(new BufferedWriter(new OutputStreamWriter(io.out, StandardCharsets.UTF_8), 1 << 16));
+            w.println("-- trace " + trace + ": scenario " + h.scenario() + (h.scenarioArgs().isEmpty() ? "" : " " + h.scenarioArgs()) +
+                ", " + h.nodes() + " node(s) x " + h.cpusPerNode() + " cpu(s), " + h.memMiB() + " MiB, schedule " +
+                h.scheduleKind() + " seed " + h.seed() +
+                (h.kernelVersion().isEmpty() ? "" : ", kernel " + h.kernelVersion() + " " + h.kernelPatches()) +
+                ", format " + h.formatVersion() + ", " + h.toolVersion());
+            final Event e = new Event();
+            final StringBuilder sb = new StringBuilder(256);
+            long printed = 0;
+            boolean more = from == 0 || r.seek(from);
+            while (more && (limit < 0 || printed < limit) && r.next(e))
+            {
+                if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))
+                {
+                    continue;
+                }
+                sb.setLength(0);
+                fmt.format(e, sb).append('\n');
+                w.append(sb);
+                printed++;
+                if ((printed & 1023) == 0 && w.checkError())
+                {
+                    return 0; // stdout closed (| head): stop quietly
+                }
+            }
+            if (r.status() == TraceStatus.READING)
+            {
+                r.verify();
+            }
+            w.println("-- " + r.statusMessage());
+            w.flush();
+            return 0;
+        }
+    }
+
+    /**
+     * Opens a trace; anything but a {@link TraceException} that escapes the reader on a garbage queue
+     * (Chronicle throws some checked exceptions sneakily) is still bad input, not our crash.
+     */
+    static TraceReader open(final Path trace)
+    {
+        try
+        {
+            return TraceReader.open(trace);
+        }
+        catch (final TraceException e)
+        {
+            throw e;
+        }
+        catch (final Exception e)
+        {
+            throw new UserError("cannot read trace " + trace + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : Main.firstLine(e.getMessage())));
+        }
+    }
+
+    private boolean[] kindFilter()
+    {
+        if (kinds.isEmpty())
+        {
+            return null;
+        }
+        final boolean[] k = new boolean[EventKind.COUNT];
+        for (final String name : kinds)
+        {
+            if ("access".equals(name))
+            {
+                for (int i = 0; i < EventKind.COUNT; i++)
+                {
+                    k[i] |= EventKind.isAccess(i);
+                }
+                continue;
+            }
+            final int code = EventKind.byName(name);
+            if (code < 0)
+            {
+                final List<String> all = new ArrayList<>();
+                for (int i = 0; i < EventKind.COUNT; i++)
+                {
+                    all.add(EventKind.name(i));
+                }
+                throw new UserError("unknown event kind '" + name + "'; kinds: access, " + String.join(", ", all));
+            }
+            k[code] = true;
+        }
+        return k;
+    }
+
+    static String[] interruptSources()
+    {
+        final List<String> names = new ArrayList<>();
+        for (int i = 0; i < 64; i++)
+        {
+            final String n = InterruptSource.name(i);
+            if (n.equals("src" + i))
+            {
+                break;
+            }
+            names.add(n);
+        }
+        return names.toArray(new String[0]);
+    }
+
+    /** Symbols from the scenario's code map: rebuild its machine from the header, load, do not run. */
+    private Symbolizer symbolizer(final TraceHeader h)
+    {
+        try
+        {
+            final Scenario s = plugins.catalog().find(h.scenario());
+            if (s == null)
+            {
+                return Symbolizer.NONE;
+            }
+            final Machine m = ScenarioCatalog.loadWithoutRunning(s, h);
+            return pc -> m.code().symbolize(pc);
+        }
+        catch (final UserError e)
+        {
+            throw e;
+        }
+        catch (final RuntimeException | LinkageError | OutOfMemoryError e)
+        {
+            return Symbolizer.NONE;
+        }
+    }
+}

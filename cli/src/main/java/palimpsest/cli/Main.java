@@ -1,0 +1,155 @@
+package palimpsest.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import palimpsest.recorder.Version;
+import palimpsest.trace.TraceException;
+
+/**
+ * The {@code pal} command. Exit status: what the verb says (record: 0 good, 1 bad, 125 skip), 2 for
+ * bad input (one line on stderr starting with "pal: "), 3 for an internal error (one line; the stack
+ * trace too when PAL_DEBUG=1).
+ */
+public final class Main
+{
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_INTERNAL = 3;
+
+    private Main()
+    {
+    }
+
+    public static void main(final String[] args)
+    {
+        final int rc = run(args, System.out, System.err, System.getenv(), System.console() != null);
+        System.out.flush();
+        System.err.flush();
+        System.exit(rc);
+    }
+
+    /** Runs one command in-process (tests use this with captured streams). */
+    public static int run(final String[] args, final PrintStream out, final PrintStream err)
+    {
+        return run(args, out, err, System.getenv(), false);
+    }
+
+    public static int run(final String[] args, final PrintStream out, final PrintStream err,
+        final Map<String, String> env, final boolean terminal)
+    {
+        System.setProperty("chronicle.analytics.disable", "true");
+        final Io io = new Io(out, err, env, terminal);
+        try
+        {
+            final CommandLine cl = commandLine(io);
+            return cl.execute(args);
+        }
+        catch (final RuntimeException | Error e)
+        {
+            // picocli itself failed (should not happen): still one line.
+            return internal(io, e);
+        }
+        finally
+        {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    static CommandLine commandLine(final Io io)
+    {
+        final CommandLine cl = new CommandLine(new Pal(io));
+        cl.addSubcommand("record", new RecordCommand(io));
+        cl.addSubcommand("dump", new DumpCommand(io));
+        cl.addSubcommand("scenarios", new ScenariosCommand(io));
+        cl.addSubcommand("pack", new PackCommand(io));
+        cl.addSubcommand("unpack", new UnpackCommand(io));
+        cl.addSubcommand("bench", new BenchCommand(io));
+        cl.setOut(new PrintWriter(io.out, true));
+        cl.setErr(new PrintWriter(io.err, true));
+        cl.setParameterExceptionHandler((ex, args) ->
+        {
+            final String cmd = ex.getCommandLine().getCommandName();
+            io.err.println("pal: " + firstLine(ex.getMessage()) + " (see: pal " +
+                ("pal".equals(cmd) ? "" : cmd + " ") + "--help)");
+            return EXIT_USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> handle(io, ex));
+        return cl;
+    }
+
+    static int handle(final Io io, final Throwable ex)
+    {
+        if (ex instanceof UserError || ex instanceof TraceException || ex instanceof IllegalArgumentException)
+        {
+            io.err.println("pal: " + firstLine(ex.getMessage()));
+            if (io.debug)
+            {
+                ex.printStackTrace(io.err);
+            }
+            return EXIT_USAGE;
+        }
+        return internal(io, ex);
+    }
+
+    static int internal(final Io io, final Throwable ex)
+    {
+        io.err.println("pal: internal error: " + firstLine(String.valueOf(ex)) +
+            (io.debug ? "" : " (PAL_DEBUG=1 shows the stack trace)"));
+        if (io.debug)
+        {
+            ex.printStackTrace(io.err);
+        }
+        return EXIT_INTERNAL;
+    }
+
+    static String firstLine(final String s)
+    {
+        if (s == null)
+        {
+            return "";
+        }
+        final String t = s.strip();
+        final int nl = t.indexOf('\n');
+        return nl < 0 ? t : t.substring(0, nl).strip();
+    }
+
+    @Command(name = "pal", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Record and inspect runs of an emulated multi-CPU machine.",
+        footer = {"", "Exit status: record gives 0 good, 1 bad, 125 skip (as git bisect run wants);",
+            "2 bad input; 3 internal error (PAL_DEBUG=1 prints the stack trace)."})
+    static final class Pal implements Callable<Integer>
+    {
+        private final Io io;
+        @Spec
+        CommandSpec spec;
+
+        Pal(final Io io)
+        {
+            this.io = io;
+        }
+
+        @Override
+        public Integer call()
+        {
+            io.err.println("pal: missing command: one of " +
+                String.join(", ", spec.subcommands().keySet()) + " (see: pal --help)");
+            return EXIT_USAGE;
+        }
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider
+    {
+        @Override
+        public String[] getVersion()
+        {
+            return new String[] {Version.tool()};
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package palimpsest.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Outcome;
+import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioContext;
+import palimpsest.emulator.input.InputSources;
+import palimpsest.recorder.Recording;
+import palimpsest.recorder.RecordingSummary;
+
+@Command(name = "record", mixinStandardHelpOptions = true,
+    description = {"Run a scenario on the emulated machine and record everything it does into a trace.",
+        "The emulated console goes to stdout as it is written; progress to stderr."},
+    footer = {"", "Exit status: 0 when the scenario's verdict is good, 1 bad, 125 skip; 2 bad input."})
+final class RecordCommand implements Callable<Integer>
+{
+    private final Io io;
+
+    @Option(names = "--scenario", required = true, paramLabel = "S", description = "Scenario to run (see: pal scenarios).")
+    String scenarioName;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR",
+        description = "Trace directory to create (must not exist or be empty, unless --force).")
+    Path output;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "CPUs per node (default: the scenario's).")
+    Integer cpus;
+
+    @Option(names = "--nodes", paramLabel = "N", description = "Nodes (default: the scenario's).")
+    Integer nodes;
+
+    @Option(names = "--mem", paramLabel = "MiB", description = "RAM per node in MiB (default: the scenario's).")
+    Integer mem;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Seed of the seeded and chaos schedules (default: ${DEFAULT-VALUE}).",
+        defaultValue = "0")
+    long seed;
+
+    @Option(names = "--schedule", paramLabel = "KIND", defaultValue = "seeded",
+        description = "free (host time slices), seeded (PRNG from --seed) or chaos (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument; repeatable.")
+    Map<String, String> args = new LinkedHashMap<>();
+
+    @Option(names = "--kernel", paramLabel = "V", description = "Kernel version (kernel scenarios only).")
+    String kernel;
+
+    @Option(names = "--patch", paramLabel = "+P|-P", description = "Apply (+) or revert (-) one patch (kernel scenarios only); repeatable.")
+    List<String> patches = new ArrayList<>();
+
+    @Option(names = "--force", description = "Overwrite a non-empty output directory.")
+    boolean force;
+
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    RecordCommand(final Io io)
+    {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call()
+    {
+        final Scenario scenario = plugins.scenario(scenarioName);
+        if (!List.of(InputSources.KINDS).contains(schedule))
+        {
+            throw new UserError("unknown schedule '" + schedule + "' (free, seeded or chaos)");
+        }
+        if (!scenario.usesKernel() && (kernel != null || !patches.isEmpty()))
+        {
+            throw new UserError("scenario " + scenario.name() + " runs on bare hardware: --kernel and --patch do not apply");
+        }
+        for (final String p : patches)
+        {
+            if (p.length() < 2 || (p.charAt(0) != '+' && p.charAt(0) != '-'))
+            {
+                throw new UserError("--patch wants +NAME or -NAME, got '" + p + "'");
+            }
+        }
+        final MachineConfig d = scenario.defaultConfig();
+        final MachineConfig config = new MachineConfig(nodes != null ? nodes : d.nodes,
+            cpus != null ? cpus : d.cpusPerNode, mem != null ? mem : d.memMiB);
+        prepareOutput();
+
+        final ScenarioContext context = new ScenarioContext(args, kernel, patches);
+        final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
+        final Recording recording = new Recording(scenario)
+            .config(config)
+            .context(context)
+            .schedule(schedule, seed)
+            .output(output)
+            .console(console::write);
+        final Progress progress = new Progress(io, console, scenario.name(), recording);
+        final RecordingSummary s;
+        progress.start();
+        try
+        {
+            s = recording.run();
+        }
+        finally
+        {
+            progress.stop();
+            console.finish();
+        }
+        summary(s);
+        if (s.outcome().kind == Outcome.Kind.INTERNAL_ERROR && s.outcome().cause != null && io.debug)
+        {
+            s.outcome().cause.printStackTrace(io.err);
+        }
+        return s.verdict().kind.exitCode;
+    }
+
+    private void summary(final RecordingSummary s)
+    {
+        final StringBuilder b = new StringBuilder();
+        b.append("recorded ").append(s.header().scenario()).append(" into ").append(s.trace()).append('\n');
+        b.append("  machine      ").append(new MachineConfig(s.header().nodes(), s.header().cpusPerNode(),
+            s.header().memMiB())).append(", schedule ").append(s.header().scheduleKind())
+            .append(" seed ").append(s.header().seed()).append('\n');
+        b.append("  events       ").append(Fmt.count(s.events())).append(" in ").append(Fmt.count(s.chunks()))
+            .append(" chunks, ").append(Fmt.bytes(s.bytes())).append(" (").append(Fmt.fixed(s.bytesPerEvent(), 2))
+            .append(" bytes/event)\n");
+        b.append("  speed        ").append(Fmt.si(s.eventsPerSecond())).append(" events/s, ")
+            .append(Fmt.si(s.instructionsPerSecond())).append(" instructions/s over ")
+            .append(Fmt.seconds(s.elapsedNanos())).append('\n');
+        b.append("  instructions ").append(Fmt.count(s.instructions())).append(", virtual time ")
+            .append(Fmt.count(s.virtualTime())).append('\n');
+        b.append("  ended        ").append(s.outcome()).append('\n');
+        b.append("  verdict      ").append(s.verdict()).append('\n');
+        io.out.print(b);
+        io.out.flush();
+    }
+
+    private void prepareOutput()
+    {
+        if (!Files.exists(output))
+        {
+            return;
+        }
+        if (!Files.isDirectory(output))
+        {
+            throw new UserError("output " + output + " exists and is not a directory");
+        }
+        final boolean empty;
+        try (Stream<Path> s = Files.list(output))
+        {
+            empty = s.findAny().isEmpty();
+        }
+        catch (final IOException e)
+        {
+            throw new UserError("cannot read output directory " + output + ": " + e.getMessage());
+        }
+        if (empty)
+        {
+            return;
+        }
+        if (!force)
+        {
+            throw new UserError("output directory " + output + " is not empty (use --force to overwrite it)");
+        }
+        final Path abs = output.toAbsolutePath().normalize();
+        final Path cwd = Paths.get("").toAbsolutePath().normalize();
+        final String home = System.getProperty("user.home", "");
+        if (abs.getParent() == null || cwd.startsWith(abs) || (!home.isEmpty() && abs.equals(Paths.get(home).toAbsolutePath())))
+        {
+            throw new UserError("refusing to overwrite " + abs + " (it holds the current directory, or is / or home)");
+        }
+        try (Stream<Path> s = Files.walk(output))
+        {
+            for (final Path p : (Iterable<Path>)s.sorted(Comparator.reverseOrder())::iterator)
+            {
+                if (!p.equals(output))
+                {
+                    Files.delete(p);
+                }
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            throw new UserError("cannot clear output directory " + output + ": " + e.getMessage());
+        }
+    }
+}

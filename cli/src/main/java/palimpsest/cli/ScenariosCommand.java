@@ -1,0 +1,56 @@
+package palimpsest.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Scenario;
+import palimpsest.recorder.ScenarioCatalog;
+
+@Command(name = "scenarios", mixinStandardHelpOptions = true,
+    description = "List the scenarios pal can record: built in, and from --plugin jars.")
+final class ScenariosCommand implements Callable<Integer>
+{
+    private final Io io;
+
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    ScenariosCommand(final Io io)
+    {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call()
+    {
+        final ScenarioCatalog c = plugins.catalog();
+        final List<Scenario> all = c.all();
+        int w = 8;
+        for (final Scenario s : all)
+        {
+            w = Math.max(w, s.name().length());
+        }
+        final StringBuilder b = new StringBuilder();
+        b.append(String.format("%-" + w + "s  %-8s  %-24s  %s%n", "NAME", "RUNS ON", "DEFAULT MACHINE", "DESCRIPTION"));
+        for (final Scenario s : all)
+        {
+            final MachineConfig d = s.defaultConfig();
+            b.append(String.format("%-" + w + "s  %-8s  %-24s  %s%s%n", s.name(), s.usesKernel() ? "kernel" : "hardware",
+                d.nodes + " node x " + d.cpusPerNode + " cpu, " + d.memMiB + " MiB",
+                s.description(), PluginOptions.isPlugin(s) ? " [plugin]" : ""));
+        }
+        if (all.isEmpty())
+        {
+            b.append("(no scenarios found)\n");
+        }
+        io.out.print(b);
+        for (final String p : c.problems())
+        {
+            io.err.println("pal: warning: a scenario could not be loaded: " + p);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,108 @@
+package palimpsest.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static palimpsest.cli.PalRunner.pal;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import palimpsest.cli.PalRunner.Result;
+
+/** kill -9 of a long recording: dump reads every whole chunk and says the trace is incomplete. */
+class KillTest
+{
+    private static final Pattern PROGRESS = Pattern.compile("^recording \\S+: ([0-9,]+) events");
+    private static final Pattern WHOLE = Pattern.compile("read (\\d+) events in (\\d+) whole chunks");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void killedRecordingReadsUpToItsLastWholeChunk() throws Exception
+    {
+        final Path trace = tmp.resolve("killed");
+        final List<String> cmd = new ArrayList<>();
+        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        for (final String a : ManagementFactory.getRuntimeMXBean().getInputArguments())
+        {
+            if (a.startsWith("--add-") || a.startsWith("-Dchronicle"))
+            {
+                cmd.add(a);
+            }
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("palimpsest.cli.Main");
+        cmd.addAll(List.of("record", "--scenario", "ipi-pingpong", "--arg", "rounds=100000000", "-o", trace.toString()));
+        final ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("PAL_PROGRESS", "lines");
+        pb.environment().put("PAL_PROGRESS_MS", "50");
+        final Process p = pb.start();
+        final AtomicLong events = new AtomicLong();
+        final StringBuilder err = new StringBuilder();
+        final Thread reader = new Thread(() ->
+        {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8)))
+            {
+                String line;
+                while ((line = r.readLine()) != null)
+                {
+                    synchronized (err)
+                    {
+                        err.append(line).append('\n');
+                    }
+                    final Matcher m = PROGRESS.matcher(line);
+                    if (m.find())
+                    {
+                        events.set(Long.parseLong(m.group(1).replace(",", "")));
+                    }
+                }
+            }
+            catch (final Exception ignored)
+            {
+                // process killed
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        // A chunk holds a few thousand events: wait for enough of them to fill several chunks.
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (events.get() < 100_000 && p.isAlive() && System.nanoTime() < deadline)
+        {
+            Thread.sleep(20);
+        }
+        assertTrue(p.isAlive(), "recording still running when killed; stderr:\n" + err);
+        assertTrue(events.get() >= 100_000, "progress seen: " + events.get() + "; stderr:\n" + err);
+        p.destroyForcibly();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+
+        final Result r = pal("dump", trace.toString());
+        assertEquals(0, r.rc(), r.err());
+        final List<String> lines = r.out().lines().toList();
+        final String last = lines.get(lines.size() - 1);
+        assertTrue(last.contains("incomplete"), last);
+        final Matcher m = WHOLE.matcher(last);
+        assertTrue(m.find(), last);
+        final long read = Long.parseLong(m.group(1));
+        final long chunks = Long.parseLong(m.group(2));
+        assertTrue(chunks >= 3, "whole chunks read: " + chunks);
+        final long printed = lines.stream().filter(l -> l.startsWith("#")).count();
+        assertEquals(read, printed, "every event of every whole chunk printed");
+        // the events are numbered without a gap
+        assertEquals("#" + (read - 1), lines.get(lines.size() - 2).split(" ")[0]);
+    }
+}

@@ -1,0 +1,75 @@
+package palimpsest.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static palimpsest.cli.PalRunner.pal;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import palimpsest.cli.PalRunner.Result;
+import palimpsest.trace.Event;
+import palimpsest.trace.TraceReader;
+import palimpsest.trace.TraceStatus;
+
+class PackBenchTest
+{
+    @TempDir
+    Path tmp;
+
+    @Test
+    void packUnpackRoundTripThroughTheCli() throws Exception
+    {
+        final Path trace = tmp.resolve("net");
+        assertEquals(0, pal("record", "--scenario", "net-echo", "-o", trace.toString()).rc());
+        final Path file = tmp.resolve("net.palpack");
+        final Result p = pal("pack", trace.toString(), file.toString());
+        assertEquals(0, p.rc(), p.toString());
+        assertTrue(Files.size(file) > 0);
+        assertEquals(2, pal("pack", trace.toString(), file.toString()).rc(), "existing file needs --force");
+        final Path back = tmp.resolve("back");
+        final Result u = pal("unpack", file.toString(), back.toString());
+        assertEquals(0, u.rc(), u.toString());
+        assertTrue(u.out().contains("trace complete"), u.out());
+        try (TraceReader a = TraceReader.open(trace); TraceReader b = TraceReader.open(back))
+        {
+            assertEquals(a.header(), b.header());
+            final Event ea = new Event();
+            final Event eb = new Event();
+            long n = 0;
+            while (a.next(ea))
+            {
+                assertTrue(b.next(eb), "unpacked trace has event " + n);
+                assertTrue(ea.sameAs(eb), "event " + n + ": " + ea + " vs " + eb);
+                n++;
+            }
+            assertTrue(!b.next(eb));
+            assertEquals(TraceStatus.COMPLETE, b.status(), b.statusMessage());
+            assertTrue(n > 0);
+        }
+        // the dumps agree line for line (apart from the path in the first line)
+        final String da = pal("dump", trace.toString()).out();
+        final String db = pal("dump", back.toString()).out();
+        assertEquals(da.substring(da.indexOf('\n')), db.substring(db.indexOf('\n')));
+        // garbage is not a pack
+        final Path junk = Files.writeString(tmp.resolve("junk.palpack"), "no pack here");
+        final Result bad = pal("unpack", junk.toString(), tmp.resolve("junk").toString());
+        assertEquals(2, bad.rc(), bad.toString());
+        BadInputTest.assertOneLine(bad);
+    }
+
+    @Test
+    void benchPrintsFiguresRatiosAndTargets()
+    {
+        final Result r = pal("bench", "--scenario", "tlb-stale,ipi-pingpong", "--warmup", "0", "--arg", "rounds=100");
+        assertEquals(0, r.rc(), r.toString());
+        for (final String s : new String[] {"tlb-stale", "ipi-pingpong", "no-rec", "rec ev/s", "raw-chunk", "cost x",
+            "B/event", "targets", "5.00 M events/s"})
+        {
+            assertTrue(r.out().contains(s), s + " in\n" + r.out());
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package palimpsest.recorder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Objects;
+import java.util.stream.Stream;
+
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Outcome;
+import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioContext;
+import palimpsest.emulator.Verdict;
+import palimpsest.emulator.input.InputSource;
+import palimpsest.emulator.input.InputSources;
+import palimpsest.trace.TraceException;
+import palimpsest.trace.TraceFormat;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceWriter;
+
+/**
+ * One recording: builds the trace header, opens a {@link TraceWriter} and hands it to the machine as
+ * its event sink (directly: nothing sits between the emulator and the encoder, so nothing is
+ * allocated per event), loads the scenario, runs the machine, and closes the trace with the outcome.
+ *
+ * <p>{@link #events()} and {@link #virtualTime()} may be polled from another thread while
+ * {@link #run()} executes; they are progress figures, read without synchronisation.
+ */
+public final class Recording
+{
+    /** Receives the emulated consoles' output as it is written (on the emulated CPU's thread). */
+    @FunctionalInterface
+    public interface ConsoleListener
+    {
+        void write(int node, char ch);
+    }
+
+    private final Scenario scenario;
+    private MachineConfig config;
+    private ScenarioContext context = ScenarioContext.empty();
+    private String scheduleKind = "seeded";
+    private long seed;
+    private Path output;
+    private ConsoleListener console;
+
+    private volatile TraceWriter writer;
+    private volatile Machine machine;
+    /** Highest progress figure handed out (polls race with chunk flushes; keep them monotonic). */
+    private final java.util.concurrent.atomic.AtomicLong eventsSeen = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long finalEvents = -1;
+
+    public Recording(final Scenario scenario)
+    {
+        this.scenario = Objects.requireNonNull(scenario, "scenario");
+        this.config = scenario.defaultConfig();
+    }
+
+    public Recording config(final MachineConfig config)
+    {
+        this.config = Objects.requireNonNull(config);
+        return this;
+    }
+
+    public Recording context(final ScenarioContext context)
+    {
+        this.context = Objects.requireNonNull(context);
+        return this;
+    }
+
+    /** Schedule kind (free, seeded, chaos: see {@link InputSources}) and seed. */
+    public Recording schedule(final String kind, final long seed)
+    {
+        this.scheduleKind = Objects.requireNonNull(kind);
+        this.seed = seed;
+        return this;
+    }
+
+    /** The trace directory: must not exist or be empty. */
+    public Recording output(final Path dir)
+    {
+        this.output = dir;
+        return this;
+    }
+
+    public Recording console(final ConsoleListener listener)
+    {
+        this.console = listener;
+        return this;
+    }
+
+    /** The header a recording with these settings writes (also used to check settings cheaply). */
+    public TraceHeader header()
+    {
+        return header(scenario, config, context, scheduleKind, seed);
+    }
+
+    public static TraceHeader header(final Scenario scenario, final MachineConfig config, final ScenarioContext context,
+        final String scheduleKind, final long seed)
+    {
+        return TraceHeader.builder()
+            .machine(config.nodes, config.cpusPerNode, config.memMiB)
+            .scenario(scenario.name())
+            .args(context.args())
+            .schedule(scheduleKind, seed)
+            .kernel(context.kernelVersion(), context.patches())
+            .toolVersion(Version.tool())
+            .build();
+    }
+
+    /**
+     * Events written so far (0 before the trace is open). Safe to call from any thread: while the run
+     * is going it is a progress figure (never decreasing, read without synchronisation from the
+     * writer, so it may be ahead by up to one chunk for a moment); after {@link #run()} it is exact.
+     */
+    public long events()
+    {
+        final long f = finalEvents;
+        if (f >= 0)
+        {
+            return f;
+        }
+        final TraceWriter w = writer;
+        if (w == null)
+        {
+            return 0;
+        }
+        final long now = w.events();
+        return eventsSeen.accumulateAndGet(now, Math::max);
+    }
+
+    /** The machine's virtual time so far (0 before it exists). Safe to call from any thread. */
+    public long virtualTime()
+    {
+        final Machine m = machine;
+        return m == null ? 0 : m.now();
+    }
+
+    /**
+     * Records the run.
+     *
+     * @throws IllegalArgumentException for an unknown schedule kind or arguments the scenario
+     *     rejects (one-line message; the half-made trace directory is removed).
+     * @throws TraceException if the output directory cannot be used.
+     */
+    public RecordingSummary run()
+    {
+        if (output == null)
+        {
+            throw new IllegalStateException("no output directory");
+        }
+        final InputSource input = InputSources.create(scheduleKind, seed);
+        final TraceHeader header = header(scenario, config, context, input.kind(), seed);
+        final boolean existed = Files.exists(output);
+        final TraceWriter w = TraceWriter.create(output, header);
+        final Machine m;
+        try
+        {
+            m = new Machine(config, w, input);
+            if (console != null)
+            {
+                for (int n = 0; n < config.nodes; n++)
+                {
+                    final int node = n;
+                    m.console(n).listener(ch -> console.write(node, (char)ch));
+                }
+            }
+            scenario.load(m, context);
+        }
+        catch (final RuntimeException | Error e)
+        {
+            w.close(new Outcome(Outcome.Kind.INTERNAL_ERROR, 0, "load failed", null).wireCode(), String.valueOf(e.getMessage()));
+            removeQuietly(output, existed);
+            throw e;
+        }
+        writer = w;
+        machine = m;
+        final long start = System.nanoTime();
+        Outcome outcome;
+        try
+        {
+            outcome = m.run(scenario.maxInstructions());
+        }
+        catch (final RuntimeException | Error e)
+        {
+            outcome = new Outcome(Outcome.Kind.INTERNAL_ERROR, 0, String.valueOf(e), e);
+        }
+        final long elapsed = System.nanoTime() - start;
+        final long events = w.events();
+        w.close(outcome.wireCode(), outcome.toString());
+        finalEvents = events;
+        final long chunks = w.chunks();
+        final long bytes = w.payloadBytes() + chunks * TraceFormat.CHUNK_HEADER_LENGTH;
+        long instructions = 0;
+        for (int i = 0; i < m.cpuCount(); i++)
+        {
+            instructions += m.core(i).icount();
+        }
+        Verdict verdict;
+        try
+        {
+            verdict = scenario.verdict(m, outcome);
+        }
+        catch (final RuntimeException e)
+        {
+            verdict = Verdict.bad("verdict failed: " + e);
+        }
+        return new RecordingSummary(header, output, events, chunks, bytes, elapsed, instructions, m.now(), outcome,
+            verdict);
+    }
+
+    private static void removeQuietly(final Path dir, final boolean keepDir)
+    {
+        try (Stream<Path> s = Files.walk(dir))
+        {
+            s.sorted(Comparator.reverseOrder())
+                .filter(p -> !(keepDir && p.equals(dir)))
+                .forEach(p -> p.toFile().delete());
+        }
+        catch (final IOException | RuntimeException ignored)
+        {
+            // best effort
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package palimpsest.recorder;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioContext;
+import palimpsest.emulator.input.InputSources;
+import palimpsest.trace.EventSink;
+import palimpsest.trace.TraceHeader;
+
+/**
+ * The scenarios visible through a class loader ({@link ServiceLoader} over
+ * {@code META-INF/services/palimpsest.emulator.Scenario}), sorted by name. When two providers use
+ * the same name the first one found wins (built-ins come before plugin jars on the class path).
+ */
+public final class ScenarioCatalog
+{
+    private final TreeMap<String, Scenario> byName = new TreeMap<>();
+    private final List<String> problems = new ArrayList<>();
+
+    private ScenarioCatalog()
+    {
+    }
+
+    /** Scenarios on the class path of this module's class loader. */
+    public static ScenarioCatalog load()
+    {
+        return load(ScenarioCatalog.class.getClassLoader());
+    }
+
+    /**
+     * Scenarios visible through loader. A provider that cannot be instantiated is skipped and noted
+     * in {@link #problems()} rather than failing the whole catalog.
+     */
+    public static ScenarioCatalog load(final ClassLoader loader)
+    {
+        final ScenarioCatalog c = new ScenarioCatalog();
+        final Iterator<Scenario> it = ServiceLoader.load(Scenario.class, loader).iterator();
+        while (true)
+        {
+            final Scenario s;
+            try
+            {
+                if (!it.hasNext())
+                {
+                    break;
+                }
+                s = it.next();
+            }
+            catch (final ServiceConfigurationError | LinkageError e)
+            {
+                c.problems.add(oneLine(e));
+                continue;
+            }
+            c.byName.putIfAbsent(s.name(), s);
+        }
+        return c;
+    }
+
+    private static String oneLine(final Throwable t)
+    {
+        String m = t.getMessage() == null ? t.toString() : t.getMessage();
+        final int nl = m.indexOf('\n');
+        if (nl >= 0)
+        {
+            m = m.substring(0, nl);
+        }
+        return m;
+    }
+
+    /** @return the scenario of that name, or null. */
+    public Scenario find(final String name)
+    {
+        return byName.get(name);
+    }
+
+    public List<Scenario> all()
+    {
+        return Collections.unmodifiableList(new ArrayList<>(byName.values()));
+    }
+
+    public List<String> names()
+    {
+        return new ArrayList<>(byName.keySet());
+    }
+
+    /** Providers that failed to load (one line each). */
+    public List<String> problems()
+    {
+        return Collections.unmodifiableList(problems);
+    }
+
+    /** The machine shape a trace was recorded on. */
+    public static MachineConfig configOf(final TraceHeader h)
+    {
+        return new MachineConfig(h.nodes(), h.cpusPerNode(), h.memMiB());
+    }
+
+    /** The scenario context (arguments, kernel version and patches) a trace was recorded with. */
+    public static ScenarioContext contextOf(final TraceHeader h)
+    {
+        final Map<String, String> args = h.scenarioArgs();
+        return new ScenarioContext(args, h.kernelVersion(), h.kernelPatches());
+    }
+
+    /**
+     * Rebuilds the machine a trace was recorded on and loads its scenario, without running it: for
+     * symbols ({@code machine.code()}) and static layout. Events go nowhere.
+     */
+    public static Machine loadWithoutRunning(final Scenario scenario, final TraceHeader h)
+    {
+        final Machine m = new Machine(configOf(h), EventSink.NULL, InputSources.create("seeded", h.seed()));
+        scenario.load(m, contextOf(h));
+        return m;
+    }
+}
