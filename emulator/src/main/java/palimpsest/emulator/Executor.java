@@ -39,6 +39,7 @@ final class Executor
     private long nextFiberId = 1;
 
     CpuCore running;
+    private CpuCore lastRan;
     private long nowBase;
     long limit = Long.MAX_VALUE;
 
@@ -133,7 +134,9 @@ final class Executor
 
     private long record(final int kind, final long value)
     {
-        final CpuCore r = running;
+        // While every core is halted (time jumping to the next timed entry) the choice is
+        // attributed to the core that ran last.
+        final CpuCore r = running != null ? running : lastRan;
         if (r != null)
         {
             sink.event(EventKind.INPUT, r.id, r.icount, r.pc, kind, value, 0);
@@ -249,6 +252,7 @@ final class Executor
     private void leaveRunning()
     {
         nowBase = now();
+        lastRan = running != null ? running : lastRan;
         running = null;
     }
 
