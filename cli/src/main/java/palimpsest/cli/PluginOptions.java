@@ -51,6 +51,8 @@ final class PluginOptions
             final ClassLoader parent = Main.class.getClassLoader();
             final ClassLoader loader = urls.isEmpty() ? parent :
                 new URLClassLoader("pal-plugins", urls.toArray(new URL[0]), parent);
+            // Kernel scenarios find plugin patches through the context class loader.
+            Thread.currentThread().setContextClassLoader(loader);
             catalog = ScenarioCatalog.load(loader);
         }
         return catalog;

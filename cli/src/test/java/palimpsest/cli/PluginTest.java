@@ -56,6 +56,18 @@ class PluginTest
         }
         """;
 
+    private static final String PATCH_SOURCE = """
+        package userland;
+
+        import palimpsest.kernel.patches.Patch;
+
+        public final class UserNote implements Patch {
+            public String name() { return "user-note"; }
+            public String description() { return "a user's own patch from a plugin jar"; }
+            public boolean optional() { return true; }
+        }
+        """;
+
     @TempDir
     static Path tmp;
     static Path jar;
@@ -65,16 +77,23 @@ class PluginTest
     {
         final Path src = Files.createDirectories(tmp.resolve("src/userland")).resolve("Hello.java");
         Files.writeString(src, SOURCE);
+        final Path patchSrc = tmp.resolve("src/userland/UserNote.java");
+        Files.writeString(patchSrc, PATCH_SOURCE);
         final Path classes = Files.createDirectories(tmp.resolve("classes"));
-        final String cp = location(Scenario.class) + java.io.File.pathSeparator + location(EventSink.class);
+        final String cp = location(Scenario.class) + java.io.File.pathSeparator + location(EventSink.class) +
+            java.io.File.pathSeparator + location(palimpsest.kernel.patches.Patch.class);
         final JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        final int rc = javac.run(null, null, null, "--release", "17", "-cp", cp, "-d", classes.toString(), src.toString());
+        final int rc = javac.run(null, null, null, "--release", "17", "-cp", cp, "-d", classes.toString(), src.toString(),
+            patchSrc.toString());
         assertEquals(0, rc, "plugin compiles");
         jar = tmp.resolve("user-plugin.jar");
         try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)))
         {
             out.putNextEntry(new JarEntry("META-INF/services/palimpsest.emulator.Scenario"));
             out.write("userland.Hello\n".getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+            out.putNextEntry(new JarEntry("META-INF/services/palimpsest.kernel.patches.Patch"));
+            out.write("userland.UserNote\n".getBytes(StandardCharsets.UTF_8));
             out.closeEntry();
             try (Stream<Path> files = Files.walk(classes))
             {
@@ -130,5 +149,22 @@ class PluginTest
         assertTrue(d.out().contains("pc=hello_main+0x"), d.out());
         final Result noPlugin = pal("dump", out.toString(), "--kind", "store", "--limit", "3");
         assertEquals(0, noPlugin.rc(), "dump still works without the plugin, with numeric pcs");
+    }
+
+    @Test
+    void aPluginPatchJoinsTheKernelSeriesAndIsRecordedInTheHeader()
+    {
+        final Path out = tmp.resolve("patched-boot");
+        final Result r = pal("record", "--plugin", jar.toString(), "--scenario", "boot", "--patch", "+user-note",
+            "-o", out.toString());
+        assertEquals(0, r.rc(), r.toString());
+        final String banner = r.out().lines().filter(l -> l.contains("Patches:")).findFirst().orElse("");
+        assertTrue(banner.contains("user-note"), "the applied plugin patch is in the kernel's patch list: " + r.out());
+        try (TraceReader t = TraceReader.open(out))
+        {
+            assertTrue(t.header().kernelPatches().contains("+user-note"), t.header().toString());
+        }
+        final Result without = pal("record", "--scenario", "boot", "--patch", "+user-note", "-o", tmp.resolve("x").toString());
+        assertEquals(2, without.rc(), "without the jar the patch is unknown: " + without);
     }
 }

@@ -58,7 +58,10 @@ public final class PatchSeries
 
     public static PatchSeries load()
     {
-        return load(PatchSeries.class.getClassLoader());
+        // The context class loader is where a tool puts user plugin jars (pal --plugin); it sees
+        // the built-ins too.
+        final ClassLoader tccl = Thread.currentThread().getContextClassLoader();
+        return load(tccl != null ? tccl : PatchSeries.class.getClassLoader());
     }
 
     private static PatchSeries builtin()
