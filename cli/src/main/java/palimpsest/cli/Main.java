@@ -67,6 +67,7 @@ public final class Main
         final CommandLine cl = new CommandLine(new Pal(io));
         cl.addSubcommand("record", new RecordCommand(io));
         cl.addSubcommand("dump", new DumpCommand(io));
+        cl.addSubcommand("replay", new ReplayCommand(io));
         cl.addSubcommand("scenarios", new ScenariosCommand(io));
         cl.addSubcommand("pack", new PackCommand(io));
         cl.addSubcommand("unpack", new UnpackCommand(io));

@@ -104,5 +104,11 @@ class KillTest
         assertEquals(read, printed, "every event of every whole chunk printed");
         // the events are numbered without a gap
         assertEquals("#" + (read - 1), lines.get(lines.size() - 2).split(" ")[0]);
+
+        // Replay re-executes what the killed trace holds, verifies all of it, and says where it ends.
+        final Result replay = pal("replay", trace.toString());
+        assertEquals(2, replay.rc(), replay.toString());
+        assertTrue(replay.err().contains("replay verified the " + read + " events it holds"), replay.err());
+        assertEquals(1, replay.err().strip().lines().count(), "one line: " + replay.err());
     }
 }

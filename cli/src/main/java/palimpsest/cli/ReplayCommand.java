@@ -1,0 +1,124 @@
+package palimpsest.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import palimpsest.emulator.Machine;
+import palimpsest.replayer.Divergence;
+import palimpsest.replayer.Replay;
+import palimpsest.replayer.ReplayResult;
+import palimpsest.trace.Event;
+import palimpsest.trace.EventFormatter;
+import palimpsest.trace.TraceStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "replay", mixinStandardHelpOptions = true,
+    description = {"Re-execute a trace from its recorded inputs and verify every event against the recording.",
+        "Exit 0 when all events verify, 1 at the first divergence (reported with the events before it),",
+        "2 for bad input or a trace that ends early (what it holds is replayed first).",
+        "With --kernel or --patch: a what-if replay of another kernel under the same inputs."})
+final class ReplayCommand implements Callable<Integer>
+{
+    private final Io io;
+
+    @Parameters(index = "0", paramLabel = "TRACE", description = "Trace directory.")
+    Path trace;
+
+    @Option(names = "--kernel", paramLabel = "V", description = "What-if: replay under this kernel version.")
+    String kernel;
+
+    @Option(names = "--patch", paramLabel = "+P|-P", description = "What-if: toggle a patch (repeatable).")
+    List<String> patches = new ArrayList<>();
+
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    ReplayCommand(final Io io)
+    {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call()
+    {
+        DumpCommand.open(trace).close();
+        final Replay replay = new Replay(trace, plugins.catalog());
+        if (kernel != null)
+        {
+            replay.kernel(kernel);
+        }
+        if (!patches.isEmpty())
+        {
+            replay.patches(patches);
+        }
+        final ReplayResult r;
+        try
+        {
+            r = replay.run();
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new UserError(Main.firstLine(e.getMessage()));
+        }
+        final PrintStream out = io.out;
+        final Machine m = r.machine;
+        final EventFormatter fmt = new EventFormatter(pc -> m.code().symbolize(pc), DumpCommand.interruptSources());
+        final double secs = r.nanos / 1e9;
+        final String speed = String.format("%.2f M events/s over %.2f s", r.eventsPerSecond() / 1e6, secs);
+        final Divergence d = r.divergence;
+        if (d == null)
+        {
+            out.println("replay of " + trace + ": all " + r.verified + " events verified (" + speed + ")");
+            out.println("  ended    " + r.outcome);
+            if (r.verdict != null)
+            {
+                out.println("  verdict  " + r.verdict);
+            }
+            return 0;
+        }
+        final boolean endsEarly = d.recorded == null && r.recordingStatus != TraceStatus.COMPLETE;
+        if (endsEarly && !replay.whatIf())
+        {
+            io.err.println("pal: " + trace + " ends early: replay verified the " + r.verified +
+                " events it holds; " + r.recordingStatusMessage);
+            return 2;
+        }
+        out.println((replay.whatIf() ? "what-if replay" : "replay") + " of " + trace + " diverges at event #" + d.index +
+            " after " + r.verified + " verified events (" + speed + ")");
+        out.println("  " + d.reason);
+        final Event at = d.recorded != null ? d.recorded : d.replayed;
+        if (at != null)
+        {
+            out.println("  cpu " + at.cpu() + ", icount " + at.icount() + ", pc " + m.symbolizeOrHex(at.pc()));
+        }
+        out.println("  recorded: " + (d.recorded == null ? "(nothing: the recording ended)" : fmt.format(d.recorded)));
+        out.println("  replayed: " + (d.replayed == null ? "(nothing: the replay ended)" : fmt.format(d.replayed)));
+        if (!d.before.isEmpty())
+        {
+            out.println("  the events just before it:");
+            for (final Event e : d.before)
+            {
+                out.println("    " + fmt.format(e));
+            }
+        }
+        if (r.inputDeparture != null)
+        {
+            out.println("  inputs: " + r.inputDeparture + "; the run went on under the recorded schedule policy");
+        }
+        if (replay.whatIf())
+        {
+            out.println("  the what-if run then ended: " + r.outcome + " (" + r.afterDivergence + " events after the divergence)");
+            if (r.verdict != null)
+            {
+                out.println("  verdict  " + r.verdict);
+            }
+        }
+        return 1;
+    }
+}

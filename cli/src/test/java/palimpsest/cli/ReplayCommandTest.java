@@ -1,0 +1,59 @@
+package palimpsest.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static palimpsest.cli.PalRunner.pal;
+
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import palimpsest.cli.PalRunner.Result;
+
+/** pal replay: fresh recordings verify event for event, whatever schedule recorded them. */
+class ReplayCommandTest
+{
+    @TempDir
+    Path tmp;
+
+    private void recordAndReplay(final String scenario, final String schedule, final String seed)
+    {
+        final Path trace = tmp.resolve(scenario + "-" + schedule);
+        final Result rec = pal("record", "--scenario", scenario, "--schedule", schedule, "--seed", seed, "-o", trace.toString());
+        assertEquals(0, rec.rc(), rec.toString());
+        final String events = rec.out().lines().filter(l -> l.strip().startsWith("events")).findFirst().orElseThrow()
+            .strip().split("\\s+")[1];
+        final Result r = pal("replay", trace.toString());
+        assertEquals(0, r.rc(), r.toString());
+        assertTrue(r.out().contains("all " + events.replace(",", "") + " events verified"), r.out() + "\nrecorded " + events);
+        assertTrue(r.out().contains("verdict  good"), r.out());
+    }
+
+    @Test
+    void aFreeRunningKernelRecordingReplaysExactly()
+    {
+        recordAndReplay("word-count", "free", "0");
+    }
+
+    @Test
+    void aChaosHardwareRecordingReplaysExactly()
+    {
+        recordAndReplay("net-echo", "chaos", "7");
+    }
+
+    @Test
+    void aForkCowRecordingReplaysExactly()
+    {
+        recordAndReplay("fork-cow", "seeded", "3");
+    }
+
+    @Test
+    void garbageIsBadInput()
+    {
+        final Result r = pal("replay", tmp.toString());
+        assertEquals(2, r.rc(), r.toString());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().startsWith("pal: "), r.err());
+    }
+}
