@@ -71,7 +71,6 @@ public final class Kernel
         this.machine = machine;
         this.config = config;
         this.patches = config.patches;
-        reserveTopOfAddressSpace(machine);
         this.text = new Text(machine.code());
         this.spin = new Spinlock(this);
         this.printk = new Printk(this);
@@ -114,21 +113,6 @@ public final class Kernel
         k.boot.load(mem);
         machine.setBootEntry(0, k.boot.entry());
         return k;
-    }
-
-    /**
-     * Workaround for the emulator's CodeMap, which sorts starts as signed longs but checks
-     * overlaps unsigned: with kernel symbols (negative) and low symbols (SIPI trampoline, user
-     * programs) both present, every insert would be rejected, unless the highest "negative"
-     * symbol ends exactly at 2^64 (its end wraps to 0). This symbol covers the last page of the
-     * address space (the x86-64 fixmap/vsyscall top), which nothing uses.
-     */
-    private static void reserveTopOfAddressSpace(final Machine machine)
-    {
-        if (machine.code().addressOf("__fixmap_top") < 0 && machine.code().nameAt(-4096L) == null)
-        {
-            machine.code().define("__fixmap_top", -4096L, 4096, null);
-        }
     }
 
     // ------------------------------------------------------------------ helpers shared by the subsystems
