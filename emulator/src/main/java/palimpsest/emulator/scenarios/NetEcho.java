@@ -288,6 +288,23 @@ public final class NetEcho implements Scenario
             c.out(Machine.POWER_PORT, 0);
         }
 
+        /** The ring index of the next RX descriptor the NIC has filled (OWN clear), or -1 if none. */
+        private long nextFilledRx(final Cpu c)
+        {
+            final long rxn = c.load64(RX_NEXT);
+            final long d = RX_RING + rxn % RING * Nic.DESC_SIZE;
+            return (c.load16(d + Nic.DESC_FLAGS) & Nic.OWN) != 0 ? -1 : rxn;
+        }
+
+        /** Hands RX descriptor d (ring index rxn) back to the NIC with an empty buffer and moves on. */
+        private void repostRx(final Cpu c, final long rxn, final long d)
+        {
+            c.store32(d + Nic.DESC_LEN, BUF_SIZE);
+            c.store16(d + Nic.DESC_FLAGS, Nic.OWN);
+            c.store64(RX_NEXT, rxn + 1);
+            c.out(Nic.RX_TAIL, rxn + 1 + RING);
+        }
+
         void clientTimeout(final Cpu c)
         {
             c.pc(CLIENT_TIMEOUT);
@@ -299,15 +316,11 @@ public final class NetEcho implements Scenario
         void clientRx(final Cpu c)
         {
             c.pc(CLIENT_RX);
-            while (true)
+            long rxn;
+            while ((rxn = nextFilledRx(c)) >= 0)
             {
-                final long rxn = c.load64(RX_NEXT);
                 final long slot = rxn % RING;
                 final long d = RX_RING + slot * Nic.DESC_SIZE;
-                if ((c.load16(d + Nic.DESC_FLAGS) & Nic.OWN) != 0)
-                {
-                    break;
-                }
                 c.pc(CLIENT_RX + 0x40);
                 final long len = c.load32(d + Nic.DESC_LEN);
                 final long buf = RX_BUFS + slot * BUF_SIZE;
@@ -335,10 +348,7 @@ public final class NetEcho implements Scenario
                     c.store64(DUPLICATES, c.load64(DUPLICATES) + 1);
                 }
                 c.pc(CLIENT_RX + 0x100);
-                c.store32(d + Nic.DESC_LEN, BUF_SIZE);
-                c.store16(d + Nic.DESC_FLAGS, Nic.OWN);
-                c.store64(RX_NEXT, rxn + 1);
-                c.out(Nic.RX_TAIL, rxn + 1 + RING);
+                repostRx(c, rxn, d);
             }
             c.out(Nic.STATUS, Nic.STATUS_RX);
             c.eoi();
@@ -359,15 +369,11 @@ public final class NetEcho implements Scenario
         void serverRx(final Cpu c)
         {
             c.pc(SERVER_RX);
-            while (true)
+            long rxn;
+            while ((rxn = nextFilledRx(c)) >= 0)
             {
-                final long rxn = c.load64(RX_NEXT);
                 final long slot = rxn % RING;
                 final long d = RX_RING + slot * Nic.DESC_SIZE;
-                if ((c.load16(d + Nic.DESC_FLAGS) & Nic.OWN) != 0)
-                {
-                    break;
-                }
                 c.pc(SERVER_RX + 0x40);
                 final long len = c.load32(d + Nic.DESC_LEN);
                 final long peer = c.load16(d + Nic.DESC_PEER);
@@ -390,10 +396,7 @@ public final class NetEcho implements Scenario
                     }
                 }
                 c.pc(SERVER_RX + 0x100);
-                c.store32(d + Nic.DESC_LEN, BUF_SIZE);
-                c.store16(d + Nic.DESC_FLAGS, Nic.OWN);
-                c.store64(RX_NEXT, rxn + 1);
-                c.out(Nic.RX_TAIL, rxn + 1 + RING);
+                repostRx(c, rxn, d);
             }
             c.out(Nic.STATUS, Nic.STATUS_RX);
             c.eoi();
