@@ -20,6 +20,13 @@ package palimpsest.kernel;
  *  OOPS            faulting address    pc
  *  SMP_LOCK_SITE   text address        0 (a LOCK prefix site, the alternatives .smp_locks table)
  *  CPU_UP          cpu                 0
+ *  MODULE_LOAD     struct module addr  text base (module text registered: live text from here on)
+ *  MODULE_UNLOAD   struct module addr  text base (its text is no longer text)
+ *  TEXT_POKE       address to patch    opcode byte | len << 8 (what text_poke was asked to write)
+ *  ALT_SMP_SWITCH  1 = to SMP, 0 = UP  number of online cpus
+ *  CPU_DOWN        cpu                 0
+ *  SUSPEND         0                   0 (tasks frozen, secondary cpus about to go down)
+ *  RESUME          0                   0 (secondary cpus back, tasks thawed)
  * </pre>
  */
 public final class Mark
@@ -38,10 +45,18 @@ public final class Mark
     public static final int OOPS = 12;
     public static final int SMP_LOCK_SITE = 13;
     public static final int CPU_UP = 14;
+    public static final int MODULE_LOAD = 15;
+    public static final int MODULE_UNLOAD = 16;
+    public static final int TEXT_POKE = 17;
+    public static final int ALT_SMP_SWITCH = 18;
+    public static final int CPU_DOWN = 19;
+    public static final int SUSPEND = 20;
+    public static final int RESUME = 21;
 
     private static final String[] NAMES = {
         "?", "slab-alloc", "slab-free", "page-alloc", "page-free", "text-register", "lock-acquire", "lock-release",
-        "vmalloc", "vfree", "task-create", "task-exit", "oops", "smp-lock-site", "cpu-up"
+        "vmalloc", "vfree", "task-create", "task-exit", "oops", "smp-lock-site", "cpu-up", "module-load",
+        "module-unload", "text-poke", "alt-smp-switch", "cpu-down", "suspend", "resume"
     };
 
     private Mark()
