@@ -179,6 +179,12 @@ final class DumpCommand implements Callable<Integer>
     /** Symbols from the scenario's code map: rebuild its machine from the header, load, do not run. */
     private Symbolizer symbolizer(final TraceHeader h)
     {
+        return symbolizer(plugins, h);
+    }
+
+    /** Symbols for a trace from its scenario's code map (none when the scenario is unknown here). */
+    static Symbolizer symbolizer(final PluginOptions plugins, final TraceHeader h)
+    {
         try
         {
             final Scenario s = plugins.catalog().find(h.scenario());

@@ -71,6 +71,7 @@ public final class Main
         cl.addSubcommand("scenarios", new ScenariosCommand(io));
         cl.addSubcommand("pack", new PackCommand(io));
         cl.addSubcommand("unpack", new UnpackCommand(io));
+        cl.addSubcommand("bisect", new BisectCommand(io));
         cl.addSubcommand("bench", new BenchCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));

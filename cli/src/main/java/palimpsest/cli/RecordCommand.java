@@ -97,7 +97,7 @@ final class RecordCommand implements Callable<Integer>
         final MachineConfig d = scenario.defaultConfig();
         final MachineConfig config = new MachineConfig(nodes != null ? nodes : d.nodes,
             cpus != null ? cpus : d.cpusPerNode, mem != null ? mem : d.memMiB);
-        prepareOutput();
+        prepareOutput(output, force);
 
         final ScenarioContext context = new ScenarioContext(args, kernel, patches);
         final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
@@ -148,7 +148,8 @@ final class RecordCommand implements Callable<Integer>
         io.out.flush();
     }
 
-    private void prepareOutput()
+    /** Makes output usable as a new trace directory: absent, empty, or (with force) emptied. */
+    static void prepareOutput(final Path output, final boolean force)
     {
         if (!Files.exists(output))
         {

@@ -10,8 +10,6 @@ import palimpsest.emulator.Machine;
 import palimpsest.replayer.Divergence;
 import palimpsest.replayer.Replay;
 import palimpsest.replayer.ReplayResult;
-import palimpsest.trace.Event;
-import palimpsest.trace.EventFormatter;
 import palimpsest.trace.TraceStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -68,7 +66,6 @@ final class ReplayCommand implements Callable<Integer>
         }
         final PrintStream out = io.out;
         final Machine m = r.machine;
-        final EventFormatter fmt = new EventFormatter(pc -> m.code().symbolize(pc), DumpCommand.interruptSources());
         final double secs = r.nanos / 1e9;
         final String speed = String.format("%.2f M events/s over %.2f s", r.eventsPerSecond() / 1e6, secs);
         final Divergence d = r.divergence;
@@ -91,22 +88,7 @@ final class ReplayCommand implements Callable<Integer>
         }
         out.println((replay.whatIf() ? "what-if replay" : "replay") + " of " + trace + " diverges at event #" + d.index +
             " after " + r.verified + " verified events (" + speed + ")");
-        out.println("  " + d.reason);
-        final Event at = d.recorded != null ? d.recorded : d.replayed;
-        if (at != null)
-        {
-            out.println("  cpu " + at.cpu() + ", icount " + at.icount() + ", pc " + m.symbolizeOrHex(at.pc()));
-        }
-        out.println("  recorded: " + (d.recorded == null ? "(nothing: the recording ended)" : fmt.format(d.recorded)));
-        out.println("  replayed: " + (d.replayed == null ? "(nothing: the replay ended)" : fmt.format(d.replayed)));
-        if (!d.before.isEmpty())
-        {
-            out.println("  the events just before it:");
-            for (final Event e : d.before)
-            {
-                out.println("    " + fmt.format(e));
-            }
-        }
+        DivergenceReport.print(out, d, pc -> m.code().symbolize(pc), "recorded", "replayed");
         if (r.inputDeparture != null)
         {
             out.println("  inputs: " + r.inputDeparture + "; the run went on under the recorded schedule policy");

@@ -17,7 +17,7 @@ public final class Divergence
     public final List<Event> before;
     public final String reason;
 
-    Divergence(final long index, final Event recorded, final Event replayed, final List<Event> before, final String reason)
+    public Divergence(final long index, final Event recorded, final Event replayed, final List<Event> before, final String reason)
     {
         this.index = index;
         this.recorded = recorded;

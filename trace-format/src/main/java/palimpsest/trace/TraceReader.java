@@ -332,6 +332,53 @@ public final class TraceReader implements AutoCloseable
         return true;
     }
 
+    /**
+     * The number of whole chunks whose headers can be read (scans every chunk header on first use,
+     * not the payloads). With {@link #chunkFirstIndex}, {@link #chunkEvents} and {@link #chunkDigest}
+     * this lets a tool compare two traces chunk by chunk without decoding them: digests are chained,
+     * so equal digests at chunk k mean equal payloads in chunks 0..k.
+     *
+     * <p>The digests here are those stored in the chunk headers; they are checked against the
+     * payloads when the chunks are read.
+     */
+    public int chunkCount()
+    {
+        while (!scanDone)
+        {
+            scanMore(1024);
+        }
+        return tableSize;
+    }
+
+    /** Index of the first event of chunk k (0 <= k < {@link #chunkCount()}). */
+    public long chunkFirstIndex(final int k)
+    {
+        checkChunk(k);
+        return tableFirst[k];
+    }
+
+    /** Number of events in chunk k. */
+    public int chunkEvents(final int k)
+    {
+        checkChunk(k);
+        return tableCount[k];
+    }
+
+    /** The chained digest stored with chunk k (covers the payloads of chunks 0..k). */
+    public long chunkDigest(final int k)
+    {
+        checkChunk(k);
+        return tableDigest[k];
+    }
+
+    private void checkChunk(final int k)
+    {
+        if (k < 0 || k >= chunkCount())
+        {
+            throw new IndexOutOfBoundsException("chunk " + k + " of " + tableSize);
+        }
+    }
+
     private int findChunk(final long eventIndex)
     {
         int lo = 0;

@@ -1,0 +1,217 @@
+package palimpsest.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Scenario;
+import palimpsest.emulator.input.InputSources;
+import palimpsest.kernel.patches.Patch;
+import palimpsest.replayer.bisect.BisectResult;
+import palimpsest.replayer.bisect.BisectStep;
+import palimpsest.replayer.bisect.DivergenceBisect;
+import palimpsest.replayer.bisect.PatchBisect;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceReader;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "bisect", mixinStandardHelpOptions = true,
+    description = {"Find where things first went wrong. Three forms:",
+        "  pal bisect --scenario S --good V1 --bad V2 [--seed N] [--arg K=V]... [-o DIR]",
+        "      first bad patch between two kernel versions: records the bad run once, then replays its",
+        "      inputs under each candidate kernel; prints the first bad patch and a git-bisect-log account.",
+        "      Exit 0 when one patch is named, 1 when skipped candidates leave several.",
+        "  pal bisect --good TRACE_A --bad TRACE_B",
+        "      first event where two recorded runs part (chunk digests skip the agreeing stretch).",
+        "      Exit 0 when they hold the same events, 1 with the divergence.",
+        "  pal bisect TRACE --invariant NAME",
+        "      first event at which a kernel invariant fails (see pal bisect --list-invariants).",
+        "      Exit 1 with the event that breaks it, 0 if it holds throughout."})
+final class BisectCommand implements Callable<Integer>
+{
+    private final Io io;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "TRACE", description = "Trace to check (with --invariant).")
+    Path trace;
+
+    @Option(names = "--scenario", paramLabel = "S", description = "Patch bisect: the scenario whose verdict judges each kernel.")
+    String scenarioName;
+
+    @Option(names = "--good", paramLabel = "V|TRACE", description = "The good kernel version (patch bisect) or trace.")
+    String good;
+
+    @Option(names = "--bad", paramLabel = "V|TRACE", description = "The bad kernel version (patch bisect) or trace.")
+    String bad;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the recorded bad run (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--schedule", paramLabel = "KIND", defaultValue = "seeded",
+        description = "Schedule of the recorded bad run: free, seeded or chaos (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument; repeatable.")
+    Map<String, String> args = new LinkedHashMap<>();
+
+    @Option(names = "--cpus", paramLabel = "N", description = "CPUs (default: the scenario's).")
+    Integer cpus;
+
+    @Option(names = "--mem", paramLabel = "MiB", description = "RAM in MiB (default: the scenario's).")
+    Integer mem;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "DIR",
+        description = "Keep the recorded bad run here (default: a temporary directory, removed after).")
+    Path output;
+
+    @Option(names = "--force", description = "Overwrite a non-empty output directory.")
+    boolean force;
+
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    BisectCommand(final Io io)
+    {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call()
+    {
+        if (scenarioName != null)
+        {
+            if (trace != null)
+            {
+                throw new UserError("a patch bisect takes no TRACE: it records its own (see: pal bisect --help)");
+            }
+            return patchBisect();
+        }
+        if (good != null || bad != null)
+        {
+            if (good == null || bad == null)
+            {
+                throw new UserError("pal bisect needs both --good and --bad (see: pal bisect --help)");
+            }
+            return divergenceBisect(Path.of(good), Path.of(bad));
+        }
+        throw new UserError("pal bisect needs --scenario S --good V1 --bad V2, or --good TRACE_A --bad TRACE_B" +
+            " (see: pal bisect --help)");
+    }
+
+    private int patchBisect()
+    {
+        if (good == null || bad == null)
+        {
+            throw new UserError("a patch bisect needs --good V1 and --bad V2 (kernel versions)");
+        }
+        final Scenario scenario = plugins.scenario(scenarioName);
+        if (!List.of(InputSources.KINDS).contains(schedule))
+        {
+            throw new UserError("unknown schedule '" + schedule + "' (free, seeded or chaos)");
+        }
+        final MachineConfig d = scenario.defaultConfig();
+        final MachineConfig config = new MachineConfig(d.nodes, cpus != null ? cpus : d.cpusPerNode, mem != null ? mem : d.memMiB);
+        final Path dir;
+        final boolean temporary = output == null;
+        try
+        {
+            dir = temporary ? Files.createTempDirectory("pal-bisect-") : output;
+        }
+        catch (final IOException e)
+        {
+            throw new UserError("cannot create a temporary directory: " + e.getMessage());
+        }
+        if (!temporary)
+        {
+            RecordCommand.prepareOutput(dir, force);
+        }
+        final PatchBisect bisect = new PatchBisect(scenario, plugins.catalog())
+            .good(good).bad(bad).args(args).config(config).schedule(schedule, seed).badTrace(dir)
+            .listener(this::progress);
+        final BisectResult r;
+        try
+        {
+            final int n = bisect.candidates().size();
+            io.err.println("bisect: " + n + " patches between " + good + " and " + bad + "; recording " + scenarioName +
+                " at " + bad + " (seed " + seed + ")");
+            r = bisect.run();
+        }
+        finally
+        {
+            if (temporary)
+            {
+                removeQuietly(dir);
+            }
+        }
+        final PrintStream out = io.out;
+        if (r.found())
+        {
+            final Patch p = r.firstBad();
+            out.println("first bad patch: " + p.name() + " \"" + p.description() + "\"");
+        }
+        else
+        {
+            out.println("cannot name one first bad patch: the candidates between the last good and the first bad were all skipped;");
+            out.println("the first bad patch is one of:");
+            for (final Patch p : r.suspects)
+            {
+                out.println("  " + p.name() + " \"" + p.description() + "\"");
+            }
+        }
+        out.println("  " + r.candidates.size() + " candidates, " + r.replays + " replays of the recorded bad run (" +
+            Fmt.count(r.badTraceEvents) + " events), " + Fmt.seconds(r.nanos) +
+            (temporary ? "" : "; the bad run is in " + r.badTrace));
+        out.println();
+        out.print(r.log());
+        return r.found() ? 0 : 1;
+    }
+
+    private void progress(final BisectStep s, final int left)
+    {
+        io.err.println("bisect: " + s.label + " [" + s.lastPatch.name() + "] " + s.term() + " (" + Fmt.seconds(s.nanos) +
+            "): " + s.message + "; " + left + " untested candidate(s) left between the bounds");
+    }
+
+    private int divergenceBisect(final Path a, final Path b)
+    {
+        final TraceHeader h;
+        try (TraceReader ra = DumpCommand.open(a); TraceReader rb = DumpCommand.open(b))
+        {
+            h = ra.header();
+        }
+        final DivergenceBisect.Result r = DivergenceBisect.run(a, b);
+        final PrintStream out = io.out;
+        if (r.divergence == null)
+        {
+            out.println("no divergence: " + a + " and " + b + " hold the same " + Fmt.count(r.agreeing) + " events");
+            return 0;
+        }
+        out.println("the runs diverge at event #" + r.divergence.index + " (" + Fmt.count(r.agreeing) +
+            " events agree; " + r.chunksSkipped + " agreeing chunks skipped by digest in " + r.probes +
+            " probes, " + Fmt.count(r.eventsCompared) + " events compared)");
+        DivergenceReport.print(out, r.divergence, DumpCommand.symbolizer(plugins, h), "good", "bad");
+        return 1;
+    }
+
+    static void removeQuietly(final Path dir)
+    {
+        try (Stream<Path> s = Files.walk(dir))
+        {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        catch (final IOException | RuntimeException ignored)
+        {
+            // best effort: a temporary directory
+        }
+    }
+}
