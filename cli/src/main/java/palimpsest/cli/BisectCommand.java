@@ -11,6 +11,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
+import palimpsest.analyzers.invariants.Invariant;
+import palimpsest.analyzers.invariants.InvariantBisect;
+import palimpsest.analyzers.invariants.Invariants;
 import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Scenario;
 import palimpsest.emulator.input.InputSources;
@@ -54,6 +57,9 @@ final class BisectCommand implements Callable<Integer>
     @Option(names = "--bad", paramLabel = "V|TRACE", description = "The bad kernel version (patch bisect) or trace.")
     String bad;
 
+    @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, kernel-text, or a plugin's).")
+    String invariant;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the recorded bad run (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -95,6 +101,14 @@ final class BisectCommand implements Callable<Integer>
                 throw new UserError("a patch bisect takes no TRACE: it records its own (see: pal bisect --help)");
             }
             return patchBisect();
+        }
+        if (invariant != null)
+        {
+            if (trace == null)
+            {
+                throw new UserError("an invariant bisect needs the TRACE to check (pal bisect TRACE --invariant NAME)");
+            }
+            return invariantBisect();
         }
         if (good != null || bad != null)
         {
@@ -200,6 +214,50 @@ final class BisectCommand implements Callable<Integer>
             " events agree; " + r.chunksSkipped + " agreeing chunks skipped by digest in " + r.probes +
             " probes, " + Fmt.count(r.eventsCompared) + " events compared)");
         DivergenceReport.print(out, r.divergence, DumpCommand.symbolizer(plugins, h), "good", "bad");
+        return 1;
+    }
+
+    private int invariantBisect()
+    {
+        final Invariants all = Invariants.load();
+        final Invariant inv = all.find(invariant);
+        if (inv == null)
+        {
+            throw new UserError("unknown invariant '" + invariant + "'; known: " + String.join(", ", all.names()));
+        }
+        try (TraceReader r = DumpCommand.open(trace))
+        {
+            plugins.scenario(r.header().scenario());
+        }
+        final InvariantBisect.Result r;
+        try
+        {
+            r = InvariantBisect.run(trace, plugins.catalog(), inv);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new UserError(Main.firstLine(e.getMessage()));
+        }
+        final PrintStream out = io.out;
+        if (r.event == null)
+        {
+            if (r.replay.divergence != null)
+            {
+                io.err.println("pal: the replay of " + trace + " diverged at event #" + r.replay.divergence.index +
+                    " before the invariant failed; checked up to there (see: pal replay " + trace + ")");
+                return 2;
+            }
+            out.println("invariant " + inv.name() + " holds throughout " + trace + " (" + Fmt.count(r.eventsReplayed) +
+                " events replayed, " + Fmt.count(r.checks) + " writes checked)");
+            return 0;
+        }
+        final palimpsest.trace.EventFormatter fmt = new palimpsest.trace.EventFormatter(pc -> r.machine.code().symbolize(pc),
+            DumpCommand.interruptSources());
+        out.println("invariant " + inv.name() + " first fails at event #" + r.event.index() + " (" +
+            Fmt.count(r.checks) + " of the writes before it checked)");
+        out.println("  " + r.violation);
+        out.println("  cpu " + r.event.cpu() + ", icount " + r.event.icount() + ", pc " + r.machine.symbolizeOrHex(r.event.pc()));
+        out.println("  the write: " + fmt.format(r.event));
         return 1;
     }
 

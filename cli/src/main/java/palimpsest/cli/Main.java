@@ -72,6 +72,8 @@ public final class Main
         cl.addSubcommand("pack", new PackCommand(io));
         cl.addSubcommand("unpack", new UnpackCommand(io));
         cl.addSubcommand("bisect", new BisectCommand(io));
+        cl.addSubcommand("diff", new DiffCommand(io));
+        cl.addSubcommand("check", new CheckCommand(io));
         cl.addSubcommand("bench", new BenchCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));

@@ -3,6 +3,9 @@ package palimpsest.kernel;
 import palimpsest.emulator.Paging;
 import palimpsest.emulator.PhysicalMemory;
 import palimpsest.kernel.fs.Vfs;
+import palimpsest.kernel.mm.Page;
+import palimpsest.kernel.mm.PageAlloc;
+import palimpsest.kernel.mm.Slab;
 
 /**
  * Reads kernel state straight from a node's physical memory, without executing anything (for
@@ -121,5 +124,97 @@ public final class KernelInspector
             sb.append((char)read8(p + i));
         }
         return sb.toString();
+    }
+
+    // ------------------------------------------------------------------ slab (for invariants)
+
+    /** Physical address of the struct page of a physical frame. */
+    public long pagePhys(final long phys)
+    {
+        return phys(PageAlloc.pfnToPage(phys >>> Layout.PAGE_SHIFT));
+    }
+
+    /**
+     * The struct page (virtual, in vmemmap) of the slab holding physical address pa, or 0 when pa is
+     * not in a slab page (order-1 slabs: the head page of the pair carries the slab's metadata).
+     */
+    public long slabPageOf(final long pa)
+    {
+        final long pfn = pa >>> Layout.PAGE_SHIFT;
+        for (long p = pfn; p >= 0 && p >= pfn - 1; p--)
+        {
+            final long page = PageAlloc.pfnToPage(p);
+            final long pp = phys(page);
+            if (pp < 0 || pp + Page.SIZE > mem.size())
+            {
+                return 0;
+            }
+            if ((mem.read64(pp + Page.FLAGS) & Page.PG_SLAB) != 0)
+            {
+                final long cache = mem.read64(pp + Page.SLAB_CACHE);
+                final long order = cache == 0 ? 0 : mem.read(Globals.phys(cache) + Slab.C_ORDER_OFFSET, 4);
+                return p == pfn || order > 0 ? page : 0;
+            }
+        }
+        return 0;
+    }
+
+    /** The struct kmem_cache address of a slab page. */
+    public long slabCache(final long slabPage)
+    {
+        return mem.read64(phys(slabPage) + Page.SLAB_CACHE);
+    }
+
+    public int cacheObjectSize(final long cache)
+    {
+        return (int)mem.read(Globals.phys(cache) + Slab.C_SIZE_OFFSET, 4);
+    }
+
+    public int cacheStride(final long cache)
+    {
+        return (int)mem.read(Globals.phys(cache) + Slab.C_STRIDE_OFFSET, 4);
+    }
+
+    public int cacheObjects(final long cache)
+    {
+        return (int)mem.read(Globals.phys(cache) + Slab.C_OBJECTS_OFFSET, 4);
+    }
+
+    public String cacheName(final long cache)
+    {
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 24; i++)
+        {
+            final int c = mem.read8(Globals.phys(cache) + i);
+            if (c == 0)
+            {
+                break;
+            }
+            sb.append((char)c);
+        }
+        return sb.toString();
+    }
+
+    /** Whether obj (virtual, direct map) is on its slab's freelist (bounded by the objects per slab). */
+    public boolean onFreelist(final long slabPage, final long obj)
+    {
+        final long cache = slabCache(slabPage);
+        final int size = cacheObjectSize(cache);
+        final int max = cacheObjects(cache);
+        long o = mem.read64(phys(slabPage) + Page.FREELIST);
+        for (int i = 0; i <= max && o != 0; i++)
+        {
+            if (o == obj)
+            {
+                return true;
+            }
+            final long op = phys(o + size);
+            if (op < 0 || op + 8 > mem.size())
+            {
+                return false;
+            }
+            o = mem.read64(op);
+        }
+        return false;
     }
 }

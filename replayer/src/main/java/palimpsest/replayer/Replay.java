@@ -33,6 +33,7 @@ public final class Replay
     private final ScenarioCatalog catalog;
     private String kernelVersion;
     private List<String> patches;
+    private ReplayTap tap;
 
     public Replay(final Path trace, final ScenarioCatalog catalog)
     {
@@ -51,6 +52,13 @@ public final class Replay
     public Replay patches(final List<String> toggles)
     {
         this.patches = toggles;
+        return this;
+    }
+
+    /** Shows every regenerated event to tap as well (after verification). */
+    public Replay tap(final ReplayTap tap)
+    {
+        this.tap = tap;
         return this;
     }
 
@@ -92,6 +100,11 @@ public final class Replay
             final Verifier verifier = new Verifier(recording, !whatIf());
             final Machine machine = new Machine(config, verifier, input);
             verifier.attach(machine);
+            if (tap != null)
+            {
+                verifier.tap(tap);
+                tap.attach(machine);
+            }
             scenario.load(machine, context);
             final long t0 = System.nanoTime();
             final Outcome outcome = machine.run(scenario.maxInstructions());

@@ -29,6 +29,7 @@ public final class Verifier implements EventSink
     private long afterDivergence;
     private boolean recordedEnded;
     private Divergence divergence;
+    private EventSink tap = EventSink.NULL;
 
     public Verifier(final TraceReader recording, final boolean stopAtDivergence)
     {
@@ -43,6 +44,11 @@ public final class Verifier implements EventSink
     void attach(final Machine machine)
     {
         this.machine = machine;
+    }
+
+    void tap(final EventSink tap)
+    {
+        this.tap = tap;
     }
 
     public long verified()
@@ -131,6 +137,7 @@ public final class Verifier implements EventSink
     {
         actual.setAccess(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
         compare();
+        tap.access(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
     }
 
     @Override
@@ -138,6 +145,7 @@ public final class Verifier implements EventSink
     {
         actual.setEvent(kind, cpu, icount, pc, a, b, c);
         compare();
+        tap.event(kind, cpu, icount, pc, a, b, c);
     }
 
     @Override
@@ -146,5 +154,6 @@ public final class Verifier implements EventSink
     {
         actual.setNet(kind, device, vtime, peerNode, frameId, payload, offset, length);
         compare();
+        tap.net(kind, device, vtime, peerNode, frameId, payload, offset, length);
     }
 }

@@ -40,6 +40,12 @@ public final class Slab
     static final int C_NR_ACTIVE = 72;
     static final int C_ID = 80;
 
+    /** struct kmem_cache field offsets, for tools that read caches from memory. */
+    public static final int C_SIZE_OFFSET = C_SIZE;
+    public static final int C_STRIDE_OFFSET = C_STRIDE;
+    public static final int C_OBJECTS_OFFSET = C_OBJECTS;
+    public static final int C_ORDER_OFFSET = C_ORDER;
+
     public static final int[] KMALLOC_SIZES = {32, 64, 128, 256, 512, 1024, 2048, 4096};
 
     private final Kernel k;
