@@ -136,7 +136,44 @@ final class BenchCommand implements Callable<Integer>
             delete(work);
         }
         print(rows);
+        if (scenarios.isEmpty())
+        {
+            bisectRow(catalog);
+        }
         return 0;
+    }
+
+    /** The patch bisect the issue names: text-poke-scribble from v2.6.25 to v2.6.25-git2 (when this pal has it). */
+    static final String BISECT_SCENARIO = "text-poke-scribble";
+    static final String BISECT_GOOD = "v2.6.25";
+    static final String BISECT_BAD = "v2.6.25-git2";
+
+    private void bisectRow(final ScenarioCatalog catalog) throws IOException
+    {
+        final Scenario s = catalog.find(BISECT_SCENARIO);
+        if (s == null)
+        {
+            io.out.println("patch bisect: not measured (this pal has no " + BISECT_SCENARIO + " scenario)");
+            return;
+        }
+        io.err.println("bench: patch bisect of " + BISECT_SCENARIO + " " + BISECT_GOOD + ".." + BISECT_BAD + "...");
+        final Path dir = Files.createTempDirectory("pal-bench-bisect");
+        try
+        {
+            final palimpsest.replayer.bisect.BisectResult r = new palimpsest.replayer.bisect.PatchBisect(s, catalog)
+                .good(BISECT_GOOD).bad(BISECT_BAD).badTrace(dir.resolve("bad")).run();
+            io.out.println(String.format(Locale.ROOT, "patch bisect: %s %s..%s: %d candidates, %d replays, %s wall (record + replays), first bad: %s",
+                BISECT_SCENARIO, BISECT_GOOD, BISECT_BAD, r.candidates.size(), r.replays, Fmt.seconds(r.nanos),
+                r.found() ? r.firstBad().name() : "(ambiguous: " + r.suspects.size() + " suspects)"));
+        }
+        catch (final IllegalArgumentException e)
+        {
+            io.out.println("patch bisect: not measured: " + Main.firstLine(e.getMessage()));
+        }
+        finally
+        {
+            delete(dir);
+        }
     }
 
     private Row measure(final Scenario s, final Path dir)

@@ -27,6 +27,8 @@ public final class TraceDiff
 {
     /** Events that must agree in a row for two streams to count as reconverged. */
     public static final int WINDOW = 32;
+    /** Events per cpu kept for the alignment (16 bytes each): bounds memory on very long traces. */
+    public static final int MAX_PER_CPU = 8 << 20;
 
     /** One cpu's comparison. */
     public static final class CpuDiff
@@ -131,6 +133,10 @@ public final class TraceDiff
                 icounts[cpu] = new long[1024];
             }
             final int k = count[cpu];
+            if (k >= MAX_PER_CPU)
+            {
+                return; // aligned over the first MAX_PER_CPU events of each cpu only
+            }
             if (k == ids[cpu].length)
             {
                 ids[cpu] = Arrays.copyOf(ids[cpu], k * 2);
