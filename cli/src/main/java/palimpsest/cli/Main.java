@@ -72,6 +72,8 @@ public final class Main
         cl.addSubcommand("pack", new PackCommand(io));
         cl.addSubcommand("unpack", new UnpackCommand(io));
         cl.addSubcommand("bench", new BenchCommand(io));
+        cl.addSubcommand("analyze", new AnalyzeCommand(io));
+        cl.addSubcommand("who-wrote", new WhoWroteCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));
         cl.setParameterExceptionHandler((ex, args) ->
