@@ -43,7 +43,9 @@ final class AnalyzeCommand implements Callable<Integer>
             h = r.header();
         }
         final Symbols symbols = Symbols.of(h, plugins.catalog());
-        final Analysis.Result result = Analysis.run(trace, symbols, new PassProgress(io, "analyze"));
+        final PassProgress progress = new PassProgress(io, "analyze");
+        final Analysis.Result result = Analysis.run(trace, symbols, progress);
+        progress.done();
         final PrintStream out = io.out;
         out.println("analysis of " + trace + ": " + Fmt.count(result.events) + " events, " + result.findings.size() + " finding(s)");
         for (final Finding f : result.findings)

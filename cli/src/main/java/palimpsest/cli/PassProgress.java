@@ -3,40 +3,30 @@ package palimpsest.cli;
 import java.util.function.LongConsumer;
 
 /**
- * Progress of a long pass over a trace (analyze, who-wrote index build) on stderr: when stderr is a
- * terminal or PAL_PROGRESS is 1/tty/lines, a line every PAL_PROGRESS_MS (default 5000) ms; never
- * with PAL_PROGRESS=off.
+ * Progress of a long pass over a trace (analyze, who-wrote index build) on stderr, as the
+ * invocation's {@link Io} says: updated in place on a terminal, a line every PAL_PROGRESS_MS
+ * otherwise, nothing with PAL_PROGRESS=off. The first report waits one interval, so short passes
+ * print nothing.
  */
 final class PassProgress implements LongConsumer
 {
     private final Io io;
     private final String what;
-    private final boolean on;
     private final long intervalNanos;
     private long last = System.nanoTime();
+    private boolean printed;
 
     PassProgress(final Io io, final String what)
     {
         this.io = io;
         this.what = what;
-        final String mode = System.getenv("PAL_PROGRESS");
-        this.on = mode == null ? System.console() != null : !"off".equals(mode) && !"0".equals(mode);
-        long ms = 5000;
-        try
-        {
-            ms = Long.parseLong(System.getenv().getOrDefault("PAL_PROGRESS_MS", "5000"));
-        }
-        catch (final NumberFormatException ignore)
-        {
-            // default
-        }
-        this.intervalNanos = ms * 1_000_000L;
+        this.intervalNanos = (io.progress == Io.Progress.TTY ? 200 : io.progressIntervalMs) * 1_000_000L;
     }
 
     @Override
     public void accept(final long events)
     {
-        if (!on)
+        if (io.progress == Io.Progress.OFF)
         {
             return;
         }
@@ -44,7 +34,24 @@ final class PassProgress implements LongConsumer
         if (now - last >= intervalNanos)
         {
             last = now;
-            io.err.println("pal: " + what + ": " + Fmt.count(events) + " events");
+            if (io.progress == Io.Progress.TTY)
+            {
+                io.err.print("\rpal: " + what + ": " + Fmt.count(events) + " events");
+                printed = true;
+            }
+            else
+            {
+                io.err.println("pal: " + what + ": " + Fmt.count(events) + " events");
+            }
+        }
+    }
+
+    /** Ends an in-place line. */
+    void done()
+    {
+        if (printed)
+        {
+            io.err.println();
         }
     }
 }

@@ -79,7 +79,9 @@ final class WhoWroteCommand implements Callable<Integer>
         {
             h = r.header();
         }
-        final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, new PassProgress(io, "who-wrote index"));
+        final PassProgress progress = new PassProgress(io, "building the who-wrote index");
+        final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, progress);
+        progress.done();
         final long end = before == null ? Long.MAX_VALUE : before;
         final long key = phys ? a : idx.translate(a, end);
         final PrintStream out = io.out;
