@@ -36,7 +36,7 @@ import palimpsest.trace.TraceReader;
  *  16  trace fingerprint u64 (names, sizes, mtimes of the queue files: rebuilt when it differs)
  *  24  events u64              32  pages u32   36  reserved u32
  *  40  mappings u64            48  entries u64
- *  56  XXH64 of bytes [64, end) u64
+ *  56  checksum of bytes [64, end) u64: XXH64 chained over 64 KiB blocks (seed = previous block's hash)
  *  64  page table, pages x 16:   physical page key u64 (node << 36 | pfn) | first entry u32 | count u32
  *      entries, entries x 8:     event u48 | offset in page u12 | log2 size u4     (per page, event order)
  *      mappings, mappings x 24:  virtual page key u64 | physical page key u64 | first event seen u64
@@ -80,6 +80,18 @@ public final class WhoWroteIndex
     public long entries()
     {
         return entries;
+    }
+
+    public int pages()
+    {
+        return pages;
+    }
+
+    /** Physical address (node << 48 | paddr) of the i-th indexed page, in address order. */
+    public long pageAddress(final int i)
+    {
+        final long ppage = buf.getLong(HEADER + 16 * i);
+        return (ppage >>> 36) << 48 | (ppage & ((1L << 36) - 1)) << 12;
     }
 
     public static Path fileOf(final Path trace)
@@ -161,11 +173,20 @@ public final class WhoWroteIndex
         }
     }
 
+    /** XXH64 chained over 64 KiB blocks of [64, size): no copy of the whole body. */
     private static long checksum(final ByteBuffer b, final int size)
     {
-        final byte[] body = new byte[size - HEADER];
-        b.duplicate().position(HEADER).get(body);
-        return Hash64.hash(body, 0, body.length, 0x57484f);
+        final byte[] block = new byte[1 << 16];
+        final ByteBuffer d = b.duplicate();
+        d.position(HEADER);
+        long h = 0x57484f;
+        while (d.remaining() > 0)
+        {
+            final int n = Math.min(block.length, d.remaining());
+            d.get(block, 0, n);
+            h = Hash64.hash(block, 0, n, h);
+        }
+        return h;
     }
 
     /** Statistics of one build (for bench). */
