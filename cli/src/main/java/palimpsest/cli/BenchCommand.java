@@ -46,6 +46,10 @@ final class BenchCommand implements Callable<Integer>
         + "ipi-pingpong, net-echo, tlb-stale, and boot, word-count, fork-cow when they exist).")
     List<String> scenarios = new ArrayList<>();
 
+    @Option(names = "--index-events", paramLabel = "N", defaultValue = "10000000",
+        description = "Events of the synthetic trace the who-wrote index is measured on (default: ${DEFAULT-VALUE}; 0 skips it).")
+    long indexEvents;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the seeded schedule (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -130,15 +134,20 @@ final class BenchCommand implements Callable<Integer>
                 io.err.println("bench: " + s.name() + "...");
                 rows.add(measure(s, work.resolve(s.name())));
             }
+            print(rows);
+            if (indexEvents > 0)
+            {
+                io.err.println("bench: who-wrote index over " + Fmt.count(indexEvents) + " synthetic events...");
+                io.out.print(WhoWroteBench.run(work.resolve("who-wrote"), indexEvents));
+            }
+            if (scenarios.isEmpty())
+            {
+                bisectRow(catalog);
+            }
         }
         finally
         {
             delete(work);
-        }
-        print(rows);
-        if (scenarios.isEmpty())
-        {
-            bisectRow(catalog);
         }
         return 0;
     }

@@ -75,6 +75,8 @@ public final class Main
         cl.addSubcommand("diff", new DiffCommand(io));
         cl.addSubcommand("check", new CheckCommand(io));
         cl.addSubcommand("bench", new BenchCommand(io));
+        cl.addSubcommand("analyze", new AnalyzeCommand(io));
+        cl.addSubcommand("who-wrote", new WhoWroteCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));
         cl.setParameterExceptionHandler((ex, args) ->

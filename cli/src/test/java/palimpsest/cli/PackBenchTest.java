@@ -64,10 +64,11 @@ class PackBenchTest
     @Test
     void benchPrintsFiguresRatiosAndTargets()
     {
-        final Result r = pal("bench", "--scenario", "tlb-stale,ipi-pingpong", "--warmup", "0", "--arg", "rounds=100");
+        final Result r = pal("bench", "--scenario", "tlb-stale,ipi-pingpong", "--warmup", "0", "--arg", "rounds=100",
+            "--index-events", "200000");
         assertEquals(0, r.rc(), r.toString());
         for (final String s : new String[] {"tlb-stale", "ipi-pingpong", "no-rec", "rec ev/s", "raw-chunk", "cost x",
-            "B/event", "targets", "5.00 M events/s"})
+            "B/event", "targets", "5.00 M events/s", "who-wrote index: 200,000 events", "target >= 10.00 M", "target < 50 ms"})
         {
             assertTrue(r.out().contains(s), s + " in\n" + r.out());
         }

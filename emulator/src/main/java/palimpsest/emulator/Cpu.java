@@ -26,6 +26,16 @@ public final class Cpu
 
     /** Register id used in REG events for invlpg (a = this, b = the address). */
     public static final int REG_INVLPG = Reg.COUNT;
+    /**
+     * Register id of the REG event that says a core was reset by INIT/SIPI: b = entry pc, c = id of
+     * the fiber it now runs; sp, fp, flags, cr3 and cpl are 0 afterwards.
+     */
+    public static final int REG_RESET = Reg.COUNT + 1;
+    /**
+     * Register id of the REG event that only says where the running core is (its icount and pc)
+     * before timed actions run that may record device events.
+     */
+    public static final int REG_SYNC = Reg.COUNT + 2;
 
     private static final int FAULT_RETRY_LIMIT = 16;
     private static final int TRAP_DEPTH_LIMIT = 24;
@@ -360,19 +370,25 @@ public final class Cpu
 
     // ------------------------------------------------------------------ stack, calls, registers
 
-    /** push: SP -= 8, then an 8-byte store at SP. */
+    /**
+     * push: SP -= 8, then an 8-byte store at SP. Every change of SP is a REG event (here one that
+     * delta-encodes to a byte or two), so that a trace alone knows SP at every event.
+     */
     public void push(final long value)
     {
         final CpuCore c = core;
         c.sp -= 8;
+        sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.SP, c.sp, 0);
         store(c.sp, 8, value);
     }
 
-    /** pop: an 8-byte load at SP, then SP += 8. */
+    /** pop: an 8-byte load at SP, then SP += 8 (a REG event, see {@link #push}). */
     public long pop()
     {
         final long v = load(core.sp, 8);
-        core.sp += 8;
+        final CpuCore c = core;
+        c.sp += 8;
+        sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.SP, c.sp, 0);
         return v;
     }
 
@@ -774,7 +790,9 @@ public final class Cpu
             if (c.cpl == 3)
             {
                 c.sp = c.rsp0;
+                sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.SP, c.sp, 0);
                 c.cpl = 0;
+                sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.CPL, 0, 0);
             }
             handler = rawLoad(c.idtr + vector * 8L);
             r = exec.machine.code().routineAt(handler);
@@ -783,14 +801,23 @@ public final class Cpu
                 exec.stop(new Outcome(Outcome.Kind.TRIPLE_FAULT, 0, "cpu" + c.id + ": vector " + vector +
                     " handler " + Long.toHexString(handler) + " is not code", null));
             }
-            rawPush(0);
-            rawPush(oldSp);
-            rawPush(oldFlags);
-            rawPush(oldCpl);
-            rawPush(oldPc);
-            rawPush(err);
-            rawPush(vector);
-            c.flags &= ~CpuCore.FLAG_IF;
+            final long top = c.sp;
+            rawStore(top - 8, 0);
+            rawStore(top - 16, oldSp);
+            rawStore(top - 24, oldFlags);
+            rawStore(top - 32, oldCpl);
+            rawStore(top - 40, oldPc);
+            rawStore(top - 48, err);
+            rawStore(top - 56, vector);
+            c = core;
+            // The whole frame is written below SP first, then SP moves once: one REG event.
+            c.sp -= TRAP_FRAME_SIZE;
+            sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.SP, c.sp, 0);
+            if ((c.flags & CpuCore.FLAG_IF) != 0)
+            {
+                c.flags &= ~CpuCore.FLAG_IF;
+                sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.FLAGS, c.flags, 0);
+            }
             c.pc = handler;
         }
         finally
@@ -815,17 +842,30 @@ public final class Cpu
         delivering = true;
         try
         {
-            rawPop();
-            rawPop();
-            final long pc = rawPop();
-            final long cpl = rawPop();
-            final long flags = rawPop();
-            final long sp = rawPop();
-            rawPop();
-            c.pc = pc;
-            c.cpl = (int)cpl & 3;
-            c.flags = flags;
-            c.sp = sp;
+            // The frame is read in place; the registers then change one REG event each (pc is
+            // carried by every event), so a trace knows them at every event.
+            final long base = c.sp;
+            rawLoad(base);
+            rawLoad(base + 8);
+            final long pc = rawLoad(base + 16);
+            final long cpl = rawLoad(base + 24);
+            final long flags = rawLoad(base + 32);
+            final long sp = rawLoad(base + 40);
+            rawLoad(base + 48);
+            final CpuCore k = core;
+            k.pc = pc;
+            k.sp = sp;
+            sink.event(EventKind.REG, k.id, k.icount, k.pc, Reg.SP, sp, 0);
+            if (k.flags != flags)
+            {
+                k.flags = flags;
+                sink.event(EventKind.REG, k.id, k.icount, k.pc, Reg.FLAGS, flags, 0);
+            }
+            if (k.cpl != ((int)cpl & 3))
+            {
+                k.cpl = (int)cpl & 3;
+                sink.event(EventKind.REG, k.id, k.icount, k.pc, Reg.CPL, k.cpl, 0);
+            }
         }
         finally
         {
@@ -844,21 +884,14 @@ public final class Cpu
         return v;
     }
 
-    private void rawPush(final long value)
+    /** An 8-byte store by the CPU itself (the trap frame, written below SP before SP moves). */
+    private void rawStore(final long va, final long value)
     {
         final CpuCore c = core;
-        c.sp -= 8;
-        final long pa = translate(c.sp, 8, WRITE);
+        final long pa = translate(va, 8, WRITE);
         final long old = c.mem.read(pa, 8);
         c.mem.write(pa, 8, value);
-        sink.access(EventKind.STORE, c.id, c.icount, c.pc, c.sp, pa, 8, value, old);
-    }
-
-    private long rawPop()
-    {
-        final long v = rawLoad(core.sp);
-        core.sp += 8;
-        return v;
+        sink.access(EventKind.STORE, c.id, c.icount, c.pc, va, pa, 8, value, old);
     }
 
     @Override

@@ -98,7 +98,15 @@ final class Executor
         {
             stop(new Outcome(Outcome.Kind.LIMIT, 0, "instruction limit " + limit + " reached", null));
         }
-        Timed head;
+        Timed head = timers.peek();
+        final CpuCore r = running;
+        if (head != null && head.due <= t && r != null)
+        {
+            // Timed actions may record device events (NIC DMA, frames) stamped with virtual time
+            // only; this says where the running core is first, so a trace alone knows its icount
+            // and pc at every event (instructions like compute move them without an event).
+            sink.event(EventKind.REG, r.id, r.icount, r.pc, Cpu.REG_SYNC, 0, 0);
+        }
         while ((head = timers.peek()) != null && head.due <= t)
         {
             timers.poll();
@@ -251,6 +259,13 @@ final class Executor
 
     private void leaveRunning()
     {
+        final CpuCore r = running;
+        if (r != null)
+        {
+            // Where the core stops (instructions such as compute or hlt move icount and pc
+            // without an event of their own): so a trace alone knows them while it is off.
+            sink.event(EventKind.REG, r.id, r.icount, r.pc, Cpu.REG_SYNC, 0, 0);
+        }
         nowBase = now();
         lastRan = running != null ? running : lastRan;
         running = null;
@@ -286,6 +301,11 @@ final class Executor
     }
 
     // ------------------------------------------------------------------ fibers
+
+    long nextFiberId()
+    {
+        return nextFiberId;
+    }
 
     Fiber newFiber(final String name, final Routine entry)
     {
@@ -519,6 +539,8 @@ final class Executor
         resetCore(t, entry);
         final Fiber f = newFiber("cpu" + t.id + "-boot", r);
         bind(t, f);
+        // The reset changes registers no instruction wrote: say so, so a trace alone knows them.
+        sink.event(EventKind.REG, t.id, t.icount, t.pc, Cpu.REG_RESET, entry, f.id());
         t.online = true;
     }
 

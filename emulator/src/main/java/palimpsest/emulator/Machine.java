@@ -115,6 +115,21 @@ public final class Machine
     }
 
     /** Where node's boot CPU starts (a routine registered in the code map). */
+    /** Where node's boot cpu starts (its pc when the run begins). */
+    public long bootEntry(final int node)
+    {
+        return bootEntry[node];
+    }
+
+    /**
+     * The id the next new fiber gets. {@link #run} creates the boot fibers first, one per node in
+     * node order, so before the run they will be {@code nextFiberId() + node}.
+     */
+    public long nextFiberId()
+    {
+        return exec.nextFiberId();
+    }
+
     public void setBootEntry(final int node, final long address)
     {
         bootEntry[node] = address;

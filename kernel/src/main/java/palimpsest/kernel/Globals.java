@@ -107,6 +107,26 @@ public final class Globals
     public static final long SMP_LOCKS_COUNT = alloc(8, 8);
     public static final long SMP_LOCKS = alloc(MAX_SMP_LOCKS * 8, 8);
 
+    /** Modules: the list of struct module (list_head), and module_mutex (a spinlock here). */
+    public static final long MODULES = alloc(16, 8);
+    public static final long MODULE_MUTEX = alloc(8, 64);
+
+    /**
+     * Alternatives: smp_alt spinlock, the smp_alt_modules list head (struct smp_alt_module, one for
+     * the core kernel and one per loaded module), and smp_mode (1 while the LOCK prefixes are in).
+     */
+    public static final long SMP_ALT_LOCK = alloc(8, 64);
+    public static final long SMP_ALT_MODULES = alloc(16, 8);
+    public static final long SMP_MODE = alloc(8, 8);
+
+    /** Timers: lock and the list of pending struct timer_list (run by cpu 0 at each tick). */
+    public static final long TIMER_LOCK = alloc(8, 64);
+    public static final long TIMER_LIST = alloc(16, 8);
+
+    /** Driver core: dpm_list (devices in power-management order) and "the system is suspended". */
+    public static final long DPM_LIST = alloc(16, 8);
+    public static final long PM_SLEEPING = alloc(8, 8);
+
     /** Kernel command line copied from boot_params (init path). */
     public static final long CMDLINE = alloc(256, 8);
 

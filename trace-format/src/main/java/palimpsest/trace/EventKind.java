@@ -41,7 +41,12 @@ public final class EventKind
     public static final int INPUT = 14;
     /** Port I/O: a = port, b = value, c = 1 for out, 0 for in. */
     public static final int IO = 15;
-    /** Register write (SP, FP, IF, CR3...): a = register id (see {@link Reg}), b = value. */
+    /**
+     * Register write (SP, FP, IF, CR3...): a = register id (see {@link Reg}), b = value. Every
+     * change of SP, FP, FLAGS, CR3 and CPL is one (push, pop, trap entry and iret included); pc
+     * and icount travel with every event. Ids from {@link Reg#COUNT} on are the emulator's
+     * (invlpg, core reset, sync: where a core is when it stops running or before timed actions).
+     */
     public static final int REG = 16;
     /** Annotation by the running software (allocation, free, lock...): a = type, b, c = operands. */
     public static final int MARK = 17;

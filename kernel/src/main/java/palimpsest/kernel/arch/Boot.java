@@ -103,7 +103,8 @@ public final class Boot
     {
         final KernelConfig cfg = k.config;
         final byte[] initrd = Initrd.pack(cfg.files);
-        final long memBytes = mem.size();
+        // mem=: the boot loader reports no more RAM than the command line allows (Linux's mem=).
+        final long memBytes = cfg.memLimit > 0 ? Math.min(mem.size(), cfg.memLimit & ~(Layout.PAGE_SIZE - 1)) : mem.size();
         initrdPhys = (memBytes - initrd.length) & ~(Layout.PAGE_SIZE - 1);
         mem.copyIn(initrdPhys, initrd, 0, initrd.length);
         final long bp = Layout.BOOT_PARAMS_PHYS;
@@ -167,11 +168,11 @@ public final class Boot
             cpu.store64(pte, pa | PageTable.PAGE_KERNEL);
         }
         startup64.at(cpu, 0x80);
-        // Kernel text (read-only, executable) and data (read-write, not executable).
+        // Kernel text (writable until mark_rodata_ro, executable) and data (read-write, not executable).
         for (long off = 0; off < k.text.end() - Layout.KERNEL_TEXT; off += Layout.PAGE_SIZE)
         {
             final long pte = k.pt.pte(cpu, pgd, Layout.KERNEL_TEXT + off, 0, true, false);
-            cpu.store64(pte, (Layout.TEXT_PHYS + off) | PageTable.PAGE_KERNEL_RX);
+            cpu.store64(pte, (Layout.TEXT_PHYS + off) | Alternatives.bootTextFlags());
         }
         for (long off = 0; off < Globals.END - Layout.KERNEL_DATA; off += Layout.PAGE_SIZE)
         {
@@ -221,14 +222,18 @@ public final class Boot
             cmd.append((char)c);
             cpu.store8(Globals.CMDLINE + i, c);
         }
-        k.printk.printk(cpu, "Command line: " + (cmd.length() == 0 ? "" : "init=" + cmd));
+        k.printk.printk(cpu, "Command line: " + (cmd.length() == 0 ? "" : "init=" + cmd) +
+            (k.config.memLimit > 0 ? " mem=" + k.config.memLimit / 1024 + "k" : ""));
         k.printk.printk(cpu, "Patches: " + String.join(" ", k.patches.names()));
         memInitBody(cpu, maxPfn, bp);
         k.slab.init(cpu);
         k.traps.init(cpu);
         cpu.lidt(Globals.IDT);
         k.sched.initBoot(cpu);
+        k.timers.init(cpu);
+        k.modules.init(cpu);
         k.vfs.init(cpu, Layout.va(cpu.load64(bp + BP_INITRD)), cpu.load64(bp + BP_INITRD_SIZE));
+        k.alternatives.init(cpu, nr);
         startKernel.at(cpu, 0x80);
         cpuhpOnline(cpu, true);
         cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.id());
@@ -430,6 +435,7 @@ public final class Boot
     {
         kernelInit.prologue(cpu);
         final long idleTicks = cpu.reg(Syscalls.RDI);
+        k.alternatives.markRodataRo(cpu, (int)cpu.load64(Globals.NR_CPUS));
         if (k.config.kunit != null)
         {
             k.printk.printk(cpu, "KTAP version 1");

@@ -223,6 +223,7 @@ public final class Traps
         if (cpu.id() == 0)
         {
             cpu.store64(Globals.JIFFIES, cpu.load64(Globals.JIFFIES) + 1);
+            k.timers.run(cpu);
         }
         cpu.store64(pcpu + PerCpu.NEED_RESCHED, 1);
         preemptIfIdleOrUser(cpu, frame, pcpu);

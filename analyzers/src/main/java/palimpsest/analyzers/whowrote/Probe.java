@@ -1,0 +1,76 @@
+package palimpsest.analyzers.whowrote;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+import palimpsest.analyzers.core.MachineShadow;
+import palimpsest.analyzers.core.Symbols;
+import palimpsest.analyzers.owner.Owners;
+import palimpsest.trace.Event;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceReader;
+
+/**
+ * Looks at chosen events in context: one streaming pass from the start of the trace up to the last
+ * of them, with the machine shadow and the memory owners running, capturing for each the event
+ * itself, the backtrace at that moment and what its physical address belonged to then. This is how
+ * who-wrote and the oops chain print "backtrace at that moment" without keyframes.
+ */
+public final class Probe
+{
+    /** What was seen at one event. */
+    public static final class Sight
+    {
+        public final Event event = new Event();
+        public long task;
+        public long[] stack = new long[0];
+        public String owner = "";
+        public long physKey;
+    }
+
+    private Probe()
+    {
+    }
+
+    public static List<Sight> look(final Path trace, final Symbols symbols, final List<Long> events)
+    {
+        final TreeMap<Long, Sight> wanted = new TreeMap<>();
+        for (final long ev : events)
+        {
+            wanted.put(ev, new Sight());
+        }
+        if (!wanted.isEmpty())
+        {
+            try (TraceReader r = TraceReader.open(trace))
+            {
+                final TraceHeader h = r.header();
+                final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
+                final Owners owners = new Owners(shadow, symbols);
+                final Event e = new Event();
+                final long last = wanted.lastKey();
+                while (r.next(e) && e.index() <= last)
+                {
+                    final Sight s = wanted.get(e.index());
+                    if (s != null)
+                    {
+                        s.event.copyFrom(e);
+                        s.task = shadow.task(e.cpu());
+                        s.stack = shadow.backtrace(e.cpu());
+                        s.physKey = shadow.physKey(e.cpu(), e.paddr());
+                        s.owner = owners.describe(s.physKey);
+                    }
+                    owners.onEvent(e);
+                    shadow.apply(e);
+                }
+            }
+        }
+        final List<Sight> out = new ArrayList<>();
+        for (final long ev : events)
+        {
+            out.add(wanted.get(ev));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,364 @@
+package palimpsest.replayer.state;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import palimpsest.emulator.Cpu;
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Paging;
+import palimpsest.emulator.PhysicalMemory;
+import palimpsest.emulator.Scenario;
+import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.trace.Event;
+import palimpsest.trace.EventKind;
+import palimpsest.trace.Reg;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceReader;
+
+/**
+ * The state of the recorded machine at one event, reconstructed from the trace alone (nothing is
+ * re-executed): every node's physical memory and every cpu's registers ({@link CpuRegs}).
+ *
+ * <p>{@link #initial} is the machine the header describes, loaded but not run: the scenario writes
+ * its image (kernel text and data, boot parameters, initrd) straight into RAM before the run, and
+ * nothing else exists before event 0. {@link #apply} rolls forward one event; after applying
+ * events 0..n-1, {@link #position()} is n and the state is the machine's at the moment event n-1
+ * was recorded (the moment a re-execution stopped by the sink of event n-1 would show).
+ *
+ * <ul>
+ *   <li>STORE, RMW (new value), DMA_WRITE: write the value at paddr in the node of the cpu (or
+ *       device, {@link EventKind#deviceId});</li>
+ *   <li>every cpu event: that cpu's icount and pc (the emulator records a {@code REG_SYNC} where
+ *       a core stops running and before timed actions, since some instructions move them silently);</li>
+ *   <li>REG: SP, FP, FLAGS, CR3, CPL; {@link Cpu#REG_RESET} (INIT/SIPI); EXCEPTION 14: CR2;</li>
+ *   <li>TASK_SWITCH: the fiber the cpu runs.</li>
+ * </ul>
+ * {@link #apply} allocates nothing. Not thread-safe.
+ */
+public final class TraceState
+{
+    private final TraceHeader header;
+    private final Machine machine;
+    private final MachineConfig config;
+    private final PhysicalMemory[] memory;
+    private final CpuRegs[] regs;
+    private final int cpusPerNode;
+    private long position;
+    private DirtyPages dirty;
+
+    private TraceState(final TraceHeader header, final Machine machine)
+    {
+        this.header = header;
+        this.machine = machine;
+        this.config = machine.config();
+        this.cpusPerNode = config.cpusPerNode;
+        this.memory = new PhysicalMemory[config.nodes];
+        for (int n = 0; n < config.nodes; n++)
+        {
+            memory[n] = machine.memory(n);
+        }
+        this.regs = new CpuRegs[config.totalCpus()];
+        for (int c = 0; c < regs.length; c++)
+        {
+            regs[c] = new CpuRegs(c);
+        }
+        // Machine.run binds one boot fiber per node, created in node order, to the node's first cpu.
+        final long firstBootFiber = machine.nextFiberId();
+        for (int n = 0; n < config.nodes; n++)
+        {
+            final CpuRegs boot = regs[n * cpusPerNode];
+            boot.pc = machine.bootEntry(n);
+            boot.fiber = firstBootFiber + n;
+        }
+    }
+
+    /**
+     * The state before event 0 of the trace in dir.
+     *
+     * @throws palimpsest.trace.TraceException for an unreadable trace
+     * @throws IllegalArgumentException (one line) for a scenario this pal does not have
+     */
+    public static TraceState initial(final Path dir, final ScenarioCatalog catalog)
+    {
+        try (TraceReader r = TraceReader.open(dir))
+        {
+            return initial(r.header(), catalog);
+        }
+    }
+
+    /** The state before event 0 of a trace with this header. */
+    public static TraceState initial(final TraceHeader header, final ScenarioCatalog catalog)
+    {
+        final Scenario scenario = catalog.find(header.scenario());
+        if (scenario == null)
+        {
+            throw new IllegalArgumentException("the trace was recorded with scenario '" + header.scenario() +
+                "', which this pal does not have (a plugin? pass --plugin JAR)");
+        }
+        return new TraceState(header, ScenarioCatalog.loadWithoutRunning(scenario, header));
+    }
+
+    /** Rolls forward over one event (the one at {@link #position()}). */
+    public void apply(final Event e)
+    {
+        final int kind = e.kind();
+        final int cpu = e.cpu();
+        position++;
+        if (EventKind.isDevice(cpu))
+        {
+            if (kind == EventKind.DMA_WRITE)
+            {
+                write(cpu - EventKind.deviceId(0), e.paddr(), e.size(), e.value());
+            }
+            return;
+        }
+        final CpuRegs r = regs[cpu];
+        if (kind == EventKind.INPUT && cpu == 0 && e.icount() == 0 && e.pc() == 0)
+        {
+            // A choice made before any core ran is attributed to no core (see Executor.record).
+            return;
+        }
+        r.icount = e.icount();
+        r.pc = e.pc();
+        switch (kind)
+        {
+            case EventKind.STORE:
+            case EventKind.RMW:
+                write(cpu / cpusPerNode, e.paddr(), e.size(), e.value());
+                break;
+            case EventKind.REG:
+                reg(r, (int)e.a(), e.b(), e.c());
+                break;
+            case EventKind.EXCEPTION:
+                if (e.a() == Paging.VEC_PF)
+                {
+                    r.cr2 = e.c();
+                }
+                break;
+            case EventKind.TASK_SWITCH:
+                r.fiber = e.b();
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void write(final int node, final long paddr, final int size, final long value)
+    {
+        memory[node].write(paddr, size, value);
+        if (dirty != null)
+        {
+            dirty.mark(node, paddr, size);
+        }
+    }
+
+    private static void reg(final CpuRegs r, final int id, final long value, final long c)
+    {
+        switch (id)
+        {
+            case Reg.SP: r.sp = value; break;
+            case Reg.FP: r.fp = value; break;
+            case Reg.FLAGS: r.flags = value; break;
+            case Reg.CR3: r.cr3 = value; break;
+            case Reg.CR2: r.cr2 = value; break;
+            case Reg.CPL: r.cpl = (int)value; break;
+            case Reg.PC: r.pc = value; break;
+            case Cpu.REG_RESET:
+                r.pc = value;
+                r.sp = 0;
+                r.fp = 0;
+                r.flags = 0;
+                r.cr3 = 0;
+                r.cpl = 0;
+                r.fiber = c;
+                break;
+            default:
+                break;
+        }
+    }
+
+    /** Reads events from the reader and applies them until position() == n or the trace ends. */
+    public long advanceTo(final TraceReader reader, final Event scratch, final long n)
+    {
+        while (position < n && reader.next(scratch))
+        {
+            apply(scratch);
+        }
+        return position;
+    }
+
+    /** Index of the next event to apply = number of events applied so far. */
+    public long position()
+    {
+        return position;
+    }
+
+    /** Sets the position (a keyframe restored into this state). */
+    public void position(final long position)
+    {
+        this.position = position;
+    }
+
+    public TraceHeader header()
+    {
+        return header;
+    }
+
+    /** The machine the trace was recorded on, loaded but never run: its memory is this state's. */
+    public Machine machine()
+    {
+        return machine;
+    }
+
+    public MachineConfig config()
+    {
+        return config;
+    }
+
+    public int cpuCount()
+    {
+        return regs.length;
+    }
+
+    public int nodeOf(final int cpu)
+    {
+        return cpu / cpusPerNode;
+    }
+
+    public PhysicalMemory memory(final int node)
+    {
+        return memory[node];
+    }
+
+    public CpuRegs regs(final int cpu)
+    {
+        return regs[cpu];
+    }
+
+    /** Tracks the pages written from now on (for keyframe deltas); null to stop. */
+    public void trackDirty(final DirtyPages pages)
+    {
+        this.dirty = pages;
+    }
+
+    /**
+     * Translates vaddr through cpu's page tables (its CR3) in this state's memory, as the MMU
+     * would (no TLB: the tables as they are). CR3 = 0 means paging off: virtual = physical.
+     *
+     * @return the physical address, or -1 if unmapped (or non-canonical)
+     */
+    public long translate(final int cpu, final long vaddr)
+    {
+        final long cr3 = regs[cpu].cr3;
+        if (cr3 == 0)
+        {
+            return vaddr;
+        }
+        if (!Paging.canonical(vaddr))
+        {
+            return -1;
+        }
+        final PhysicalMemory mem = memory[nodeOf(cpu)];
+        long table = cr3 & Paging.ADDR_MASK;
+        for (int level = 4; level >= 1; level--)
+        {
+            final long e = mem.read(table + Paging.index(vaddr, level) * 8L, 8);
+            if ((e & Paging.P) == 0)
+            {
+                return -1;
+            }
+            table = e & Paging.ADDR_MASK;
+        }
+        return table | (vaddr & Paging.PAGE_MASK);
+    }
+
+    /**
+     * Reads 1, 2, 4 or 8 bytes (little-endian) at vaddr as cpu would see them.
+     *
+     * @throws UnmappedAddressException if a byte of it is not mapped
+     */
+    public long readVirt(final int cpu, final long vaddr, final int size)
+    {
+        final PhysicalMemory mem = memory[nodeOf(cpu)];
+        final long pa = translate(cpu, vaddr);
+        if (pa < 0)
+        {
+            throw new UnmappedAddressException(cpu, vaddr);
+        }
+        if ((vaddr & Paging.PAGE_MASK) + size <= Paging.PAGE_SIZE)
+        {
+            return mem.read(pa, size);
+        }
+        long v = 0;
+        for (int i = 0; i < size; i++)
+        {
+            final long b = translate(cpu, vaddr + i);
+            if (b < 0)
+            {
+                throw new UnmappedAddressException(cpu, vaddr + i);
+            }
+            v |= mem.read(b, 1) << (8 * i);
+        }
+        return v;
+    }
+
+    /** Reads len bytes at vaddr (virtual through cpu's CR3, or physical in cpu's node if phys). */
+    public void read(final int cpu, final long addr, final byte[] dst, final int len, final boolean phys)
+    {
+        final PhysicalMemory mem = memory[nodeOf(cpu)];
+        for (int i = 0; i < len; i++)
+        {
+            final long pa = phys ? addr + i : translate(cpu, addr + i);
+            if (pa < 0)
+            {
+                throw new UnmappedAddressException(cpu, addr + i);
+            }
+            dst[i] = (byte)mem.read(pa, 1);
+        }
+    }
+
+    /**
+     * The cpu's call chain, innermost first: its pc, then the return address of each frame on the
+     * frame-pointer chain in memory ({@code [fp] = caller's fp, [fp+8] = return address}: the
+     * prologue of {@code Fn.enter}; trap entry builds the same shape with the interrupted pc). Stops
+     * at fp 0, an unmapped frame, a chain that does not go up the stack, or maxFrames.
+     */
+    public List<Long> backtrace(final int cpu, final int maxFrames)
+    {
+        final List<Long> frames = new ArrayList<>();
+        final CpuRegs r = regs[cpu];
+        if (maxFrames <= 0)
+        {
+            return frames;
+        }
+        frames.add(r.pc);
+        long fp = r.fp;
+        while (frames.size() < maxFrames && fp != 0)
+        {
+            final long ra;
+            final long next;
+            try
+            {
+                next = readVirt(cpu, fp, 8);
+                ra = readVirt(cpu, fp + 8, 8);
+            }
+            catch (final UnmappedAddressException e)
+            {
+                break;
+            }
+            if (ra == 0)
+            {
+                break;
+            }
+            frames.add(ra);
+            if (next != 0 && Long.compareUnsigned(next, fp) <= 0)
+            {
+                break;
+            }
+            fp = next;
+        }
+        return frames;
+    }
+}
