@@ -8,7 +8,9 @@ import palimpsest.emulator.Fiber;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.PhysicalMemory;
 import palimpsest.emulator.Routine;
+import palimpsest.kernel.arch.Alternatives;
 import palimpsest.kernel.arch.Boot;
+import palimpsest.kernel.arch.Hotplug;
 import palimpsest.kernel.arch.Smp;
 import palimpsest.kernel.arch.Traps;
 import palimpsest.kernel.fs.Vfs;
@@ -18,6 +20,8 @@ import palimpsest.kernel.mm.Slab;
 import palimpsest.kernel.mm.Vm;
 import palimpsest.kernel.patches.Patch;
 import palimpsest.kernel.patches.Patches;
+import palimpsest.kernel.power.Freezer;
+import palimpsest.kernel.power.Pm;
 import palimpsest.kernel.sched.PerCpu;
 import palimpsest.kernel.sched.Sched;
 import palimpsest.kernel.user.Futex;
@@ -55,6 +59,10 @@ public final class Kernel
     public final Futex futex;
     public final Loader loader;
     public final Syscalls sys;
+    public final Alternatives alternatives;
+    public final Hotplug hotplug;
+    public final Freezer freezer;
+    public final Pm pm;
     public final Boot boot;
 
     /** The one bridge from memory to Java: task_struct.fiber_id -> the fiber running that task. */
@@ -88,6 +96,10 @@ public final class Kernel
         this.futex = new Futex(this);
         this.loader = new Loader(this);
         this.sys = new Syscalls(this);
+        this.alternatives = new Alternatives(this);
+        this.hotplug = new Hotplug(this);
+        this.freezer = new Freezer(this);
+        this.pm = new Pm(this);
         this.boot = new Boot(this);
         for (final Patch p : patches.applied())
         {
