@@ -199,4 +199,60 @@ class HotplugTest
         assertEquals(List.of("cpu-up(0)", "cpu-up(1)", "cpu-up(2)", "cpu-up(3)", "cpu-down(1)", "cpu-up(1)"),
             w.seq(Mark.CPU_UP, Mark.CPU_DOWN));
     }
+
+    /** word-count with a suspend stimulus at nominal (0 = none); returns the watch, checks GOOD. */
+    private static Runs wordCount(final Watch w, final long seed, final long nominal)
+    {
+        final WordCountScenario s = new WordCountScenario();
+        final Runs r = Runs.run(s, seed, w, Map.of("words", "2000"), "", List.of(),
+            nominal == 0 ? null : m -> ((KernelScenario)s).kernel(m).pm.suspendAt(m, nominal));
+        assertEquals(Verdict.Kind.GOOD, r.verdict.kind, r.verdict + "\n" + r.console());
+        return r;
+    }
+
+    @Test
+    void suspendResumeDuringWordCount()
+    {
+        final Runs plain = wordCount(new Watch(), 9, 0);
+        final long end = plain.machine.now();
+        final Watch w = new Watch();
+        final Runs r = wordCount(w, 9, end / 2);
+        final String console = r.console();
+        final String[] order = {"PM: Syncing filesystems ... done.", "Freezing user space processes ... done.",
+            "Disabling non-boot CPUs ...", "CPU 3 is now offline", "CPU 2 is now offline", "CPU 1 is now offline",
+            "Back to C!", "Enabling non-boot CPUs ...", "CPU 1 is up", "CPU 2 is up", "CPU 3 is up",
+            "Restarting tasks ... done."};
+        int at = console.indexOf("Brought up 4 CPUs");
+        for (final String line : order)
+        {
+            final int next = console.indexOf(line, at);
+            assertTrue(next > at, "'" + line + "' in order after offset " + at + ":\n" + console);
+            at = next;
+        }
+        assertEquals(List.of("suspend(0)", "cpu-down(3)", "cpu-down(2)", "cpu-down(1)", "resume(0)"),
+            w.seq(Mark.SUSPEND, Mark.CPU_DOWN, Mark.RESUME));
+        // Alternatives: UP at boot, SMP before the first AP; UP once cpu 1 (the last secondary) is
+        // down, SMP again before each cpu comes back.
+        assertEquals(List.of("alt-smp-switch(0)", "alt-smp-switch(1)", "alt-smp-switch(1)",
+            "alt-smp-switch(1)", "cpu-down(3)", "cpu-down(2)", "cpu-down(1)", "alt-smp-switch(0)", "alt-smp-switch(1)",
+            "alt-smp-switch(1)", "alt-smp-switch(1)"), w.seq(Mark.ALT_SMP_SWITCH, Mark.CPU_DOWN));
+        assertTrue(w.userTotal > 1000, "user code ran: " + w.userTotal);
+        assertEquals(0, w.userWhileSuspended, "no user instruction between SUSPEND and RESUME");
+    }
+
+    @Test
+    void suspendRunIsDeterministic()
+    {
+        final Watch a = new Watch();
+        final Watch b = new Watch();
+        final Watch c = new Watch();
+        final long at = wordCount(new Watch(), 4, 0).machine.now() / 2;
+        wordCount(a, 4, at);
+        wordCount(b, 4, at);
+        wordCount(c, 5, at);
+        assertTrue(a.seq(Mark.SUSPEND).size() == 1 && c.seq(Mark.SUSPEND).size() == 1, "suspended in both runs");
+        assertEquals(a.n, b.n);
+        assertEquals(a.h, b.h);
+        assertTrue(a.h != c.h, "another seed, another schedule");
+    }
 }
