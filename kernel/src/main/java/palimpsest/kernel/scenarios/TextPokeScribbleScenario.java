@@ -56,6 +56,8 @@ public final class TextPokeScribbleScenario extends KernelScenario
 {
     public static final String NAME = "text-poke-scribble";
     public static final long TEXT_BASE = 0xA00000;
+    /** Virtual time of the power button: the checker has filled its buffer and sleeps. */
+    public static final long SUSPEND_AT = 1_000_000;
 
     @Override
     public String name()
@@ -93,28 +95,23 @@ public final class TextPokeScribbleScenario extends KernelScenario
             config.file(p, new byte[0]);
         }
         config.module(E1000.NAME, E1000::new);
-        config.module(Rfkill.NAME, Rfkill::new);
         final MemChecker checker = new MemChecker(ctx.longArg("checker-kb", 1024) * 1024, (int)ctx.longArg("rounds", 2), 12);
         final DcacheWalker walker = new DcacheWalker(tree, (int)ctx.longArg("walks", 10), 2);
-        config.program(new Init(checker, walker, module, checkerVictim));
+        config.program(new Init(checker, walker, module));
         config.init("/sbin/init");
-        config.memLimit = ctx.longArg("mem-kb", checkerVictim ? 6400 : 6240) * 1024;
+        config.memLimit = ctx.longArg("mem-kb", checkerVictim ? 6656 : 6240) * 1024;
     }
 
     @Override
     public void load(final Machine machine, final ScenarioContext context)
     {
         super.load(machine, context);
-        if (context.longArg("suspend", 1) != 0)
+        // The power button, pressed around SUSPEND_AT unless suspend=0 (or suspend-at= moved it:
+        // KernelScenario has armed that one already).
+        if (context.longArg("suspend", 1) != 0 && context.longArg("suspend-at", 0) == 0)
         {
-            wireSuspend(kernel(machine), machine, context.longArg("suspend-at", 0));
+            kernel(machine).pm.suspendAt(machine, SUSPEND_AT);
         }
-    }
-
-    /** Arms the recorded suspend stimulus (power button) for about virtual time at. */
-    private static void wireSuspend(final Kernel k, final Machine machine, final long at)
-    {
-        // Filled in once cpu hotplug and suspend exist on this branch.
     }
 
     @Override
@@ -150,17 +147,12 @@ public final class TextPokeScribbleScenario extends KernelScenario
         {
             return Verdict.skip("the run broke before the workload started: " + outcome);
         }
-        final boolean wantResume = con.contains("PM: Entering mem sleep") || suspendWired(con);
+        final boolean wantResume = con.contains("PM: Entering mem sleep");
         if (wantResume && !con.contains("Restarting tasks ... done.") && !outcome.clean())
         {
             return Verdict.skip("the run broke before resume: " + outcome);
         }
         return super.verdict(machine, outcome);
-    }
-
-    private static boolean suspendWired(final String con)
-    {
-        return false;
     }
 
     /** /sbin/init: load the driver, start the checker and the walker, wait for both. */
@@ -169,19 +161,16 @@ public final class TextPokeScribbleScenario extends KernelScenario
         private final MemChecker checker;
         private final DcacheWalker walker;
         private final boolean module;
-        private final boolean checkerVictim;
         private long e1000Name;
-        private long rfkillName;
         private long scratch;
         private long status;
 
-        Init(final MemChecker checker, final DcacheWalker walker, final boolean module, final boolean checkerVictim)
+        Init(final MemChecker checker, final DcacheWalker walker, final boolean module)
         {
             super("init", "/sbin/init", TEXT_BASE);
             this.checker = checker;
             this.walker = walker;
             this.module = module;
-            this.checkerVictim = checkerVictim;
         }
 
         @Override
@@ -189,7 +178,6 @@ public final class TextPokeScribbleScenario extends KernelScenario
         {
             img.fn("main", 0x100, this::main);
             e1000Name = img.data(E1000.NAME);
-            rfkillName = img.data(Rfkill.NAME);
             walker.defineData(img);
             checker.define(img);
             walker.define(img);
@@ -201,11 +189,6 @@ public final class TextPokeScribbleScenario extends KernelScenario
         {
             if (module)
             {
-                if (checkerVictim && U.initModule(cpu, rfkillName) != 0)
-                {
-                    U.print(cpu, scratch, "init: insmod rfkill failed\n");
-                    U.exit(cpu, 3);
-                }
                 final long r = U.initModule(cpu, e1000Name);
                 if (r != 0)
                 {
