@@ -10,6 +10,7 @@ import palimpsest.emulator.PhysicalMemory;
 import palimpsest.emulator.Routine;
 import palimpsest.kernel.arch.Alternatives;
 import palimpsest.kernel.arch.Boot;
+import palimpsest.kernel.arch.Hotplug;
 import palimpsest.kernel.arch.Smp;
 import palimpsest.kernel.arch.Traps;
 import palimpsest.kernel.fs.Vfs;
@@ -20,6 +21,8 @@ import palimpsest.kernel.mm.Vm;
 import palimpsest.kernel.module.Modules;
 import palimpsest.kernel.patches.Patch;
 import palimpsest.kernel.patches.Patches;
+import palimpsest.kernel.power.Freezer;
+import palimpsest.kernel.power.Pm;
 import palimpsest.kernel.sched.PerCpu;
 import palimpsest.kernel.sched.Sched;
 import palimpsest.kernel.time.Timers;
@@ -61,6 +64,9 @@ public final class Kernel
     public final Futex futex;
     public final Loader loader;
     public final Syscalls sys;
+    public final Hotplug hotplug;
+    public final Freezer freezer;
+    public final Pm pm;
     public final Boot boot;
 
     /** The one bridge from memory to Java: task_struct.fiber_id -> the fiber running that task. */
@@ -97,6 +103,9 @@ public final class Kernel
         this.futex = new Futex(this);
         this.loader = new Loader(this);
         this.sys = new Syscalls(this);
+        this.hotplug = new Hotplug(this);
+        this.freezer = new Freezer(this);
+        this.pm = new Pm(this);
         this.boot = new Boot(this);
         for (final Patch p : patches.applied())
         {

@@ -187,6 +187,7 @@ public final class Alternatives
     /**
      * alternatives_smp_switch(smp): called by cpu hotplug before an AP is started (smp = true) and
      * when only one cpu remains (smp = false). Walks every smp_alt_module and patches its sites.
+     * Like 2.6.25 it does not check the current mode: every call patches (and prints).
      */
     public void smpSwitch(final Cpu cpu, final boolean smp)
     {
@@ -195,11 +196,6 @@ public final class Alternatives
         if (!smp && online > 1)
         {
             k.oops.bug(cpu, "BUG: alternatives_smp_switch(0) with " + online + " cpus online");
-        }
-        if ((cpu.load64(Globals.SMP_MODE) != 0) == smp)
-        {
-            switchFn.leave(cpu);
-            return;
         }
         final boolean f = k.spin.lockIrqSave(cpu, Globals.SMP_ALT_LOCK);
         cpu.mark(Mark.ALT_SMP_SWITCH, smp ? 1 : 0, online);
