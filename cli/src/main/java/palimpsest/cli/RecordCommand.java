@@ -134,6 +134,15 @@ final class RecordCommand implements Callable<Integer>
         b.append("  machine      ").append(new MachineConfig(s.header().nodes(), s.header().cpusPerNode(),
             s.header().memMiB())).append(", schedule ").append(s.header().scheduleKind())
             .append(" seed ").append(s.header().seed()).append('\n');
+        if (!s.header().kernelVersion().isEmpty())
+        {
+            b.append("  kernel       ").append(s.header().kernelVersion());
+            for (final String p : s.header().kernelPatches())
+            {
+                b.append(' ').append(p);
+            }
+            b.append('\n');
+        }
         b.append("  events       ").append(Fmt.count(s.events())).append(" in ").append(Fmt.count(s.chunks()))
             .append(" chunks, ").append(Fmt.bytes(s.bytes())).append(" (").append(Fmt.fixed(s.bytesPerEvent(), 2))
             .append(" bytes/event)\n");

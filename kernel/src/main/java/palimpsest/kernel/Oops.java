@@ -94,7 +94,7 @@ public final class Oops
         if (Layout.isDirectMap(task) || Layout.isKernelImage(task))
         {
             sb.append("Pid: ").append(cpu.load64(task + Task.PID)).append(", comm: ").append(comm(cpu, task))
-                .append(' ').append(k.patches.version()).append('\n');
+                .append(" Not tainted ").append(Kernel.RELEASE).append(" #1\n");
         }
         sb.append("RIP: 0010:[<").append(hex16(ip)).append(">]  [<").append(hex16(ip)).append(">] ").append(sym(cpu, ip)).append('\n');
         sb.append(String.format("RSP: 0018:%016x  EFLAGS: %08x%n", sp, flags));

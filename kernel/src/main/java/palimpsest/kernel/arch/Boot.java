@@ -187,7 +187,10 @@ public final class Boot
         final int nr = (int)Math.min(cpu.load64(bp + BP_NR_CPUS), Globals.MAX_CPUS);
         cpu.store64(Globals.NR_CPUS, nr);
         setupPerCpuAreas(cpu, nr);
-        k.printk.printk(cpu, "Linux version " + Kernel.RELEASE + " (" + k.patches.version() + ") #1 SMP");
+        // The banner names no version tag and no patch list (the trace header records both): runs of
+        // different kernels of the series then stay event-for-event comparable up to their first
+        // difference in behaviour, which is what what-if replay, pal diff and bisect look for.
+        k.printk.printk(cpu, "Linux version " + Kernel.RELEASE + " #1 SMP");
         final StringBuilder cmd = new StringBuilder();
         for (int i = 0; i < 190; i++)
         {
@@ -201,7 +204,6 @@ public final class Boot
         }
         k.printk.printk(cpu, "Command line: " + (cmd.length() == 0 ? "" : "init=" + cmd) +
             (k.config.memLimit > 0 ? " mem=" + k.config.memLimit / 1024 + "k" : ""));
-        k.printk.printk(cpu, "Patches: " + String.join(" ", k.patches.names()));
         memInitBody(cpu, maxPfn, bp);
         k.slab.init(cpu);
         k.traps.init(cpu);

@@ -274,7 +274,6 @@ public final class Vfs
     private long dLookupLocked(final Cpu cpu, final long parent, final long name, final int len, final long hash)
     {
         dLookupLockedFn.enter(cpu);
-        final boolean rcuListFix = k.patches.enabled("rcu-list-iterators");
         final long table = cpu.load64(Globals.DENTRY_HASHTABLE);
         final long head = table + bucketIndex(parent, hash, cpu.load64(Globals.D_HASH_MASK)) * 8;
         dLookupLockedFn.at(cpu, 0x20);
@@ -283,12 +282,13 @@ public final class Vfs
         {
             final long d = node - D_HASH_NEXT;
             dLookupLockedFn.at(cpu, 0x44);
-            if (!rcuListFix)
-            {
-                // Before "RCU, list.h: fix list iterators": prefetch(rcu_dereference(pos)->next)
-                // at the top of every iteration, a second load of ->next.
-                cpu.load64(node + Lists.NEXT);
-            }
+            // hlist_for_each_entry_rcu: prefetch(pos->next) at the top of every iteration (Ingo: "the
+            // prefetch instructions are patched in"); a corrupted pos faults right here, as in
+            // Rafael's oops. The patch "RCU, list.h: fix list iterators" (rcu-list-iterators) moves
+            // rcu_dereference() from the local variable to the loads of ->next; on x86 that is a
+            // compiler-level change with the same instructions (Herbert: "Semantically there
+            // should be no difference"), so it changes no event here: noise a bisect steps over.
+            cpu.load64(node + Lists.NEXT);
             if (cpu.load32(d + D_HASH) == hash)
             {
                 dLookupLockedFn.at(cpu, 0x50);

@@ -25,7 +25,7 @@ import java.util.ServiceLoader;
  *  9  mremap-lock            fix:     take mmap_sem in mremap             <- v0.3
  * 10  big-kernel-lock        optional: JOS's big kernel lock around syscalls and faults
  *                                                                        <- v2.6.25
- * 11  rcu-list-iterators     noise:   RCU, list.h: fix list iterators (__d_lookup loads ->next once)
+ * 11  rcu-list-iterators     noise:   RCU, list.h: fix list iterators (same x86 code: no event changes)
  * 12  slab-err-args          noise:   slab_err: pass parameters correctly
  * 13  x86-dma-ops            noise:   dma_alloc_coherent through dma_ops (an indirect call)
  * 14  device-pm-add-warn     noise:   device_pm_add: warn, but still register, children of sleeping devices
