@@ -158,8 +158,8 @@ class PluginTest
         final Result r = pal("record", "--plugin", jar.toString(), "--scenario", "boot", "--patch", "+user-note",
             "-o", out.toString());
         assertEquals(0, r.rc(), r.toString());
-        final String banner = r.out().lines().filter(l -> l.contains("Patches:")).findFirst().orElse("");
-        assertTrue(banner.contains("user-note"), "the applied plugin patch is in the kernel's patch list: " + r.out());
+        final String kernel = r.out().lines().filter(l -> l.strip().startsWith("kernel ")).findFirst().orElse("");
+        assertTrue(kernel.contains("+user-note"), "the applied plugin patch is in the recorded kernel: " + r.out());
         try (TraceReader t = TraceReader.open(out))
         {
             assertTrue(t.header().kernelPatches().contains("+user-note"), t.header().toString());

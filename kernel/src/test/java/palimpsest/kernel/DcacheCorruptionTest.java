@@ -53,6 +53,7 @@ class DcacheCorruptionTest
         assertTrue(trace.contains("] __d_lookup+0x"), trace);
         assertTrue(trace.contains("] d_lookup+0x"), trace);
         assertTrue(trace.contains("] path_lookup+0x"), trace);
-        assertTrue(con.contains("CR2: " + String.format("%016x", Long.parseUnsignedLong(bad, 16) + 24)), con);
+        // prefetch(pos->next) at the top of the iteration dereferences the bad link itself.
+        assertTrue(con.contains("CR2: " + bad), con);
     }
 }
