@@ -1,7 +1,5 @@
 package palimpsest.kernel.scenarios;
 
-import java.util.Map;
-import java.util.WeakHashMap;
 
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.MachineConfig;
@@ -20,8 +18,21 @@ import palimpsest.kernel.patches.Patches;
  */
 public abstract class KernelScenario implements Scenario
 {
-    private final Map<Machine, String[]> expectations = new WeakHashMap<>();
-    private final Map<Machine, Kernel> kernels = new WeakHashMap<>();
+    /**
+     * What load put in a machine, kept by the machine itself: a WeakHashMap keyed by machine here
+     * never let go, since the Kernel value references its machine (every loaded machine leaked).
+     */
+    private static final class Loaded
+    {
+        final String[] expectations;
+        final Kernel kernel;
+
+        Loaded(final String[] expectations, final Kernel kernel)
+        {
+            this.expectations = expectations;
+            this.kernel = kernel;
+        }
+    }
 
     @Override
     public boolean usesKernel()
@@ -53,17 +64,15 @@ public abstract class KernelScenario implements Scenario
         final KernelConfig cfg = new KernelConfig().patches(Patches.of(context.kernelVersion(), context.patches()));
         cfg.timerPeriod = context.longArg("tick", cfg.timerPeriod);
         configure(cfg, context, machine);
-        synchronized (this)
-        {
-            expectations.put(machine, expected(context, machine));
-            kernels.put(machine, Kernel.install(machine, cfg));
-        }
+        final String[] expected = expected(context, machine);
+        machine.attach(this, new Loaded(expected, Kernel.install(machine, cfg)));
     }
 
     /** The kernel installed in machine by {@link #load} (for tests and tools). */
-    public synchronized Kernel kernel(final Machine machine)
+    public Kernel kernel(final Machine machine)
     {
-        return kernels.get(machine);
+        final Object l = machine.attachment(this);
+        return l instanceof Loaded ? ((Loaded)l).kernel : null;
     }
 
     @Override
@@ -77,11 +86,8 @@ public abstract class KernelScenario implements Scenario
             return Verdict.bad(outcome + (oops >= 0 ? " -- " + console.substring(oops, Math.min(console.length(),
                 console.indexOf('\n', oops) < 0 ? console.length() : console.indexOf('\n', oops))) : ""));
         }
-        final String[] want;
-        synchronized (this)
-        {
-            want = expectations.get(machine);
-        }
+        final Object l = machine.attachment(this);
+        final String[] want = l instanceof Loaded ? ((Loaded)l).expectations : null;
         if (want != null)
         {
             for (final String w : want)
