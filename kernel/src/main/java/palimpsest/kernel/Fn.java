@@ -17,7 +17,8 @@ public final class Fn
     public final long addr;
     public final long size;
 
-    Fn(final String name, final long addr, final long size)
+    /** A function at a known address (kernel text via {@link Text#fn}, or a loaded module's text). */
+    public Fn(final String name, final long addr, final long size)
     {
         this.name = name;
         this.addr = addr;

@@ -82,9 +82,34 @@ public final class Globals
     public static final long CFD_INFO = alloc(24, 8);
     public static final long CFD_PENDING = alloc(8, 8);
 
-    /** CPU hotplug: nr states, then {name[24], startup fn} x MAX_CPUHP. */
+    /**
+     * CPU hotplug: nr states, then struct cpuhp_step x MAX_CPUHP (the table, lowest state first):
+     * <pre>
+     *   +0   name[24]
+     *   +24  startup        function address (0 = none), called as fn(cpu, state)
+     *   +32  teardown       function address (0 = none)
+     *   +40  flags          CPUHP_AP: runs on the cpu going up/down; else on the controlling cpu
+     * </pre>
+     */
     public static final long CPUHP_COUNT = alloc(8, 8);
-    public static final long CPUHP_STATES = alloc(MAX_CPUHP * 32, 8);
+    public static final int CPUHP_STEP_SIZE = 48;
+    public static final int CPUHP_STARTUP = 24;
+    public static final int CPUHP_TEARDOWN = 32;
+    public static final int CPUHP_FLAGS = 40;
+    public static final long CPUHP_AP = 1;
+    public static final long CPUHP_STATES = alloc(MAX_CPUHP * CPUHP_STEP_SIZE, 8);
+    /** cpu_add_remove_lock: serializes cpu_up/cpu_down (a spinlock; its holders never sleep). */
+    public static final long CPU_ADD_REMOVE_LOCK = alloc(8, 64);
+    /** frozen_cpus: the cpus disable_nonboot_cpus took down, brought back by enable_nonboot_cpus. */
+    public static final long FROZEN_CPUS = alloc(8, 8);
+    /** Round-robin cursor for choosing where migrated tasks go. */
+    public static final long MIGRATE_NEXT = alloc(8, 8);
+
+    /** Power management: freezing in progress, suspend requested (by the PM interrupt), kpowerd task, boot-param flag copy. */
+    public static final long PM_FREEZING = alloc(8, 8);
+    public static final long PM_REQUEST = alloc(8, 8);
+    public static final long KPOWERD = alloc(8, 8);
+    public static final long PM_SUSPENDS = alloc(8, 8);
 
     /** AP bring-up handshake. */
     public static final long AP_ONLINE_ACK = alloc(8, 8);
@@ -106,6 +131,26 @@ public final class Globals
     /** Alternatives: .smp_locks table: count then site addresses. */
     public static final long SMP_LOCKS_COUNT = alloc(8, 8);
     public static final long SMP_LOCKS = alloc(MAX_SMP_LOCKS * 8, 8);
+
+    /** Modules: the list of struct module (list_head), and module_mutex (a spinlock here). */
+    public static final long MODULES = alloc(16, 8);
+    public static final long MODULE_MUTEX = alloc(8, 64);
+
+    /**
+     * Alternatives: smp_alt spinlock, the smp_alt_modules list head (struct smp_alt_module, one for
+     * the core kernel and one per loaded module), and smp_mode (1 while the LOCK prefixes are in).
+     */
+    public static final long SMP_ALT_LOCK = alloc(8, 64);
+    public static final long SMP_ALT_MODULES = alloc(16, 8);
+    public static final long SMP_MODE = alloc(8, 8);
+
+    /** Timers: lock and the list of pending struct timer_list (run by cpu 0 at each tick). */
+    public static final long TIMER_LOCK = alloc(8, 64);
+    public static final long TIMER_LIST = alloc(16, 8);
+
+    /** Driver core: dpm_list (devices in power-management order) and "the system is suspended". */
+    public static final long DPM_LIST = alloc(16, 8);
+    public static final long PM_SLEEPING = alloc(8, 8);
 
     /** Kernel command line copied from boot_params (init path). */
     public static final long CMDLINE = alloc(256, 8);

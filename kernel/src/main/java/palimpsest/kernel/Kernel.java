@@ -8,7 +8,9 @@ import palimpsest.emulator.Fiber;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.PhysicalMemory;
 import palimpsest.emulator.Routine;
+import palimpsest.kernel.arch.Alternatives;
 import palimpsest.kernel.arch.Boot;
+import palimpsest.kernel.arch.Hotplug;
 import palimpsest.kernel.arch.Smp;
 import palimpsest.kernel.arch.Traps;
 import palimpsest.kernel.fs.Vfs;
@@ -16,10 +18,14 @@ import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.mm.PageTable;
 import palimpsest.kernel.mm.Slab;
 import palimpsest.kernel.mm.Vm;
+import palimpsest.kernel.module.Modules;
 import palimpsest.kernel.patches.Patch;
 import palimpsest.kernel.patches.Patches;
+import palimpsest.kernel.power.Freezer;
+import palimpsest.kernel.power.Pm;
 import palimpsest.kernel.sched.PerCpu;
 import palimpsest.kernel.sched.Sched;
+import palimpsest.kernel.time.Timers;
 import palimpsest.kernel.user.Futex;
 import palimpsest.kernel.user.Loader;
 import palimpsest.kernel.user.Syscalls;
@@ -52,9 +58,15 @@ public final class Kernel
     public final Sched sched;
     public final Vm vm;
     public final Vfs vfs;
+    public final Timers timers;
+    public final Modules modules;
+    public final Alternatives alternatives;
     public final Futex futex;
     public final Loader loader;
     public final Syscalls sys;
+    public final Hotplug hotplug;
+    public final Freezer freezer;
+    public final Pm pm;
     public final Boot boot;
 
     /** The one bridge from memory to Java: task_struct.fiber_id -> the fiber running that task. */
@@ -85,9 +97,15 @@ public final class Kernel
         this.sched = new Sched(this);
         this.vm = new Vm(this);
         this.vfs = new Vfs(this);
+        this.timers = new Timers(this);
+        this.modules = new Modules(this);
+        this.alternatives = new Alternatives(this);
         this.futex = new Futex(this);
         this.loader = new Loader(this);
         this.sys = new Syscalls(this);
+        this.hotplug = new Hotplug(this);
+        this.freezer = new Freezer(this);
+        this.pm = new Pm(this);
         this.boot = new Boot(this);
         for (final Patch p : patches.applied())
         {
@@ -104,6 +122,7 @@ public final class Kernel
     public static Kernel install(final Machine machine, final KernelConfig config)
     {
         final Kernel k = new Kernel(machine, config);
+        config.modules.forEach(k.modules::register);
         for (final UserProgram p : config.programs)
         {
             config.file(p.path(), p.link(machine.code()));

@@ -37,6 +37,8 @@ public final class KernelConfig
     /** APIC timer period in ticks (the scheduler tick). */
     public long timerPeriod = 200_000;
     public final List<InitrdFile> files = new ArrayList<>();
+    /** Linux's {@code mem=}: use at most this many bytes of RAM (0 = all of it). */
+    public long memLimit;
     /**
      * In-kernel tests (KUnit style): run by pid 1, a kernel thread, on an emulated cpu once the
      * machine is up; then the kernel powers off. An AssertionError thrown here ends the run as
@@ -46,6 +48,9 @@ public final class KernelConfig
     /** Code added to the image while it is built (like {@link palimpsest.kernel.patches.Patch#install}). */
     public final List<Consumer<Kernel>> builders = new ArrayList<>();
     public final List<UserProgram> programs = new ArrayList<>();
+    /** Loadable modules by name (init_module(name) loads one). */
+    public final java.util.Map<String, java.util.function.Supplier<? extends palimpsest.kernel.module.Module>> modules =
+        new java.util.TreeMap<>();
 
     public KernelConfig patches(final Patches p)
     {
@@ -62,6 +67,13 @@ public final class KernelConfig
     public KernelConfig file(final String path, final byte[] data)
     {
         files.add(new InitrdFile(path, data));
+        return this;
+    }
+
+    /** Makes a module loadable by name (the module's .ko). */
+    public KernelConfig module(final String name, final java.util.function.Supplier<? extends palimpsest.kernel.module.Module> code)
+    {
+        modules.put(name, code);
         return this;
     }
 

@@ -122,4 +122,93 @@ public final class KernelInspector
         }
         return sb.toString();
     }
+
+    // ------------------------------------------------------------------ pages and modules
+
+    /** What a physical page is used for, from its struct page: "slab:dentry", "buddy", "reserved", "page". */
+    public String pageOwner(final long phys)
+    {
+        final long page = palimpsest.kernel.mm.PageAlloc.pfnToPage(phys >>> Layout.PAGE_SHIFT);
+        final long flags = read64(page + palimpsest.kernel.mm.Page.FLAGS);
+        if ((flags & palimpsest.kernel.mm.Page.PG_SLAB) != 0)
+        {
+            return "slab:" + cString(read64(page + palimpsest.kernel.mm.Page.SLAB_CACHE), 24);
+        }
+        if ((flags & palimpsest.kernel.mm.Page.PG_BUDDY) != 0)
+        {
+            return "buddy";
+        }
+        if ((flags & palimpsest.kernel.mm.Page.PG_RESERVED) != 0)
+        {
+            return "reserved";
+        }
+        return "page";
+    }
+
+    private String cString(final long va, final int max)
+    {
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < max; i++)
+        {
+            final int c = read8(va + i);
+            if (c == 0)
+            {
+                break;
+            }
+            sb.append((char)c);
+        }
+        return sb.toString();
+    }
+
+    /** The loaded modules' struct module addresses, in load order (walks the list in RAM). */
+    public java.util.List<Long> modules()
+    {
+        final java.util.List<Long> out = new java.util.ArrayList<>();
+        long node = global(Globals.MODULES);
+        int guard = 0;
+        while (node != Globals.MODULES && node != 0 && guard++ < 256)
+        {
+            out.add(node);
+            node = read64(node);
+        }
+        return out;
+    }
+
+    public String moduleName(final long mod)
+    {
+        return cString(mod + palimpsest.kernel.module.Modules.M_NAME, palimpsest.kernel.module.Modules.M_NAME_LEN);
+    }
+
+    /**
+     * Symbolizes a module text address from memory alone (module list, symtab, strtab), as
+     * Linux's oops does: {@code e1000_watchdog+0xd/0x80 [e1000]}; null if no module holds it.
+     */
+    public String symbolizeModule(final long addr)
+    {
+        for (final long mod : modules())
+        {
+            final long core = read64(mod + palimpsest.kernel.module.Modules.M_CORE);
+            final long size = read64(mod + palimpsest.kernel.module.Modules.M_CORE_SIZE);
+            if (Long.compareUnsigned(addr, core) < 0 || Long.compareUnsigned(addr, core + size) >= 0)
+            {
+                continue;
+            }
+            final long n = read64(mod + palimpsest.kernel.module.Modules.M_NUM_SYMTAB);
+            final long symtab = read64(mod + palimpsest.kernel.module.Modules.M_SYMTAB);
+            final long strtab = read64(mod + palimpsest.kernel.module.Modules.M_STRTAB);
+            for (long i = 0; i < n; i++)
+            {
+                final long e = symtab + i * palimpsest.kernel.module.Modules.SYM_SIZE;
+                final long v = read64(e);
+                final long sz = read64(e + 8);
+                if (Long.compareUnsigned(addr, v) >= 0 && Long.compareUnsigned(addr, v + sz) < 0)
+                {
+                    return cString(strtab + read64(e + 16), 64) + "+0x" + Long.toHexString(addr - v) + "/0x" +
+                        Long.toHexString(sz) + " [" + moduleName(mod) + "]";
+                }
+            }
+            return "0x" + Long.toHexString(addr) + " [" + moduleName(mod) + "]";
+        }
+        return null;
+    }
 }

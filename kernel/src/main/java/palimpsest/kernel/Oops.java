@@ -12,15 +12,15 @@ import palimpsest.kernel.sched.Task;
  *
  * <pre>
  * BUG: unable to handle kernel paging request at ffff88000badf00d
- * IP: [&lt;ffffffff81001234&gt;] __d_lookup+0x44/0x100
+ * IP: [&lt;ffffffff80201234&gt;] __d_lookup+0x44/0x100
  * Oops: 0000 [#1] SMP
  * CPU 2
  * Pid: 5, comm: wc
- * RIP: 0010:[&lt;ffffffff81001234&gt;]  [&lt;ffffffff81001234&gt;] __d_lookup+0x44/0x100
+ * RIP: 0010:[&lt;ffffffff80201234&gt;]  [&lt;ffffffff80201234&gt;] __d_lookup+0x44/0x100
  * RSP: 0018:ffff880001234e88  EFLAGS: 00000002
  * ...
  * Call Trace:
- *  [&lt;ffffffff810011a0&gt;] d_lookup+0x30/0x80
+ *  [&lt;ffffffff802011a0&gt;] d_lookup+0x30/0x80
  * </pre>
  */
 public final class Oops
@@ -89,6 +89,7 @@ public final class Oops
         }
         sb.append(kind).append(" [#").append(n).append("] SMP\n");
         sb.append("CPU ").append(cpu.id()).append('\n');
+        sb.append("Modules linked in: ").append(k.modules.linkedIn(cpu)).append('\n');
         final long task = cpu.load64(pcpu + PerCpu.CURRENT);
         if (Layout.isDirectMap(task) || Layout.isKernelImage(task))
         {

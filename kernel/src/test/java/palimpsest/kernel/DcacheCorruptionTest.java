@@ -47,7 +47,7 @@ class DcacheCorruptionTest
         final String bad = String.format("%016x", found[1] ^ (0x40L << 24));
         assertTrue(con.contains("BUG: unable to handle kernel paging request at "), con);
         assertTrue(con.contains("IP: [<"), con);
-        assertTrue(con.matches("(?s).*IP: \\[<ffffffff81[0-9a-f]+>\\] __d_lookup\\+0x[0-9a-f]+/0x[0-9a-f]+.*"), con);
+        assertTrue(con.matches("(?s).*IP: \\[<ffffffff80[0-9a-f]+>\\] __d_lookup\\+0x[0-9a-f]+/0x[0-9a-f]+.*"), con);
         assertTrue(con.contains("Call Trace:"), con);
         final String trace = con.substring(con.indexOf("Call Trace:"));
         assertTrue(trace.contains("] __d_lookup+0x"), trace);

@@ -15,7 +15,7 @@ import palimpsest.trace.EventSink;
 class DeterminismTest
 {
     /** Hashes every event, field by field. */
-    static final class HashSink implements EventSink
+    static class HashSink implements EventSink
     {
         long h = 0x9E3779B97F4A7C15L;
         long n;

@@ -30,6 +30,7 @@ final class KUnit
         u.machine = new Machine(new MachineConfig(1, 4, 128), EventSink.NULL, new SeededInput(3));
         final KernelConfig c = new KernelConfig().patches(Patches.of("", patches));
         c.kunit = body;
+        c.module(palimpsest.kernel.module.E1000.NAME, palimpsest.kernel.module.E1000::new);
         if (cfg != null)
         {
             cfg.accept(c);

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,6 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.recorder.Recording;
 import palimpsest.recorder.RecordingSummary;
@@ -70,5 +73,24 @@ class ReplayTest
         {
             SwitchableScenario.variant = false;
         }
+    }
+
+    /** A kernel run with a suspend/resume cycle (cpus go down and come back up) replays bit for bit. */
+    @ParameterizedTest
+    @CsvSource({"seeded,5", "chaos,6", "free,0"})
+    void suspendResumeRecordingReplaysBitForBit(final String schedule, final long seed)
+    {
+        final Path trace = dir.resolve("suspend-" + schedule);
+        final Scenario s = catalog.find("word-count");
+        final StringBuilder console = new StringBuilder();
+        final RecordingSummary rec = new Recording(s).schedule(schedule, seed).console((node, ch) -> console.append(ch))
+            .context(new ScenarioContext(Map.of("suspend-at", "600000", "words", "1500"), "", List.of())).output(trace).run();
+        assertTrue(console.indexOf("CPU 1 is now offline") > 0 && console.indexOf("Restarting tasks ... done.") > 0,
+            console::toString);
+        final ReplayResult r = new Replay(trace, catalog).run();
+        assertNull(r.divergence, () -> "diverged at " + r.divergence.index + ": " + r.divergence.reason +
+            "\n recorded " + r.divergence.recorded + "\n replayed " + r.divergence.replayed);
+        assertEquals(rec.events(), r.verified, "every recorded event regenerated and compared");
+        assertEquals(Verdict.Kind.GOOD, r.verdict.kind, r.verdict.toString());
     }
 }

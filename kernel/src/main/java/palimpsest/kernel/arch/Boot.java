@@ -2,7 +2,6 @@ package palimpsest.kernel.arch;
 
 import java.nio.charset.StandardCharsets;
 
-import palimpsest.emulator.Apic;
 import palimpsest.emulator.Cpu;
 import palimpsest.emulator.Paging;
 import palimpsest.emulator.PhysicalMemory;
@@ -11,19 +10,18 @@ import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.KernelConfig;
 import palimpsest.kernel.Layout;
-import palimpsest.kernel.Mark;
 import palimpsest.kernel.mm.Page;
 import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.mm.PageTable;
 import palimpsest.kernel.sched.PerCpu;
-import palimpsest.kernel.sched.Task;
 import palimpsest.kernel.user.Syscalls;
 
 /**
  * Boot: the boot loader's part (image, boot_params and initrd into RAM), the boot cpu's path
  * (startup_64 without paging: build the kernel page tables; start_kernel: per-cpu areas, mem_map
- * and buddy, slab, IDT, scheduler, VFS, hotplug states, then the APs), the APs' path (SIPI
- * trampoline at 0x8000, start_secondary) and the idle loop.
+ * and buddy, slab, IDT, scheduler, VFS, hotplug states, then the APs through cpu_up), the APs' path
+ * (SIPI trampoline at 0x8000, start_secondary; also after a cpu_up of a cpu that was taken down)
+ * and the idle loop (which takes its cpu down when asked: {@link Hotplug}).
  *
  * <pre>
  * boot_params (phys 0x7000)              trampoline data (phys 0x9000)
@@ -32,6 +30,7 @@ import palimpsest.kernel.user.Syscalls;
  *   +16 memory bytes                       +16 idle task
  *   +24 initrd phys  +32 initrd size       +24 cpu
  *   +40 idle ticks   +48 timer period
+ *   +56 flags: bit 0 = ACPI S3 (suspend to RAM) wired up: start kpowerd
  *   +64 command line (init path), 192 bytes
  * </pre>
  */
@@ -44,8 +43,10 @@ public final class Boot
     static final long BP_INITRD = 24;
     static final long BP_INITRD_SIZE = 32;
     static final long BP_IDLE_TICKS = 40;
-    static final long BP_TIMER = 48;
+    public static final long BP_TIMER = 48;
     static final long BP_CMDLINE = 64;
+    public static final long BP_FLAGS = 56;
+    public static final long BP_FLAG_S3 = 1;
 
     private final Kernel k;
     private final Fn startup64;
@@ -53,18 +54,11 @@ public final class Boot
     private final Fn setupPerCpu;
     private final Fn memInit;
     private final Fn smpInit;
-    private final Fn doBootCpu;
     private final Fn startSecondary;
     private final Fn cpuIdle;
-    private final Fn cpuhpInvoke;
-    private final Fn schedCpuStarting;
-    private final Fn smpcfdPrepare;
-    private final Fn lapicTimerOnline;
     private final Fn kernelInit;
     private final Fn restInit;
     private long initrdPhys;
-
-    private static final String[] CPUHP_NAMES = {"sched:starting", "smpcfd:prepare", "timer:online"};
 
     public Boot(final Kernel k)
     {
@@ -74,13 +68,8 @@ public final class Boot
         this.setupPerCpu = k.text.fn("setup_per_cpu_areas", 0x80);
         this.memInit = k.text.fn("mem_init", 0x80);
         this.smpInit = k.text.fn("smp_init", 0x80);
-        this.doBootCpu = k.text.fn("do_boot_cpu", 0x100);
         this.startSecondary = k.text.fn("start_secondary", 0x100);
         this.cpuIdle = k.text.fn("smp_idle", 0x40);
-        this.cpuhpInvoke = k.text.fn("cpuhp_invoke_callback", 0x60);
-        this.schedCpuStarting = k.text.fn("sched_cpu_starting", 0x40, this::schedCpuStartingBody);
-        this.smpcfdPrepare = k.text.fn("smpcfd_prepare_cpu", 0x40, this::smpcfdPrepareBody);
-        this.lapicTimerOnline = k.text.fn("lapic_timer_online", 0x60, this::lapicTimerOnlineBody);
         this.kernelInit = k.text.fn("kernel_init", 0x100, this::kernelInitBody);
         this.restInit = k.text.fn("rest_init", 0x40);
         k.machine.code().define("trampoline_start", Layout.TRAMPOLINE_PHYS, Layout.PAGE_SIZE, this::trampolineBody);
@@ -103,7 +92,8 @@ public final class Boot
     {
         final KernelConfig cfg = k.config;
         final byte[] initrd = Initrd.pack(cfg.files);
-        final long memBytes = mem.size();
+        // mem=: the boot loader reports no more RAM than the command line allows (Linux's mem=).
+        final long memBytes = cfg.memLimit > 0 ? Math.min(mem.size(), cfg.memLimit & ~(Layout.PAGE_SIZE - 1)) : mem.size();
         initrdPhys = (memBytes - initrd.length) & ~(Layout.PAGE_SIZE - 1);
         mem.copyIn(initrdPhys, initrd, 0, initrd.length);
         final long bp = Layout.BOOT_PARAMS_PHYS;
@@ -129,19 +119,7 @@ public final class Boot
         mem.write64(Globals.phys(Globals.RAMFS_FOPS), k.vfs.readFn().addr);
         mem.write64(Globals.phys(Globals.GENERIC_VM_OPS), k.vm.filemapFault().addr);
         mem.write64(Globals.phys(Globals.MEMBLOCK_CUR), Layout.MEMBLOCK_PHYS);
-        // The cpuhp states table, names and callbacks (like a static array of struct cpuhp_step).
-        final Fn[] cbs = {schedCpuStarting, smpcfdPrepare, lapicTimerOnline};
-        mem.write64(Globals.phys(Globals.CPUHP_COUNT), cbs.length);
-        for (int i = 0; i < cbs.length; i++)
-        {
-            final long e = Globals.phys(Globals.CPUHP_STATES) + i * 32L;
-            final byte[] n = CPUHP_NAMES[i].getBytes(StandardCharsets.US_ASCII);
-            for (int j = 0; j < n.length && j < 23; j++)
-            {
-                mem.write8(e + j, n[j]);
-            }
-            mem.write64(e + 24, cbs[i].addr);
-        }
+        k.hotplug.loadTable(mem);
     }
 
     // ------------------------------------------------------------------ boot cpu, no paging yet
@@ -167,11 +145,11 @@ public final class Boot
             cpu.store64(pte, pa | PageTable.PAGE_KERNEL);
         }
         startup64.at(cpu, 0x80);
-        // Kernel text (read-only, executable) and data (read-write, not executable).
+        // Kernel text (writable until mark_rodata_ro, executable) and data (read-write, not executable).
         for (long off = 0; off < k.text.end() - Layout.KERNEL_TEXT; off += Layout.PAGE_SIZE)
         {
             final long pte = k.pt.pte(cpu, pgd, Layout.KERNEL_TEXT + off, 0, true, false);
-            cpu.store64(pte, (Layout.TEXT_PHYS + off) | PageTable.PAGE_KERNEL_RX);
+            cpu.store64(pte, (Layout.TEXT_PHYS + off) | Alternatives.bootTextFlags());
         }
         for (long off = 0; off < Globals.END - Layout.KERNEL_DATA; off += Layout.PAGE_SIZE)
         {
@@ -221,23 +199,31 @@ public final class Boot
             cmd.append((char)c);
             cpu.store8(Globals.CMDLINE + i, c);
         }
-        k.printk.printk(cpu, "Command line: " + (cmd.length() == 0 ? "" : "init=" + cmd));
+        k.printk.printk(cpu, "Command line: " + (cmd.length() == 0 ? "" : "init=" + cmd) +
+            (k.config.memLimit > 0 ? " mem=" + k.config.memLimit / 1024 + "k" : ""));
         k.printk.printk(cpu, "Patches: " + String.join(" ", k.patches.names()));
         memInitBody(cpu, maxPfn, bp);
         k.slab.init(cpu);
         k.traps.init(cpu);
         cpu.lidt(Globals.IDT);
         k.sched.initBoot(cpu);
+        k.timers.init(cpu);
+        k.modules.init(cpu);
         k.vfs.init(cpu, Layout.va(cpu.load64(bp + BP_INITRD)), cpu.load64(bp + BP_INITRD_SIZE));
+        k.alternatives.init(cpu, nr);
         startKernel.at(cpu, 0x80);
-        cpuhpOnline(cpu, true);
-        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.id());
-        k.printk.printk(cpu, "CPU " + cpu.id() + " is up");
-        cpu.mark(Mark.CPU_UP, cpu.id(), 0);
+        k.hotplug.bootCpuOnline(cpu);
+        // alternative_instructions(): one cpu online, so the kernel starts with UP code; the first
+        // AP's cpu_up switches back to SMP (2.6.25 does the same).
+        k.alternatives.smpSwitch(cpu, false);
         smpInitBody(cpu, nr);
         k.printk.printk(cpu, "Brought up " + Long.bitCount(cpu.load64(Globals.CPU_ONLINE_MASK)) + " CPUs");
         restInit.enter(cpu);
         k.sched.kernelThread(cpu, "init", kernelInit.addr, cpu.load64(bp + BP_IDLE_TICKS), true);
+        if ((cpu.load64(bp + BP_FLAGS) & BP_FLAG_S3) != 0)
+        {
+            k.pm.startDaemon(cpu);
+        }
         restInit.leave(cpu);
         startKernel.at(cpu, 0x100);
         cpuIdleBody(cpu);
@@ -276,91 +262,15 @@ public final class Boot
         memInit.leave(cpu);
     }
 
-    // ------------------------------------------------------------------ cpu hotplug states
-
-    /** Runs the hotplug state callbacks for the calling cpu (on an AP only with cpuhp-secondary). */
-    private void cpuhpOnline(final Cpu cpu, final boolean boot)
-    {
-        if (!boot && !k.patches.enabled("cpuhp-secondary"))
-        {
-            return;
-        }
-        final long n = cpu.load64(Globals.CPUHP_COUNT);
-        for (long i = 0; i < n; i++)
-        {
-            cpuhpInvoke.enter(cpu);
-            final long fn = cpu.load64(Globals.CPUHP_STATES + i * 32 + 24);
-            k.callIndirect(cpu, fn, cpu.id(), i, 0);
-            cpu.store64(k.thisCpu(cpu) + PerCpu.CPUHP_STATE, i + 1);
-            cpuhpInvoke.leave(cpu);
-        }
-    }
-
-    private void schedCpuStartingBody(final Cpu cpu)
-    {
-        schedCpuStarting.prologue(cpu);
-        final long pcpu = k.thisCpu(cpu);
-        cpu.store64(pcpu + PerCpu.NEED_RESCHED, 0);
-        cpu.store64(pcpu + PerCpu.TICKS, 0);
-        cpu.setReg(Syscalls.RAX, 0);
-        schedCpuStarting.leave(cpu);
-    }
-
-    private void smpcfdPrepareBody(final Cpu cpu)
-    {
-        smpcfdPrepare.prologue(cpu);
-        cpu.store64(k.thisCpu(cpu) + PerCpu.IRQ_COUNT, 0);
-        cpu.setReg(Syscalls.RAX, 0);
-        smpcfdPrepare.leave(cpu);
-    }
-
-    /** Arms this cpu's APIC timer, periodic: the scheduler tick. */
-    private void lapicTimerOnlineBody(final Cpu cpu)
-    {
-        lapicTimerOnline.prologue(cpu);
-        final long period = cpu.load64(Layout.va(Layout.BOOT_PARAMS_PHYS) + BP_TIMER);
-        cpu.apicWrite(Apic.TIMER_DIV, 0);
-        cpu.apicWrite(Apic.LVT_TIMER, Traps.VEC_TIMER | Apic.LVT_PERIODIC);
-        cpu.apicWrite(Apic.TIMER_INIT, period);
-        cpu.setReg(Syscalls.RAX, 0);
-        lapicTimerOnline.leave(cpu);
-    }
-
     // ------------------------------------------------------------------ APs
 
-    /** JOS/MP-spec style: for each AP, INIT, a delay, SIPI to the trampoline page; wait until it is online. */
+    /** JOS/MP-spec style: each AP through cpu_up (INIT, a delay, SIPI to the trampoline page), one by one. */
     private void smpInitBody(final Cpu cpu, final int nr)
     {
         smpInit.enter(cpu);
         for (int id = 1; id < nr; id++)
         {
-            doBootCpu.enter(cpu);
-            final long idle = k.sched.createIdleTask(cpu, id);
-            final long td = Layout.va(Layout.TRAMPOLINE_DATA_PHYS);
-            cpu.store64(td, k.pt.swapperPgd(cpu));
-            cpu.store64(td + 8, cpu.load64(idle + Task.STACK) + Layout.THREAD_SIZE);
-            cpu.store64(td + 16, idle);
-            cpu.store64(td + 24, id);
-            cpu.store64(Globals.AP_ONLINE_ACK, -1L);
-            k.printk.printk(cpu, "Booting processor " + id + " APIC 0x" + Integer.toHexString(id) + " ip 0x" +
-                Long.toHexString(Layout.TRAMPOLINE_PHYS));
-            cpu.apicWrite(Apic.ICR_HI, (long)id << 24);
-            cpu.apicWrite(Apic.ICR_LO, Apic.icr(0, Apic.MODE_INIT, Apic.DEST_NONE));
-            doBootCpu.at(cpu, 0x40);
-            cpu.compute(10_000);
-            cpu.apicWrite(Apic.ICR_LO, Apic.icr((int)(Layout.TRAMPOLINE_PHYS >>> 12), Apic.MODE_SIPI, Apic.DEST_NONE));
-            doBootCpu.at(cpu, 0x80);
-            long spins = 0;
-            while (cpu.load64(Globals.AP_ONLINE_ACK) != id)
-            {
-                cpu.compute(32);
-                if (++spins > 2_000_000)
-                {
-                    k.printk.printk(cpu, "CPU" + id + ": failed to boot");
-                    break;
-                }
-            }
-            doBootCpu.leave(cpu);
+            k.hotplug.cpuUp(cpu, id);
         }
         smpInit.leave(cpu);
     }
@@ -382,15 +292,10 @@ public final class Boot
     {
         cpu.pc(startSecondary.addr);
         cpu.lidt(Globals.IDT);
-        final int id = cpu.id();
         final long idle = cpu.load64(Layout.va(Layout.TRAMPOLINE_DATA_PHYS) + 16);
         k.sched.becomeIdle(cpu, idle);
         startSecondary.at(cpu, 0x40);
-        cpuhpOnline(cpu, false);
-        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << id);
-        k.printk.printk(cpu, "CPU " + id + " is up");
-        cpu.mark(Mark.CPU_UP, id, 0);
-        cpu.store64(Globals.AP_ONLINE_ACK, id);
+        k.hotplug.apOnline(cpu);
         cpuIdleBody(cpu);
     }
 
@@ -411,6 +316,10 @@ public final class Boot
             cpu.setFp(0);
             cpu.pc(cpuIdle.addr + 0x10);
             cpu.cli();
+            if (k.hotplug.dying(cpu))
+            {
+                k.hotplug.takeCpuDown(cpu);
+            }
             if (cpu.load64(pcpu + PerCpu.NEED_RESCHED) != 0 || cpu.load64(pcpu + PerCpu.RQ_NR) != 0)
             {
                 cpu.pc(cpuIdle.addr + 0x18);
@@ -430,6 +339,7 @@ public final class Boot
     {
         kernelInit.prologue(cpu);
         final long idleTicks = cpu.reg(Syscalls.RDI);
+        k.alternatives.markRodataRo(cpu, (int)cpu.load64(Globals.NR_CPUS));
         if (k.config.kunit != null)
         {
             k.printk.printk(cpu, "KTAP version 1");

@@ -46,13 +46,16 @@ public final class Smp
     public void callFunction(final Cpu cpu, final long func, final long i0, final long i1, final long i2)
     {
         callFn.enter(cpu);
+        k.spin.lock(cpu, Globals.CFD_LOCK);
+        // The mask is read under the lock: a cpu leaves the online mask only while holding it
+        // (Hotplug.__cpu_disable), so every cpu asked here is still there to acknowledge.
         final long others = onlineMask(cpu) & ~(1L << cpu.id());
         if (others == 0)
         {
+            k.spin.unlock(cpu, Globals.CFD_LOCK);
             callFn.leave(cpu);
             return;
         }
-        k.spin.lock(cpu, Globals.CFD_LOCK);
         cpu.store64(Globals.CFD_FUNC, func);
         cpu.store64(Globals.CFD_INFO, i0);
         cpu.store64(Globals.CFD_INFO + 8, i1);

@@ -50,6 +50,7 @@ public final class Traps
     public final Fn callFunctionInterrupt;
     public final Fn rescheduleInterrupt;
     public final Fn spurious;
+    public final Fn pmInterrupt;
     private final Fn trapInit;
 
     public Traps(final Kernel k)
@@ -63,6 +64,7 @@ public final class Traps
         this.callFunctionInterrupt = k.text.fn("call_function_interrupt", 0x80, this::doCallFunction);
         this.rescheduleInterrupt = k.text.fn("reschedule_interrupt", 0x60, this::doReschedule);
         this.spurious = k.text.fn("spurious_interrupt", 0x40, this::doSpurious);
+        this.pmInterrupt = k.text.fn("acpi_interrupt", 0x60, this::doPm);
         this.trapInit = k.text.fn("trap_init", 0x80);
     }
 
@@ -81,6 +83,7 @@ public final class Traps
                 case VEC_TIMER: h = timerInterrupt; break;
                 case VEC_CALL_FUNCTION: h = callFunctionInterrupt; break;
                 case VEC_RESCHEDULE: h = rescheduleInterrupt; break;
+                case palimpsest.kernel.power.Pm.VEC_PM: h = pmInterrupt; break;
                 default: h = v < 32 ? unexpected : spurious; break;
             }
             cpu.store64(Globals.IDT + v * 8L, h.addr);
@@ -128,12 +131,16 @@ public final class Traps
         return (cpu.load64(frame + F_CS) & 3) == 3;
     }
 
-    /** On the way back to user mode: reschedule if asked to. */
+    /** On the way back to user mode: reschedule if asked to, and freeze if the freezer is on. */
     private void exitToUser(final Cpu cpu, final long frame)
     {
-        if (fromUser(cpu, frame) && cpu.load64(k.thisCpu(cpu) + PerCpu.NEED_RESCHED) != 0)
+        if (fromUser(cpu, frame))
         {
-            k.sched.schedule(cpu);
+            if (cpu.load64(k.thisCpu(cpu) + PerCpu.NEED_RESCHED) != 0)
+            {
+                k.sched.schedule(cpu);
+            }
+            k.freezer.tryToFreeze(cpu);
         }
     }
 
@@ -223,6 +230,7 @@ public final class Traps
         if (cpu.id() == 0)
         {
             cpu.store64(Globals.JIFFIES, cpu.load64(Globals.JIFFIES) + 1);
+            k.timers.run(cpu);
         }
         cpu.store64(pcpu + PerCpu.NEED_RESCHED, 1);
         preemptIfIdleOrUser(cpu, frame, pcpu);
@@ -235,6 +243,7 @@ public final class Traps
         if (fromUser(cpu, frame))
         {
             k.sched.schedule(cpu);
+            k.freezer.tryToFreeze(cpu);
         }
         else if (cur == cpu.load64(pcpu + PerCpu.IDLE) && cpu.load64(pcpu + PerCpu.RQ_NR) != 0)
         {
@@ -260,6 +269,16 @@ public final class Traps
         cpu.eoi();
         k.smp.callFunctionInterrupt(cpu);
         exit(cpu, callFunctionInterrupt);
+    }
+
+    /** The power button / ACPI SCI: a suspend request for kpowerd. */
+    private void doPm(final Cpu cpu)
+    {
+        final long frame = entry(cpu, pmInterrupt);
+        cpu.eoi();
+        k.pm.interrupt(cpu);
+        preemptIfIdleOrUser(cpu, frame, k.thisCpu(cpu));
+        exit(cpu, pmInterrupt);
     }
 
     private void doSpurious(final Cpu cpu)

@@ -274,6 +274,7 @@ public final class Vfs
     private long dLookupLocked(final Cpu cpu, final long parent, final long name, final int len, final long hash)
     {
         dLookupLockedFn.enter(cpu);
+        final boolean rcuListFix = k.patches.enabled("rcu-list-iterators");
         final long table = cpu.load64(Globals.DENTRY_HASHTABLE);
         final long head = table + bucketIndex(parent, hash, cpu.load64(Globals.D_HASH_MASK)) * 8;
         dLookupLockedFn.at(cpu, 0x20);
@@ -282,6 +283,12 @@ public final class Vfs
         {
             final long d = node - D_HASH_NEXT;
             dLookupLockedFn.at(cpu, 0x44);
+            if (!rcuListFix)
+            {
+                // Before "RCU, list.h: fix list iterators": prefetch(rcu_dereference(pos)->next)
+                // at the top of every iteration, a second load of ->next.
+                cpu.load64(node + Lists.NEXT);
+            }
             if (cpu.load32(d + D_HASH) == hash)
             {
                 dLookupLockedFn.at(cpu, 0x50);
@@ -314,6 +321,18 @@ public final class Vfs
         long p = path;
         while (true)
         {
+            if (k.patches.enabled("path-lookup-slashes"))
+            {
+                long c0;
+                while ((c0 = cpu.load8(p)) == '/')
+                {
+                    p++;
+                }
+                if (c0 == 0)
+                {
+                    return pathLookupFn.leave(cpu, d);
+                }
+            }
             while (cpu.load8(p) == '/')
             {
                 p++;

@@ -20,6 +20,8 @@ public final class PageTable
 
     public static final long PAGE_KERNEL = Paging.P | Paging.W | Paging.NX | Paging.G;
     public static final long PAGE_KERNEL_RX = Paging.P | Paging.G;
+    /** Writable and executable: module text (as 2.6.25's module_alloc) and 2.6.25's kernel text with hotplug. */
+    public static final long PAGE_KERNEL_EXEC = Paging.P | Paging.W | Paging.G;
     public static final long PAGE_KERNEL_RO = Paging.P | Paging.NX | Paging.G;
 
     private final Kernel k;

@@ -50,6 +50,7 @@ public final class Slab
     private final Fn kmallocFn;
     private final Fn kfreeFn;
     private final Fn kzallocFn;
+    private final Fn getOrderFn;
     private final String[] names = new String[Globals.MAX_CACHES];
     private final int[] sizes = new int[Globals.MAX_CACHES];
     private int nextId;
@@ -64,6 +65,7 @@ public final class Slab
         this.kmallocFn = k.text.fn("__kmalloc", 0x60);
         this.kzallocFn = k.text.fn("kzalloc", 0x40);
         this.kfreeFn = k.text.fn("kfree", 0x60);
+        this.getOrderFn = k.text.fn("get_order", 0x20);
         for (final int size : KMALLOC_SIZES)
         {
             define("kmalloc-" + size, size);
@@ -255,7 +257,11 @@ public final class Slab
         final long page = PageAlloc.virtToPage(obj);
         if ((cpu.load64(page + Page.FLAGS) & Page.PG_SLAB) == 0)
         {
-            k.oops.bug(cpu, "kernel BUG at mm/slab.c: kfree of non-slab object " + Long.toHexString(obj));
+            // slab-err-args: the report carries its arguments (before it, a bare format string).
+            k.oops.bug(cpu, k.patches.enabled("slab-err-args") ?
+                "kernel BUG at mm/slab.c: kfree of non-slab object " + Long.toHexString(obj) + " (page " + Long.toHexString(page) +
+                    " flags " + Long.toHexString(cpu.load64(page + Page.FLAGS)) + ")" :
+                "kernel BUG at mm/slab.c: kfree of non-slab object " + Long.toHexString(obj));
         }
         final long c = cpu.load64(page + Page.SLAB_CACHE);
         final int size = (int)cpu.load32(c + C_SIZE);
@@ -316,9 +322,19 @@ public final class Slab
         if (id < 0)
         {
             int order = 0;
-            while ((4096L << order) < size)
+            if (k.patches.enabled("kmalloc-large-warn"))
             {
-                order++;
+                // get_order(), out of line.
+                getOrderFn.enter(cpu);
+                order = 64 - Long.numberOfLeadingZeros((size - 1) >>> 12);
+                getOrderFn.leave(cpu);
+            }
+            else
+            {
+                while ((4096L << order) < size)
+                {
+                    order++;
+                }
             }
             final long page = k.pages.allocPages(cpu, order);
             obj = page == 0 ? 0 : PageAlloc.pageAddress(page);

@@ -44,6 +44,8 @@ public final class Vm
     private final Fn mmputFn;
     private final Fn filemapFaultFn;
     private final Fn vmallocFn;
+    private final Fn vmapFn;
+    private final Fn vunmapFn;
     private final Fn copyToUserFn;
     private final Fn copyFromUserFn;
 
@@ -68,6 +70,8 @@ public final class Vm
         this.mmputFn = k.text.fn("mmput", 0x80);
         this.filemapFaultFn = k.text.fn("filemap_fault", 0x40, this::filemapFaultBody);
         this.vmallocFn = k.text.fn("__vmalloc_area", 0x100);
+        this.vmapFn = k.text.fn("vmap", 0x80);
+        this.vunmapFn = k.text.fn("__vunmap", 0x100);
         this.copyToUserFn = k.text.fn("copy_to_user", 0x40);
         this.copyFromUserFn = k.text.fn("copy_from_user", 0x40);
     }
@@ -690,5 +694,63 @@ public final class Vm
         }
         cpu.mark(Mark.VMALLOC, addr, len);
         return vmallocFn.leave(cpu, addr);
+    }
+
+    /**
+     * vmap(pages, n, PAGE_KERNEL): maps the given struct pages (not allocated here) at fresh
+     * virtually contiguous vmalloc addresses; returns the address of the first.
+     */
+    public long vmapPages(final Cpu cpu, final long[] pages, final int n, final long pteFlags)
+    {
+        vmapFn.enter(cpu);
+        final long len = n * Layout.PAGE_SIZE;
+        final boolean f = k.spin.lockIrqSave(cpu, Globals.VMALLOC_LOCK);
+        final long addr = cpu.load64(Globals.VMALLOC_NEXT);
+        cpu.store64(Globals.VMALLOC_NEXT, addr + len + Layout.PAGE_SIZE);
+        k.spin.unlockIrqRestore(cpu, Globals.VMALLOC_LOCK, f);
+        final long swapper = k.pt.swapperPgd(cpu);
+        for (int i = 0; i < n; i++)
+        {
+            vmapFn.at(cpu, 0x40);
+            k.pt.map(cpu, swapper, addr + i * Layout.PAGE_SIZE, PageAlloc.pagePhys(pages[i]), pteFlags, false);
+        }
+        return vmapFn.leave(cpu, addr);
+    }
+
+    /**
+     * vunmap / vfree: clears the ptes of [addr, addr + len) in swapper_pg_dir, flushes them from
+     * every cpu's TLB, and (for vfree) gives the backing pages back to the buddy allocator.
+     */
+    public void vunmap(final Cpu cpu, final long addr, final long size, final boolean freePages)
+    {
+        vunmapFn.enter(cpu);
+        final long len = pageAlign(size);
+        final long swapper = k.pt.swapperPgd(cpu);
+        for (long off = 0; off < len; off += Layout.PAGE_SIZE)
+        {
+            final long ptep = k.pt.pte(cpu, swapper, addr + off, Layout.PAGE_OFFSET, false, false);
+            if (ptep == 0)
+            {
+                continue;
+            }
+            final long old = k.pt.getAndClear(cpu, ptep);
+            vunmapFn.at(cpu, 0x60);
+            if (freePages && (old & Paging.P) != 0)
+            {
+                k.pages.freePage(cpu, k.pages.physToPage(old & Paging.ADDR_MASK));
+            }
+        }
+        k.smp.flushTlbRange(cpu, swapper, addr, addr + len);
+        if (freePages)
+        {
+            cpu.mark(Mark.VFREE, addr, len);
+        }
+        vunmapFn.leave(cpu);
+    }
+
+    /** vfree: unmaps a vmalloc/module_alloc area and frees its pages. */
+    public void vfree(final Cpu cpu, final long addr, final long size)
+    {
+        vunmap(cpu, addr, size, true);
     }
 }

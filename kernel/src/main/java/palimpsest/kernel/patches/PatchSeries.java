@@ -24,6 +24,19 @@ import java.util.ServiceLoader;
  *  8  fork-flush-tlb         fix:     flush the TLB after write-protecting the parent at fork (LegoOS)
  *  9  mremap-lock            fix:     take mmap_sem in mremap             <- v0.3
  * 10  big-kernel-lock        optional: JOS's big kernel lock around syscalls and faults
+ *                                                                        <- v2.6.25
+ * 11  rcu-list-iterators     noise:   RCU, list.h: fix list iterators (__d_lookup loads ->next once)
+ * 12  slab-err-args          noise:   slab_err: pass parameters correctly
+ * 13  x86-dma-ops            noise:   dma_alloc_coherent through dma_ops (an indirect call)
+ * 14  device-pm-add-warn     noise:   device_pm_add: warn, but still register, children of sleeping devices
+ * 15  x86-debug-rodata-alternatives  BUG: text read-only, text_poke maps virt_to_page(addr) when
+ *                                    kernel_text_address(addr) -- wrong page for module text
+ * 16  sched-clock-tweak      noise:   jiffies read through get_jiffies_64()
+ *                                                                        <- v2.6.25-git1
+ * 17  kmalloc-large-warn     noise:   kmalloc: one-line warning for sizes over 4096
+ * 18  path-lookup-slashes    noise:   path_lookup: skip repeated slashes in one loop
+ *                                                                        <- v2.6.25-git2 (buggy)
+ * 19  x86-fix-text-poke-core-kernel-text  fix: text_poke: use core_kernel_text
  * then plugin patches, by name                                           <- head (default)
  * </pre>
  */
@@ -80,6 +93,18 @@ public final class PatchSeries
         s.add(new SimplePatch("mremap-lock", "mm: hold mmap_sem across mremap's vma and pte moves"));
         s.tags.put("v0.3", s.series.size());
         s.add(new SimplePatch("big-kernel-lock", "JOS: one big kernel lock around syscalls and faults", true));
+        s.tags.put("v2.6.25", s.series.size());
+        s.add(new SimplePatch("rcu-list-iterators", "RCU, list.h: fix list iterators"));
+        s.add(new SimplePatch("slab-err-args", "slab_err: Pass parameters correctly to slab_bug"));
+        s.add(new SimplePatch("x86-dma-ops", "x86: dma_alloc_coherent goes through dma_ops"));
+        s.add(new SimplePatch("device-pm-add-warn", "PM: make device_pm_add warn, not fail, for children of sleeping devices"));
+        s.add(new SimplePatch("x86-debug-rodata-alternatives", "x86: enhance DEBUG_RODATA support - alternatives"));
+        s.add(new SimplePatch("sched-clock-tweak", "sched: read jiffies through get_jiffies_64"));
+        s.tags.put("v2.6.25-git1", s.series.size());
+        s.add(new SimplePatch("kmalloc-large-warn", "slab: warn once about kmalloc sizes over the largest cache"));
+        s.add(new SimplePatch("path-lookup-slashes", "vfs: path_lookup skips repeated slashes in one loop"));
+        s.tags.put("v2.6.25-git2", s.series.size());
+        s.add(new SimplePatch("x86-fix-text-poke-core-kernel-text", "x86: fix text_poke: use core_kernel_text"));
         return s;
     }
 

@@ -15,6 +15,8 @@ import palimpsest.kernel.patches.Patches;
  * Base of the scenarios that boot the kernel: resolves --kernel / --patch into a patch set,
  * lets the subclass fill the kernel config (init program, files), installs the kernel, and
  * judges: GOOD on a clean power-off whose console holds everything {@link #expected} lists.
+ * Every kernel scenario takes {@code suspend-at=TICKS}: a suspend/resume cycle triggered by a
+ * recorded stimulus around that virtual time ({@link palimpsest.kernel.power.Pm#suspendAt}).
  */
 public abstract class KernelScenario implements Scenario
 {
@@ -66,6 +68,12 @@ public abstract class KernelScenario implements Scenario
         configure(cfg, context, machine);
         final String[] expected = expected(context, machine);
         machine.attach(this, new Loaded(expected, Kernel.install(machine, cfg)));
+        // Any kernel scenario can suspend to RAM and resume around a virtual time: a recorded stimulus.
+        final long suspendAt = context.longArg("suspend-at", 0);
+        if (suspendAt > 0)
+        {
+            kernel(machine).pm.suspendAt(machine, suspendAt);
+        }
     }
 
     /** The kernel installed in machine by {@link #load} (for tests and tools). */

@@ -19,6 +19,7 @@ package palimpsest.kernel.sched;
  *   +96  nr_switches
  *   +104 ticks               timer interrupts
  *   +112 in_oops
+ *   +120 cpu_state         CPU_DEAD(0) / UP_PREPARE / ONLINE / DYING (hotplug handshake)
  * </pre>
  */
 public final class PerCpu
@@ -37,6 +38,13 @@ public final class PerCpu
     public static final int NR_SWITCHES = 96;
     public static final int TICKS = 104;
     public static final int IN_OOPS = 112;
+    public static final int CPU_STATE = 120;
+
+    /** cpu_state values: dead (or never booted), being brought up, online, asked to go down. */
+    public static final long CPU_DEAD = 0;
+    public static final long CPU_UP_PREPARE = 1;
+    public static final long CPU_ONLINE = 2;
+    public static final long CPU_DYING = 3;
     public static final int SIZE = 4096;
 
     private PerCpu()

@@ -22,7 +22,11 @@ import palimpsest.kernel.user.Syscalls;
  *
  * <p>As in Linux, the run-queue lock taken in schedule() is held across the switch and released by
  * the task that runs next ({@link #finishTaskSwitch}); tasks are placed on a cpu when created and
- * are woken on that cpu (no migration).
+ * are woken on that cpu while it is online. Migration (CPU hotplug): a dying cpu's run queue is
+ * emptied onto the online cpus ({@link #migrateTasks}), a task whose cpu went offline is woken on
+ * an online one, and a task can move itself ({@link #migrateCurrent}). A task moves only while it
+ * is not running: it is taken off one queue under that queue's lock and put on the other under
+ * the other's (never both locks at once), and its {@code cpu} field follows.
  */
 public final class Sched
 {
@@ -37,6 +41,8 @@ public final class Sched
     private final Fn doExitFn;
     private final Fn waitFn;
     private final Fn retFromForkFn;
+    private final Fn migrateTasksFn;
+    private final Fn moveTaskFn;
     private final int taskCache;
     private final Routine retFromFork;
 
@@ -53,6 +59,8 @@ public final class Sched
         this.retFromFork = this::retFromForkBody;
         this.retFromForkFn = k.text.fn("ret_from_fork", 0x80, retFromFork);
         this.taskCache = k.slab.define("task_struct", Task.SIZE);
+        this.migrateTasksFn = k.text.fn("migrate_tasks", 0x80);
+        this.moveTaskFn = k.text.fn("__migrate_task", 0x80);
     }
 
     // ------------------------------------------------------------------ boot
@@ -122,6 +130,12 @@ public final class Sched
     /** On the AP itself: the boot fiber becomes the idle task's instruction stream. */
     public void becomeIdle(final Cpu cpu, final long idle)
     {
+        final long old = cpu.load64(idle + Task.FIBER_ID);
+        if (old != 0 && old != cpu.fiber().id())
+        {
+            // A cpu brought back up: its old idle context is parked for good in play_dead.
+            k.forgetFiber(old);
+        }
         cpu.store64(idle + Task.FIBER_ID, cpu.fiber().id());
         k.registerFiber(cpu.fiber());
         cpu.setKernelStack(cpu.load64(idle + Task.STACK) + Layout.THREAD_SIZE);
@@ -176,6 +190,13 @@ public final class Sched
      */
     public long copyProcess(final Cpu cpu, final String comm, final long flags, final long entry, final long arg)
     {
+        return copyProcess(cpu, comm, flags, entry, arg, -1);
+    }
+
+    /** copy_process placing the task on cpu onCpu (-1: round-robin over the online cpus). */
+    public long copyProcess(final Cpu cpu, final String comm, final long flags, final long entry, final long arg,
+        final int onCpu)
+    {
         copyProcessFn.enter(cpu);
         final long t = k.slab.zalloc(cpu, taskCache);
         final long stackPage = k.pages.allocPages(cpu, Layout.THREAD_ORDER);
@@ -193,7 +214,7 @@ public final class Sched
         cpu.store64(t + Task.SP, stack + Layout.THREAD_SIZE);
         cpu.store64(t + Task.FP, 0);
         cpu.store64(t + Task.ACTIVE_MM, Globals.INIT_MM);
-        cpu.store64(t + Task.CPU, selectCpu(cpu));
+        cpu.store64(t + Task.CPU, onCpu >= 0 ? onCpu : selectCpu(cpu));
         cpu.store64(t + Task.PARENT, parent);
         cpu.store64(t + Task.FLAGS, flags);
         cpu.store64(t + Task.ENTRY, entry);
@@ -211,7 +232,14 @@ public final class Sched
     /** kernel_thread: a kernel task running the function at fnAddr(arg); pid 1 if init. */
     public long kernelThread(final Cpu cpu, final String name, final long fnAddr, final long arg, final boolean init)
     {
-        final long t = copyProcess(cpu, name, Task.PF_KTHREAD, fnAddr, arg);
+        return kernelThread(cpu, name, fnAddr, arg, init, -1);
+    }
+
+    /** kernel_thread on a given cpu (-1: any). */
+    public long kernelThread(final Cpu cpu, final String name, final long fnAddr, final long arg, final boolean init,
+        final int onCpu)
+    {
+        final long t = copyProcess(cpu, name, Task.PF_KTHREAD, fnAddr, arg, onCpu);
         if (init)
         {
             cpu.store64(Globals.INIT_PROC, t);
@@ -222,9 +250,18 @@ public final class Sched
 
     public void wakeUpNew(final Cpu cpu, final long t)
     {
-        final int target = (int)cpu.load64(t + Task.CPU);
-        final long pcpu = k.perCpu(cpu, target);
-        final boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        int target = (int)cpu.load64(t + Task.CPU);
+        long pcpu = k.perCpu(cpu, target);
+        boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        while (!cpuOnline(cpu, target))
+        {
+            // Its cpu went down since copy_process chose it.
+            k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
+            target = fallbackCpu(cpu);
+            cpu.store64(t + Task.CPU, target);
+            pcpu = k.perCpu(cpu, target);
+            f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        }
         cpu.store64(t + Task.STATE, Task.RUNNING);
         enqueue(cpu, pcpu, t);
         k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
@@ -293,11 +330,12 @@ public final class Sched
         scheduleFn.at(cpu, 0x30);
         cpu.store64(pcpu + PerCpu.NEED_RESCHED, 0);
         final long idle = cpu.load64(pcpu + PerCpu.IDLE);
-        if (cpu.load64(me + Task.STATE) == Task.RUNNING && me != idle)
+        if (cpu.load64(me + Task.STATE) == Task.RUNNING && me != idle && cpu.load64(me + Task.MIGRATE_TO) == 0)
         {
             enqueue(cpu, pcpu, me);
         }
-        long next = dequeue(cpu, pcpu);
+        // A cpu asked to go down runs only its idle task, which takes it down (Hotplug).
+        long next = cpu.load64(pcpu + PerCpu.CPU_STATE) == PerCpu.CPU_DYING ? 0 : dequeue(cpu, pcpu);
         if (next == 0)
         {
             next = idle;
@@ -363,6 +401,13 @@ public final class Sched
         final long pcpu = k.thisCpu(cpu);
         final long prev = cpu.load64(pcpu + PerCpu.PREV_TASK);
         k.spin.unlock(cpu, pcpu + PerCpu.RQ_LOCK);
+        if (prev != 0 && cpu.load64(prev + Task.MIGRATE_TO) != 0)
+        {
+            // prev asked to move (migrateCurrent) and is off its old cpu now: queue it on the new one.
+            final int dest = (int)cpu.load64(prev + Task.MIGRATE_TO) - 1;
+            cpu.store64(prev + Task.MIGRATE_TO, 0);
+            moveTask(cpu, prev, dest);
+        }
         if (prev != 0 && cpu.load64(prev + Task.STATE) == Task.EXITING)
         {
             finishFn.at(cpu, 0x40);
@@ -397,9 +442,19 @@ public final class Sched
     public void wakeUp(final Cpu cpu, final long t)
     {
         wakeUpFn.enter(cpu);
-        final int target = (int)cpu.load64(t + Task.CPU);
-        final long pcpu = k.perCpu(cpu, target);
-        final boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        int target = (int)cpu.load64(t + Task.CPU);
+        long pcpu = k.perCpu(cpu, target);
+        boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        while (!cpuOnline(cpu, target) && cpu.load64(t + Task.STATE) == Task.INTERRUPTIBLE &&
+            cpu.load64(t + Task.ON_RQ) == 0 && cpu.load64(pcpu + PerCpu.CURRENT) != t)
+        {
+            // select_task_rq: the cpu it slept on went down; wake it on an online one.
+            k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
+            target = fallbackCpu(cpu);
+            cpu.store64(t + Task.CPU, target);
+            pcpu = k.perCpu(cpu, target);
+            f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        }
         boolean kick = false;
         if (cpu.load64(t + Task.STATE) == Task.INTERRUPTIBLE)
         {
@@ -464,7 +519,7 @@ public final class Sched
         cpu.store64(t + Task.STATE, Task.EXITING);
         final long pcpu = k.thisCpu(cpu);
         k.spin.lock(cpu, pcpu + PerCpu.RQ_LOCK);
-        long next = dequeue(cpu, pcpu);
+        long next = cpu.load64(pcpu + PerCpu.CPU_STATE) == PerCpu.CPU_DYING ? 0 : dequeue(cpu, pcpu);
         if (next == 0)
         {
             next = cpu.load64(pcpu + PerCpu.IDLE);
@@ -533,6 +588,100 @@ public final class Sched
             k.spin.unlockIrqRestore(cpu, Globals.TASKLIST_LOCK, f);
             schedule(cpu);
         }
+    }
+
+    // ------------------------------------------------------------------ migration (CPU hotplug)
+
+    public boolean cpuOnline(final Cpu cpu, final int id)
+    {
+        return (cpu.load64(Globals.CPU_ONLINE_MASK) & (1L << id)) != 0;
+    }
+
+    /** Where a task goes when its cpu is offline: round-robin over the online cpus. */
+    public int fallbackCpu(final Cpu cpu)
+    {
+        final long mask = cpu.load64(Globals.CPU_ONLINE_MASK);
+        final long n = cpu.xadd(k.spin.atomicSite(), Globals.MIGRATE_NEXT, 8, 1) % Long.bitCount(mask);
+        long m = mask;
+        for (long i = 0; i < n; i++)
+        {
+            m &= m - 1;
+        }
+        return Long.numberOfTrailingZeros(m);
+    }
+
+    /**
+     * __migrate_task: puts a task that is on no run queue and not running onto dest's queue (an
+     * online cpu chosen instead if dest is not online), updating its cpu; kicks dest.
+     */
+    public void moveTask(final Cpu cpu, final long t, final int dest)
+    {
+        moveTaskFn.enter(cpu);
+        int target = dest;
+        long pcpu = k.perCpu(cpu, target);
+        boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        while (!cpuOnline(cpu, target))
+        {
+            k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
+            target = fallbackCpu(cpu);
+            pcpu = k.perCpu(cpu, target);
+            f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+        }
+        cpu.store64(t + Task.CPU, target);
+        if (cpu.load64(t + Task.STATE) == Task.RUNNING && cpu.load64(t + Task.ON_RQ) == 0)
+        {
+            enqueue(cpu, pcpu, t);
+        }
+        k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
+        if (target != cpu.id())
+        {
+            Traps.sendIpi(cpu, target, Traps.VEC_RESCHEDULE);
+        }
+        moveTaskFn.leave(cpu);
+    }
+
+    /**
+     * migrate_tasks (sched_cpu_dying): empties cpu dead's run queue onto the online cpus, one task
+     * at a time. Called once dead has left the online mask, so nothing new is queued there.
+     * Returns how many tasks moved.
+     */
+    public long migrateTasks(final Cpu cpu, final int dead)
+    {
+        migrateTasksFn.enter(cpu);
+        final long pcpu = k.perCpu(cpu, dead);
+        long moved = 0;
+        while (true)
+        {
+            final boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
+            final long t = dequeue(cpu, pcpu);
+            k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
+            if (t == 0)
+            {
+                break;
+            }
+            migrateTasksFn.at(cpu, 0x40);
+            moveTask(cpu, t, fallbackCpu(cpu));
+            moved++;
+        }
+        return migrateTasksFn.leave(cpu, moved);
+    }
+
+    /** The current task moves itself to cpu dest (set_cpus_allowed): it switches out here and resumes there. */
+    public void migrateCurrent(final Cpu cpu, final int dest)
+    {
+        if (dest == cpu.id())
+        {
+            return;
+        }
+        cpu.store64(k.current(cpu) + Task.MIGRATE_TO, dest + 1L);
+        schedule(cpu);
+    }
+
+    /** sched_yield for kernel code: lets the other runnable tasks of this cpu run once. */
+    public void yield(final Cpu cpu)
+    {
+        cpu.store64(k.thisCpu(cpu) + PerCpu.NEED_RESCHED, 1);
+        schedule(cpu);
     }
 
     // ------------------------------------------------------------------ the big kernel lock (JOS)

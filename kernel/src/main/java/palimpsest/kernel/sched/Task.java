@@ -32,6 +32,8 @@ package palimpsest.kernel.sched;
  *   +280 futex_node        list_head in a futex bucket
  *   +296 futex_key         uaddr waited on
  *   +304 futex_mm
+ *   +312 frozen            1 while the task sits in the refrigerator (freezer)
+ *   +320 migrate_to        cpu + 1 the task moves to when it next switches out (0 = stay)
  * </pre>
  */
 public final class Task
@@ -63,7 +65,9 @@ public final class Task
     public static final int FUTEX_NODE = 280;
     public static final int FUTEX_KEY = 296;
     public static final int FUTEX_MM = 304;
-    public static final int SIZE = 320;
+    public static final int FROZEN = 312;
+    public static final int MIGRATE_TO = 320;
+    public static final int SIZE = 328;
 
     public static final long RUNNING = 0;
     public static final long INTERRUPTIBLE = 1;

@@ -226,6 +226,8 @@ public final class Loader
     public void enterUser(final Cpu cpu, final long entry, final long userSp)
     {
         startThreadFn.enter(cpu);
+        // First entry to user mode (after fork or exec) is a return to user mode too.
+        k.freezer.tryToFreeze(cpu);
         final Routine r = cpu.machine().code().routineAt(entry);
         if (r == null)
         {

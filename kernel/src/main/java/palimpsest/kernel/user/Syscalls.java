@@ -16,7 +16,7 @@ import palimpsest.kernel.sched.Task;
  *  9 mmap(0, len, prot)   11 munmap(addr, len)      24 sched_yield()      25 mremap(old, oldlen, newlen, flags)
  * 39 getpid()             56 clone(fn, stack, arg, ctid)                  57 fork(child_fn)
  * 59 execve(path)         60 exit(code)             61 wait4(pid, status) 186 gettid()
- * 202 futex(uaddr, op, val)
+ * 202 futex(uaddr, op, val)     35 nanosleep(ticks)       175 init_module(name)  176 delete_module(name)
  * </pre>
  * fork and clone take the address of the routine the child starts in: Java code cannot return
  * twice, so the child resumes at child_fn with the parent's registers (rax = 0) and stack.
@@ -49,6 +49,9 @@ public final class Syscalls
     public static final int SYS_WAIT4 = 61;
     public static final int SYS_GETTID = 186;
     public static final int SYS_FUTEX = 202;
+    public static final int SYS_NANOSLEEP = 35;
+    public static final int SYS_INIT_MODULE = 175;
+    public static final int SYS_DELETE_MODULE = 176;
 
     public static final long ENOSYS = -38;
     public static final long EFAULT = -14;
@@ -107,6 +110,11 @@ public final class Syscalls
                 k.sched.doExit(cpu, a0 & 0xFF);
                 return 0;
             case SYS_WAIT4: return k.sched.doWait(cpu, a0, a1);
+            case SYS_NANOSLEEP:
+                k.timers.scheduleTimeout(cpu, a0);
+                return 0;
+            case SYS_INIT_MODULE: return k.modules.sysInitModule(cpu, a0);
+            case SYS_DELETE_MODULE: return k.modules.sysDeleteModule(cpu, a0);
             case SYS_FUTEX:
                 if (a1 == Futex.FUTEX_WAIT)
                 {

@@ -99,6 +99,22 @@ public final class U
         return syscall(cpu, Syscalls.SYS_GETPID, 0, 0, 0);
     }
 
+    /** nanosleep, in timer ticks (jiffies). */
+    public static long sleep(final Cpu cpu, final long ticks)
+    {
+        return syscall(cpu, Syscalls.SYS_NANOSLEEP, ticks, 0, 0);
+    }
+
+    public static long initModule(final Cpu cpu, final long name)
+    {
+        return syscall(cpu, Syscalls.SYS_INIT_MODULE, name, 0, 0);
+    }
+
+    public static long deleteModule(final Cpu cpu, final long name)
+    {
+        return syscall(cpu, Syscalls.SYS_DELETE_MODULE, name, 0, 0);
+    }
+
     public static long yield(final Cpu cpu)
     {
         return syscall(cpu, Syscalls.SYS_SCHED_YIELD, 0, 0, 0);
