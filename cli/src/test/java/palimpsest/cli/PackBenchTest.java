@@ -67,7 +67,8 @@ class PackBenchTest
         final Result r = pal("bench", "--scenario", "tlb-stale,ipi-pingpong", "--warmup", "0", "--arg", "rounds=100");
         assertEquals(0, r.rc(), r.toString());
         for (final String s : new String[] {"tlb-stale", "ipi-pingpong", "no-rec", "rec ev/s", "raw-chunk", "cost x",
-            "B/event", "targets", "5.00 M events/s"})
+            "B/event", "targets", "5.00 M events/s", "replay ev/s", "replay/rec", "state-apply e/s", "state --at ms",
+            "replay at least as fast as record"})
         {
             assertTrue(r.out().contains(s), s + " in\n" + r.out());
         }
