@@ -24,13 +24,20 @@ import palimpsest.emulator.input.InputSources;
 import palimpsest.recorder.Recording;
 import palimpsest.recorder.RecordingSummary;
 import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.replayer.Replay;
+import palimpsest.replayer.ReplayResult;
+import palimpsest.replayer.state.StateIndex;
+import palimpsest.replayer.state.TraceState;
+import palimpsest.trace.Event;
 import palimpsest.trace.EventSink;
+import palimpsest.trace.TraceReader;
 import palimpsest.trace.RawChronicleBench;
 import palimpsest.trace.TraceFormat;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {"Measure, from one run each: the emulator without recording, with recording, and Chronicle",
-        "appending the same bytes raw; print the figures, their ratios and the targets. Asserts nothing."})
+        "appending the same bytes raw; then replay of that recording, TraceState over it and `pal state` latency;",
+        "print the figures, their ratios and the targets. Asserts nothing."})
 final class BenchCommand implements Callable<Integer>
 {
     /** Hardware scenarios, then kernel scenarios when they exist. */
@@ -70,7 +77,7 @@ final class BenchCommand implements Callable<Integer>
     }
 
     record Row(String name, long instructions, long events, long nullNanos, long recNanos, double bytesPerEvent,
-        double rawChunkRate, double rawEventRate, String outcome)
+        double rawChunkRate, double rawEventRate, String outcome, Replayed replay)
     {
         double nullInstrRate()
         {
@@ -95,6 +102,24 @@ final class BenchCommand implements Callable<Integer>
         double cost()
         {
             return recNanos / (double)Math.max(1, nullNanos);
+        }
+    }
+
+    /**
+     * From the same recording: replay (re-execute and verify every event), TraceState rolling
+     * forward over every event (decode + apply), and `pal state --at` on it (keyframes + apply).
+     */
+    record Replayed(long verified, long replayNanos, boolean verifiedAll, long stateEvents, long stateNanos, long stateAt,
+        long stateLatencyNanos)
+    {
+        double replayEventRate()
+        {
+            return verified * 1e9 / Math.max(1, replayNanos);
+        }
+
+        double stateEventRate()
+        {
+            return stateEvents * 1e9 / Math.max(1, stateNanos);
         }
     }
 
@@ -205,7 +230,26 @@ final class BenchCommand implements Callable<Integer>
                 c.length, Math.max(1, Math.round(c.length / (float)Math.max(1, c.count))), Math.min(events, 2_000_000));
         }
         return new Row(s.name(), nul[1], rec.events(), nul[0], rec.elapsedNanos(), rec.bytesPerEvent(), rawChunk,
-            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT));
+            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(dir.resolve("trace"), rec.events()));
+    }
+
+    private Replayed replay(final Path trace, final long events)
+    {
+        final ScenarioCatalog catalog = plugins.catalog();
+        final ReplayResult r = new Replay(trace, catalog).run();
+        final TraceState st = TraceState.initial(trace, catalog);
+        final long t0 = System.nanoTime();
+        try (TraceReader reader = TraceReader.open(trace))
+        {
+            st.advanceTo(reader, new Event(), Long.MAX_VALUE);
+        }
+        final long stateNanos = System.nanoTime() - t0;
+        final long at = events * 3 / 4;
+        final long t1 = System.nanoTime();
+        StateIndex.open(trace, catalog).at(at);
+        final long latency = System.nanoTime() - t1;
+        return new Replayed(r.verified, r.nanos, r.divergence == null && r.verified == events, st.position(), stateNanos,
+            at, latency);
     }
 
     private palimpsest.emulator.ScenarioContext context()
@@ -303,6 +347,28 @@ final class BenchCommand implements Callable<Integer>
                 Fmt.si(r.recEventRate()), r.recEventRate() >= TARGET_EVENTS_PER_S ? "met" : "MISSED",
                 Fmt.fixed(r.cost(), 2), r.cost() <= TARGET_COST ? "met" : "MISSED",
                 Fmt.fixed(r.bytesPerEvent(), 2), r.bytesPerEvent() <= TARGET_BYTES_PER_EVENT ? "met" : "MISSED", r.outcome()));
+        }
+        b.append('\n');
+        final String rhead = "%-19s %12s %12s %9s | %14s | %16s%n";
+        b.append(String.format(Locale.ROOT, rhead, "scenario", "replay ev/s", "rec ev/s", "replay/rec", "state-apply e/s",
+            "state --at ms"));
+        for (final Row r : rows)
+        {
+            final Replayed p = r.replay();
+            b.append(String.format(Locale.ROOT, rhead, r.name(), Fmt.si(p.replayEventRate()), Fmt.si(r.recEventRate()),
+                Fmt.fixed(p.replayEventRate() / Math.max(1e-9, r.recEventRate()), 2), Fmt.si(p.stateEventRate()),
+                Fmt.fixed(p.stateLatencyNanos() / 1e6, 1) + " @" + Fmt.si(p.stateAt())));
+        }
+        b.append("columns: replay = pal replay of that recording (re-execute, compare every event); state-apply = TraceState\n");
+        b.append("  decoding and applying every event (no re-execution); state --at = StateIndex: nearest keyframe + events.\n");
+        b.append("target: replay at least as fast as record (events/s)\n");
+        for (final Row r : rows)
+        {
+            final Replayed p = r.replay();
+            b.append(String.format(Locale.ROOT, "  %-19s replay %s events/s vs record %s [%s]%s%n", r.name(),
+                Fmt.si(p.replayEventRate()), Fmt.si(r.recEventRate()),
+                p.replayEventRate() >= r.recEventRate() ? "met" : "MISSED",
+                p.verifiedAll() ? "" : "  (replay did NOT verify every event: " + p.verified() + " of " + r.events() + ")"));
         }
         io.out.print(b);
     }

@@ -68,6 +68,7 @@ public final class Main
         cl.addSubcommand("record", new RecordCommand(io));
         cl.addSubcommand("dump", new DumpCommand(io));
         cl.addSubcommand("replay", new ReplayCommand(io));
+        cl.addSubcommand("state", new StateCommand(io));
         cl.addSubcommand("scenarios", new ScenariosCommand(io));
         cl.addSubcommand("pack", new PackCommand(io));
         cl.addSubcommand("unpack", new UnpackCommand(io));

@@ -64,6 +64,11 @@ final class RecordCommand implements Callable<Integer>
     @Option(names = "--patch", paramLabel = "+P|-P", description = "Apply (+) or revert (-) one patch (kernel scenarios only); repeatable.")
     List<String> patches = new ArrayList<>();
 
+    @Option(names = "--keyframe-every", paramLabel = "N", defaultValue = "1000000",
+        description = "Write a keyframe (registers and the pages changed since the last one) every N events, " +
+            "for fast `pal state`; 0 = none (default: ${DEFAULT-VALUE}).")
+    long keyframeEvery;
+
     @Option(names = "--force", description = "Overwrite a non-empty output directory.")
     boolean force;
 
@@ -99,13 +104,17 @@ final class RecordCommand implements Callable<Integer>
             cpus != null ? cpus : d.cpusPerNode, mem != null ? mem : d.memMiB);
         prepareOutput(output, force);
 
-        final ScenarioContext context = new ScenarioContext(args, kernel, patches);
+        // The header names the kernel that ran, never "the default": a later default is another kernel.
+        final String version = scenario.usesKernel() && (kernel == null || kernel.isEmpty()) ?
+            palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION : kernel;
+        final ScenarioContext context = new ScenarioContext(args, version, patches);
         final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
         final Recording recording = new Recording(scenario)
             .config(config)
             .context(context)
             .schedule(schedule, seed)
             .output(output)
+            .keyframeEvery(keyframeEvery)
             .console(console::write);
         final Progress progress = new Progress(io, console, scenario.name(), recording);
         final RecordingSummary s;

@@ -7,6 +7,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import palimpsest.emulator.Machine;
+import palimpsest.emulator.Scenario;
+import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceReader;
 import palimpsest.replayer.Divergence;
 import palimpsest.replayer.Replay;
 import palimpsest.replayer.ReplayResult;
@@ -42,10 +46,32 @@ final class ReplayCommand implements Callable<Integer>
         this.io = io;
     }
 
+    /**
+     * What a header must hold before a machine can be rebuilt from it: a scenario this pal has, and
+     * for a kernel scenario the kernel version it ran (a default would silently be another kernel).
+     */
+    static void checkHeader(final Path trace, final TraceHeader h, final ScenarioCatalog catalog)
+    {
+        final Scenario s = catalog.find(h.scenario());
+        if (s == null)
+        {
+            throw new UserError(trace + " was recorded with scenario '" + h.scenario() +
+                "', which this pal does not have (a plugin? pass --plugin JAR); known: " + String.join(", ", catalog.names()));
+        }
+        if (s.usesKernel() && (h.kernelVersion() == null || h.kernelVersion().isEmpty()))
+        {
+            throw new UserError(trace + " runs kernel scenario '" + h.scenario() +
+                "' but its header names no kernel version: the kernel it ran cannot be rebuilt");
+        }
+    }
+
     @Override
     public Integer call()
     {
-        DumpCommand.open(trace).close();
+        try (TraceReader r = DumpCommand.open(trace))
+        {
+            checkHeader(trace, r.header(), plugins.catalog());
+        }
         final Replay replay = new Replay(trace, plugins.catalog());
         if (kernel != null)
         {

@@ -68,7 +68,8 @@ class PackBenchTest
             "--index-events", "200000");
         assertEquals(0, r.rc(), r.toString());
         for (final String s : new String[] {"tlb-stale", "ipi-pingpong", "no-rec", "rec ev/s", "raw-chunk", "cost x",
-            "B/event", "targets", "5.00 M events/s", "who-wrote index: 200,000 events", "target >= 10.00 M", "target < 50 ms"})
+            "B/event", "targets", "5.00 M events/s", "replay ev/s", "replay/rec", "state-apply e/s", "state --at ms",
+            "replay at least as fast as record", "who-wrote index: 200,000 events", "target >= 10.00 M", "target < 50 ms"})
         {
             assertTrue(r.out().contains(s), s + " in\n" + r.out());
         }

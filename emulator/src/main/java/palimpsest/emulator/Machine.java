@@ -32,6 +32,7 @@ public final class Machine
     private final long[] bootEntry;
     private final Fabric fabric;
     private boolean ran;
+    private final java.util.Map<Object, Object> attachments = new java.util.IdentityHashMap<>();
 
     public Machine(final MachineConfig config, final EventSink sink, final InputSource input)
     {
@@ -115,6 +116,20 @@ public final class Machine
     }
 
     /** Where node's boot CPU starts (a routine registered in the code map). */
+    /**
+     * Attaches what a scenario loaded into this machine (its kernel, its expectations) under a key
+     * of the scenario's choosing: the machine owns it, so it goes when the machine goes.
+     */
+    public synchronized void attach(final Object key, final Object value)
+    {
+        attachments.put(key, value);
+    }
+
+    public synchronized Object attachment(final Object key)
+    {
+        return attachments.get(key);
+    }
+
     /** Where node's boot cpu starts (its pc when the run begins). */
     public long bootEntry(final int node)
     {

@@ -15,6 +15,10 @@ import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.emulator.input.InputSource;
 import palimpsest.emulator.input.InputSources;
+import palimpsest.recorder.keyframe.KeyframeFile;
+import palimpsest.recorder.keyframe.KeyframeRecorder;
+import palimpsest.recorder.keyframe.KeyframeWriter;
+import palimpsest.trace.EventSink;
 import palimpsest.trace.TraceException;
 import palimpsest.trace.TraceFormat;
 import palimpsest.trace.TraceHeader;
@@ -44,6 +48,8 @@ public final class Recording
     private long seed;
     private Path output;
     private ConsoleListener console;
+    private long keyframeEvery = KeyframeFile.DEFAULT_EVERY;
+    private int keyframes;
 
     private volatile TraceWriter writer;
     private volatile Machine machine;
@@ -78,6 +84,23 @@ public final class Recording
     }
 
     /** The trace directory: must not exist or be empty. */
+    /** Events between keyframes ({@link KeyframeFile}); 0 writes none. */
+    public Recording keyframeEvery(final long events)
+    {
+        if (events < 0)
+        {
+            throw new IllegalArgumentException("--keyframe-every must be >= 0: " + events);
+        }
+        this.keyframeEvery = events;
+        return this;
+    }
+
+    /** Keyframes written by the last {@link #run}. */
+    public int keyframes()
+    {
+        return keyframes;
+    }
+
     public Recording output(final Path dir)
     {
         this.output = dir;
@@ -155,9 +178,24 @@ public final class Recording
         final boolean existed = Files.exists(output);
         final TraceWriter w = TraceWriter.create(output, header);
         final Machine m;
+        KeyframeWriter kw = null;
+        KeyframeRecorder kr = null;
         try
         {
-            m = new Machine(config, w, input);
+            EventSink sink = w;
+            if (keyframeEvery > 0)
+            {
+                final long bytesPerNode = (long)config.memMiB << 20;
+                kw = new KeyframeWriter(KeyframeFile.of(output), keyframeEvery, config.nodes, config.totalCpus(),
+                    (int)(bytesPerNode / KeyframeFile.PAGE_SIZE));
+                kr = new KeyframeRecorder(w, kw, keyframeEvery, config.nodes, config.cpusPerNode, bytesPerNode);
+                sink = kr;
+            }
+            m = new Machine(config, sink, input);
+            if (kr != null)
+            {
+                kr.attach(m);
+            }
             if (console != null)
             {
                 for (int n = 0; n < config.nodes; n++)
@@ -170,6 +208,10 @@ public final class Recording
         }
         catch (final RuntimeException | Error e)
         {
+            if (kw != null)
+            {
+                kw.close();
+            }
             w.close(new Outcome(Outcome.Kind.INTERNAL_ERROR, 0, "load failed", null).wireCode(), String.valueOf(e.getMessage()));
             removeQuietly(output, existed);
             throw e;
@@ -189,6 +231,11 @@ public final class Recording
         final long elapsed = System.nanoTime() - start;
         final long events = w.events();
         w.close(outcome.wireCode(), outcome.toString());
+        if (kw != null)
+        {
+            kw.close();
+            keyframes = kw.keyframes();
+        }
         finalEvents = events;
         final long chunks = w.chunks();
         final long bytes = w.payloadBytes() + chunks * TraceFormat.CHUNK_HEADER_LENGTH;

@@ -111,6 +111,7 @@ class RecordingTest
         final RecordingSummary r = new Recording(s)
             .context(new ScenarioContext(Map.of("rounds", "5000"), "", List.of()))
             .schedule("seeded", 42)
+            .keyframeEvery(0) // with keyframes on, a KeyframeRecorder forwards to the writer
             .output(dir)
             .console((node, ch) -> console.append(ch))
             .run();

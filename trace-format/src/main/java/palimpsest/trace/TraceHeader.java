@@ -241,8 +241,8 @@ public final class TraceHeader
         final int version = Bits.getUShort(b, off + 8);
         if (version > TraceFormat.VERSION)
         {
-            throw new TraceException(
-                "trace format version " + version + " is newer than this tool's " + TraceFormat.VERSION);
+            throw new TraceException("was written by trace format v" + version + ", this pal reads up to v" +
+                TraceFormat.VERSION + "; upgrade pal");
         }
         try
         {

@@ -116,7 +116,16 @@ public final class TraceReader implements AutoCloseable
                 throw new TraceException("not a Palimpsest trace: " + dir +
                     " is a Chronicle queue whose first excerpt is not a trace header");
             }
-            final TraceHeader header = TraceHeader.decode(b, 0, len);
+            final TraceHeader header;
+            try
+            {
+                header = TraceHeader.decode(b, 0, len);
+            }
+            catch (final TraceException ex)
+            {
+                final String m = ex.getMessage();
+                throw new TraceException(dir + (m.startsWith("was written") ? " " : ": ") + m, ex);
+            }
             return new TraceReader(dir, queue, tailer, header, index);
         }
         catch (final TraceException ex)

@@ -145,8 +145,8 @@ class ForeignDirTest
                 dc.wire().bytes().write(h);
             }
         }
-        assertEquals("trace format version " + (TraceFormat.VERSION + 1) + " is newer than this tool's " +
-            TraceFormat.VERSION, failure(tmp));
+        assertEquals(tmp + " was written by trace format v" + (TraceFormat.VERSION + 1) + ", this pal reads up to v" +
+            TraceFormat.VERSION + "; upgrade pal", failure(tmp));
     }
 
     @Test
@@ -160,7 +160,7 @@ class ForeignDirTest
                 dc.wire().bytes().write(h, 0, h.length - 3);
             }
         }
-        assertEquals("trace header is damaged (fields run past its " + (h.length - 3) + " bytes)", failure(tmp));
+        assertEquals(tmp + ": trace header is damaged (fields run past its " + (h.length - 3) + " bytes)", failure(tmp));
     }
 
     @Test

@@ -1,7 +1,5 @@
 package palimpsest.kernel.scenarios;
 
-import java.util.Map;
-import java.util.WeakHashMap;
 
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.MachineConfig;
@@ -22,8 +20,21 @@ import palimpsest.kernel.patches.Patches;
  */
 public abstract class KernelScenario implements Scenario
 {
-    private final Map<Machine, String[]> expectations = new WeakHashMap<>();
-    private final Map<Machine, Kernel> kernels = new WeakHashMap<>();
+    /**
+     * What load put in a machine, kept by the machine itself: a WeakHashMap keyed by machine here
+     * never let go, since the Kernel value references its machine (every loaded machine leaked).
+     */
+    private static final class Loaded
+    {
+        final String[] expectations;
+        final Kernel kernel;
+
+        Loaded(final String[] expectations, final Kernel kernel)
+        {
+            this.expectations = expectations;
+            this.kernel = kernel;
+        }
+    }
 
     @Override
     public boolean usesKernel()
@@ -55,11 +66,8 @@ public abstract class KernelScenario implements Scenario
         final KernelConfig cfg = new KernelConfig().patches(Patches.of(context.kernelVersion(), context.patches()));
         cfg.timerPeriod = context.longArg("tick", cfg.timerPeriod);
         configure(cfg, context, machine);
-        synchronized (this)
-        {
-            expectations.put(machine, expected(context, machine));
-            kernels.put(machine, Kernel.install(machine, cfg));
-        }
+        final String[] expected = expected(context, machine);
+        machine.attach(this, new Loaded(expected, Kernel.install(machine, cfg)));
         // Any kernel scenario can suspend to RAM and resume around a virtual time: a recorded stimulus.
         final long suspendAt = context.longArg("suspend-at", 0);
         if (suspendAt > 0)
@@ -69,9 +77,10 @@ public abstract class KernelScenario implements Scenario
     }
 
     /** The kernel installed in machine by {@link #load} (for tests and tools). */
-    public synchronized Kernel kernel(final Machine machine)
+    public Kernel kernel(final Machine machine)
     {
-        return kernels.get(machine);
+        final Object l = machine.attachment(this);
+        return l instanceof Loaded ? ((Loaded)l).kernel : null;
     }
 
     @Override
@@ -85,11 +94,8 @@ public abstract class KernelScenario implements Scenario
             return Verdict.bad(outcome + (oops >= 0 ? " -- " + console.substring(oops, Math.min(console.length(),
                 console.indexOf('\n', oops) < 0 ? console.length() : console.indexOf('\n', oops))) : ""));
         }
-        final String[] want;
-        synchronized (this)
-        {
-            want = expectations.get(machine);
-        }
+        final Object l = machine.attachment(this);
+        final String[] want = l instanceof Loaded ? ((Loaded)l).expectations : null;
         if (want != null)
         {
             for (final String w : want)

@@ -3,6 +3,7 @@ package palimpsest.replayer.state;
 import java.nio.file.Path;
 
 import palimpsest.emulator.Machine;
+import palimpsest.emulator.MachineStopped;
 import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Scenario;
 import palimpsest.emulator.input.SeededInput;
@@ -14,7 +15,8 @@ import palimpsest.trace.TraceReader;
 
 /**
  * A replay of a trace (recorded inputs) whose event sink stops the machine the moment it receives
- * event n-1: what the machine really was after n events, to hold a {@link TraceState} against.
+ * event n-1: what the machine really was after n events, to hold a {@link TraceState} against
+ * (null when event n-1 was recorded while the scenario loaded, before the machine ran).
  */
 final class ReExecution
 {
@@ -65,7 +67,16 @@ final class ReExecution
             final Machine m = new Machine(ScenarioCatalog.configOf(h), stopper,
                 new ReplayInput(inputs, new SeededInput(h.seed())));
             holder[0] = m;
-            scenario.load(m, ScenarioCatalog.contextOf(h));
+            try
+            {
+                scenario.load(m, ScenarioCatalog.contextOf(h));
+            }
+            catch (final MachineStopped inLoad)
+            {
+                // Event n-1 was recorded while the scenario loaded (a stimulus scheduled at load
+                // time records its input then): the machine has not started, nothing to compare.
+                return null;
+            }
             m.run(scenario.maxInstructions());
             return m;
         }

@@ -1,0 +1,272 @@
+package palimpsest.replayer.state;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+import palimpsest.emulator.MachineConfig;
+import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.recorder.keyframe.KeyframeFile;
+import palimpsest.recorder.keyframe.KeyframeReader;
+import palimpsest.recorder.keyframe.KeyframeWriter;
+import palimpsest.trace.Event;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceReader;
+import palimpsest.trace.TraceStatus;
+
+/**
+ * The state at any event of a trace: the nearest keyframe at or before it ({@link KeyframeFile}),
+ * then the events after it rolled forward with {@link TraceState#apply}. When the keyframes are
+ * missing or damaged it rebuilds them in one streaming pass over the trace (and says so in
+ * {@link #note()}); if they cannot be written it works from event 0.
+ */
+public final class StateIndex
+{
+    /** Why a state cannot be had: an event beyond the readable end of the trace. */
+    public static final class BeyondEnd extends RuntimeException
+    {
+        public BeyondEnd(final String message)
+        {
+            super(message);
+        }
+    }
+
+    private final Path trace;
+    private final ScenarioCatalog catalog;
+    private final TraceHeader header;
+    private final long every;
+    private String note;
+    private boolean keyframesUsable = true;
+    private int keyframesUsed;
+
+    private StateIndex(final Path trace, final ScenarioCatalog catalog, final TraceHeader header, final long every)
+    {
+        this.trace = trace;
+        this.catalog = catalog;
+        this.header = header;
+        this.every = every;
+    }
+
+    /**
+     * @throws palimpsest.trace.TraceException for an unreadable trace
+     * @throws IllegalArgumentException (one line) for a scenario this pal lacks
+     */
+    public static StateIndex open(final Path trace, final ScenarioCatalog catalog)
+    {
+        return open(trace, catalog, KeyframeFile.DEFAULT_EVERY);
+    }
+
+    /** As {@link #open(Path, ScenarioCatalog)}; a rebuild puts a keyframe every rebuildEvery events. */
+    public static StateIndex open(final Path trace, final ScenarioCatalog catalog, final long rebuildEvery)
+    {
+        final TraceHeader h;
+        try (TraceReader r = TraceReader.open(trace))
+        {
+            h = r.header();
+        }
+        if (catalog.find(h.scenario()) == null)
+        {
+            throw new IllegalArgumentException("the trace was recorded with scenario '" + h.scenario() +
+                "', which this pal does not have (a plugin? pass --plugin JAR)");
+        }
+        return new StateIndex(trace, catalog, h, rebuildEvery);
+    }
+
+    public TraceHeader header()
+    {
+        return header;
+    }
+
+    /** What happened to the keyframes ("rebuilt: ..."), or null if they were used as recorded. */
+    public String note()
+    {
+        return note;
+    }
+
+    /** Keyframes applied by the last {@link #at}. */
+    public int keyframesUsed()
+    {
+        return keyframesUsed;
+    }
+
+    /**
+     * The state after events 0..n-1.
+     *
+     * @throws BeyondEnd if the trace holds fewer than n readable events (one-line message)
+     */
+    public TraceState at(final long n)
+    {
+        if (n < 0)
+        {
+            throw new IllegalArgumentException("event number must be >= 0: " + n);
+        }
+        TraceState st = TraceState.initial(header, catalog);
+        if (keyframesUsable)
+        {
+            try
+            {
+                applyKeyframes(st, n);
+            }
+            catch (final KeyframeReader.Unusable e)
+            {
+                rebuild(e.getMessage());
+                st = TraceState.initial(header, catalog);
+                if (keyframesUsable)
+                {
+                    try
+                    {
+                        applyKeyframes(st, n);
+                    }
+                    catch (final KeyframeReader.Unusable again)
+                    {
+                        keyframesUsable = false;
+                        note = "keyframes unusable after rebuild (" + again.getMessage() + "); read from event 0";
+                        st = TraceState.initial(header, catalog);
+                    }
+                }
+            }
+        }
+        try (TraceReader reader = TraceReader.open(trace))
+        {
+            if (st.position() < n && st.position() > 0 && !reader.seek(st.position()))
+            {
+                throw beyond(n);
+            }
+            st.advanceTo(reader, new Event(), n);
+            if (st.position() < n)
+            {
+                throw beyond(n);
+            }
+        }
+        return st;
+    }
+
+    private BeyondEnd beyond(final long n)
+    {
+        long readable = 0;
+        try (TraceReader reader = TraceReader.open(trace))
+        {
+            final Event e = new Event();
+            while (reader.next(e))
+            {
+                readable++;
+            }
+            return beyond(n, reader, readable);
+        }
+    }
+
+    private static BeyondEnd beyond(final long n, final TraceReader reader, final long readable)
+    {
+        final TraceStatus s = reader.status();
+        final String how = s == TraceStatus.COMPLETE ? "it has " + readable + " events" :
+            s == TraceStatus.TRUNCATED ? "it is truncated: " + readable + " events in whole chunks (a killed recording)" :
+            "it is damaged after event " + readable + (reader.statusMessage() != null ? " (" + reader.statusMessage() + ")" : "");
+        return new BeyondEnd("event " + n + " is beyond the end of the trace: " + how +
+            "; --at takes 0.." + readable);
+    }
+
+    private int pagesPerNode()
+    {
+        return (int)(((long)header.memMiB() << 20) / KeyframeFile.PAGE_SIZE);
+    }
+
+    private void applyKeyframes(final TraceState st, final long n) throws KeyframeReader.Unusable
+    {
+        final MachineConfig c = st.config();
+        keyframesUsed = 0;
+        try (KeyframeReader kr = KeyframeReader.open(KeyframeFile.of(trace), c.nodes, c.totalCpus(), pagesPerNode()))
+        {
+            final KeyframeReader.Keyframe k = new KeyframeReader.Keyframe();
+            while (kr.next(k))
+            {
+                if (k.position > n)
+                {
+                    return;
+                }
+                if (k.position <= st.position())
+                {
+                    throw new KeyframeReader.Unusable("keyframe " + keyframesUsed + " out of order");
+                }
+                for (int i = 0; i < k.pages; i++)
+                {
+                    st.memory(k.pageNode[i]).copyIn((long)k.pageNumber[i] * KeyframeFile.PAGE_SIZE, k.data,
+                        i * KeyframeFile.PAGE_SIZE, KeyframeFile.PAGE_SIZE);
+                }
+                for (int cpu = 0; cpu < st.cpuCount(); cpu++)
+                {
+                    final int o = cpu * KeyframeFile.REGS_PER_CPU;
+                    final long[] r = k.regs;
+                    st.regs(cpu).set(r[o], r[o + 1], r[o + 2], r[o + 3], r[o + 4], r[o + 5], r[o + 6], (int)r[o + 7], r[o + 8]);
+                }
+                st.position(k.position);
+                keyframesUsed++;
+            }
+        }
+    }
+
+    /** One streaming pass: writes keyframes every {@link #every} events to a new file, then moves it in place. */
+    private void rebuild(final String why)
+    {
+        final Path tmp = trace.resolve(KeyframeFile.NAME + ".tmp");
+        int written;
+        try
+        {
+            final TraceState st = TraceState.initial(header, catalog);
+            final MachineConfig c = st.config();
+            final DirtyPages dirty = new DirtyPages(c.nodes, (long)c.memMiB << 20);
+            st.trackDirty(dirty);
+            try (TraceReader reader = TraceReader.open(trace);
+                KeyframeWriter w = new KeyframeWriter(tmp, every, c.nodes, c.totalCpus(), pagesPerNode()))
+            {
+                final Event e = new Event();
+                while (reader.next(e))
+                {
+                    st.apply(e);
+                    if (st.position() % every == 0)
+                    {
+                        write(w, st, dirty);
+                    }
+                }
+                written = w.keyframes();
+            }
+            Files.move(tmp, KeyframeFile.of(trace), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            note = "keyframes rebuilt (" + why + "): " + written + " in one pass";
+        }
+        catch (final IOException | UncheckedIOException e)
+        {
+            keyframesUsable = false;
+            note = "keyframes unusable (" + why + ") and cannot be rebuilt here (" + e.getMessage() + "); read from event 0";
+            try
+            {
+                Files.deleteIfExists(tmp);
+            }
+            catch (final IOException ignored)
+            {
+                // best effort
+            }
+        }
+    }
+
+    private static void write(final KeyframeWriter w, final TraceState st, final DirtyPages dirty)
+    {
+        w.begin(st.position());
+        for (int cpu = 0; cpu < st.cpuCount(); cpu++)
+        {
+            final CpuRegs r = st.regs(cpu);
+            w.regs(cpu, r.pc, r.icount, r.sp, r.fp, r.flags, r.cr3, r.cr2, r.cpl, r.fiber);
+        }
+        w.endRegs();
+        for (int node = 0; node < dirty.nodes(); node++)
+        {
+            final byte[] mem = st.memory(node).array();
+            for (int p = dirty.nextDirty(node, 0); p >= 0; p = dirty.nextDirty(node, p + 1))
+            {
+                w.page(node, p, mem);
+            }
+        }
+        w.end();
+        dirty.clear();
+    }
+}
