@@ -251,6 +251,13 @@ public final class ChunkDecoder
             st.commitAccess(s, kind, icount, pc, vaddr, paddr, value, base);
             e.setAccess(kind, cpu, icount, pc, vaddr, paddr, (int)size, value, old);
         }
+        else if (tag == ChunkEncoder.TAG_PUSH || tag == ChunkEncoder.TAG_POP)
+        {
+            final int r = s * CodecState.REGS + Reg.SP;
+            final long sp = st.reg[r] + (tag == ChunkEncoder.TAG_PUSH ? -8 : 8);
+            st.reg[r] = sp;
+            e.setEvent(EventKind.REG, cpu, st.icount[s], st.pc[s], Reg.SP, sp, 0);
+        }
         else if (tag <= ChunkEncoder.TAG_FIRST_EVENT + EventKind.MARK - EventKind.INTERRUPT ||
             tag == ChunkEncoder.TAG_OTHER_EVENT)
         {

@@ -38,11 +38,16 @@ import java.util.Arrays;
  *     a' = a - previous event's cpu for cpu-switch, else a
  *     b' = b - last value of that register on this cpu for reg (register ids 0..31), else b
  *
+ *  tag 0xD8  push: REG rsp, rsp - 8, same icount and pc as the cpu's last event (no more bytes)
+ *  tag 0xD9  pop:  REG rsp, rsp + 8, same icount and pc                          (no more bytes)
+ *            (every push and pop records its stack pointer so a state can be rebuilt from the
+ *            trace; in kernel runs they are a fifth of all events, so they get one byte each)
+ *
  *  tag 0xFE  access, full form (anything the compact form cannot hold):
  *     uv(kind) zz(size) zz(icount delta) zz(pc delta) u8(i) zz(vaddr - base[i], or - pc if i = 4)
  *     zz(paddr - prediction) zz(value) zz(old value)
  *  tag 0xFF  cpu change: zz(cpu); the following events are on that cpu (prefix, not an event)
- *  tags 0xD8..0xDF, 0xEB..0xFC reserved.
+ *  tags 0xDA..0xDF, 0xEB..0xFC reserved.
  * </pre>
  * Compact accesses need: kind 0..6, size 1, 2, 4 or 8 (walks: 8), values of size 1 and 2 (and their
  * old values) fitting that many bytes, and an old value of 0 for kinds that do not write. Any other
@@ -50,6 +55,8 @@ import java.util.Arrays;
  */
 public final class ChunkEncoder implements EventSink
 {
+    static final int TAG_PUSH = 0xD8;
+    static final int TAG_POP = 0xD9;
     static final int TAG_FIRST_EVENT = 0xE0;
     static final int TAG_OTHER_EVENT = 0xFD;
     static final int TAG_ACCESS_FULL = 0xFE;
@@ -355,6 +362,18 @@ public final class ChunkEncoder implements EventSink
         final int s = st.slot;
         final byte[] buf = this.buf;
         int p = pos;
+        if (kind == EventKind.REG && a == Reg.SP && c == 0 && length < 0 && icount == st.icount[s] && pc == st.pc[s])
+        {
+            final long d = b - st.reg[s * CodecState.REGS + Reg.SP];
+            if (d == -8 || d == 8)
+            {
+                buf[p++] = (byte)(d == -8 ? TAG_PUSH : TAG_POP);
+                pos = p;
+                st.reg[s * CodecState.REGS + Reg.SP] = b;
+                count++;
+                return;
+            }
+        }
         if (kind >= EventKind.INTERRUPT && kind <= EventKind.MARK)
         {
             buf[p++] = (byte)(TAG_FIRST_EVENT + kind - EventKind.INTERRUPT);

@@ -126,6 +126,22 @@ class RoundTripTest
                     out.add(new Event().setEvent(kind, cpu, w, v, i % 40, v, w));
                 }
             }
+            // Pushes and pops (one-byte tags) and their near misses, which take the general form.
+            long sp = 0xffff880000004000L;
+            for (int i = 0; i < 64; i++)
+            {
+                final long ic = 1000 + i / 3;
+                final long pc = 0xffffffff80200000L + 16 * (i / 3);
+                out.add(new Event().setEvent(EventKind.MARK, cpu, ic, pc, 1, 2, 3));
+                final long d = switch (i % 8) { case 0, 1, 2 -> -8; case 3, 4 -> 8; case 5 -> 16; case 6 -> 0; default -> -24; };
+                sp += d;
+                out.add(new Event().setEvent(EventKind.REG, cpu, ic, pc, Reg.SP, sp, 0));
+                out.add(new Event().setEvent(EventKind.REG, cpu, ic, pc, Reg.SP, sp - 8, i % 5 == 0 ? 1 : 0));
+                sp -= 8;
+                out.add(new Event().setEvent(EventKind.REG, cpu, ic, pc + (i % 4 == 0 ? 1 : 0), Reg.SP, sp + 8, 0));
+                sp += 8;
+                out.add(new Event().setEvent(EventKind.REG, cpu, ic + (i % 6 == 0 ? 1 : 0), pc, Reg.FP, sp, 0));
+            }
             for (final int len : new int[] {0, 1, 60, 1500, 40_000, 70_000})
             {
                 out.add(new Event().setNet(EventKind.NET_SEND, cpu, len, 1, len * 3L, payload, 0, len));
