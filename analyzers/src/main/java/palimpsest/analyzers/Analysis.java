@@ -46,6 +46,7 @@ public final class Analysis
         {
             final TraceHeader h = r.header();
             final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
+            symbols.readModulesFrom(shadow.memory());
             final Owners owners = new Owners(shadow, symbols);
             analyzers.add(new HeapShadow(shadow, owners, symbols));
             analyzers.add(new CodeWriteAuditor(shadow, owners, symbols));

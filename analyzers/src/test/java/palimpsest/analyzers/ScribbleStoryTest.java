@@ -14,6 +14,7 @@ import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
 import palimpsest.trace.EventKind;
+import palimpsest.trace.Reg;
 
 /**
  * The 0xf0 story in miniature, written by hand: text_poke, asked to patch a module's LOCK site,
@@ -53,6 +54,9 @@ class ScribbleStoryTest
             h.store(1, HandMade.pc("text_poke", 0x30), kernelSite, HandMade.pa(kernelSite), 1, 0xf0, 0x3e);
             // The module site: the buggy kernel writes through a temporary mapping of the wrong page.
             h.mark(1, HandMade.pc("text_poke", 0), Mark.TEXT_POKE, MODULE_SITE, 0xf0 | 1 << 8);
+            // text_poke calls a helper: the return address pushed on its own stack is no poke.
+            final long sp = STACK + 0x1000 - 0x40;
+            h.reg(1, Reg.SP, sp).store(1, HandMade.pc("text_poke", 0x8), sp, HandMade.pa(sp), 8, HandMade.pc("text_poke", 0xd), 0);
             if (buggy)
             {
                 h.store(1, HandMade.pc("text_poke", 0x30), Layout.VMALLOC_START + 0x15, HandMade.pa(DENTRY) + 0x15, 1, 0xf0, 0x88);
@@ -88,6 +92,23 @@ class ScribbleStoryTest
         assertTrue(oops.report.contains("writer: text_poke <- alternatives_smp_lock <- alternatives_smp_switch <- cpu_up"), oops.report);
         assertTrue(oops.report.contains("bytes 0-7 of X written 0x" + Long.toHexString(GOOD_POINTER)), oops.report);
         assertTrue(oops.report.contains("the cache dentry of size 192"), oops.report);
+    }
+
+    @Test
+    void aPokeStoreOffTheStackIsStillAPokeWhateverItsSize()
+    {
+        final Path t = dir.resolve("wide");
+        try (HandMade h = new HandMade(t))
+        {
+            h.frames(1, STACK + 0x1000, HandMade.pc("alternatives_smp_lock", 0x10));
+            h.reg(1, Reg.SP, STACK + 0x1000 - 0x40);
+            h.mark(1, HandMade.pc("text_poke", 0), Mark.TEXT_POKE, HandMade.pc("cpu_up", 0x40), 0xf0 | 1 << 8);
+            // An 8-byte store by text_poke into a data page, not its stack: reported, not taken for a push.
+            h.store(1, HandMade.pc("text_poke", 0x30), DENTRY, HandMade.pa(DENTRY), 8, 0xf0, 0);
+        }
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null);
+        assertEquals(1, r.findings.size(), () -> r.findings.toString());
+        assertTrue(r.findings.get(0).report.contains("text_poke wrote phys " + Long.toHexString(HandMade.pa(DENTRY))), r.findings.get(0).report);
     }
 
     @Test

@@ -143,9 +143,10 @@ final class RecordCommand implements Callable<Integer>
         b.append("  machine      ").append(new MachineConfig(s.header().nodes(), s.header().cpusPerNode(),
             s.header().memMiB())).append(", schedule ").append(s.header().scheduleKind())
             .append(" seed ").append(s.header().seed()).append('\n');
-        if (!s.header().kernelVersion().isEmpty())
+        if (!s.header().kernelVersion().isEmpty() || !s.header().kernelPatches().isEmpty())
         {
-            b.append("  kernel       ").append(s.header().kernelVersion());
+            // A scenario without a version (head) may still have patches applied (--patch +NAME).
+            b.append("  kernel       ").append(s.header().kernelVersion().isEmpty() ? "head" : s.header().kernelVersion());
             for (final String p : s.header().kernelPatches())
             {
                 b.append(' ').append(p);

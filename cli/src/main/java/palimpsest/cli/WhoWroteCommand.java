@@ -11,6 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import palimpsest.analyzers.core.Symbols;
+import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.TraceHeader;
@@ -85,25 +86,72 @@ final class WhoWroteCommand implements Callable<Integer>
         final long end = before == null ? Long.MAX_VALUE : before;
         final long key = phys ? a : idx.translate(a, end);
         final PrintStream out = io.out;
-        if (key < 0)
-        {
-            out.println("no access of the trace maps virtual " + Long.toHexString(a) + " before event " + (before == null ? "the end" : before));
-            return 1;
-        }
-        if (((key & 0xfff) + len) > 4096)
+        if (key >= 0 && ((key & 0xfff) + len) > 4096)
         {
             throw new UserError("[ADDR, ADDR+LEN) must not cross a page");
         }
-        final long t0 = System.nanoTime();
-        final List<WhoWroteIndex.Write> ws = idx.writers(key, len, end, all);
-        final long queryMicros = (System.nanoTime() - t0) / 1000;
-        out.println("who wrote " + (phys ? "phys " : "virt ") + Long.toHexString(a) + (phys ? "" : " (phys " + Long.toHexString(key & ((1L << 48) - 1)) + ")")
-            + " len " + len + " before " + (before == null ? "the end" : "event " + before) + ": " + ws.size() + " write(s) (index query " + queryMicros + " us)");
+        final List<WhoWroteIndex.Write> ws = key < 0 ? List.of() : timedQuery(idx, key, len, end, phys ? "phys " : "virt ", a);
+        if (key < 0 && !phys)
+        {
+            out.println("no access of the trace maps virtual " + Long.toHexString(a) + " before event " + (before == null ? "the end" : before));
+        }
+        final Symbols symbols = Symbols.of(h, plugins.catalog());
         if (ws.isEmpty())
+        {
+            return phys ? 1 : followOops(idx, symbols, a, end);
+        }
+        print(symbols, ws);
+        return 0;
+    }
+
+    private List<WhoWroteIndex.Write> timedQuery(final WhoWroteIndex idx, final long key, final int n, final long end, final String what, final long a)
+    {
+        final long t0 = System.nanoTime();
+        final List<WhoWroteIndex.Write> ws = idx.writers(key, n, end, all);
+        final long queryMicros = (System.nanoTime() - t0) / 1000;
+        io.out.println("who wrote " + what + Long.toHexString(a) + (what.startsWith("phys") ? "" : " (phys " + Long.toHexString(key & ((1L << 48) - 1)) + ")")
+            + " len " + n + " before " + (end == Long.MAX_VALUE ? "the end" : "event " + end) + ": " + ws.size() + " write(s) (index query " + queryMicros + " us)");
+        return ws;
+    }
+
+    /**
+     * Nobody wrote ADDR: if it is the faulting address of the trace's oops, the question really
+     * is who made the kernel use it, so follow the oops chain (the bad pointer was loaded from X)
+     * and answer for the differing byte(s) of X.
+     */
+    private int followOops(final WhoWroteIndex idx, final Symbols symbols, final long a, final long end)
+    {
+        final PrintStream out = io.out;
+        final OopsChain oops = OopsChain.of(trace, symbols, idx);
+        if (oops == null || Long.compareUnsigned(oops.faultAddress() - a, len) >= 0 || oops.oopsEvent() > end)
         {
             return 1;
         }
-        final Symbols symbols = Symbols.of(h, plugins.catalog());
+        final WhoWroteIndex.Write w = oops.culprit();
+        if (w == null)
+        {
+            out.println(Long.toHexString(a) + " was never written: it is the faulting address of the oops at event " + oops.oopsEvent()
+                + (oops.carrierVaddr() < 0 ? "; no load carried the bad pointer" : "; the bad pointer was loaded from "
+                + Long.toHexString(oops.carrierVaddr()) + ", which nobody wrote during the trace"));
+            return 1;
+        }
+        final long first = w.physAddr - oops.carrierPhys();
+        final long lo = Math.max(0, first);
+        final long hi = Math.min(7, first + w.size - 1);
+        final String bytes = lo == hi ? "byte " + lo : "bytes " + lo + "-" + hi;
+        out.println();
+        out.println(Long.toHexString(a) + " was never written: it is the faulting address of the oops at event " + oops.oopsEvent()
+            + "; the bad pointer was loaded from " + Long.toHexString(oops.carrierVaddr()) + " at event " + oops.carrierLoadEvent()
+            + ", whose " + bytes + " " + (lo == hi ? "was" : "were") + " last written by event " + w.event + ":");
+        final List<WhoWroteIndex.Write> ws = timedQuery(idx, oops.carrierPhys() + lo, (int)(hi - lo + 1), oops.carrierLoadEvent(),
+            "virt ", oops.carrierVaddr() + lo);
+        print(symbols, ws);
+        return ws.isEmpty() ? 1 : 0;
+    }
+
+    private void print(final Symbols symbols, final List<WhoWroteIndex.Write> ws)
+    {
+        final PrintStream out = io.out;
         final List<Long> evs = new ArrayList<>();
         for (final WhoWroteIndex.Write w : ws)
         {
@@ -123,6 +171,5 @@ final class WhoWroteCommand implements Callable<Integer>
             out.print(st.toString().replaceAll("(?m)^", "  "));
             out.print(s.owner.replaceAll("(?m)^", "  "));
         }
-        return 0;
     }
 }

@@ -14,9 +14,48 @@ import palimpsest.kernel.mm.Slab;
  */
 public final class KernelInspector
 {
-    private final PhysicalMemory mem;
+    /**
+     * The bytes an inspector reads: a node's RAM, or any reconstruction of it (an analyzer's shadow
+     * of the memory a trace wrote). Out-of-range reads behave as {@link PhysicalMemory#read}.
+     */
+    public interface Memory
+    {
+        long read(long paddr, int size);
+
+        long size();
+
+        default long read64(final long paddr)
+        {
+            return read(paddr, 8);
+        }
+
+        default int read8(final long paddr)
+        {
+            return (int)read(paddr, 1);
+        }
+    }
+
+    private final Memory mem;
 
     public KernelInspector(final PhysicalMemory mem)
+    {
+        this(new Memory()
+        {
+            @Override
+            public long read(final long paddr, final int size)
+            {
+                return mem.read(paddr, size);
+            }
+
+            @Override
+            public long size()
+            {
+                return mem.size();
+            }
+        });
+    }
+
+    public KernelInspector(final Memory mem)
     {
         this.mem = mem;
     }

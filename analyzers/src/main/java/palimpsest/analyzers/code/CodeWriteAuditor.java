@@ -13,6 +13,7 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.Owners;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
+import palimpsest.kernel.module.Modules;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 
@@ -33,6 +34,7 @@ import palimpsest.trace.EventKind;
  */
 public final class CodeWriteAuditor implements Analyzer
 {
+    private static final long MAX_MODULE_TEXT = 2L << 20;
     private final MachineShadow shadow;
     private final Owners owners;
     private final Symbols symbols;
@@ -119,6 +121,11 @@ public final class CodeWriteAuditor implements Analyzer
 
     private boolean isPokeStore(final Event e)
     {
+        // text_poke's calls push return addresses and frame pointers: stack bookkeeping, not the poke.
+        if (shadow.onStack(e.cpu(), e.vaddr()))
+        {
+            return false;
+        }
         final String f = symbols.function(e.pc());
         if (f != null)
         {
@@ -154,7 +161,17 @@ public final class CodeWriteAuditor implements Analyzer
             return true;
         }
         final Long base = modules.floorKey(addr);
-        return base != null && Long.compareUnsigned(addr - base, 2L << 20) < 0;
+        return base != null && Long.compareUnsigned(addr - base, moduleTextSize(base)) < 0;
+    }
+
+    /**
+     * The module's core size as its struct module says (the loader wrote it before MODULE_LOAD);
+     * 2 MiB, the most a module may take here, when the trace did not show it.
+     */
+    private long moduleTextSize(final long base)
+    {
+        final long size = shadow.readVirt64(0, modules.get(base) + Modules.M_CORE_SIZE);
+        return size > 0 && size <= MAX_MODULE_TEXT ? size : MAX_MODULE_TEXT;
     }
 
     private void onMark(final Event e)
@@ -191,7 +208,7 @@ public final class CodeWriteAuditor implements Analyzer
     private String moduleOf(final long addr)
     {
         final Long base = modules.floorKey(addr);
-        if (base == null || Long.compareUnsigned(addr - base, 2L << 20) >= 0)
+        if (base == null || Long.compareUnsigned(addr - base, moduleTextSize(base)) >= 0)
         {
             return "";
         }

@@ -23,6 +23,7 @@ public final class MachineShadow
 
     private final int cpusPerNode;
     private final long[] fp;
+    private final long[] sp;
     private final long[] cr3;
     private final long[] task;
     private final long[] lastVpage;
@@ -36,6 +37,7 @@ public final class MachineShadow
     {
         this.cpusPerNode = Math.max(1, cpusPerNode);
         fp = new long[cpus];
+        sp = new long[cpus];
         cr3 = new long[cpus];
         task = new long[cpus];
         lastVpage = new long[cpus];
@@ -99,6 +101,10 @@ public final class MachineShadow
             {
                 fp[cpu] = e.b();
             }
+            else if (reg == Reg.SP)
+            {
+                sp[cpu] = e.b();
+            }
             else if (reg == Reg.CR3)
             {
                 cr3[cpu] = e.b();
@@ -156,6 +162,28 @@ public final class MachineShadow
     public long fp(final int cpu)
     {
         return fp[cpu];
+    }
+
+    public long sp(final int cpu)
+    {
+        return cpu < sp.length ? sp[cpu] : 0;
+    }
+
+    /**
+     * Whether a virtual address is in the live part of the cpu's current kernel stack: from SP up
+     * to the end of its THREAD_SIZE-aligned stack. Pushes (call, push rbp) and spills land there;
+     * they are the writer's own bookkeeping, never the data it means to write elsewhere. The
+     * emulator records every SP change before the store that uses it, so SP here is exact.
+     */
+    public boolean onStack(final int cpu, final long vaddr)
+    {
+        if (cpu >= sp.length || sp[cpu] == 0)
+        {
+            return false;
+        }
+        final long s = sp[cpu];
+        final long top = (s | (Layout.THREAD_SIZE - 1)) + 1;
+        return Long.compareUnsigned(vaddr, s) >= 0 && Long.compareUnsigned(vaddr, top) < 0;
     }
 
     /** The task the cpu runs (id from TASK_SWITCH events; 0 before the first switch). */

@@ -3,23 +3,78 @@ package palimpsest.analyzers.core;
 import palimpsest.emulator.CodeMap;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.Scenario;
+import palimpsest.kernel.KernelInspector;
+import palimpsest.kernel.Layout;
 import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.trace.TraceHeader;
 
 /**
  * The symbol table of a trace's kernel (its System.map), rebuilt from the header: the scenario is
  * loaded on a fresh machine, not run. PCs print as {@code name+0xoff/0xsize}, or as hex when no
- * symbol covers them (unknown scenario, module text loaded at run time).
+ * symbol covers them (unknown scenario). Module text, loaded at run time, prints as Linux's oops
+ * prints it, {@code e1000_watchdog+0x1a/0x80 [e1000]}, once a pass attached its shadow memory
+ * ({@link #readModulesFrom}): the module list, symtab and strtab are read from the bytes the trace
+ * wrote, by {@link KernelInspector#symbolizeModule}, so a module shows with the symbols it had at
+ * the point the pass reached.
  */
 public final class Symbols
 {
     public static final Symbols NONE = new Symbols(new CodeMap());
 
     private final CodeMap code;
+    private KernelInspector modules;
 
     public Symbols(final CodeMap code)
     {
         this.code = code;
+    }
+
+    /**
+     * Module symbols from now on come from this memory (node 0's physical memory as the trace wrote
+     * it). Ignored on {@link #NONE}, which is shared.
+     */
+    public void readModulesFrom(final SparseMemory memory)
+    {
+        if (this == NONE)
+        {
+            return;
+        }
+        modules = new KernelInspector(new KernelInspector.Memory()
+        {
+            @Override
+            public long read(final long paddr, final int size)
+            {
+                long v = 0;
+                for (int i = size - 1; i >= 0; i--)
+                {
+                    v = v << 8 | memory.read8(paddr + i);
+                }
+                return v;
+            }
+
+            @Override
+            public long size()
+            {
+                return 1L << 40;
+            }
+        });
+    }
+
+    /** {@code name+0xoff/0xsize [module]} for module text, or null. */
+    private String moduleSym(final long pc)
+    {
+        if (modules == null || Long.compareUnsigned(pc, Layout.MODULES_VADDR) < 0 || Long.compareUnsigned(pc, Layout.MODULES_END) >= 0)
+        {
+            return null;
+        }
+        try
+        {
+            return modules.symbolizeModule(pc);
+        }
+        catch (final RuntimeException e)
+        {
+            return null; // a module list the trace has not (fully) written: no symbol
+        }
     }
 
     /** Symbols of the scenario a trace was recorded from, or {@link #NONE} when it cannot be loaded. */
@@ -50,7 +105,12 @@ public final class Symbols
     public String sym(final long pc)
     {
         final String s = code.symbolize(pc);
-        return s != null ? s : "0x" + Long.toHexString(pc);
+        if (s != null)
+        {
+            return s;
+        }
+        final String m = moduleSym(pc);
+        return m != null ? m : "0x" + Long.toHexString(pc);
     }
 
     /** Name of the function containing pc, or null. */

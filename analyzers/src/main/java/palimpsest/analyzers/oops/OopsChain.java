@@ -14,6 +14,8 @@ import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.kernel.Mark;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
+import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceReader;
 
 /**
  * The causal chain of an oops. While streaming it keeps each cpu's last loads; at a page fault or
@@ -44,6 +46,11 @@ public final class OopsChain implements Analyzer
     private final List<Finding> findings = new ArrayList<>();
     private Fault pending;
     private Fault oops;
+    /** What {@link #explain} found: X (virtual, physical key), the load that read it, the differing write. */
+    private long carrierVaddr = -1;
+    private long carrierPhys = -1;
+    private long carrierLoadEvent = -1;
+    private WhoWroteIndex.Write culprit;
 
     /** A fault with the loads that led to it. */
     static final class Fault
@@ -156,6 +163,72 @@ public final class OopsChain implements Analyzer
         return -1;
     }
 
+    /**
+     * The oops of a trace, explained: one pass with the machine shadow and memory owners, then
+     * {@link #explain}; null when the trace has no oops (a #PF/#GP confirmed by an OOPS mark).
+     */
+    public static OopsChain of(final Path trace, final Symbols symbols, final WhoWroteIndex index)
+    {
+        final OopsChain chain;
+        try (TraceReader r = TraceReader.open(trace))
+        {
+            final TraceHeader h = r.header();
+            final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
+            symbols.readModulesFrom(shadow.memory());
+            final Owners owners = new Owners(shadow, symbols);
+            chain = new OopsChain(shadow, owners, symbols);
+            final Event e = new Event();
+            while (r.next(e))
+            {
+                chain.onEvent(e);
+                owners.onEvent(e);
+                shadow.apply(e);
+            }
+        }
+        if (!chain.sawOops())
+        {
+            return null;
+        }
+        chain.explain(trace, index);
+        return chain;
+    }
+
+    /** The faulting address of the oops (CR2 for a page fault); -1 without an oops. */
+    public long faultAddress()
+    {
+        return oops == null ? -1 : oops.addr;
+    }
+
+    /** Event of the OOPS mark; -1 without an oops. */
+    public long oopsEvent()
+    {
+        return oops == null ? -1 : oops.oopsEvent;
+    }
+
+    /** X: the virtual address the bad pointer was loaded from; -1 when no load carried it. */
+    public long carrierVaddr()
+    {
+        return carrierVaddr;
+    }
+
+    /** X's physical key; -1 when no load carried the bad pointer. */
+    public long carrierPhys()
+    {
+        return carrierPhys;
+    }
+
+    /** The event of the load that read the bad pointer from X; -1 when none. */
+    public long carrierLoadEvent()
+    {
+        return carrierLoadEvent;
+    }
+
+    /** The write that put the differing byte(s) into X (after {@link #explain}); null when nobody wrote X. */
+    public WhoWroteIndex.Write culprit()
+    {
+        return culprit;
+    }
+
     /** Whether the trace ended in an oops this analyzer saw. */
     public boolean sawOops()
     {
@@ -185,6 +258,9 @@ public final class OopsChain implements Analyzer
         else
         {
             final long x = f.vaddrs[c];
+            carrierVaddr = x;
+            carrierPhys = f.phys[c];
+            carrierLoadEvent = f.events[c];
             sb.append("  [2] the bad pointer ").append(Symbols.hex16(f.values[c])).append(f.values[c] == f.addr ? "" : " (+0x"
                 + Long.toHexString(f.addr - f.values[c]) + ")").append(" was loaded by ").append(symbols.sym(f.pcs[c]))
                 .append(" at event ").append(f.events[c]).append('\n');
@@ -232,6 +308,7 @@ public final class OopsChain implements Analyzer
                         .append(i == culprit ? "   <== the differing byte" : "").append('\n');
                     if (i == culprit)
                     {
+                        this.culprit = w;
                         sb.append("      writer: ").append(symbols.chain(s.event.pc(), s.stack)).append('\n');
                         sb.append("      Call Trace:\n");
                         final StringBuilder st = symbols.stack(new StringBuilder(), s.event.pc(), s.stack);
@@ -246,8 +323,44 @@ public final class OopsChain implements Analyzer
                 }
             }
         }
+        if (culprit != null)
+        {
+            earlierWrites(trace, index, sb);
+        }
         sb.append("==================================================================\n");
         findings.add(new Finding(name(), f.oopsEvent, title, sb.toString()));
+    }
+
+    /**
+     * The writes of the differing byte(s) before the culprit, newest first (at most four): a stray
+     * writer often hit the same place before, and the first time is where the damage began.
+     */
+    private void earlierWrites(final Path trace, final WhoWroteIndex index, final StringBuilder sb)
+    {
+        final List<WhoWroteIndex.Write> ws = index.writers(culprit.physAddr, culprit.size, culprit.event, true);
+        final int n = Math.min(4, ws.size());
+        if (n == 0)
+        {
+            return;
+        }
+        final List<Long> evs = new ArrayList<>();
+        for (int i = 0; i < n; i++)
+        {
+            evs.add(ws.get(i).event);
+        }
+        final List<Probe.Sight> sights = Probe.look(trace, symbols, evs);
+        sb.append("  [5] before that, the same byte").append(culprit.size > 1 ? "s were" : " was").append(" written:\n");
+        for (int i = 0; i < n; i++)
+        {
+            final Probe.Sight s = sights.get(i);
+            sb.append("      ").append(String.format("0x%x", s.event.value())).append(" (was ").append(String.format("0x%x", s.event.oldValue()))
+                .append(") at event ").append(s.event.index()).append(" by ").append(symbols.chain(s.event.pc(), s.stack))
+                .append(" via virt ").append(Long.toHexString(s.event.vaddr())).append('\n');
+        }
+        if (ws.size() > n)
+        {
+            sb.append("      ... and ").append(ws.size() - n).append(" earlier write(s)\n");
+        }
     }
 
     @Override

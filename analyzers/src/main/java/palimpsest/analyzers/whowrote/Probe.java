@@ -47,6 +47,7 @@ public final class Probe
             {
                 final TraceHeader h = r.header();
                 final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
+                symbols.readModulesFrom(shadow.memory());
                 final Owners owners = new Owners(shadow, symbols);
                 final Event e = new Event();
                 final long last = wanted.lastKey();
