@@ -178,15 +178,28 @@ final class StateCommand implements Callable<Integer>
         final int colon = s.indexOf(':');
         if (colon <= 0 || colon == s.length() - 1)
         {
-            throw new UserError("--mem wants ADDR:LEN (for example 0xffff888000001000:64), not '" + s + "'");
+            throw new UserError("--mem wants ADDR:LEN, ADDR in hex (for example ffff880000001000:64), not '" + s + "'");
         }
-        final long addr = number(s.substring(0, colon), "ADDR", s);
+        // Addresses are hex with or without 0x, as pal who-wrote and every oops print them.
+        final long addr = address(s.substring(0, colon), s);
         final long len = number(s.substring(colon + 1), "LEN", s);
         if (len <= 0 || len > MAX_DUMP)
         {
             throw new UserError("--mem " + s + ": LEN must be 1.." + MAX_DUMP);
         }
         return new long[] {addr, len};
+    }
+
+    private static long address(final String t, final String all)
+    {
+        try
+        {
+            return Long.parseUnsignedLong(t.startsWith("0x") || t.startsWith("0X") ? t.substring(2) : t, 16);
+        }
+        catch (final NumberFormatException e)
+        {
+            throw new UserError("--mem " + all + ": ADDR '" + t + "' is not a hex address");
+        }
     }
 
     private static long number(final String t, final String what, final String all)

@@ -91,14 +91,16 @@ final class WhoWroteCommand implements Callable<Integer>
             throw new UserError("[ADDR, ADDR+LEN) must not cross a page");
         }
         final List<WhoWroteIndex.Write> ws = key < 0 ? List.of() : timedQuery(idx, key, len, end, phys ? "phys " : "virt ", a);
-        if (key < 0 && !phys)
-        {
-            out.println("no access of the trace maps virtual " + Long.toHexString(a) + " before event " + (before == null ? "the end" : before));
-        }
         final Symbols symbols = Symbols.of(h, plugins.catalog());
         if (ws.isEmpty())
         {
-            return phys ? 1 : followOops(idx, symbols, a, end);
+            final int rc = phys ? 1 : followOops(idx, symbols, a, end);
+            if (rc != 0 && key < 0 && !phys)
+            {
+                out.println("no access of the trace maps virtual " + Long.toHexString(a) + " before " +
+                    (before == null ? "the end of the trace" : "event " + before));
+            }
+            return rc;
         }
         print(symbols, ws);
         return 0;
@@ -139,7 +141,6 @@ final class WhoWroteCommand implements Callable<Integer>
         final long lo = Math.max(0, first);
         final long hi = Math.min(7, first + w.size - 1);
         final String bytes = lo == hi ? "byte " + lo : "bytes " + lo + "-" + hi;
-        out.println();
         out.println(Long.toHexString(a) + " was never written: it is the faulting address of the oops at event " + oops.oopsEvent()
             + "; the bad pointer was loaded from " + Long.toHexString(oops.carrierVaddr()) + " at event " + oops.carrierLoadEvent()
             + ", whose " + bytes + " " + (lo == hi ? "was" : "were") + " last written by event " + w.event + ":");

@@ -154,7 +154,7 @@ class StateCommandTest
         // Bad input on a good trace: one line, exit 2.
         assertTrue(bad("state", trace.toString(), "--at", String.valueOf(total + 1)).err()
             .contains("beyond the end of the trace: it has " + total + " events"));
-        assertTrue(bad("state", trace.toString(), "--at", "10", "--mem", "zz:8").err().contains("not a number"));
+        assertTrue(bad("state", trace.toString(), "--at", "10", "--mem", "zz:8").err().contains("not a hex address"));
         assertTrue(bad("state", trace.toString(), "--at", "10", "--mem", "0x1000").err().contains("ADDR:LEN"));
         assertTrue(bad("state", trace.toString(), "--at", String.valueOf(total / 2), "--mem", "0x700000000000:8").err()
             .contains("not mapped"));

@@ -108,6 +108,12 @@ class TextPokeScribbleAnalyzeTest
         assertEquals(0, all.rc(), all::toString);
         assertTrue(all.out().contains("  writer: text_poke <- alternatives_smp_unlock <- alternatives_smp_switch <- native_cpu_die"), all::toString);
 
+        // pal state, from the trace alone: byte 5 of X just before the 0xf0 store (0x3e, the UP form
+        // poked at suspend), and 0xf0 right after it.
+        final long n = Long.parseLong(ev);
+        assertEquals("3e", stateByte5(x, n), "byte 5 of X before the resume poke");
+        assertEquals("f0", stateByte5(x, n + 1), "byte 5 of X after the resume poke");
+
         // An address nobody wrote that is not the oops's: still "nobody", exit 1.
         final PalRunner.Result other = PalRunner.pal("who-wrote", bad.toString(), "--addr", "fffff0000032e000");
         assertEquals(1, other.rc(), other::toString);
@@ -127,5 +133,15 @@ class TextPokeScribbleAnalyzeTest
         final PalRunner.Result r = PalRunner.pal("analyze", t.toString());
         assertEquals(0, r.rc(), r::toString);
         assertTrue(r.out().contains(" 0 finding(s)"), r::toString);
+    }
+
+    /** Byte 5 of the 8 bytes at x as pal state prints them at event n (hex dump: address then bytes). */
+    private static String stateByte5(final String x, final long n)
+    {
+        final PalRunner.Result r = PalRunner.pal("state", bad.toString(), "--at", String.valueOf(n), "--cpu", "0", "--mem", x + ":8");
+        assertEquals(0, r.rc(), r::toString);
+        final Matcher m = Pattern.compile("(?m)^\\s+" + x + "((?:\\s+[0-9a-f]{2}){8})").matcher(r.out());
+        assertTrue(m.find(), r::toString);
+        return m.group(1).trim().split("\\s+")[5];
     }
 }
