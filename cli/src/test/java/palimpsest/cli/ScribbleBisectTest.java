@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static palimpsest.cli.BisectCommandTest.index;
 import static palimpsest.cli.PalRunner.pal;
 
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 
@@ -137,5 +137,43 @@ class ScribbleBisectTest
         assertEquals(1, r.rc(), r::toString);
         assertTrue(r.out().startsWith("bad: oops in __d_lookup"), r::toString);
         assertEquals(0, pal("check", good.toString()).rc());
+    }
+
+    @Test
+    void dcacheHashStopsAtTheTextPokeStoreIntoTheVictimDentryAndShowsTheLaterF0Store()
+    {
+        final Result r = pal("bisect", bad.toString(), "--invariant", "dcache-hash");
+        assertEquals(1, r.rc(), r::toString);
+        // Several keyframes: the binary search skipped most of the trace.
+        assertTrue(r.out().contains("4 keyframes, 3 states checked by binary search; linear pass from event #800000"), r::toString);
+        final String write = r.out().lines().filter(l -> l.startsWith("  the write:")).findFirst().orElseThrow();
+        // The first breaking write: suspend's alternatives_smp_unlock puts 0x3e into byte 5 of the
+        // victim dentry's d_hash.next through the wrong page (page 0x600, offset 0x08d).
+        assertTrue(write.contains("pc=text_poke+") && write.contains("store.1") && write.contains("p=000000000060008d") &&
+            write.contains("-> 3e"), r::toString);
+        assertTrue(r.out().contains("points to ffff3e00"), r::toString);
+        final String chain = r.out().lines().filter(l -> l.startsWith("  call chain:")).findFirst().orElseThrow();
+        assertTrue(chain.contains("alternatives_smp_unlock") && chain.contains("native_cpu_die") && chain.contains("cpu_down"), r::toString);
+        // Then resume's alternatives_smp_lock: the same byte becomes 0xf0 (fffff000... is what __d_lookup trips on).
+        final String later = r.out().substring(r.out().indexOf("later writes to those bytes"));
+        assertTrue(later.contains("3e -> f0") && later.contains("pc=text_poke+"), r::toString);
+        assertTrue(later.contains("alternatives_smp_lock") && later.contains("enable_nonboot_cpus"), r::toString);
+        // The first divergence from the good kernel comes earlier, in the same text_poke call chain.
+        final long first = index(r.out(), "first fails at event #(\\d+)");
+        final long divergence = index(pal("bisect", "--good", good.toString(), "--bad", bad.toString()).out(),
+            "the runs diverge at event #(\\d+)");
+        assertTrue(divergence < first, r::toString);
+    }
+
+    @Test
+    void invariantsHoldOnTheGoodRecordingAtEveryWrite()
+    {
+        for (final String inv : List.of("dcache-hash", "page-tables", "kernel-text"))
+        {
+            final Result r = pal("bisect", good.toString(), "--invariant", inv, "--linear");
+            assertEquals(0, r.rc(), r::toString);
+            assertTrue(r.out().contains("holds throughout") && r.out().contains("linear pass over every write"), r::toString);
+        }
+        assertEquals(0, pal("bisect", good.toString(), "--invariant", "page-tables").rc());
     }
 }
