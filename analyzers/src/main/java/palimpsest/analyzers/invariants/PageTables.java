@@ -30,9 +30,9 @@ import palimpsest.kernel.mm.PageAlloc;
  *       map all of RAM by design and are not checked leaf by leaf).</li>
  * </ul>
  *
- * <p>{@link #touches}: writes to a struct page's flags or private word (a page allocated or freed),
- * to a page-table page known from the last whole {@link #check}, or to the pgd word of an
- * {@code mm_struct}. The known table pages are refreshed by every check, so a new table is known
+ * <p>{@link #touches} (memory already holds the write): a struct page's flags or private word of a
+ * page that is now free, a present entry written into a page-table page known from the last whole
+ * {@link #check}, or the pgd word of an {@code mm_struct}. The known table pages are refreshed by every check, so a new table is known
  * once the write linking it has been checked.
  */
 public final class PageTables implements Invariant
@@ -42,6 +42,8 @@ public final class PageTables implements Invariant
 
     /** Page-table pages (physical frame numbers) seen by the last check, sorted. */
     private long[] known = new long[0];
+    /** The mm_struct kmem_cache found by the last check (it lives as long as the kernel; rechecked by name). */
+    private long mmCacheSeen;
 
     @Override
     public String name()
@@ -61,12 +63,16 @@ public final class PageTables implements Invariant
         final long memmapPa = s.inspector.phys(PageAlloc.pfnToPage(0));
         if (memmapPa >= 0 && pa >= memmapPa && pa < memmapPa + (s.memory.size() >>> Layout.PAGE_SHIFT) * Page.SIZE)
         {
+            // Memory already holds the write: only a page (now) free can break the invariant.
             final long field = (pa - memmapPa) % Page.SIZE;
-            return field < Page.COUNT || field >= Page.PRIVATE && field < Page.LRU;
+            final long page = pa - field;
+            return (field < Page.COUNT || field >= Page.PRIVATE && field < Page.LRU) &&
+                (s.memory.read64(page + Page.FLAGS) & Page.PG_BUDDY) != 0;
         }
         if (Arrays.binarySearch(known, pa >>> Layout.PAGE_SHIFT) >= 0)
         {
-            return true;
+            // A cleared entry maps nothing and owns nothing.
+            return (s.memory.read64(pa & ~7L) & Paging.P) != 0;
         }
         if (size != 8)
         {
@@ -102,7 +108,9 @@ public final class PageTables implements Invariant
         long mmCache = 0;
         if (bad == null)
         {
-            mmCache = cache(s, "mm_struct");
+            mmCache = mmCacheSeen != 0 && "mm_struct".equals(s.inspector.cacheName(mmCacheSeen)) ? mmCacheSeen :
+                cache(s, "mm_struct");
+            mmCacheSeen = mmCache;
         }
         if (bad == null && mmCache != 0)
         {
