@@ -38,9 +38,10 @@ import picocli.CommandLine.Parameters;
         "  pal bisect --good TRACE_A --bad TRACE_B",
         "      first event where two recorded runs part (chunk digests skip the agreeing stretch).",
         "      Exit 0 when they hold the same events, 1 with the divergence.",
-        "  pal bisect TRACE --invariant NAME",
-        "      first event at which a kernel invariant fails (see pal bisect --list-invariants).",
-        "      Exit 1 with the event that breaks it, 0 if it holds throughout."})
+        "  pal bisect TRACE --invariant NAME [--linear]",
+        "      first event at which a kernel invariant fails (see pal bisect --list-invariants): binary search",
+        "      over the keyframes, then a linear pass from the one before the first failing keyframe; then the",
+        "      later writes to the same bytes. Exit 1 with the write that breaks it, 0 if it holds."})
 final class BisectCommand implements Callable<Integer>
 {
     private final Io io;
@@ -59,6 +60,10 @@ final class BisectCommand implements Callable<Integer>
 
     @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, kernel-text, or a plugin's).")
     String invariant;
+
+    @Option(names = "--linear", description = "Invariant bisect: no keyframe search, check every write from event 0 " +
+        "(slower; shows an invariant holds throughout, not only at keyframes and after the last one).")
+    boolean linear;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the recorded bad run (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -232,33 +237,65 @@ final class BisectCommand implements Callable<Integer>
         final InvariantBisect.Result r;
         try
         {
-            r = InvariantBisect.run(trace, plugins.catalog(), inv);
+            r = InvariantBisect.run(trace, plugins.catalog(), inv, linear);
         }
         catch (final IllegalArgumentException e)
         {
             throw new UserError(Main.firstLine(e.getMessage()));
         }
         final PrintStream out = io.out;
+        final String how = (r.keyframes < 0 ? "linear pass over every write" : Fmt.count(r.keyframes) + " keyframes, " +
+            r.keyframeChecks + " states checked by binary search; linear pass from event #" + r.linearFrom) + ": " +
+            Fmt.count(r.checks) + " write(s) checked";
+        if (r.keyframeNote != null)
+        {
+            io.err.println("pal: " + r.keyframeNote);
+        }
         if (r.event == null)
         {
-            if (r.replay.divergence != null)
-            {
-                io.err.println("pal: the replay of " + trace + " diverged at event #" + r.replay.divergence.index +
-                    " before the invariant failed; checked up to there (see: pal replay " + trace + ")");
-                return 2;
-            }
-            out.println("invariant " + inv.name() + " holds throughout " + trace + " (" + Fmt.count(r.eventsReplayed) +
-                " events replayed, " + Fmt.count(r.checks) + " writes checked)");
+            out.println("invariant " + inv.name() + (r.keyframes < 0 ? " holds throughout " : " holds at every keyframe of ") +
+                trace + " and after every checked write (" + Fmt.count(r.traceEvents) + " events; " + how + ")");
             return 0;
         }
         final palimpsest.trace.EventFormatter fmt = new palimpsest.trace.EventFormatter(pc -> r.machine.code().symbolize(pc),
             DumpCommand.interruptSources());
-        out.println("invariant " + inv.name() + " first fails at event #" + r.event.index() + " (" +
-            Fmt.count(r.checks) + " of the writes before it checked)");
+        out.println("invariant " + inv.name() + " first fails at event #" + r.event.index() + " (" + how + ")");
         out.println("  " + r.violation);
         out.println("  cpu " + r.event.cpu() + ", icount " + r.event.icount() + ", pc " + r.machine.symbolizeOrHex(r.event.pc()));
         out.println("  the write: " + fmt.format(r.event));
+        out.println("  call chain: " + chain(r, r.chain));
+        if (r.later.isEmpty())
+        {
+            out.println("no later write to those bytes up to the end of the trace (" + Fmt.count(r.traceEvents) + " events)");
+        }
+        else
+        {
+            out.println("later writes to those bytes, up to the end of the trace (" + Fmt.count(r.traceEvents) + " events):");
+            for (final InvariantBisect.Write w : r.later)
+            {
+                out.println("  " + fmt.format(w.event));
+                out.println("    call chain: " + chain(r, w.chain));
+            }
+        }
         return 1;
+    }
+
+    private static String chain(final InvariantBisect.Result r, final List<Long> frames)
+    {
+        if (frames.isEmpty())
+        {
+            return "(none)";
+        }
+        final StringBuilder sb = new StringBuilder();
+        for (final long pc : frames)
+        {
+            if (sb.length() > 0)
+            {
+                sb.append(" <- ");
+            }
+            sb.append(r.machine.symbolizeOrHex(pc));
+        }
+        return sb.toString();
     }
 
     static void removeQuietly(final Path dir)

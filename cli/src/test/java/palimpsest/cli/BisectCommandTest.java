@@ -21,8 +21,9 @@ import palimpsest.replayer.bisect.BisectStep;
 import palimpsest.replayer.bisect.PatchBisect;
 
 /**
- * Patch bisect over the test series of {@link palimpsest.cli.testing.ProbePatches} (eight candidates
- * after v0.3: zt3 breaks the probe, zt4 wedges it until zt5), and divergence bisect on two recordings.
+ * Patch bisect over the test series of {@link palimpsest.cli.testing.ProbePatches} (the eight
+ * candidates between v0.3 and v2.6.25: zt3 breaks the probe, zt4 wedges it until zt5), and
+ * divergence bisect on two recordings.
  */
 class BisectCommandTest
 {
@@ -32,7 +33,7 @@ class BisectCommandTest
     @Test
     void patchBisectNamesTheFirstBadPatchSteppingOverASkippedCandidate()
     {
-        final Result r = pal("bisect", "--scenario", ProbeScenario.NAME, "--good", "v0.3", "--bad", "head",
+        final Result r = pal("bisect", "--scenario", ProbeScenario.NAME, "--good", "v0.3", "--bad", "v2.6.25",
             "-o", tmp.resolve("bad").toString());
         assertEquals(0, r.rc(), r::toString);
         assertTrue(r.out().startsWith("first bad patch: zt3-probe-scribble \"probe: store 0xf0 into the object just freed\""), r::toString);
@@ -52,7 +53,7 @@ class BisectCommandTest
     {
         final ScenarioCatalog catalog = ScenarioCatalog.load();
         final BisectResult r = new PatchBisect(catalog.find(ProbeScenario.NAME), catalog)
-            .good("v0.3").bad("head").badTrace(tmp.resolve("engine")).run();
+            .good("v0.3").bad("v2.6.25").badTrace(tmp.resolve("engine")).run();
         assertEquals("zt3-probe-scribble", r.firstBad().name());
         assertEquals(8, r.candidates.size());
         final List<BisectStep> steps = r.steps;
@@ -95,9 +96,10 @@ class BisectCommandTest
         assertEquals(1, w.rc(), w::toString);
         final long at = index(b.out(), "the runs diverge at event #(\\d+)");
         assertEquals(index(w.out(), "diverges at event #(\\d+)"), at, () -> b + "\n" + w);
-        // The boot banner no longer lists the patches, so the scribble itself is the first difference.
+        // The kernels differ only in the patch, and the banner does not list patches: the
+        // scribble itself is the first difference (the good run loads the byte it checks).
         final String badLine = b.out().lines().filter(l -> l.startsWith("  bad:")).findFirst().orElseThrow();
-        assertTrue(badLine.contains(" store.1 ") && badLine.endsWith("6b -> f0"), b::toString);
+        assertTrue(badLine.contains("store.1") && badLine.contains("6b -> f0"), b::toString);
         assertEquals(0, pal("bisect", "--good", good.toString(), "--bad", good.toString()).rc());
     }
 

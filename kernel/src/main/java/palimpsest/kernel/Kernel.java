@@ -107,6 +107,8 @@ public final class Kernel
         this.freezer = new Freezer(this);
         this.pm = new Pm(this);
         this.boot = new Boot(this);
+        // Modules first, so that a patch's install may replace one (a patch changing a driver).
+        config.modules.forEach(modules::register);
         for (final Patch p : patches.applied())
         {
             p.install(this);
@@ -122,7 +124,6 @@ public final class Kernel
     public static Kernel install(final Machine machine, final KernelConfig config)
     {
         final Kernel k = new Kernel(machine, config);
-        config.modules.forEach(k.modules::register);
         for (final UserProgram p : config.programs)
         {
             config.file(p.path(), p.link(machine.code()));

@@ -4,14 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import palimpsest.emulator.Scenario;
+import palimpsest.kernel.patches.Patch;
 import palimpsest.kernel.patches.PatchSeries;
+import palimpsest.kernel.patches.SimplePatch;
 import palimpsest.kernel.patches.Patches;
 
 class PatchSeriesTest
@@ -48,5 +57,96 @@ class PatchSeriesTest
             names.add(s.name());
         }
         assertTrue(names.containsAll(List.of("boot", "word-count", "fork-cow")), names.toString());
+    }
+
+    /** Placed after a built-in patch inside v2.6.25..git1. */
+    public static final class PlacedA extends SimplePatch
+    {
+        public PlacedA()
+        {
+            super("zz-placed-a", "test: placed after device-pm-add-warn");
+        }
+
+        @Override
+        public String after()
+        {
+            return "device-pm-add-warn";
+        }
+    }
+
+    /** Placed after the other plugin patch. */
+    public static final class PlacedB extends SimplePatch
+    {
+        public PlacedB()
+        {
+            super("zz-placed-b", "test: placed after zz-placed-a");
+        }
+
+        @Override
+        public String after()
+        {
+            return "zz-placed-a";
+        }
+    }
+
+    /** Placed after the patch that ends v2.6.25-git1: the tag does not take it in. */
+    public static final class PlacedC extends SimplePatch
+    {
+        public PlacedC()
+        {
+            super("zz-placed-c", "test: placed after sched-clock-tweak");
+        }
+
+        @Override
+        public String after()
+        {
+            return "sched-clock-tweak";
+        }
+    }
+
+    /** Names a patch nobody has: appended. */
+    public static final class Unplaced extends SimplePatch
+    {
+        public Unplaced()
+        {
+            super("zz-unplaced", "test: after a patch that does not exist");
+        }
+
+        @Override
+        public String after()
+        {
+            return "no-such-patch";
+        }
+    }
+
+    @Test
+    void pluginPatchesGoWhereTheyAskAndTagsBehindThemMoveAlong(@TempDir final Path dir) throws Exception
+    {
+        final Path services = dir.resolve("META-INF/services");
+        Files.createDirectories(services);
+        Files.writeString(services.resolve(Patch.class.getName()), String.join("\n",
+            Unplaced.class.getName(), PlacedC.class.getName(), PlacedB.class.getName(), PlacedA.class.getName()) + "\n");
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()}, getClass().getClassLoader()))
+        {
+            final PatchSeries s = PatchSeries.load(loader);
+            final List<String> names = new ArrayList<>();
+            s.patches().forEach(p -> names.add(p.name()));
+            final int pm = names.indexOf("device-pm-add-warn");
+            assertEquals(List.of("device-pm-add-warn", "zz-placed-a", "zz-placed-b", "x86-debug-rodata-alternatives",
+                "sched-clock-tweak", "zz-placed-c", "kmalloc-large-warn"), names.subList(pm, pm + 7));
+            assertEquals("zz-unplaced", names.get(names.size() - 1));
+            final List<String> git1 = new ArrayList<>();
+            s.resolve("v2.6.25-git1", List.of()).forEach(p -> git1.add(p.name()));
+            assertTrue(git1.containsAll(List.of("zz-placed-a", "zz-placed-b", "sched-clock-tweak")), git1.toString());
+            assertFalse(git1.contains("zz-placed-c"), "a tag ending at the anchor does not take the placed patch in");
+            final List<String> v25 = new ArrayList<>();
+            s.resolve("v2.6.25", List.of()).forEach(p -> v25.add(p.name()));
+            assertFalse(v25.contains("zz-placed-a"), v25.toString());
+            final List<String> git2 = new ArrayList<>();
+            s.resolve("v2.6.25-git2", List.of()).forEach(p -> git2.add(p.name()));
+            assertTrue(git2.containsAll(List.of("zz-placed-a", "zz-placed-b", "zz-placed-c", "path-lookup-slashes")), git2.toString());
+            assertFalse(git2.contains("zz-unplaced"), git2.toString());
+            assertEquals(s.patches().size(), s.resolve("head", List.of()).size() + 1, "head has all but the optional one");
+        }
     }
 }

@@ -1,49 +1,101 @@
 package palimpsest.analyzers.invariants;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import palimpsest.emulator.Machine;
-import palimpsest.emulator.Outcome;
+import palimpsest.kernel.patches.Patches;
 import palimpsest.recorder.ScenarioCatalog;
-import palimpsest.replayer.Replay;
-import palimpsest.replayer.ReplayResult;
-import palimpsest.replayer.ReplayTap;
+import palimpsest.replayer.state.StateIndex;
+import palimpsest.replayer.state.TraceState;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.TraceReader;
 
 /**
- * The first event at which an invariant fails. The trace is replayed (and verified) from its
- * recorded inputs; after every write (store, rmw, dma write) the invariant's cheap
- * {@link Invariant#touches} filter decides whether to run {@link Invariant#checkWrite} on the
- * replayed machine's memory, which already holds the write. The first violation stops the replay.
+ * The first event at which an invariant fails, from the trace alone (nothing is re-executed):
  *
- * <p>Not yet here: the binary search over keyframes that would skip the stretch before the first
- * failing keyframe (it needs state-at-event from keyframes, issue 5's TraceState); this pass is
- * the linear pass that would follow it, run from event 0.
+ * <ol>
+ *   <li><b>Binary search over keyframes.</b> {@link StateIndex#at} gives the state at each keyframe
+ *       ({@code TRACE/keyframes.kryo}, rebuilt if missing); {@link Invariant#check} on the whole
+ *       state finds the first keyframe at which the invariant fails, in log2(keyframes) checks.
+ *       This assumes that a broken invariant stays broken (a corrupted link is not repaired by the
+ *       kernel); a violation that heals before the next keyframe can be missed, the price of not
+ *       checking every write of the whole trace.</li>
+ *   <li><b>Linear pass</b> from the keyframe before that one (event 0 if none): the events are
+ *       rolled forward with {@link TraceState#apply}; after every write (store, rmw, dma write)
+ *       the invariant's cheap {@link Invariant#touches} filter decides whether to run
+ *       {@link Invariant#checkWrite} (after one whole {@link Invariant#check} of the first state,
+ *       from which an invariant may learn what its filter needs, e.g. page-tables its table
+ *       pages). The first violation is the answer. When no keyframe fails,
+ *       the pass runs from the last keyframe to the end.</li>
+ *   <li><b>Aftermath</b>: the rest of the trace is scanned for later writes to the bytes the
+ *       breaking write wrote (a scribble is often repeated, or overwritten by a worse one), each
+ *       with the writer's call chain.</li>
+ * </ol>
  */
 public final class InvariantBisect
 {
-    /** What the pass found. */
+    /** How many frames of a writer's call chain are kept. */
+    public static final int MAX_FRAMES = 12;
+    /** How many later writes to the same bytes are listed at most. */
+    public static final int MAX_LATER = 32;
+
+    /** One write, with the writer's call chain at that moment (innermost first). */
+    public static final class Write
+    {
+        public final Event event;
+        public final List<Long> chain;
+
+        Write(final Event event, final List<Long> chain)
+        {
+            this.event = event;
+            this.chain = chain;
+        }
+    }
+
+    /** What the bisect found. */
     public static final class Result
     {
         /** The write that first breaks the invariant (null if it never fails). */
         public final Event event;
         public final String violation;
-        public final long eventsReplayed;
+        /** The writer's call chain (empty if none found). */
+        public final List<Long> chain;
+        /** Later writes to the bytes the breaking write wrote, up to the end of the trace. */
+        public final List<Write> later;
+        /** Keyframes in the trace (-1: not used, linear only), and how many states the binary search checked. */
+        public final int keyframes;
+        public final int keyframeChecks;
+        /** Where the linear pass started, and how many events it rolled forward. */
+        public final long linearFrom;
+        public final long eventsScanned;
+        /** Writes the linear pass checked. */
         public final long checks;
+        /** Total events in the trace (readable ones). */
+        public final long traceEvents;
+        /** The machine the trace was recorded on, loaded but not run (for symbols). */
         public final Machine machine;
-        public final ReplayResult replay;
+        /** What happened to the keyframes ("rebuilt: ..."), or null. */
+        public final String keyframeNote;
 
-        Result(final Event event, final String violation, final long eventsReplayed, final long checks,
-            final Machine machine, final ReplayResult replay)
+        Result(final Event event, final String violation, final List<Long> chain, final List<Write> later, final int keyframes,
+            final int keyframeChecks, final long linearFrom, final long eventsScanned, final long checks, final long traceEvents,
+            final Machine machine, final String keyframeNote)
         {
             this.event = event;
             this.violation = violation;
-            this.eventsReplayed = eventsReplayed;
+            this.chain = chain;
+            this.later = later;
+            this.keyframes = keyframes;
+            this.keyframeChecks = keyframeChecks;
+            this.linearFrom = linearFrom;
+            this.eventsScanned = eventsScanned;
             this.checks = checks;
+            this.traceEvents = traceEvents;
             this.machine = machine;
-            this.replay = replay;
+            this.keyframeNote = keyframeNote;
         }
     }
 
@@ -51,80 +103,121 @@ public final class InvariantBisect
     {
     }
 
+    /**
+     * @throws IllegalArgumentException (one line) for a trace whose scenario this pal lacks
+     * @throws palimpsest.trace.TraceException for an unreadable trace
+     */
     public static Result run(final Path trace, final ScenarioCatalog catalog, final Invariant invariant)
     {
-        final palimpsest.kernel.patches.Patches build;
-        try (TraceReader r = TraceReader.open(trace))
-        {
-            build = KernelState.patchesOf(r.header());
-        }
-        final Checker checker = new Checker(invariant, build);
-        final ReplayResult rr = new Replay(trace, catalog).tap(checker).run();
-        return new Result(checker.found, checker.violation, checker.events, checker.checks, rr.machine, rr);
+        return run(trace, catalog, invariant, false);
     }
 
-    /** The tap: counts events, filters writes, checks, stops at the first violation. */
-    private static final class Checker implements ReplayTap
+    /**
+     * As {@link #run(Path, ScenarioCatalog, Invariant)}; with linearOnly no keyframe search: every
+     * write of the whole trace is filtered and checked from event 0 (to show that an invariant
+     * holds throughout, not only at keyframes and after the last one).
+     */
+    public static Result run(final Path trace, final ScenarioCatalog catalog, final Invariant invariant, final boolean linearOnly)
     {
-        private final Invariant invariant;
-        private final palimpsest.kernel.patches.Patches build;
-        private Machine machine;
-        private KernelState state;
-        private boolean applies;
-        long events;
-        long checks;
-        Event found;
-        String violation;
+        final StateIndex index = StateIndex.open(trace, catalog);
+        final Patches build = KernelState.patchesOf(index.header());
+        final List<Long> keyframes = linearOnly ? List.of() : index.keyframePositions();
 
-        Checker(final Invariant invariant, final palimpsest.kernel.patches.Patches build)
+        // 1. Binary search: lo = last keyframe known to hold (-1: event 0), hi = first known to fail.
+        int lo = -1;
+        int hi = keyframes.size();
+        int keyframeChecks = 0;
+        while (hi - lo > 1)
         {
-            this.invariant = invariant;
-            this.build = build;
-        }
-
-        @Override
-        public void attach(final Machine m)
-        {
-            this.machine = m;
-            this.state = new KernelState(m.memory(0), build);
-            this.applies = invariant.applies(state);
-        }
-
-        @Override
-        public void access(final int kind, final int cpu, final long icount, final long pc, final long vaddr, final long paddr,
-            final int size, final long value, final long oldValue)
-        {
-            final long index = events++;
-            if (found != null || !applies || !EventKind.isWrite(kind) || EventKind.isDevice(cpu) && kind != EventKind.DMA_WRITE)
+            final int mid = (lo + hi) >>> 1;
+            final TraceState st = index.at(keyframes.get(mid));
+            keyframeChecks++;
+            if (invariant.check(new KernelState(st.memory(0), build)) != null)
             {
-                return;
+                hi = mid;
             }
-            if (!invariant.touches(state, paddr, size))
+            else
             {
-                return;
-            }
-            checks++;
-            final String v = invariant.checkWrite(state, paddr, size);
-            if (v != null)
-            {
-                found = new Event().setAccess(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue).index(index);
-                violation = v;
-                machine.stop(new Outcome(Outcome.Kind.INTERNAL_ERROR, 0, "invariant " + invariant.name() +
-                    " fails at event " + index, null));
+                lo = mid;
             }
         }
+        final long from = lo < 0 ? 0 : keyframes.get(lo);
 
-        @Override
-        public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b, final long c)
+        // 2. Linear pass from there.
+        final TraceState st = index.at(from);
+        final KernelState state = new KernelState(st.memory(0), build);
+        final boolean applies = invariant.applies(state);
+        if (applies)
         {
-            events++;
+            // A whole check of the first state: it holds there (or the search would have started
+            // earlier), and invariants may learn from it what their touches filter needs.
+            invariant.check(state);
         }
+        final Event e = new Event();
+        Event found = null;
+        String violation = null;
+        List<Long> chain = List.of();
+        final List<Write> later = new ArrayList<>();
+        long scanned = 0;
+        long checks = 0;
+        long total = from;
+        try (TraceReader reader = TraceReader.open(trace))
+        {
+            if (from > 0 && !reader.seek(from))
+            {
+                throw new IllegalArgumentException("cannot seek to keyframe position " + from + " of " + trace);
+            }
+            while (reader.next(e))
+            {
+                st.apply(e);
+                total++;
+                if (found == null)
+                {
+                    scanned++;
+                }
+                final int kind = e.kind();
+                if (!applies || !EventKind.isWrite(kind) || !onNode0(st, e))
+                {
+                    continue;
+                }
+                if (found == null)
+                {
+                    if (!invariant.touches(state, e.paddr(), e.size()))
+                    {
+                        continue;
+                    }
+                    checks++;
+                    final String v = invariant.checkWrite(state, e.paddr(), e.size());
+                    if (v != null)
+                    {
+                        found = new Event().copyFrom(e);
+                        violation = v;
+                        chain = chainOf(st, e);
+                    }
+                }
+                else if (later.size() < MAX_LATER && e.paddr() < found.paddr() + found.size() &&
+                    found.paddr() < e.paddr() + e.size())
+                {
+                    later.add(new Write(new Event().copyFrom(e), chainOf(st, e)));
+                }
+            }
+        }
+        return new Result(found, violation, chain, later, linearOnly ? -1 : keyframes.size(), keyframeChecks, from, scanned, checks, total,
+            st.machine(), index.note());
+    }
 
-        @Override
-        public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
-            final byte[] payload, final int offset, final int length)
+    private static boolean onNode0(final TraceState st, final Event e)
+    {
+        final int cpu = e.cpu();
+        if (EventKind.isDevice(cpu))
         {
-            events++;
+            return e.kind() == EventKind.DMA_WRITE;
         }
+        return st.nodeOf(cpu) == 0;
+    }
+
+    private static List<Long> chainOf(final TraceState st, final Event e)
+    {
+        return EventKind.isDevice(e.cpu()) ? List.of() : st.backtrace(e.cpu(), MAX_FRAMES);
     }
 }

@@ -3,9 +3,11 @@ package palimpsest.cli.testing;
 import palimpsest.kernel.patches.SimplePatch;
 
 /**
- * Test-only patches appended to the series (after the built-ins, in name order) through
- * META-INF/services: eight candidates between v0.3 and head, the third of which (zt3) breaks
- * {@link ProbeScenario}; zt4 wedges it (SKIP) until zt5. They are flags only the probe consults.
+ * Test-only patches placed in the series right after {@code mremap-lock} (the end of v0.3, in
+ * name order) through META-INF/services: the eight candidates between v0.3 and v2.6.25 (the
+ * optional big-kernel-lock is never a candidate), the third of which (zt3) breaks
+ * {@link ProbeScenario}; zt4 wedges it (SKIP) until zt5. They are flags only the probe consults,
+ * so the v2.6.25 kernels that now hold them behave as without them.
  */
 public final class ProbePatches
 {
@@ -13,7 +15,22 @@ public final class ProbePatches
     {
     }
 
-    public static final class Noise1 extends SimplePatch
+    /** Right after the last patch of v0.3. */
+    abstract static class Placed extends SimplePatch
+    {
+        Placed(final String name, final String description)
+        {
+            super(name, description);
+        }
+
+        @Override
+        public String after()
+        {
+            return "mremap-lock";
+        }
+    }
+
+    public static final class Noise1 extends Placed
     {
         public Noise1()
         {
@@ -21,7 +38,7 @@ public final class ProbePatches
         }
     }
 
-    public static final class Noise2 extends SimplePatch
+    public static final class Noise2 extends Placed
     {
         public Noise2()
         {
@@ -29,7 +46,7 @@ public final class ProbePatches
         }
     }
 
-    public static final class Scribble extends SimplePatch
+    public static final class Scribble extends Placed
     {
         public Scribble()
         {
@@ -37,7 +54,7 @@ public final class ProbePatches
         }
     }
 
-    public static final class Wedge extends SimplePatch
+    public static final class Wedge extends Placed
     {
         public Wedge()
         {
@@ -45,7 +62,7 @@ public final class ProbePatches
         }
     }
 
-    public static final class Unwedge extends SimplePatch
+    public static final class Unwedge extends Placed
     {
         public Unwedge()
         {
@@ -53,7 +70,7 @@ public final class ProbePatches
         }
     }
 
-    public static final class Noise6 extends SimplePatch
+    public static final class Noise6 extends Placed
     {
         public Noise6()
         {
@@ -61,7 +78,7 @@ public final class ProbePatches
         }
     }
 
-    public static final class Noise7 extends SimplePatch
+    public static final class Noise7 extends Placed
     {
         public Noise7()
         {
@@ -69,7 +86,7 @@ public final class ProbePatches
         }
     }
 
-    public static final class Noise8 extends SimplePatch
+    public static final class Noise8 extends Placed
     {
         public Noise8()
         {

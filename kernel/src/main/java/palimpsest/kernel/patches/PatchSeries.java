@@ -2,6 +2,8 @@ package palimpsest.kernel.patches;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +41,11 @@ import java.util.ServiceLoader;
  * 19  x86-fix-text-poke-core-kernel-text  fix: text_poke: use core_kernel_text
  * then plugin patches, by name                                           <- head (default)
  * </pre>
+ *
+ * <p>A plugin patch with {@link Patch#after()} goes right after the named patch instead (several
+ * after the same one keep name order; one may name another plugin patch): the tags behind that
+ * point move with it, so e.g. a patch placed after {@code device-pm-add-warn} is in v2.6.25-git1
+ * and git2 and among the candidates of a v2.6.25..git2 bisect.
  */
 public final class PatchSeries
 {
@@ -64,9 +71,37 @@ public final class PatchSeries
             }
         }
         extra.sort((a, b) -> a.name().compareTo(b.name()));
+        // Placed patches first, as long as their anchors turn up (an anchor may be a plugin patch
+        // placed in an earlier round); the rest, unplaced or with an unknown anchor, at the end.
+        final Map<String, Patch> lastAfter = new HashMap<>();
+        boolean progress = true;
+        while (progress)
+        {
+            progress = false;
+            for (final Iterator<Patch> it = extra.iterator(); it.hasNext(); )
+            {
+                final Patch p = it.next();
+                final String anchor = p.after();
+                if (anchor != null && s.find(anchor) != null)
+                {
+                    final Patch behind = lastAfter.getOrDefault(anchor, s.find(anchor));
+                    s.insert(s.series.indexOf(behind) + 1, p);
+                    lastAfter.put(anchor, p);
+                    it.remove();
+                    progress = true;
+                }
+            }
+        }
         s.series.addAll(extra);
         s.tags.put("head", s.series.size());
         return s;
+    }
+
+    /** Inserts p at index i; tags that already reach past i - 1 take it in. */
+    private void insert(final int i, final Patch p)
+    {
+        series.add(i, p);
+        tags.replaceAll((tag, upTo) -> upTo > i ? upTo + 1 : upTo);
     }
 
     public static PatchSeries load()

@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
 
 import palimpsest.emulator.MachineConfig;
 import palimpsest.recorder.ScenarioCatalog;
@@ -141,6 +143,42 @@ public final class StateIndex
             }
         }
         return st;
+    }
+
+    /**
+     * The event positions of the keyframes, ascending (each keyframe is the state after that many
+     * events); rebuilds damaged or missing keyframes first, as {@link #at} does. Empty when they
+     * are unusable (then every state is read from event 0).
+     */
+    public List<Long> keyframePositions()
+    {
+        for (int attempt = 0; attempt < 2 && keyframesUsable; attempt++)
+        {
+            final List<Long> out = new ArrayList<>();
+            final MachineConfig c = TraceState.initial(header, catalog).config();
+            try (KeyframeReader kr = KeyframeReader.open(KeyframeFile.of(trace), c.nodes, c.totalCpus(), pagesPerNode()))
+            {
+                final KeyframeReader.Keyframe k = new KeyframeReader.Keyframe();
+                while (kr.next(k))
+                {
+                    out.add(k.position);
+                }
+                return out;
+            }
+            catch (final KeyframeReader.Unusable e)
+            {
+                if (attempt == 0)
+                {
+                    rebuild(e.getMessage());
+                }
+                else
+                {
+                    keyframesUsable = false;
+                    note = "keyframes unusable after rebuild (" + e.getMessage() + "); read from event 0";
+                }
+            }
+        }
+        return new ArrayList<>();
     }
 
     private BeyondEnd beyond(final long n)
