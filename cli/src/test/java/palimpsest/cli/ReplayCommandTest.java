@@ -48,6 +48,33 @@ class ReplayCommandTest
         recordAndReplay("fork-cow", "seeded", "3");
     }
 
+    /** Every built-in scenario, recorded free-running and under chaos, replays event for event. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"boot", "word-count", "fork-cow", "text-poke-scribble",
+        "ipi-pingpong", "net-echo", "tlb-stale"})
+    void everyBuiltInScenarioReplaysUnderFreeAndChaos(final String scenario)
+    {
+        assertTrue(palimpsest.recorder.ScenarioCatalog.load().names().contains(scenario), scenario);
+        for (final String schedule : new String[] {"free", "chaos"})
+        {
+            final Path trace = tmp.resolve(scenario + "-all-" + schedule);
+            final Result rec = pal("record", "--scenario", scenario, "--schedule", schedule, "--seed", "11", "-o", trace.toString());
+            assertTrue(rec.rc() == 0 || rec.rc() == 1, rec.toString());
+            final Result r = pal("replay", trace.toString());
+            assertEquals(0, r.rc(), r.toString());
+            assertTrue(r.out().contains(" events verified"), r.out());
+        }
+    }
+
+    @Test
+    void everyBuiltInScenarioIsCovered()
+    {
+        assertEquals(java.util.Set.of("boot", "word-count", "fork-cow", "text-poke-scribble", "ipi-pingpong", "net-echo",
+            "tlb-stale"), palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
+            .collect(java.util.stream.Collectors.toSet()),
+            "a new built-in scenario: add it to everyBuiltInScenarioReplaysUnderFreeAndChaos");
+    }
+
     @Test
     void garbageIsBadInput()
     {
