@@ -48,7 +48,7 @@ class TextPokeScribbleAnalyzeTest
         // The oops chain, one line: the faulting load, X, the 0xf0 byte, its writer and the resume path.
         final Matcher chain = Pattern.compile("\\[oops] event (\\d+): oops at " + FAULT + " in __d_lookup\\+0x[0-9a-f]+/0x100"
             + " <- pointer loaded from (ffff88[0-9a-f]+) <- byte 5 written 0xf0 at event (\\d+) by text_poke <- alternatives_smp_lock"
-            + " <- alternatives_smp_switch <- do_boot_cpu <- enable_nonboot_cpus <- enter_state <- kpowerd").matcher(out);
+            + " <- alternatives_smp_switch <- do_boot_cpu <- _cpu_up <- enable_nonboot_cpus <- enter_state <- kpowerd").matcher(out);
         assertTrue(chain.find(), out);
         final String x = chain.group(2);
         final String pokeEvent = chain.group(3);

@@ -60,6 +60,7 @@ public final class Hotplug
     private final Fn lapicTimerOnline;
     private final Fn lapicTimerOffline;
     private final Fn cpuUpFn;
+    private final Fn cpuUpInnerFn;
     private final Fn cpuDownFn;
     private final Fn doBootCpu;
     private final Fn takeCpuDownFn;
@@ -82,6 +83,7 @@ public final class Hotplug
         this.lapicTimerOnline = k.text.fn("lapic_timer_online", 0x60, this::lapicTimerOnlineBody);
         this.lapicTimerOffline = k.text.fn("lapic_timer_offline", 0x40, this::lapicTimerOfflineBody);
         this.cpuUpFn = k.text.fn("cpu_up", 0x80);
+        this.cpuUpInnerFn = k.text.fn("_cpu_up", 0x60);
         this.cpuDownFn = k.text.fn("cpu_down", 0x100);
         this.doBootCpu = k.text.fn("do_boot_cpu", 0x100);
         this.takeCpuDownFn = k.text.fn("take_cpu_down", 0x60);
@@ -244,9 +246,19 @@ public final class Hotplug
             return cpuUpFn.leave(cpu, EINVAL);
         }
         k.spin.lock(cpu, Globals.CPU_ADD_REMOVE_LOCK);
-        final long r = k.sched.cpuOnline(cpu, id) ? EINVAL : nativeCpuUp(cpu, id);
+        final long r = k.sched.cpuOnline(cpu, id) ? EINVAL : cpuUpLocked(cpu, id);
         k.spin.unlock(cpu, Globals.CPU_ADD_REMOVE_LOCK);
         return cpuUpFn.leave(cpu, r);
+    }
+
+    /**
+     * _cpu_up: the common path of cpu_up (sysfs) and enable_nonboot_cpus (resume), cpu_add_remove_lock
+     * held, as in 2.6.25 (_cpu_up -> __cpu_up -> do_boot_cpu).
+     */
+    private long cpuUpLocked(final Cpu cpu, final int id)
+    {
+        cpuUpInnerFn.enter(cpu);
+        return cpuUpInnerFn.leave(cpu, nativeCpuUp(cpu, id));
     }
 
     /**
@@ -493,7 +505,7 @@ public final class Hotplug
             {
                 if ((frozen & 1L << id) != 0)
                 {
-                    final long error = nativeCpuUp(cpu, id);
+                    final long error = cpuUpLocked(cpu, id);
                     if (error != 0)
                     {
                         k.printk.printk(cpu, "Error taking CPU" + id + " up: " + error);
