@@ -68,7 +68,11 @@ public final class DecodeAhead implements AutoCloseable
     {
         /** {@link TraceReader#next}. */
         ALL,
-        /** {@link TraceReader#nextInput}: chunks without inputs are checked but not decoded. */
+        /**
+         * {@link TraceReader#nextInput}: chunks without inputs are checked but not decoded. A batch is
+         * handed over once it holds an input of a later chunk than its first, so the consumer never
+         * waits for more than about one chunk's decoding.
+         */
         INPUTS
     }
 
@@ -87,6 +91,9 @@ public final class DecodeAhead implements AutoCloseable
             }
         }
     }
+
+    /** Offered to the free queue by {@link #close} to wake a decode thread waiting for a free batch. */
+    private static final Batch STOP = new Batch(0);
 
     private final Path dir;
     private final Mode mode;
@@ -125,7 +132,7 @@ public final class DecodeAhead implements AutoCloseable
         }
         this.dir = dir;
         this.mode = mode;
-        this.free = new ArrayBlockingQueue<>(batches);
+        this.free = new ArrayBlockingQueue<>(batches + 1); // + 1: room for STOP
         this.full = new ArrayBlockingQueue<>(batches);
         for (int i = 0; i < batches; i++)
         {
@@ -355,9 +362,32 @@ public final class DecodeAhead implements AutoCloseable
                 boolean more = true;
                 try
                 {
-                    while (n < cap && (more = all ? reader.next(events[n]) : reader.nextInput(events[n])))
+                    if (all)
                     {
-                        n++;
+                        while (n < cap && (more = reader.next(events[n])))
+                        {
+                            n++;
+                        }
+                    }
+                    else
+                    {
+                        // Inputs are sparse (a few per chunk, none in many): hand the batch over as soon as an
+                        // input from a later chunk arrived, rather than decoding far ahead for a full batch
+                        // while the consumer waits for its next answer.
+                        long firstChunk = -1;
+                        while (n < cap && (more = reader.nextInput(events[n])))
+                        {
+                            n++;
+                            final long chunk = reader.chunksVerified();
+                            if (firstChunk < 0)
+                            {
+                                firstChunk = chunk;
+                            }
+                            else if (chunk != firstChunk)
+                            {
+                                break;
+                            }
+                        }
                     }
                 }
                 catch (final Throwable t)
@@ -396,6 +426,10 @@ public final class DecodeAhead implements AutoCloseable
             try
             {
                 final Batch b = free.poll(POLL_MS, TimeUnit.MILLISECONDS);
+                if (b == STOP || stopping)
+                {
+                    return null;
+                }
                 if (b != null)
                 {
                     b.count = 0;
@@ -428,6 +462,7 @@ public final class DecodeAhead implements AutoCloseable
         closed = true;
         stopping = true;
         current = null;
+        free.offer(STOP);
         boolean interrupted = false;
         while (thread.isAlive())
         {
