@@ -28,9 +28,8 @@ import palimpsest.replayer.Replay;
 import palimpsest.replayer.ReplayResult;
 import palimpsest.replayer.state.StateIndex;
 import palimpsest.replayer.state.TraceState;
-import palimpsest.trace.Event;
+import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.EventSink;
-import palimpsest.trace.TraceReader;
 import palimpsest.trace.RawChronicleBench;
 import palimpsest.trace.TraceFormat;
 
@@ -239,9 +238,9 @@ final class BenchCommand implements Callable<Integer>
         final ReplayResult r = new Replay(trace, catalog).run();
         final TraceState st = TraceState.initial(trace, catalog);
         final long t0 = System.nanoTime();
-        try (TraceReader reader = TraceReader.open(trace))
+        try (DecodeAhead reader = DecodeAhead.open(trace))
         {
-            st.advanceTo(reader, new Event(), Long.MAX_VALUE);
+            st.advanceTo(reader, Long.MAX_VALUE);
         }
         final long stateNanos = System.nanoTime() - t0;
         final long at = events * 3 / 4;

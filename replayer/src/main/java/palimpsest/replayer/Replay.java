@@ -14,9 +14,9 @@ import palimpsest.emulator.input.InputSource;
 import palimpsest.emulator.input.SeededInput;
 import palimpsest.emulator.input.InputSources;
 import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.TraceException;
 import palimpsest.trace.TraceHeader;
-import palimpsest.trace.TraceReader;
 
 /**
  * Re-executes a trace: rebuilds the machine and scenario from the header, answers every choice
@@ -29,6 +29,9 @@ import palimpsest.trace.TraceReader;
  */
 public final class Replay
 {
+    private static final int INPUT_BATCH = 64;
+    private static final int INPUT_BATCHES = 8;
+
     private final Path trace;
     private final ScenarioCatalog catalog;
     private String kernelVersion;
@@ -74,7 +77,10 @@ public final class Replay
      */
     public ReplayResult run()
     {
-        try (TraceReader recording = TraceReader.open(trace); TraceReader inputs = TraceReader.open(trace))
+        // Two decode threads: every event for the verifier, the inputs alone for ReplayInput (inputs are
+        // answered before the events they lead to, so they come from a stream of their own).
+        try (DecodeAhead recording = DecodeAhead.open(trace);
+            DecodeAhead inputs = DecodeAhead.open(trace, DecodeAhead.Mode.INPUTS, INPUT_BATCH, INPUT_BATCHES))
         {
             final TraceHeader h = recording.header();
             final Scenario scenario = catalog.find(h.scenario());

@@ -1,6 +1,7 @@
 package palimpsest.replayer;
 
 import palimpsest.emulator.input.InputSource;
+import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.InputKind;
@@ -19,22 +20,49 @@ import palimpsest.trace.TraceReader;
 public final class ReplayInput implements InputSource
 {
     private final TraceReader inputs;
+    private final DecodeAhead ahead;
     private final InputSource fallback;
-    private final Event next = new Event();
+    private final Event scratch = new Event();
+    /** The next recorded input (valid while hasNext): scratch, or a reference into ahead's current batch. */
+    private Event next;
     private boolean hasNext;
     private long answered;
     private String departure;
 
+    /** Reads the inputs from a reader on this thread ({@link TraceReader#nextInput}). */
     public ReplayInput(final TraceReader inputs, final InputSource fallback)
     {
         this.inputs = inputs;
+        this.ahead = null;
+        this.fallback = fallback;
+        advance();
+    }
+
+    /** Reads the inputs decoded ahead on another thread: open it with {@link DecodeAhead.Mode#INPUTS}. */
+    public ReplayInput(final DecodeAhead inputs, final InputSource fallback)
+    {
+        if (inputs.mode() != DecodeAhead.Mode.INPUTS)
+        {
+            throw new IllegalArgumentException("ReplayInput needs a DecodeAhead in INPUTS mode");
+        }
+        this.inputs = null;
+        this.ahead = inputs;
         this.fallback = fallback;
         advance();
     }
 
     private void advance()
     {
-        hasNext = inputs.nextInput(next);
+        if (ahead != null)
+        {
+            next = ahead.next();
+            hasNext = next != null;
+        }
+        else
+        {
+            hasNext = inputs.nextInput(scratch);
+            next = scratch;
+        }
     }
 
     /** Why the run left the recorded inputs, or null while it follows them. */

@@ -7,21 +7,25 @@ import palimpsest.emulator.Machine;
 import palimpsest.emulator.Outcome;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventSink;
-import palimpsest.trace.TraceReader;
+import palimpsest.trace.DecodeAhead;
 
 /**
  * The event sink of a replayed machine: compares every regenerated event with the next recorded
- * one. Allocation-free while they agree (two reusable events and a ring of recent ones). At the
- * first mismatch it keeps both and either stops the machine (plain replay) or lets it run on
- * uncompared (what-if replay, to learn how the other kernel's run ends).
+ * one. Allocation-free while they agree (one reusable event, the recorded ones handed out by the
+ * {@link DecodeAhead} batches, and a ring of recent ones). At the first mismatch it keeps both,
+ * closes the recording (which stops its decode thread: nothing more is compared) and either stops
+ * the machine (plain replay) or lets it run on uncompared (what-if replay, to learn how the other
+ * kernel's run ends).
+ *
+ * <p>The recording is decoded ahead on a second thread while this one re-executes, so replay costs
+ * about the re-execution alone rather than re-execution plus decoding.
  */
 public final class Verifier implements EventSink
 {
     static final int CONTEXT = 8;
 
-    private final TraceReader recording;
+    private final DecodeAhead recording;
     private final boolean stopAtDivergence;
-    private final Event expected = new Event();
     private final Event actual = new Event();
     private final Event[] ring = new Event[CONTEXT];
     private Machine machine;
@@ -31,7 +35,7 @@ public final class Verifier implements EventSink
     private Divergence divergence;
     private EventSink tap = EventSink.NULL;
 
-    public Verifier(final TraceReader recording, final boolean stopAtDivergence)
+    public Verifier(final DecodeAhead recording, final boolean stopAtDivergence)
     {
         this.recording = recording;
         this.stopAtDivergence = stopAtDivergence;
@@ -74,16 +78,18 @@ public final class Verifier implements EventSink
         {
             return false;
         }
-        return recording.next(expected);
+        return recording.next() != null;
     }
 
     /** Call after the run: reports a recording longer than the replay as a divergence. */
     void finish(final String replayEnd)
     {
-        if (divergence == null && !recordedEnded && recording.next(expected))
+        final Event expected = divergence == null && !recordedEnded ? recording.next() : null;
+        if (expected != null)
         {
             divergence = new Divergence(expected.index(), new Event().copyFrom(expected), null, context(),
                 "the replay ended (" + replayEnd + ") but the recording goes on");
+            recording.close();
         }
     }
 
@@ -94,7 +100,8 @@ public final class Verifier implements EventSink
             afterDivergence++;
             return;
         }
-        if (recordedEnded || !recording.next(expected))
+        final Event expected = recordedEnded ? null : recording.next();
+        if (expected == null)
         {
             recordedEnded = true;
             actual.index(verified);
@@ -125,6 +132,8 @@ public final class Verifier implements EventSink
     private void diverge(final Event recorded, final String reason)
     {
         divergence = new Divergence(actual.index(), recorded, new Event().copyFrom(actual), context(), reason);
+        // Nothing more is compared: stop decoding (the recording's status stays what it was here).
+        recording.close();
         if (stopAtDivergence && machine != null)
         {
             machine.stop(new Outcome(Outcome.Kind.INTERNAL_ERROR, 0, "replay diverged at event " + divergence.index, null));

@@ -16,12 +16,12 @@ import java.util.List;
 import java.util.function.LongConsumer;
 
 import palimpsest.analyzers.core.LongLongMap;
+import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.Hash64;
 import palimpsest.trace.TraceException;
 import palimpsest.trace.TraceHeader;
-import palimpsest.trace.TraceReader;
 
 /**
  * Who wrote each physical byte, by page: built in one streaming pass over a trace and kept next to
@@ -201,12 +201,13 @@ public final class WhoWroteIndex
     {
         final long t0 = System.nanoTime();
         final Builder b;
-        try (TraceReader r = TraceReader.open(trace))
+        // Decoding (on the decode-ahead thread) overlaps with indexing (on this one).
+        try (DecodeAhead r = DecodeAhead.open(trace))
         {
             final TraceHeader h = r.header();
             b = new Builder(Math.max(1, h.cpusPerNode()));
-            final Event e = new Event();
-            while (r.next(e))
+            Event e;
+            while ((e = r.next()) != null)
             {
                 b.accept(e);
                 if (progress != null && (e.index() & 0xfffff) == 0)

@@ -13,6 +13,7 @@ import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.recorder.keyframe.KeyframeFile;
 import palimpsest.recorder.keyframe.KeyframeReader;
 import palimpsest.recorder.keyframe.KeyframeWriter;
+import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceReader;
@@ -255,11 +256,12 @@ public final class StateIndex
             final MachineConfig c = st.config();
             final DirtyPages dirty = new DirtyPages(c.nodes, (long)c.memMiB << 20);
             st.trackDirty(dirty);
-            try (TraceReader reader = TraceReader.open(trace);
+            // One streaming pass: decoded on the decode-ahead thread, applied (and keyframes written) on this one.
+            try (DecodeAhead reader = DecodeAhead.open(trace);
                 KeyframeWriter w = new KeyframeWriter(tmp, every, c.nodes, c.totalCpus(), pagesPerNode()))
             {
-                final Event e = new Event();
-                while (reader.next(e))
+                Event e;
+                while ((e = reader.next()) != null)
                 {
                     st.apply(e);
                     if (st.position() % every == 0)

@@ -11,6 +11,7 @@ import palimpsest.emulator.Paging;
 import palimpsest.emulator.PhysicalMemory;
 import palimpsest.emulator.Scenario;
 import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.Reg;
@@ -185,6 +186,17 @@ public final class TraceState
         while (position < n && reader.next(scratch))
         {
             apply(scratch);
+        }
+        return position;
+    }
+
+    /** As {@link #advanceTo(TraceReader, Event, long)}, with the events decoded on the decode-ahead thread. */
+    public long advanceTo(final DecodeAhead reader, final long n)
+    {
+        Event e;
+        while (position < n && (e = reader.next()) != null)
+        {
+            apply(e);
         }
         return position;
     }

@@ -1,0 +1,483 @@
+package palimpsest.trace;
+
+import java.nio.file.Path;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads a trace on a second thread: a decode thread runs a {@link TraceReader} and fills batches of
+ * {@link Event} flyweights ahead of the consumer, so that decoding (about half the cost of streaming
+ * a trace) overlaps with whatever the consumer does with the events (re-execution and comparison in
+ * replay, indexing in who-wrote). Same events, same order, same end status as {@link TraceReader}.
+ *
+ * <h2>Threads</h2>
+ * <ul>
+ *   <li><b>Decode thread</b> (daemon, {@code pal-decode-ahead}): opens its own {@link TraceReader}
+ *       (on that thread, so Chronicle's tailer is only ever touched by it), decodes, and closes it.</li>
+ *   <li><b>Consumer</b>: one thread (or several one at a time, with a happens-before edge at each
+ *       handoff) calling {@link #open}, {@link #next}, the accessors and {@link #close}.</li>
+ * </ul>
+ * The only shared state is the two bounded queues below (which give the happens-before edges for
+ * the batch contents) and a volatile stop flag.
+ *
+ * <h2>Batch lifecycle</h2>
+ * <pre>
+ *              +------------- free queue (batches the consumer is done with) ------------+
+ *              v                                                                          |
+ *   decode thread: take a free batch, reader.next() into its events until it is full     |
+ *              or the trace ends, mark the last one                                       |
+ *              |                                                                          |
+ *              +------------> full queue (decoded, in trace order) ---> consumer: next()--+
+ *                                                                       hands out events
+ *                                                                       one by one; when a
+ *                                                                       batch is used up it
+ *                                                                       goes back to free
+ * </pre>
+ * There are {@code batches} batches of {@code batchEvents} preallocated events each, created once;
+ * the decoder writes into them in place, so steady-state reading allocates nothing per event (only
+ * the queues' lock bookkeeping, per batch).
+ *
+ * <p>The {@link Event} returned by {@link #next} is a reference into the current batch: it is valid
+ * until the following call to {@link #next} (or {@link #close}); copy what must outlive that.
+ *
+ * <h2>End and errors</h2>
+ * When {@link #next} returns null the end of what can be read was reached and {@link #status()},
+ * {@link #statusMessage()}, {@link #end()}, {@link #eventsVerified()} and {@link #digest()} are those
+ * of the underlying reader at that point: a truncated or damaged trace yields every event of its
+ * whole, checked chunks and then says so, exactly as {@link TraceReader#next} does. {@link #open}
+ * throws the reader's one-line {@link TraceException} for something that is not a readable trace. A
+ * failure on the decode thread that {@code TraceReader} does not turn into a status (a bug, an
+ * {@code Error}) is rethrown by {@link #next} on the consumer thread once the events before it are
+ * consumed.
+ *
+ * <p>{@link #close()} may be called at any time (a replay that diverges stops reading early): it
+ * stops the decode thread, waits for it to close its reader and exit, and is idempotent.
+ */
+public final class DecodeAhead implements AutoCloseable
+{
+    /** Events per batch by default: large enough that the per-batch handoff cost vanishes. */
+    public static final int DEFAULT_BATCH_EVENTS = 4096;
+    /** Batches in flight by default: how far the decoder may run ahead (batches x batch events). */
+    public static final int DEFAULT_BATCHES = 6;
+
+    private static final long POLL_MS = 20;
+
+    /** What the decode thread reads: every event, or only {@link EventKind#INPUT} events. */
+    public enum Mode
+    {
+        /** {@link TraceReader#next}. */
+        ALL,
+        /**
+         * {@link TraceReader#nextInput}: chunks without inputs are checked but not decoded. A batch is
+         * handed over once it holds an input of a later chunk than its first, so the consumer never
+         * waits for more than about one chunk's decoding.
+         */
+        INPUTS
+    }
+
+    private static final class Batch
+    {
+        final Event[] events;
+        int count;
+        boolean last;
+
+        Batch(final int size)
+        {
+            events = new Event[size];
+            for (int i = 0; i < size; i++)
+            {
+                events[i] = new Event();
+            }
+        }
+    }
+
+    /** Offered to the free queue by {@link #close} to wake a decode thread waiting for a free batch. */
+    private static final Batch STOP = new Batch(0);
+
+    private final Path dir;
+    private final Mode mode;
+    private final ArrayBlockingQueue<Batch> free;
+    private final ArrayBlockingQueue<Batch> full;
+    private final CountDownLatch opened = new CountDownLatch(1);
+    private final Thread thread;
+    private volatile boolean stopping;
+
+    // Written by the decode thread before the queue handoff that publishes them (open latch, last batch).
+    private TraceHeader header;
+    private Throwable openError;
+    private Throwable decodeError;
+    private TraceStatus endStatus;
+    private String endMessage;
+    private EndRecord endRecord;
+    private long endVerified;
+    private long endDigest;
+
+    // Consumer side.
+    private Batch current;
+    private int position;
+    private boolean ended;
+    private boolean closed;
+    private TraceStatus status = TraceStatus.READING;
+    private String statusMessage = "reading";
+    private EndRecord end;
+    private long eventsVerified;
+    private long digest = TraceFormat.DIGEST_SEED;
+
+    private DecodeAhead(final Path dir, final Mode mode, final int batchEvents, final int batches)
+    {
+        if (batchEvents < 1 || batches < 2)
+        {
+            throw new IllegalArgumentException("need batchEvents >= 1 and batches >= 2, got " + batchEvents + ", " + batches);
+        }
+        this.dir = dir;
+        this.mode = mode;
+        this.free = new ArrayBlockingQueue<>(batches + 1); // + 1: room for STOP
+        this.full = new ArrayBlockingQueue<>(batches);
+        for (int i = 0; i < batches; i++)
+        {
+            free.add(new Batch(batchEvents));
+        }
+        this.thread = new Thread(this::decodeLoop, "pal-decode-ahead");
+        this.thread.setDaemon(true);
+    }
+
+    /** Opens a trace for reading every event ahead, with the default batch sizes. */
+    public static DecodeAhead open(final Path dir)
+    {
+        return open(dir, Mode.ALL, DEFAULT_BATCH_EVENTS, DEFAULT_BATCHES);
+    }
+
+    /**
+     * Starts the decode thread, which opens the trace, and waits until the header is read.
+     *
+     * @throws TraceException (one-line message, as from {@link TraceReader#open}) if dir is not a readable trace.
+     */
+    public static DecodeAhead open(final Path dir, final Mode mode, final int batchEvents, final int batches)
+    {
+        final DecodeAhead d = new DecodeAhead(dir, mode, batchEvents, batches);
+        d.thread.start();
+        boolean interrupted = false;
+        while (true)
+        {
+            try
+            {
+                d.opened.await();
+                break;
+            }
+            catch (final InterruptedException ex)
+            {
+                interrupted = true;
+            }
+        }
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
+        }
+        if (d.openError != null)
+        {
+            d.close();
+            throw rethrown(d.openError);
+        }
+        return d;
+    }
+
+    public TraceHeader header()
+    {
+        return header;
+    }
+
+    public Path dir()
+    {
+        return dir;
+    }
+
+    public Mode mode()
+    {
+        return mode;
+    }
+
+    /** {@link TraceStatus#READING} until {@link #next} returned null, then the reader's final status. */
+    public TraceStatus status()
+    {
+        return status;
+    }
+
+    /** One line, as {@link TraceReader#statusMessage()}; "reading" before the end. */
+    public String statusMessage()
+    {
+        return statusMessage;
+    }
+
+    /** The end record once the end was reached (null before, and for a truncated or damaged trace). */
+    public EndRecord end()
+    {
+        return end;
+    }
+
+    /** {@link TraceReader#eventsVerified()} at the end (0 before the end was reached). */
+    public long eventsVerified()
+    {
+        return eventsVerified;
+    }
+
+    /** {@link TraceReader#digest()} at the end (the seed before the end was reached). */
+    public long digest()
+    {
+        return digest;
+    }
+
+    /**
+     * The next event, or null at the end of what can be read (then see {@link #status()}). The event
+     * belongs to the current batch and is valid until the next call to this method or {@link #close}.
+     */
+    public Event next()
+    {
+        final Batch b = current;
+        if (b != null && position < b.count)
+        {
+            return b.events[position++];
+        }
+        return nextBatch();
+    }
+
+    private Event nextBatch()
+    {
+        while (true)
+        {
+            if (ended || closed)
+            {
+                return null;
+            }
+            final Batch b = current;
+            if (b != null)
+            {
+                if (b.last)
+                {
+                    reachEnd();
+                    return null;
+                }
+                current = null;
+                free.add(b);
+            }
+            final Batch n = takeFull();
+            current = n;
+            position = 0;
+            if (n.count > 0)
+            {
+                position = 1;
+                return n.events[0];
+            }
+        }
+    }
+
+    private Batch takeFull()
+    {
+        boolean interrupted = false;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    return full.take();
+                }
+                catch (final InterruptedException ex)
+                {
+                    interrupted = true;
+                }
+            }
+        }
+        finally
+        {
+            if (interrupted)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void reachEnd()
+    {
+        ended = true;
+        status = endStatus;
+        statusMessage = endMessage;
+        end = endRecord;
+        eventsVerified = endVerified;
+        digest = endDigest;
+        if (decodeError != null)
+        {
+            throw rethrown(decodeError);
+        }
+    }
+
+    private static RuntimeException rethrown(final Throwable t)
+    {
+        if (t instanceof TraceException te)
+        {
+            // Same type and one-line message as the reader's own; the cause shows where it came from.
+            return new TraceException(te.getMessage(), te);
+        }
+        if (t instanceof Error err)
+        {
+            throw err;
+        }
+        if (t instanceof RuntimeException re)
+        {
+            return re;
+        }
+        return new IllegalStateException("decode thread failed: " + t, t);
+    }
+
+    // ---- decode thread ------------------------------------------------------------------------
+
+    private void decodeLoop()
+    {
+        final TraceReader reader;
+        try
+        {
+            reader = TraceReader.open(dir);
+            header = reader.header();
+        }
+        catch (final Throwable t)
+        {
+            openError = t;
+            opened.countDown();
+            return;
+        }
+        opened.countDown();
+        try
+        {
+            final boolean all = mode == Mode.ALL;
+            while (!stopping)
+            {
+                final Batch b = takeFree();
+                if (b == null)
+                {
+                    return;
+                }
+                final Event[] events = b.events;
+                final int cap = events.length;
+                int n = 0;
+                boolean more = true;
+                try
+                {
+                    if (all)
+                    {
+                        while (n < cap && (more = reader.next(events[n])))
+                        {
+                            n++;
+                        }
+                    }
+                    else
+                    {
+                        // Inputs are sparse (a few per chunk, none in many): hand the batch over as soon as an
+                        // input from a later chunk arrived, rather than decoding far ahead for a full batch
+                        // while the consumer waits for its next answer.
+                        long firstChunk = -1;
+                        while (n < cap && (more = reader.nextInput(events[n])))
+                        {
+                            n++;
+                            final long chunk = reader.chunksVerified();
+                            if (firstChunk < 0)
+                            {
+                                firstChunk = chunk;
+                            }
+                            else if (chunk != firstChunk)
+                            {
+                                break;
+                            }
+                        }
+                    }
+                }
+                catch (final Throwable t)
+                {
+                    decodeError = t;
+                    more = false;
+                }
+                b.count = n;
+                b.last = !more;
+                if (!more)
+                {
+                    endStatus = decodeError != null ? TraceStatus.DAMAGED : reader.status();
+                    endMessage = decodeError != null ? "trace damaged: decoding failed (" + decodeError + ")" : reader.statusMessage();
+                    endRecord = reader.end();
+                    endVerified = reader.eventsVerified();
+                    endDigest = reader.digest();
+                }
+                full.add(b);
+                if (!more)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            reader.close();
+        }
+    }
+
+    /** A free batch, or null once stopping. */
+    private Batch takeFree()
+    {
+        while (!stopping)
+        {
+            try
+            {
+                final Batch b = free.poll(POLL_MS, TimeUnit.MILLISECONDS);
+                if (b == STOP || stopping)
+                {
+                    return null;
+                }
+                if (b != null)
+                {
+                    b.count = 0;
+                    b.last = false;
+                    return b;
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /** Whether the decode thread is still running (for tests: it must be gone after {@link #close}). */
+    public boolean decoding()
+    {
+        return thread.isAlive();
+    }
+
+    /** Stops the decode thread (also before the end), waits for it to close its reader and exit. */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        stopping = true;
+        current = null;
+        free.offer(STOP);
+        boolean interrupted = false;
+        while (thread.isAlive())
+        {
+            try
+            {
+                thread.join(POLL_MS);
+            }
+            catch (final InterruptedException ex)
+            {
+                interrupted = true;
+            }
+        }
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
