@@ -81,7 +81,9 @@ class AllocationTest
         emit(sink, 1_000_000, 1);
         final long bytes = allocated() - before;
         System.out.println("encoder: " + bytes + " bytes allocated for 2M+ events");
-        assertTrue(bytes < 1024, "allocated " + bytes);
+        // Per-event allocation would show as >= 16 MB here (one 8-byte object per event); what
+        // remains, ~1 KB and varying with machine load, is the JIT's and the JVM's own.
+        assertTrue(bytes < 8 * 1024, "allocated " + bytes);
     }
 
     @Test
