@@ -64,7 +64,7 @@ class PackBenchTest
     @Test
     void benchPrintsFiguresRatiosAndTargets()
     {
-        final Result r = pal("bench", "--scenario", "tlb-stale,ipi-pingpong", "--warmup", "0", "--arg", "rounds=100",
+        final Result r = pal("bench", "--scenario", "tlb-stale,ipi-pingpong", "--warmup", "0", "--repeat", "1", "--arg", "rounds=100",
             "--index-events", "200000");
         assertEquals(0, r.rc(), r.toString());
         for (final String s : new String[] {"tlb-stale", "ipi-pingpong", "no-rec", "rec ev/s", "raw-chunk", "cost x",
