@@ -255,4 +255,42 @@ class HotplugTest
         assertEquals(a.h, b.h);
         assertTrue(a.h != c.h, "another seed, another schedule");
     }
+
+    @Test
+    void aTaskOnTheVictimCpuTakesItDownAfterMovingAway()
+    {
+        final Fn[] fn = new Fn[1];
+        final KUnit u = KUnit.run((cpu, k) ->
+        {
+            final long res = k.slab.kzalloc(cpu, 32);
+            k.sched.kernelThread(cpu, "offliner", fn[0].addr, res, false, 1);
+            while (cpu.load64(res + 24) == 0)
+            {
+                k.sched.yield(cpu);
+            }
+            assertEquals(1, cpu.load64(res), "started on cpu 1");
+            assertEquals(0, cpu.load64(res + 8), "cpu_down(1) from cpu 1");
+            assertTrue(cpu.load64(res + 16) != 1, "moved off cpu 1 first");
+            assertEquals(0b1101, cpu.load64(Globals.CPU_ONLINE_MASK));
+            assertEquals(0, k.hotplug.cpuUp(cpu, 1));
+            assertEquals(0b1111, cpu.load64(Globals.CPU_ONLINE_MASK));
+            assertEquals(Hotplug.EBUSY, k.hotplug.cpuDown(cpu, 0), "the boot cpu stays");
+        }, List.of(), c -> c.builders.add(k ->
+        {
+            final Fn[] self = new Fn[1];
+            self[0] = k.text.fn("kunit_offliner", 0x80, cpu ->
+            {
+                self[0].prologue(cpu);
+                final long res = cpu.reg(Syscalls.RDI);
+                cpu.store64(res, cpu.id());
+                cpu.store64(res + 8, k.hotplug.cpuDown(cpu, 1));
+                cpu.store64(res + 16, cpu.id());
+                cpu.store64(res + 24, 1);
+                self[0].leave(cpu);
+            });
+            fn[0] = self[0];
+        }));
+        assertTrue(u.outcome.clean(), u.outcome + u.console());
+        assertTrue(u.console().contains("CPU 1 is now offline"), u.console());
+    }
 }

@@ -140,9 +140,9 @@ public final class Hotplug
     }
 
     /**
-     * Runs the startup callbacks for cpu target from its current state up: all of them (onAp true,
-     * the cpu itself: the boot cpu, or an AP for its AP states) or only the leading non-AP ones
-     * (onAp false, on the controlling cpu before the AP starts).
+     * Runs the startup callbacks for cpu target from its current state up: all the rest (all true:
+     * on the cpu itself — the boot cpu, or an AP for its AP states) or only up to the first AP state
+     * (all false: on the controlling cpu before the AP starts).
      */
     void bringUp(final Cpu cpu, final int target, final boolean all)
     {
