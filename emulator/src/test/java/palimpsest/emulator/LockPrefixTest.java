@@ -9,7 +9,6 @@ import static palimpsest.emulator.TestSupport.code;
 
 import org.junit.jupiter.api.Test;
 
-import palimpsest.emulator.TestSupport.HashingSink;
 import palimpsest.emulator.input.ChaosInput;
 import palimpsest.trace.EventKind;
 

@@ -9,7 +9,6 @@ import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 
-import palimpsest.emulator.TestSupport.HashingSink;
 import palimpsest.emulator.TestSupport.Run;
 import palimpsest.emulator.input.InputSources;
 import palimpsest.trace.EventKind;

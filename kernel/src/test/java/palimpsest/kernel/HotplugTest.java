@@ -31,7 +31,7 @@ class HotplugTest
     private static final int SLOT = 24;
 
     /** Marks in order, the event hash, and user-mode accesses seen between SUSPEND and RESUME. */
-    static final class Watch extends DeterminismTest.HashSink
+    static final class Watch extends palimpsest.emulator.HashingSink
     {
         final List<long[]> marks = new ArrayList<>();
         boolean suspended;
@@ -251,9 +251,9 @@ class HotplugTest
         wordCount(b, 4, at);
         wordCount(c, 5, at);
         assertTrue(a.seq(Mark.SUSPEND).size() == 1 && c.seq(Mark.SUSPEND).size() == 1, "suspended in both runs");
-        assertEquals(a.n, b.n);
-        assertEquals(a.h, b.h);
-        assertTrue(a.h != c.h, "another seed, another schedule");
+        assertEquals(a.count, b.count);
+        assertEquals(a.hash, b.hash);
+        assertTrue(a.hash != c.hash, "another seed, another schedule");
     }
 
     @Test
