@@ -286,6 +286,12 @@ public final class Sched
             k.callIndirect(cpu, cpu.load64(t + Task.ENTRY), cpu.load64(t + Task.ARG), 0, 0);
             doExit(cpu, 0);
         }
+        // Return-to-user work first (a new thread may meet the freezer and sleep in the
+        // refrigerator): the registers are per core, so they are loaded only once nothing can
+        // schedule any more, as Linux restores pt_regs only at iret. Loading them before the
+        // freeze let a thawed thread run with another task's RDI (word_count workers segfaulted
+        // after a suspend on free-running schedules).
+        k.freezer.tryToFreeze(cpu);
         for (int r = 0; r < 9; r++)
         {
             cpu.setReg(r, cpu.load64(t + Task.REGS + r * 8L));

@@ -117,6 +117,8 @@ public final class Loader
         }
         k.sched.setComm(cpu, t, name.toString());
         execveFn.leave(cpu);
+        // The first entry to user mode after exec is a return to user mode too: freeze here.
+        k.freezer.tryToFreeze(cpu);
         enterUser(cpu, entry, Layout.USER_STACK_TOP - 64);
         return 0;
     }
@@ -220,14 +222,14 @@ public final class Loader
     }
 
     /**
-     * start_thread + iret to user mode: cpl 3, user stack, entry routine. If the routine returns
+     * start_thread + iret to user mode: cpl 3, user stack, entry routine. The caller has done the
+     * return-to-user work (try_to_freeze) already: the general registers live in the core, so
+     * nothing may schedule between loading them and entering user mode. If the routine returns
      * (as main returns into the C runtime), the task exits with rax.
      */
     public void enterUser(final Cpu cpu, final long entry, final long userSp)
     {
         startThreadFn.enter(cpu);
-        // First entry to user mode (after fork or exec) is a return to user mode too.
-        k.freezer.tryToFreeze(cpu);
         final Routine r = cpu.machine().code().routineAt(entry);
         if (r == null)
         {
