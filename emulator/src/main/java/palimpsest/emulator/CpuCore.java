@@ -31,7 +31,9 @@ public final class CpuCore
     long cr2;
     int cpl;
     long idtr;
-    /** Stack pointer loaded on a trap from user mode (TSS.RSP0). */
+    /** Per destination cpu of this node: when the last IPI this core sent there is due (IPIs stay in order). */
+    final long[] ipiLastDue = new long[MachineConfig.MAX_CPUS_PER_NODE];
+        /** Stack pointer loaded on a trap from user mode (TSS.RSP0). */
     long rsp0;
 
     /** Retired instructions. */

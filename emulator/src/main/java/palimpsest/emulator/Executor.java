@@ -498,7 +498,11 @@ final class Executor
                 continue;
             }
             sink.event(EventKind.IPI, c.id, c.icount, c.pc, t.id, mode, vector);
-            final long due = now() + irqDelay(t, vector);
+            // Interrupt messages from one local APIC to another arrive in the order they were sent
+            // (the delay may vary, the order may not): without this, a chaos delay once delivered
+            // a SIPI before the INIT sent ahead of it and the AP never started.
+            final long due = Math.max(now() + irqDelay(t, vector), c.ipiLastDue[i]);
+            c.ipiLastDue[i] = due;
             switch (mode)
             {
                 case Apic.MODE_INIT:

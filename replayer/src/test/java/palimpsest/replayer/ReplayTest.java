@@ -75,9 +75,13 @@ class ReplayTest
         }
     }
 
-    /** A kernel run with a suspend/resume cycle (cpus go down and come back up) replays bit for bit. */
+    /**
+     * A kernel run with a suspend/resume cycle (cpus go down and come back up) replays bit for bit.
+     * chaos 22 once delivered cpu 3's boot SIPI before its INIT (IPIs reordered by their delays): the
+     * AP never started and the run went BAD; IPIs between two APICs now stay in order.
+     */
     @ParameterizedTest
-    @CsvSource({"seeded,5", "chaos,6", "free,0"})
+    @CsvSource({"seeded,5", "chaos,6", "chaos,22", "free,0"})
     void suspendResumeRecordingReplaysBitForBit(final String schedule, final long seed)
     {
         final Path trace = dir.resolve("suspend-" + schedule);
