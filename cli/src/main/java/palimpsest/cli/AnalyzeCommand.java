@@ -61,6 +61,7 @@ final class AnalyzeCommand implements Callable<Integer>
             }
         }
         out.println("-- " + result.traceStatus);
-        return result.findings.isEmpty() ? 0 : 1;
+        return Whole.exit(io, result.findings.isEmpty() ? 0 : 1,
+            new Whole.Extent(trace, result.status, result.traceStatus, result.eventsRead));
     }
 }

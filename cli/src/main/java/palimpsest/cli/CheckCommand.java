@@ -55,6 +55,11 @@ final class CheckCommand implements Callable<Integer>
             io.out.println("cannot tell: " + r.recordingStatusMessage);
             return CANNOT_TELL;
         }
+        if (r.outcomeMismatch() != null)
+        {
+            io.out.println("cannot tell: the replay of " + trace + " verifies every event but " + r.outcomeMismatch());
+            return CANNOT_TELL;
+        }
         if (r.divergence != null || r.verdict == null)
         {
             io.out.println("cannot tell: the replay of " + trace + " diverges at event #" +

@@ -42,6 +42,12 @@ final class DiffCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        final int rc = answer();
+        return Whole.exit(io, rc, Whole.of(a), Whole.of(b));
+    }
+
+    private int answer()
+    {
         final TraceHeader ha;
         final TraceHeader hb;
         try (TraceReader ra = DumpCommand.open(a); TraceReader rb = DumpCommand.open(b))

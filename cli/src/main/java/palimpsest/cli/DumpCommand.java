@@ -99,13 +99,10 @@ final class DumpCommand implements Callable<Integer>
                     return 0; // stdout closed (| head): stop quietly
                 }
             }
-            if (r.status() == TraceStatus.READING)
-            {
-                r.verify();
-            }
-            w.println("-- " + r.statusMessage());
+            final Whole.Extent x = Whole.of(trace, r);
+            w.println("-- " + x.message);
             w.flush();
-            return 0;
+            return Whole.exit(io, 0, x);
         }
     }
 

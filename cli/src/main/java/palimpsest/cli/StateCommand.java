@@ -55,6 +55,12 @@ final class StateCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        final int rc = answer();
+        return Whole.exit(io, rc, Whole.of(trace));
+    }
+
+    private int answer()
+    {
         try (palimpsest.trace.TraceReader r = DumpCommand.open(trace))
         {
             ReplayCommand.checkHeader(trace, r.header(), plugins.catalog());

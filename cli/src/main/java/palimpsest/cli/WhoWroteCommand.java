@@ -66,6 +66,12 @@ final class WhoWroteCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        final int rc = answer();
+        return Whole.exit(io, rc, Whole.of(trace));
+    }
+
+    private int answer()
+    {
         if (len < 1 || len > 64)
         {
             throw new UserError("--len must be 1..64, got " + len);

@@ -44,6 +44,16 @@ public final class Outcome
         return kind.ordinal() << 16 | (int)(code & 0xFFFF);
     }
 
+    /** A wire code by name ("poweroff", "failure code 3"); an unknown kind shows as its number. */
+    public static String describeWire(final int wire)
+    {
+        final int k = wire >>> 16;
+        final int code = wire & 0xFFFF;
+        final String kind = k < Kind.values().length ? Kind.values()[k].name().toLowerCase().replace('_', '-') :
+            "unknown kind " + k;
+        return kind + (code != 0 ? " code " + code : "");
+    }
+
     @Override
     public String toString()
     {

@@ -681,8 +681,8 @@ public final class TraceReader implements AutoCloseable
         }
         end = r;
         status = TraceStatus.COMPLETE;
-        statusMessage = "trace complete: " + nextFirstIndex + " events in " + nextSequence + " chunks, outcome " +
-            r.outcomeCode() + (r.outcomeMessage().isEmpty() ? "" : " (" + r.outcomeMessage() + ")");
+        statusMessage = "trace complete: " + nextFirstIndex + " events in " + nextSequence + " chunks, ended " +
+            (r.outcomeMessage().isEmpty() ? "with outcome code " + r.outcomeCode() : r.outcomeMessage());
     }
 
     private void truncated(final String why)
