@@ -187,7 +187,7 @@ public final class Recording
             {
                 final long bytesPerNode = (long)config.memMiB << 20;
                 kw = new KeyframeWriter(KeyframeFile.of(output), keyframeEvery, config.nodes, config.totalCpus(),
-                    (int)(bytesPerNode / KeyframeFile.PAGE_SIZE));
+                    (int)(bytesPerNode / KeyframeFile.PAGE_SIZE), header.digest());
                 kr = new KeyframeRecorder(w, kw, keyframeEvery, config.nodes, config.cpusPerNode, bytesPerNode);
                 sink = kr;
             }

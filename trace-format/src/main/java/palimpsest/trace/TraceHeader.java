@@ -154,6 +154,16 @@ public final class TraceHeader
         return toolVersion;
     }
 
+    /**
+     * The header's digest (its last 8 bytes as written): what ties files kept beside a trace, such as
+     * its keyframes, to the trace they were made for.
+     */
+    public long digest()
+    {
+        final byte[] b = encode();
+        return Bits.getLong(b, b.length - 8);
+    }
+
     /** @return the header excerpt bytes. */
     public byte[] encode()
     {
