@@ -130,6 +130,9 @@ final class BenchCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
+        Limits.atLeast("--index-events", indexEvents, 0);
+        Limits.atLeast("--warmup", warmup, 0);
+        Limits.atLeast("--repeat", repeat, 1);
         final ScenarioCatalog catalog = plugins.catalog();
         final List<Scenario> todo = new ArrayList<>();
         if (scenarios.isEmpty())

@@ -39,8 +39,8 @@ final class DumpCommand implements Callable<Integer>
     @Option(names = "--from", paramLabel = "N", defaultValue = "0", description = "First event number (default: 0).")
     long from;
 
-    @Option(names = "--limit", paramLabel = "M", defaultValue = "-1", description = "Print at most M events (default: all).")
-    long limit;
+    @Option(names = "--limit", paramLabel = "M", description = "Print at most M events (default: all).")
+    Long limit;
 
     @Option(names = "--cpu", paramLabel = "C", description = "Only events of this CPU (or device id).")
     Integer cpu;
@@ -65,10 +65,9 @@ final class DumpCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
-        if (from < 0)
-        {
-            throw new UserError("--from must be >= 0, got " + from);
-        }
+        Limits.atLeast("--from", from, 0);
+        Limits.atLeast("--limit", limit, 0);
+        Limits.atLeast("--cpu", cpu, 0);
         final boolean[] wanted = kindFilter();
         try (TraceReader r = open(trace))
         {
@@ -84,7 +83,7 @@ final class DumpCommand implements Callable<Integer>
             final StringBuilder sb = new StringBuilder(256);
             long printed = 0;
             boolean more = from == 0 || r.seek(from);
-            while (more && (limit < 0 || printed < limit) && r.next(e))
+            while (more && (limit == null || printed < limit) && r.next(e))
             {
                 if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))
                 {

@@ -65,10 +65,8 @@ final class StateCommand implements Callable<Integer>
         {
             ReplayCommand.checkHeader(trace, r.header(), plugins.catalog());
         }
-        if (at < 0)
-        {
-            throw new UserError("--at must be >= 0: " + at);
-        }
+        Limits.atLeast("--at", at, 0);
+        Limits.atLeast("--cpu", cpu, 0);
         final long[] range = mem == null ? null : parseRange(mem);
         final StateIndex index;
         final TraceState st;
@@ -88,6 +86,10 @@ final class StateCommand implements Callable<Integer>
         if (cpu != null && (cpu < 0 || cpu >= st.cpuCount()))
         {
             throw new UserError("--cpu " + cpu + ": the machine has cpus 0.." + (st.cpuCount() - 1));
+        }
+        if (range != null)
+        {
+            checkPaging(st);
         }
         if (index.note() != null)
         {
@@ -127,7 +129,8 @@ final class StateCommand implements Callable<Integer>
         return s != null ? s : "?";
     }
 
-    private void dump(final PrintStream out, final TraceState st, final long addr, final int len)
+    /** The cpu whose page tables translate --mem: --cpu, else the first with paging on (else 0). */
+    private int via(final TraceState st)
     {
         int via = cpu != null ? cpu : 0;
         if (!phys && cpu == null)
@@ -141,6 +144,23 @@ final class StateCommand implements Callable<Integer>
                 }
             }
         }
+        return via;
+    }
+
+    private void checkPaging(final TraceState st)
+    {
+        final int via = via(st);
+        if (!phys && st.regs(via).cr3() == 0)
+        {
+            // Without page tables there is no virtual address to translate: never print made-up bytes.
+            throw new UserError(String.format("--mem %x is a virtual address but cpu%d has paging off (cr3 0) at event %d%s; " +
+                "use --phys for a physical address", parseRange(mem)[0], via, at, cpu == null ? " (as has every cpu)" : ""));
+        }
+    }
+
+    private void dump(final PrintStream out, final TraceState st, final long addr, final int len)
+    {
+        final int via = via(st);
         final byte[] b = new byte[len];
         try
         {

@@ -76,10 +76,7 @@ final class WhoWroteCommand implements Callable<Integer>
         {
             throw new UserError("--len must be 1..64, got " + len);
         }
-        if (before != null && before < 0)
-        {
-            throw new UserError("--before must be >= 0, got " + before);
-        }
+        Limits.atLeast("--before", before, 0);
         final long a = parseHex(addr);
         final TraceHeader h;
         try (var r = DumpCommand.open(trace))
@@ -89,6 +86,11 @@ final class WhoWroteCommand implements Callable<Integer>
         final PassProgress progress = new PassProgress(io, "building the who-wrote index");
         final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, progress);
         progress.done();
+        if (before != null && before > idx.events())
+        {
+            throw new UserError("--before " + before + " is beyond the end of the trace: it has " + idx.events() +
+                " readable events; --before takes 0.." + idx.events());
+        }
         final long end = before == null ? Long.MAX_VALUE : before;
         final long key = phys ? a : idx.translate(a, end);
         final PrintStream out = io.out;

@@ -19,6 +19,17 @@ public interface Scenario
         return false;
     }
 
+    /**
+     * The {@code --arg} names this scenario takes, with their defaults and help ({@code pal scenarios
+     * --args} lists them). Declare them: {@code pal record} then refuses any other name, and values
+     * that are not of the declared kind, with the list of known ones. The default, null, means "not
+     * declared": every argument is passed through unchecked (a scenario written before declarations).
+     */
+    default java.util.List<ScenarioArg> args()
+    {
+        return null;
+    }
+
     /** Machine shape used when the user does not give one. */
     default MachineConfig defaultConfig()
     {

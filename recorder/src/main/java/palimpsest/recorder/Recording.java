@@ -11,6 +11,7 @@ import palimpsest.emulator.Machine;
 import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.emulator.input.InputSource;
@@ -173,6 +174,7 @@ public final class Recording
         {
             throw new IllegalStateException("no output directory");
         }
+        ScenarioArg.check(scenario, context.args());
         final InputSource input = InputSources.create(scheduleKind, seed);
         final TraceHeader header = header(scenario, config, context, input.kind(), seed);
         final boolean existed = Files.exists(output);

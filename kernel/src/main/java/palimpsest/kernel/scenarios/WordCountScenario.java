@@ -1,5 +1,6 @@
 package palimpsest.kernel.scenarios;
 
+import palimpsest.emulator.ScenarioArg;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,6 +97,15 @@ public final class WordCountScenario extends KernelScenario
             out.add(es.get(r).getKey() + ": " + es.get(r).getValue());
         }
         return out;
+    }
+
+    @Override
+    protected List<ScenarioArg> scenarioArgs()
+    {
+        return List.of(
+            ScenarioArg.number("threads", "4", "worker threads cloned by word_count"),
+            ScenarioArg.number("words", "3000", "words in the generated input text"),
+            ScenarioArg.number("text-seed", "42", "seed of the generated input text"));
     }
 
     @Override
