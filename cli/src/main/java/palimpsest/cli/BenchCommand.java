@@ -1,19 +1,17 @@
 package palimpsest.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.wire.DocumentContext;
+import palimpsest.trace.TempDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -157,7 +155,7 @@ final class BenchCommand implements Callable<Integer>
         {
             throw new UserError("no scenario to measure");
         }
-        final Path work = Files.createTempDirectory("pal-bench");
+        final Path work = TempDirs.create("pal-bench");
         final List<Row> rows = new ArrayList<>();
         try
         {
@@ -198,7 +196,7 @@ final class BenchCommand implements Callable<Integer>
             return;
         }
         io.err.println("bench: patch bisect of " + BISECT_SCENARIO + " " + BISECT_GOOD + ".." + BISECT_BAD + "...");
-        final Path dir = Files.createTempDirectory("pal-bench-bisect");
+        final Path dir = TempDirs.create("pal-bench-bisect");
         try
         {
             final palimpsest.replayer.bisect.BisectResult r = new palimpsest.replayer.bisect.PatchBisect(s, catalog)
@@ -420,13 +418,6 @@ final class BenchCommand implements Callable<Integer>
 
     private static void delete(final Path dir)
     {
-        try (Stream<Path> s = Files.walk(dir))
-        {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException ignored)
-        {
-            // temp dir: best effort
-        }
+        TempDirs.delete(dir);
     }
 }

@@ -2,14 +2,11 @@ package palimpsest.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 import palimpsest.analyzers.invariants.Invariant;
 import palimpsest.analyzers.invariants.InvariantBisect;
@@ -24,6 +21,7 @@ import palimpsest.replayer.bisect.DivergenceBisect;
 import palimpsest.replayer.bisect.PatchBisect;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceReader;
+import palimpsest.trace.TempDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -144,7 +142,7 @@ final class BisectCommand implements Callable<Integer>
         final boolean temporary = output == null;
         try
         {
-            dir = temporary ? Files.createTempDirectory("pal-bisect-") : output;
+            dir = temporary ? TempDirs.create("pal-bisect-") : output;
         }
         catch (final IOException e)
         {
@@ -169,7 +167,7 @@ final class BisectCommand implements Callable<Integer>
         {
             if (temporary)
             {
-                removeQuietly(dir);
+                TempDirs.delete(dir);
             }
         }
         final PrintStream out = io.out;
@@ -298,15 +296,4 @@ final class BisectCommand implements Callable<Integer>
         return sb.toString();
     }
 
-    static void removeQuietly(final Path dir)
-    {
-        try (Stream<Path> s = Files.walk(dir))
-        {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException | RuntimeException ignored)
-        {
-            // best effort: a temporary directory
-        }
-    }
 }

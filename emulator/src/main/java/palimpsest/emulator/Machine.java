@@ -204,6 +204,15 @@ public final class Machine
         exec.stop(outcome);
     }
 
+    /**
+     * Asks the machine, from any thread, to stop at its next switch point with this outcome (an
+     * interrupted recording). The running fiber stops itself there, so nothing is half-written.
+     */
+    public void requestStop(final Outcome outcome)
+    {
+        exec.requestStop(outcome);
+    }
+
     /** Marks a core offline after the software parked it for good (hot-unplug); it needs INIT+SIPI again. */
     public void offline(final int cpu)
     {

@@ -57,6 +57,7 @@ public final class Recording
     /** Highest progress figure handed out (polls race with chunk flushes; keep them monotonic). */
     private final java.util.concurrent.atomic.AtomicLong eventsSeen = new java.util.concurrent.atomic.AtomicLong();
     private volatile long finalEvents = -1;
+    private volatile boolean interrupted;
 
     public Recording(final Scenario scenario)
     {
@@ -154,6 +155,20 @@ public final class Recording
         return eventsSeen.accumulateAndGet(now, Math::max);
     }
 
+    /**
+     * Stops the run from any thread (a signal handler) at the machine's next switch point: the trace is
+     * closed with the outcome {@link Outcome#interrupted()} and every event written before replays.
+     */
+    public void interrupt()
+    {
+        interrupted = true;
+        final Machine m = machine;
+        if (m != null)
+        {
+            m.requestStop(Outcome.interrupted());
+        }
+    }
+
     /** The machine's virtual time so far (0 before it exists). Safe to call from any thread. */
     public long virtualTime()
     {
@@ -220,6 +235,10 @@ public final class Recording
         }
         writer = w;
         machine = m;
+        if (interrupted)
+        {
+            m.requestStop(Outcome.interrupted()); // asked before the machine existed
+        }
         final long start = System.nanoTime();
         Outcome outcome;
         try
