@@ -14,8 +14,10 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.trace.TraceHeader;
 
 @Command(name = "analyze", mixinStandardHelpOptions = true,
+    header = "Run every analyzer over a trace and report what they find.",
     description = {"Run every analyzer over a trace: heap shadow (KASAN/KFENCE), code-write audit, oops causal chain.",
-        "Exit 0 when clean, 1 with findings, 2 for bad input."})
+        "Exit 0 when clean, 1 with findings, 2 for bad input or a truncated or damaged trace (the findings",
+        "then cover only the events read, and the last line says which)."})
 final class AnalyzeCommand implements Callable<Integer>
 {
     private final Io io;

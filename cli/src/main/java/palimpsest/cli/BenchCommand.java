@@ -32,6 +32,7 @@ import palimpsest.trace.RawChronicleBench;
 import palimpsest.trace.TraceFormat;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
+    header = "Measure recording, replay and query speed against their targets.",
     description = {"Measure, fastest of --repeat runs each: the emulator without recording, with recording, and Chronicle",
         "appending the same bytes raw; then replay of that recording, TraceState over it and `pal state` latency;",
         "print the figures, their ratios and the targets. Asserts nothing."})

@@ -28,6 +28,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "bisect", mixinStandardHelpOptions = true,
+    header = "Find the first divergent event, the first bad patch or the first broken invariant.",
     description = {"Find where things first went wrong. Three forms:",
         "  pal bisect --scenario S --good V1 --bad V2 [--seed N] [--arg K=V]... [-o DIR]",
         "      first bad patch between two kernel versions: records the bad run once, then replays its",
@@ -56,7 +57,11 @@ final class BisectCommand implements Callable<Integer>
     @Option(names = "--bad", paramLabel = "V|TRACE", description = "The bad kernel version (patch bisect) or trace.")
     String bad;
 
-    @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, kernel-text, or a plugin's).")
+    @Option(names = "--list-invariants", description = "List the invariants --invariant takes (built in and from --plugin jars), then exit.")
+    boolean listInvariants;
+
+    @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, page-tables, kernel-text, " +
+        "or a plugin's; see --list-invariants).")
     String invariant;
 
     @Option(names = "--linear", description = "Invariant bisect: no keyframe search, check every write from event 0 " +
@@ -97,6 +102,15 @@ final class BisectCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        if (listInvariants)
+        {
+            plugins.catalog(); // plugin jars' invariants come in through the context class loader
+            for (final Invariant i : Invariants.load().all())
+            {
+                io.out.println(String.format("%-14s %s", i.name(), i.description()));
+            }
+            return 0;
+        }
         if (scenarioName != null)
         {
             if (trace != null)

@@ -13,6 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
+    header = "Judge a recorded run with its scenario's verdict, for git bisect run.",
     description = {"Judge a recorded run with its scenario's verdict, for git bisect run and scripts:",
         "exit 0 good, 1 bad, 125 cannot tell (the scenario cannot, the trace is truncated or damaged,",
         "or its replay does not reproduce it). The verdict needs the machine's final state, so the",

@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import palimpsest.analyzers.core.MachineShadow;
+import palimpsest.analyzers.core.Symbols;
 import palimpsest.emulator.InterruptSource;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.Scenario;
@@ -27,8 +29,11 @@ import palimpsest.trace.TraceReader;
 import palimpsest.trace.TraceStatus;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
+    header = "Print a trace's events, one line each, and whether the trace is whole.",
     description = {"Print a trace's events, one readable line each, then whether the trace is whole.",
-        "PCs print as function+0xoff/0xsize when the trace's scenario is known (built in or --plugin)."})
+        "PCs print as function+0xoff/0xsize when the trace's scenario is known (built in or --plugin), module",
+        "code as name+0xoff/0xsize [module]. Exit 0 for a complete trace, 2 for bad input or a truncated or",
+        "damaged one (after every event it holds)."})
 final class DumpCommand implements Callable<Integer>
 {
     private final Io io;
@@ -72,20 +77,35 @@ final class DumpCommand implements Callable<Integer>
         try (TraceReader r = open(trace))
         {
             final TraceHeader h = r.header();
-            final EventFormatter fmt = new EventFormatter(noSymbols ? Symbolizer.NONE : symbolizer(h), interruptSources());
+            // Module text is loaded at run time: its symbols come from the memory the trace wrote so far,
+            // kept in a shadow as the dump streams (as analyze does), so a dump with symbols reads from event 0.
+            final Symbols symbols = noSymbols ? Symbols.NONE : Symbols.of(h, plugins.catalog());
+            final MachineShadow shadow = symbols == Symbols.NONE ? null : new MachineShadow(h.cpuCount(), h.cpusPerNode());
+            if (shadow != null)
+            {
+                symbols.readModulesFrom(shadow.memory());
+            }
+            final EventFormatter fmt = new EventFormatter(shadow == null ? Symbolizer.NONE : symbols::symbolOrNull,
+                interruptSources(), palimpsest.kernel.Mark::name);
             final PrintWriter w = new PrintWriter(new BufferedWriter(new OutputStreamWriter(io.out, StandardCharsets.UTF_8), 1 << 16));
             w.println("-- trace " + trace + ": scenario " + h.scenario() + (h.scenarioArgs().isEmpty() ? "" : " " + h.scenarioArgs()) +
                 ", " + h.nodes() + " node(s) x " + h.cpusPerNode() + " cpu(s), " + h.memMiB() + " MiB, schedule " +
                 h.scheduleKind() + " seed " + h.seed() +
-                (h.kernelVersion().isEmpty() ? "" : ", kernel " + h.kernelVersion() + " " + h.kernelPatches()) +
+                (h.kernelVersion().isEmpty() && h.kernelPatches().isEmpty() ? "" : ", kernel " +
+                (h.kernelVersion().isEmpty() ? "head" : h.kernelVersion()) +
+                (h.kernelPatches().isEmpty() ? "" : " " + String.join(" ", h.kernelPatches()))) +
                 ", format " + h.formatVersion() + ", " + h.toolVersion());
             final Event e = new Event();
             final StringBuilder sb = new StringBuilder(256);
             long printed = 0;
-            boolean more = from == 0 || r.seek(from);
+            boolean more = from == 0 || shadow != null || r.seek(from);
             while (more && (limit == null || printed < limit) && r.next(e))
             {
-                if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))
+                if (shadow != null)
+                {
+                    shadow.apply(e);
+                }
+                if (e.index() < from || (cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))
                 {
                     continue;
                 }

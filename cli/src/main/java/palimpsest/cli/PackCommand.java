@@ -11,6 +11,7 @@ import palimpsest.trace.TraceException;
 import palimpsest.trace.TracePacker;
 
 @Command(name = "pack", mixinStandardHelpOptions = true,
+    header = "Pack a trace into one compact, portable file.",
     description = {"Pack a trace directory into one compact, portable file (queue files are sparse and preallocated;",
         "a pack holds only the excerpts, compressed). 'pal unpack' turns it back into a trace.",
         "A truncated or damaged trace is packed as it is, and the output says so (exit 0): its unpacked copy",

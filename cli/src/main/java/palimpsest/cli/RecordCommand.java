@@ -24,6 +24,7 @@ import palimpsest.recorder.Recording;
 import palimpsest.recorder.RecordingSummary;
 
 @Command(name = "record", mixinStandardHelpOptions = true,
+    header = "Run a scenario on the emulated machine and record everything it does into a trace.",
     description = {"Run a scenario on the emulated machine and record everything it does into a trace.",
         "The emulated console goes to stdout as it is written; progress to stderr."},
     footer = {"", "Exit status: 0 when the scenario's verdict is good, 1 bad, 125 skip; 2 bad input;",

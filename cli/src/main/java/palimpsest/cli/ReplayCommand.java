@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "replay", mixinStandardHelpOptions = true,
+    header = "Re-execute a trace from its recorded inputs and verify every event and the outcome.",
     description = {"Re-execute a trace from its recorded inputs and verify every event against the recording.",
         "Exit 0 when all events verify, 1 at the first divergence (reported with the events before it),",
         "2 for bad input or a trace that ends early (what it holds is replayed first).",

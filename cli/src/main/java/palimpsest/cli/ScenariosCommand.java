@@ -12,6 +12,7 @@ import palimpsest.emulator.Scenario;
 import palimpsest.recorder.ScenarioCatalog;
 
 @Command(name = "scenarios", mixinStandardHelpOptions = true,
+    header = "List the scenarios pal can record and the arguments they take.",
     description = {"List the scenarios pal can record: built in, and from --plugin jars.",
         "With --args, also the --arg names each takes, their defaults and what they do."})
 final class ScenariosCommand implements Callable<Integer>

@@ -16,10 +16,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "state", mixinStandardHelpOptions = true,
+    header = "Show the machine at event N from the trace alone: registers, backtraces and memory.",
     description = {"The machine at event N, from the trace alone (nothing is re-executed): every cpu's registers,",
         "a backtrace per cpu, and with --mem the bytes at an address. \"At event N\" means after events",
         "0..N-1 were applied, i.e. just before event N (N = 0: the loaded machine before it ran).",
-        "Uses the trace's keyframes (rebuilt in one pass, and said so, when missing or damaged)."})
+        "Uses the trace's keyframes (rebuilt in one pass, and said so, when missing, damaged or another trace's).",
+        "Exit 0, or 2 for bad input or a truncated or damaged trace (after the state, which is exact for N",
+        "within what can be read)."})
 final class StateCommand implements Callable<Integer>
 {
     private static final int MAX_FRAMES = 16;

@@ -17,9 +17,11 @@ import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.TraceHeader;
 
 @Command(name = "who-wrote", mixinStandardHelpOptions = true,
+    header = "Name the last writer of an address before an event, with its backtrace.",
     description = {"The last writer (or all writers) of [ADDR, ADDR+LEN) before an event, from the who-wrote index",
         "(TRACE/who-wrote.idx, built on first use and rebuilt when stale). ADDR is virtual unless --phys.",
-        "Exit 0 when a writer was found, 1 when nobody wrote those bytes, 2 for bad input."})
+        "Exit 0 when a writer was found, 1 when nobody wrote those bytes, 2 for bad input or a truncated or",
+        "damaged trace (the answer then covers only the events read, and says so)."})
 final class WhoWroteCommand implements Callable<Integer>
 {
     private final Io io;

@@ -40,12 +40,12 @@ import palimpsest.cli.PalRunner.Result;
  * damage: no exit 3, no stack trace, no hang, and no mutant whose excerpts changed reads as a
  * complete trace (a complete answer from a mutant must be the original's answer).
  *
- * <p>Bounded and seeded: {@code -Dfuzz.mutants=N} (default 240) and {@code -Dfuzz.seed=S} (default 12);
+ * <p>Bounded and seeded: {@code -Dfuzz.mutants=N} (default 200) and {@code -Dfuzz.seed=S} (default 12);
  * the counts per region are printed at the end ({@code -Dfuzz.mutants=10000} is the long campaign).
  */
 class TraceFuzzTest
 {
-    private static final int MUTANTS = Integer.getInteger("fuzz.mutants", 240);
+    private static final int MUTANTS = Integer.getInteger("fuzz.mutants", 200);
     private static final long SEED = Long.getLong("fuzz.seed", 12);
     private static final long VERB_TIMEOUT_S = 120;
 
