@@ -46,24 +46,35 @@ final class QueueView implements AutoCloseable
         final long claimed;
         /** Data excerpts (header, chunks, end) wholly inside the file before the cut. */
         final long excerptsBefore;
+        /**
+         * Not past the end of the file: an excerpt marked unfinished (Chronicle stops reading there)
+         * with written excerpts after it, which a killed writer never leaves.
+         */
+        final boolean stuck;
 
-        Cut(final String file, final long fileSize, final long position, final long claimed, final long excerptsBefore)
+        Cut(final String file, final long fileSize, final long position, final long claimed, final long excerptsBefore,
+            final boolean stuck)
         {
             this.file = file;
             this.fileSize = fileSize;
             this.position = position;
             this.claimed = claimed;
             this.excerptsBefore = excerptsBefore;
+            this.stuck = stuck;
         }
 
         /** A plausible excerpt the file ends inside: the file was cut short. Otherwise the length word is damaged. */
         boolean truncated()
         {
-            return claimed <= PLAUSIBLE_EXCERPT;
+            return !stuck && claimed <= PLAUSIBLE_EXCERPT;
         }
 
         String describe()
         {
+            if (stuck)
+            {
+                return "its header at byte " + position + " of " + file + " is marked unfinished but excerpts follow it";
+            }
             return truncated() ?
                 file + " ends at byte " + fileSize + ", inside that excerpt (cut short)" :
                 "its length word (" + claimed + " bytes at byte " + position + " of " + file + ") runs past the end of the file";
@@ -119,7 +130,11 @@ final class QueueView implements AutoCloseable
             for (final Path c : cycles)
             {
                 final Cut k = scan(c);
-                if (k != null)
+                if (k != null && k.stuck)
+                {
+                    cut = cut == null ? k : cut; // nothing past the end of a file: no copy needed
+                }
+                else if (k != null)
                 {
                     cuts.add(k);
                 }
@@ -127,7 +142,7 @@ final class QueueView implements AutoCloseable
             final boolean shortTable = tableStore != null && Files.size(tableStore) < TABLE_STORE_LENGTH;
             if (!cuts.isEmpty() || shortTable)
             {
-                cut = cuts.isEmpty() ? null : cuts.get(0);
+                cut = cuts.isEmpty() ? cut : cuts.get(0);
                 copy = TempDirs.create("pal-read-");
                 for (final Path c : cycles)
                 {
@@ -178,25 +193,34 @@ final class QueueView implements AutoCloseable
             {
                 if (pos + 4 > size)
                 {
-                    return new Cut(file.getFileName().toString(), size, pos, 0, data);
+                    return new Cut(file.getFileName().toString(), size, pos, 0, data, false);
                 }
                 word.clear();
                 while (word.hasRemaining())
                 {
                     if (ch.read(word, pos + word.position()) < 0)
                     {
-                        return new Cut(file.getFileName().toString(), size, pos, 0, data);
+                        return new Cut(file.getFileName().toString(), size, pos, 0, data, false);
                     }
                 }
                 final int h = word.getInt(0);
-                if (h == 0 || (h & NOT_COMPLETE) != 0)
+                if (h == 0)
                 {
-                    return null; // the end of what was written, or an excerpt still being written
+                    return null; // the end of what was written
+                }
+                if ((h & NOT_COMPLETE) != 0)
+                {
+                    // Being written (a live or killed writer): the end, unless a written excerpt follows.
+                    final long next = (pos + 4 + (h & LENGTH_MASK) + 3) & ~3L;
+                    word.clear();
+                    final boolean more = (h & LENGTH_MASK) != 0 && next + 4 <= size && ch.read(word, next) == 4 &&
+                        word.getInt(0) != 0 && (word.getInt(0) & NOT_COMPLETE) == 0;
+                    return more ? new Cut(file.getFileName().toString(), size, pos, h & LENGTH_MASK, data, true) : null;
                 }
                 final long len = h & LENGTH_MASK;
                 if (pos + 4 + len > size)
                 {
-                    return new Cut(file.getFileName().toString(), size, pos, len, data);
+                    return new Cut(file.getFileName().toString(), size, pos, len, data, false);
                 }
                 if ((h & META_DATA) == 0)
                 {
