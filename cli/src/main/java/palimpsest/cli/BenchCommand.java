@@ -67,7 +67,7 @@ final class BenchCommand implements Callable<Integer>
             + "fraction of a second on a shared machine says little (default: ${DEFAULT-VALUE}).")
     int repeat;
 
-    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument given to every scenario measured "
+    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument given to every scenario measured that takes it "
         + "(e.g. rounds=20000 for a longer ipi-pingpong); repeatable.")
     java.util.Map<String, String> args = new java.util.LinkedHashMap<>();
 
@@ -156,6 +156,7 @@ final class BenchCommand implements Callable<Integer>
         {
             throw new UserError("no scenario to measure");
         }
+        checkArgs(todo);
         final Path work = TempDirs.create("pal-bench");
         final List<Row> rows = new ArrayList<>();
         try
@@ -227,7 +228,7 @@ final class BenchCommand implements Callable<Integer>
         for (int i = 0; i < warmup; i++)
         {
             final Path warm = dir.resolve("warm-" + i);
-            new Recording(s).context(context()).schedule("seeded", seed).output(warm).run();
+            new Recording(s).context(context(s)).schedule("seeded", seed).output(warm).run();
             new Replay(warm, plugins.catalog()).run();
             delete(warm);
         }
@@ -242,7 +243,7 @@ final class BenchCommand implements Callable<Integer>
         for (int i = 0; i < runs; i++)
         {
             final Path out = dir.resolve("rec-" + i);
-            final RecordingSummary r = new Recording(s).context(context()).schedule("seeded", seed).output(out).run();
+            final RecordingSummary r = new Recording(s).context(context(s)).schedule("seeded", seed).output(out).run();
             if (rec == null || r.elapsedNanos() < rec.elapsedNanos())
             {
                 if (rec != null)
@@ -296,16 +297,45 @@ final class BenchCommand implements Callable<Integer>
             at, latency);
     }
 
-    private palimpsest.emulator.ScenarioContext context()
+    /**
+     * One --arg list serves every scenario measured: each gets the arguments it declares (all of them
+     * when it declares none). An argument no measured scenario takes is refused up front.
+     */
+    private palimpsest.emulator.ScenarioContext context(final Scenario s)
     {
-        return new palimpsest.emulator.ScenarioContext(args, "", List.of());
+        final java.util.Map<String, String> mine = new java.util.LinkedHashMap<>();
+        args.forEach((k, v) ->
+        {
+            if (takes(s, k))
+            {
+                mine.put(k, v);
+            }
+        });
+        return new palimpsest.emulator.ScenarioContext(mine, "", List.of());
+    }
+
+    private static boolean takes(final Scenario s, final String arg)
+    {
+        final List<palimpsest.emulator.ScenarioArg> known = s.args();
+        return known == null || known.stream().anyMatch(a -> a.name().equals(arg));
+    }
+
+    private void checkArgs(final List<Scenario> todo)
+    {
+        for (final String k : args.keySet())
+        {
+            if (todo.stream().noneMatch(s -> takes(s, k)))
+            {
+                throw new UserError("--arg " + k + ": no scenario measured takes it (see: pal scenarios --args)");
+            }
+        }
     }
 
     /** @return {nanos, instructions} of one run with events going nowhere. */
     private long[] runWithoutRecording(final Scenario s)
     {
         final Machine m = new Machine(s.defaultConfig(), EventSink.NULL, InputSources.create("seeded", seed));
-        s.load(m, context());
+        s.load(m, context(s));
         final long t0 = System.nanoTime();
         final Outcome o = m.run(s.maxInstructions());
         final long t = System.nanoTime() - t0;

@@ -40,12 +40,12 @@ import palimpsest.cli.PalRunner.Result;
  * damage: no exit 3, no stack trace, no hang, and no mutant whose excerpts changed reads as a
  * complete trace (a complete answer from a mutant must be the original's answer).
  *
- * <p>Bounded and seeded: {@code -Dfuzz.mutants=N} (default 200) and {@code -Dfuzz.seed=S} (default 12);
+ * <p>Bounded and seeded: {@code -Dfuzz.mutants=N} (default 160) and {@code -Dfuzz.seed=S} (default 12);
  * the counts per region are printed at the end ({@code -Dfuzz.mutants=10000} is the long campaign).
  */
 class TraceFuzzTest
 {
-    private static final int MUTANTS = Integer.getInteger("fuzz.mutants", 200);
+    private static final int MUTANTS = Integer.getInteger("fuzz.mutants", 160);
     private static final long SEED = Long.getLong("fuzz.seed", 12);
     private static final long VERB_TIMEOUT_S = 120;
 
@@ -60,6 +60,7 @@ class TraceFuzzTest
     private static long dataEnd;
     private static ExecutorService runner;
     private static final Map<String, int[]> COUNTS = new TreeMap<>(); // region -> {mutants, complete, truncated, damaged, refused}
+    private static final Map<String, Long> VERB_MS = new TreeMap<>(); // verb -> total wall ms (where the time goes)
 
     @BeforeAll
     static void record() throws Exception
@@ -95,6 +96,7 @@ class TraceFuzzTest
             final int[] c = e.getValue();
             b.append(String.format("  %-22s %8d %9d %10d %8d %8d%n", e.getKey(), c[0], c[1], c[2], c[3], c[4]));
         }
+        b.append("  wall ms by verb: ").append(VERB_MS).append('\n');
         System.out.print(b);
     }
 
@@ -269,10 +271,16 @@ class TraceFuzzTest
 
     private static Result run(final String... args) throws Exception
     {
+        final long t0 = System.nanoTime();
         final Future<Result> f = runner.submit(() -> pal(args));
         try
         {
-            return f.get(VERB_TIMEOUT_S, TimeUnit.SECONDS);
+            final Result r = f.get(VERB_TIMEOUT_S, TimeUnit.SECONDS);
+            synchronized (VERB_MS)
+            {
+                VERB_MS.merge(args[0], (System.nanoTime() - t0) / 1_000_000, Long::sum);
+            }
+            return r;
         }
         catch (final TimeoutException e)
         {
