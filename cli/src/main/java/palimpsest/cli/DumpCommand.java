@@ -78,14 +78,17 @@ final class DumpCommand implements Callable<Integer>
         {
             final TraceHeader h = r.header();
             // Module text is loaded at run time: its symbols come from the memory the trace wrote so far,
-            // kept in a shadow as the dump streams (as analyze does), so a dump with symbols reads from event 0.
+            // kept in a shadow as the dump streams (as analyze does), so a kernel trace's dump with symbols
+            // reads from event 0 (--from skips printing, not reading); hardware traces seek.
             final Symbols symbols = noSymbols ? Symbols.NONE : Symbols.of(h, plugins.catalog());
-            final MachineShadow shadow = symbols == Symbols.NONE ? null : new MachineShadow(h.cpuCount(), h.cpusPerNode());
+            final Scenario scenario = plugins.catalog().find(h.scenario());
+            final boolean modules = symbols != Symbols.NONE && scenario != null && scenario.usesKernel();
+            final MachineShadow shadow = modules ? new MachineShadow(h.cpuCount(), h.cpusPerNode()) : null;
             if (shadow != null)
             {
                 symbols.readModulesFrom(shadow.memory());
             }
-            final EventFormatter fmt = new EventFormatter(shadow == null ? Symbolizer.NONE : symbols::symbolOrNull,
+            final EventFormatter fmt = new EventFormatter(symbols == Symbols.NONE ? Symbolizer.NONE : symbols::symbolOrNull,
                 interruptSources(), palimpsest.kernel.Mark::name);
             final PrintWriter w = new PrintWriter(new BufferedWriter(new OutputStreamWriter(io.out, StandardCharsets.UTF_8), 1 << 16));
             w.println("-- trace " + trace + ": scenario " + h.scenario() + (h.scenarioArgs().isEmpty() ? "" : " " + h.scenarioArgs()) +
