@@ -262,7 +262,7 @@ public final class TraceHeader
         if (!intact && version < TraceFormat.FIRST_DIGESTED_VERSION)
         {
             throw new TraceException("was recorded by trace format " + version + ", which this pal (format " +
-                TraceFormat.VERSION + ") no longer reads: re-record it (pal record with the settings pal dump showed)");
+                TraceFormat.VERSION + ") no longer reads: re-record it with this pal");
         }
         if (!intact)
         {
