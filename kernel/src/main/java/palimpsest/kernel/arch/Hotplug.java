@@ -318,6 +318,7 @@ public final class Hotplug
             bringUp(cpu, id, true);
         }
         cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << id);
+        cpu.store64(k.thisCpu(cpu) + PerCpu.ONLINE_JIFFIES, cpu.load64(Globals.JIFFIES));
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_ONLINE);
         k.printk.printk(cpu, "CPU " + id + " is up");
         cpu.mark(Mark.CPU_UP, id, 0);

@@ -20,6 +20,7 @@ package palimpsest.kernel.sched;
  *   +104 ticks               timer interrupts
  *   +112 in_oops
  *   +120 cpu_state         CPU_DEAD(0) / UP_PREPARE / ONLINE / DYING (hotplug handshake)
+ *   +128 online_jiffies    jiffies when the cpu last came online (how long its tick had to show up)
  * </pre>
  */
 public final class PerCpu
@@ -39,6 +40,7 @@ public final class PerCpu
     public static final int TICKS = 104;
     public static final int IN_OOPS = 112;
     public static final int CPU_STATE = 120;
+    public static final int ONLINE_JIFFIES = 128;
 
     /** cpu_state values: dead (or never booted), being brought up, online, asked to go down. */
     public static final long CPU_DEAD = 0;
