@@ -99,7 +99,7 @@ public final class BisectResult
             {
                 sb.append("  (").append(badVersion).append(", recorded)");
             }
-            else if (s.label.equals(goodVersion))
+            else if (s.lastPatch == null)
             {
                 sb.append("  (").append(goodVersion).append(", the good end checked)");
             }

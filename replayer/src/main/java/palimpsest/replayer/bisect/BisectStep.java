@@ -7,8 +7,8 @@ import palimpsest.kernel.patches.Patch;
 
 /**
  * One classified candidate of a patch bisect: candidate k is the older version plus the first k
- * candidate patches, named (like a commit) by its last patch (candidate 0, the older end, by the
- * first candidate's predecessor: {@link #lastPatch} is then null). Judged over one or more recorded
+ * candidate patches, named (like a commit) by its last patch; the two ends, by their version
+ * ({@link #lastPatch} is then null). Judged over one or more recorded
  * schedules: {@link #perSeed} holds each seed's verdict, {@link #kind} their combination (BAD if any
  * is bad, GOOD if all are good, SKIP otherwise).
  */
@@ -34,7 +34,7 @@ public final class BisectStep
     }
 
     public final int candidate;
-    /** The candidate's last patch; null for candidate 0 (the older end as given). */
+    /** The candidate's last patch; null for the ends (named by their version). */
     public final Patch lastPatch;
     /** "v2.6.25+3", or the version's name for an end. */
     public final String label;

@@ -259,14 +259,14 @@ public final class PatchBisect
         final Verdict.Kind[] known = new Verdict.Kind[n + 1];
         known[badEnd] = Verdict.Kind.BAD;
         int replays = 0;
-        final BisectStep other = replayStep(candidates, goodEnd, goodVersion);
+        final BisectStep other = replayStep(candidates, goodEnd, goodVersion, true);
         replays += seeds;
         steps.add(other);
         if (other.kind != Verdict.Kind.GOOD)
         {
             throw new IllegalArgumentException("the good end " + goodVersion + " is " + (other.kind == Verdict.Kind.BAD ?
                 "bad" : "not good (cannot tell)") + " for " + scenario.name() + " (" + seedWords() + "): " + describe(other) +
-                "; give a " + (firstFix ? "later" : "earlier") + " good version");
+                "; give " + (firstFix ? "a later" : "an earlier") + " good version");
         }
         known[goodEnd] = Verdict.Kind.GOOD;
         listener.step(other, n - 1);
@@ -281,7 +281,7 @@ public final class PatchBisect
             {
                 break;
             }
-            final BisectStep step = replayStep(candidates, k, label(k));
+            final BisectStep step = replayStep(candidates, k, label(k), false);
             replays += seeds;
             known[k] = step.kind;
             if (step.kind == oldKind)
@@ -334,11 +334,11 @@ public final class PatchBisect
             recordedEvents.add(rec.events());
             verdicts.add(new BisectStep.SeedVerdict(seed + i, rec.verdict()));
         }
-        return new BisectStep(k, k == 0 ? null : candidates.get(k - 1), badVersion, verdicts, System.nanoTime() - s0, true,
-            firstFix);
+        return new BisectStep(k, null, badVersion, verdicts, System.nanoTime() - s0, true, firstFix);
     }
 
-    private BisectStep replayStep(final List<Patch> candidates, final int k, final String label)
+    /** Replays candidate k over every recorded seed; an end is named by its version, not its last patch. */
+    private BisectStep replayStep(final List<Patch> candidates, final int k, final String label, final boolean end)
     {
         final long s0 = System.nanoTime();
         final List<BisectStep.SeedVerdict> verdicts = new ArrayList<>();
@@ -348,7 +348,7 @@ public final class PatchBisect
             verdicts.add(new BisectStep.SeedVerdict(seed + i,
                 r.verdict != null ? r.verdict : Verdict.skip("the replay gave no verdict: " + r.outcome)));
         }
-        return new BisectStep(k, k == 0 ? null : candidates.get(k - 1), label, verdicts, System.nanoTime() - s0, false,
+        return new BisectStep(k, k == 0 || end ? null : candidates.get(k - 1), label, verdicts, System.nanoTime() - s0, false,
             firstFix);
     }
 
