@@ -18,7 +18,7 @@ public final class Hello extends UserProgram
 
     public Hello()
     {
-        super("hello", "/bin/hello", 0xA00000);
+        super("hello", "/bin/hello", 0xB00000);
     }
 
     @Override
