@@ -152,6 +152,13 @@ public final class Globals
     public static final long DPM_LIST = alloc(16, 8);
     public static final long PM_SLEEPING = alloc(8, 8);
 
+    /**
+     * cpu_possible_mask (every cpu the machine has) and cpu_active_mask (cpus the scheduler may
+     * place tasks on: set by sched_cpu_activate, the last hotplug state of a cpu coming up).
+     */
+    public static final long CPU_POSSIBLE_MASK = alloc(8, 8);
+    public static final long CPU_ACTIVE_MASK = alloc(8, 8);
+
     /** Kernel command line copied from boot_params (init path). */
     public static final long CMDLINE = alloc(256, 8);
 

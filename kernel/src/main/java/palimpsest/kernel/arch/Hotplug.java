@@ -30,6 +30,8 @@ import palimpsest.kernel.user.Syscalls;
  *   0      smpcfd:prepare   BP     smpcfd_prepare_cpu    smpcfd_dead_cpu      (per-cpu irq stats)
  *   1      sched:starting   AP     sched_cpu_starting    sched_cpu_dying      (migrate its tasks away)
  *   2      timer:online     AP     lapic_timer_online    lapic_timer_offline  (the APIC tick)
+ *   3      sched:active     AP     sched_cpu_activate    sched_cpu_deactivate (cpu_active_mask: new
+ *                                                                             tasks may be placed here)
  * </pre>
  * {@code per_cpu(cpuhp_state)} counts the states a cpu has reached.
  *
@@ -59,6 +61,8 @@ public final class Hotplug
     private final Fn schedCpuDying;
     private final Fn lapicTimerOnline;
     private final Fn lapicTimerOffline;
+    private final Fn schedCpuActivate;
+    private final Fn schedCpuDeactivate;
     private final Fn cpuUpFn;
     private final Fn cpuUpInnerFn;
     private final Fn cpuDownFn;
@@ -70,7 +74,7 @@ public final class Hotplug
     private final Fn disableNonbootFn;
     private final Fn enableNonbootFn;
 
-    private static final String[] NAMES = {"smpcfd:prepare", "sched:starting", "timer:online"};
+    private static final String[] NAMES = {"smpcfd:prepare", "sched:starting", "timer:online", "sched:active"};
 
     public Hotplug(final Kernel k)
     {
@@ -82,6 +86,8 @@ public final class Hotplug
         this.schedCpuDying = k.text.fn("sched_cpu_dying", 0x40, this::schedCpuDyingBody);
         this.lapicTimerOnline = k.text.fn("lapic_timer_online", 0x60, this::lapicTimerOnlineBody);
         this.lapicTimerOffline = k.text.fn("lapic_timer_offline", 0x40, this::lapicTimerOfflineBody);
+        this.schedCpuActivate = k.text.fn("sched_cpu_activate", 0x40, this::schedCpuActivateBody);
+        this.schedCpuDeactivate = k.text.fn("sched_cpu_deactivate", 0x40, this::schedCpuDeactivateBody);
         this.cpuUpFn = k.text.fn("cpu_up", 0x80);
         this.cpuUpInnerFn = k.text.fn("_cpu_up", 0x60);
         this.cpuDownFn = k.text.fn("cpu_down", 0x100);
@@ -97,8 +103,9 @@ public final class Hotplug
     /** The boot loader's part: the static cpuhp_step array. */
     void loadTable(final PhysicalMemory mem)
     {
-        final Fn[][] cbs = {{smpcfdPrepare, smpcfdDead}, {schedCpuStarting, schedCpuDying}, {lapicTimerOnline, lapicTimerOffline}};
-        final long[] flags = {0, Globals.CPUHP_AP, Globals.CPUHP_AP};
+        final Fn[][] cbs = {{smpcfdPrepare, smpcfdDead}, {schedCpuStarting, schedCpuDying}, {lapicTimerOnline, lapicTimerOffline},
+            {schedCpuActivate, schedCpuDeactivate}};
+        final long[] flags = {0, Globals.CPUHP_AP, Globals.CPUHP_AP, Globals.CPUHP_AP};
         mem.write64(Globals.phys(Globals.CPUHP_COUNT), cbs.length);
         for (int i = 0; i < cbs.length; i++)
         {
@@ -208,6 +215,24 @@ public final class Hotplug
         final long moved = k.sched.migrateTasks(cpu, (int)cpu.reg(Syscalls.RDI));
         cpu.setReg(Syscalls.RAX, moved);
         schedCpuDying.leave(cpu);
+    }
+
+    /** The cpu joins cpu_active_mask: the scheduler may place new tasks on it from now on. */
+    private void schedCpuActivateBody(final Cpu cpu)
+    {
+        schedCpuActivate.prologue(cpu);
+        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ACTIVE_MASK, 8, 1L << cpu.reg(Syscalls.RDI));
+        cpu.setReg(Syscalls.RAX, 0);
+        schedCpuActivate.leave(cpu);
+    }
+
+    /** The dying cpu leaves cpu_active_mask first: no new task is placed on it while it goes down. */
+    private void schedCpuDeactivateBody(final Cpu cpu)
+    {
+        schedCpuDeactivate.prologue(cpu);
+        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ACTIVE_MASK, 8, -(1L << cpu.reg(Syscalls.RDI)));
+        cpu.setReg(Syscalls.RAX, 0);
+        schedCpuDeactivate.leave(cpu);
     }
 
     /** Arms this cpu's APIC timer, periodic: the scheduler tick. */

@@ -42,6 +42,7 @@ public final class Sched
     private final Fn waitFn;
     private final Fn retFromForkFn;
     private final Fn migrateTasksFn;
+    private final Fn setAllowedFn;
     private final Fn moveTaskFn;
     private final int taskCache;
     private final Routine retFromFork;
@@ -61,6 +62,7 @@ public final class Sched
         this.taskCache = k.slab.define("task_struct", Task.SIZE);
         this.migrateTasksFn = k.text.fn("migrate_tasks", 0x80);
         this.moveTaskFn = k.text.fn("__migrate_task", 0x80);
+        this.setAllowedFn = k.text.fn("set_cpus_allowed_ptr", 0x60);
     }
 
     // ------------------------------------------------------------------ boot
@@ -77,6 +79,10 @@ public final class Sched
         cpu.store64(t + Task.FIBER_ID, cpu.fiber().id());
         cpu.store64(t + Task.ACTIVE_MM, Globals.INIT_MM);
         cpu.store64(t + Task.FLAGS, Task.PF_KTHREAD);
+        // init_idle: the task that becomes the boot cpu's idle task may run there only (Linux's
+        // sched_init does the same to init_task, whose CPU_MASK_ALL is lost: kernel_init, forked
+        // from it, inherits this mask until it sets its own).
+        cpu.store64(t + Task.CPUS_ALLOWED, 1L << cpu.id());
         setComm(cpu, t, "swapper/0");
         k.registerFiber(cpu.fiber());
         cpu.store64(Globals.INIT_MM + MmStruct.PGD, Layout.va(k.pt.swapperPgd(cpu)));
@@ -117,6 +123,7 @@ public final class Sched
         final long stack = PageAlloc.pageAddress(k.pages.allocPages(cpu, Layout.THREAD_ORDER));
         cpu.store64(t + Task.STACK, stack);
         cpu.store64(t + Task.CPU, id);
+        cpu.store64(t + Task.CPUS_ALLOWED, 1L << id);
         cpu.store64(t + Task.ACTIVE_MM, Globals.INIT_MM);
         cpu.store64(t + Task.FLAGS, Task.PF_KTHREAD);
         setComm(cpu, t, "swapper/" + id);
@@ -171,10 +178,22 @@ public final class Sched
         return cpu.load64(t + Task.PID);
     }
 
-    /** Chooses a cpu for a new task: round-robin over the online cpus. */
-    private int selectCpu(final Cpu cpu)
+    /**
+     * Chooses a cpu for a new task: round-robin over the active cpus it is allowed on; if none, the
+     * online ones it is allowed on, then any online one (select_fallback_rq).
+     */
+    private int selectCpu(final Cpu cpu, final long allowed)
     {
-        final long mask = cpu.load64(Globals.CPU_ONLINE_MASK);
+        final long online = cpu.load64(Globals.CPU_ONLINE_MASK);
+        long mask = cpu.load64(Globals.CPU_ACTIVE_MASK) & online & allowed;
+        if (mask == 0)
+        {
+            mask = online & allowed;
+        }
+        if (mask == 0)
+        {
+            mask = online;
+        }
         final long n = cpu.xadd(k.spin.atomicSite(), Globals.NEXT_CPU, 8, 1) % Long.bitCount(mask);
         long m = mask;
         for (long i = 0; i < n; i++)
@@ -214,7 +233,9 @@ public final class Sched
         cpu.store64(t + Task.SP, stack + Layout.THREAD_SIZE);
         cpu.store64(t + Task.FP, 0);
         cpu.store64(t + Task.ACTIVE_MM, Globals.INIT_MM);
-        cpu.store64(t + Task.CPU, onCpu >= 0 ? onCpu : selectCpu(cpu));
+        final long allowed = onCpu >= 0 ? 1L << onCpu : cpu.load64(parent + Task.CPUS_ALLOWED);
+        cpu.store64(t + Task.CPUS_ALLOWED, allowed);
+        cpu.store64(t + Task.CPU, onCpu >= 0 ? onCpu : selectCpu(cpu, allowed));
         cpu.store64(t + Task.PARENT, parent);
         cpu.store64(t + Task.FLAGS, flags);
         cpu.store64(t + Task.ENTRY, entry);
@@ -227,6 +248,22 @@ public final class Sched
         k.spin.unlockIrqRestore(cpu, Globals.TASKLIST_LOCK, fl);
         cpu.mark(Mark.TASK_CREATE, t, pid);
         return copyProcessFn.leave(cpu, t);
+    }
+
+    /**
+     * set_cpus_allowed_ptr: the cpus task t may run on from now on (new tasks it forks inherit them).
+     * A task that is running elsewhere than its new mask allows moves there (its first allowed online cpu).
+     */
+    public void setCpusAllowedPtr(final Cpu cpu, final long t, final long mask)
+    {
+        setAllowedFn.enter(cpu);
+        cpu.store64(t + Task.CPUS_ALLOWED, mask);
+        final long ok = mask & cpu.load64(Globals.CPU_ONLINE_MASK);
+        if (t == k.current(cpu) && ok != 0 && (ok & 1L << cpu.id()) == 0)
+        {
+            migrateCurrent(cpu, Long.numberOfTrailingZeros(ok));
+        }
+        setAllowedFn.leave(cpu);
     }
 
     /** kernel_thread: a kernel task running the function at fnAddr(arg); pid 1 if init. */
