@@ -97,6 +97,8 @@ public final class Globals
     public static final int CPUHP_TEARDOWN = 32;
     public static final int CPUHP_FLAGS = 40;
     public static final long CPUHP_AP = 1;
+    /** The state needs its cpu online (the scheduler may wake tasks there): run after the online mask is set. */
+    public static final long CPUHP_ONLINE = 2;
     public static final long CPUHP_STATES = alloc(MAX_CPUHP * CPUHP_STEP_SIZE, 8);
     /** cpu_add_remove_lock: serializes cpu_up/cpu_down (a spinlock; its holders never sleep). */
     public static final long CPU_ADD_REMOVE_LOCK = alloc(8, 64);

@@ -26,13 +26,19 @@ import palimpsest.kernel.user.Syscalls;
  * {@code cpuhp_invoke_callback} as fn(cpu, state); AP states run on the cpu concerned, the others
  * on the cpu doing the hotplug:
  * <pre>
- *   state  name             where  startup               teardown
- *   0      smpcfd:prepare   BP     smpcfd_prepare_cpu    smpcfd_dead_cpu      (per-cpu irq stats)
- *   1      sched:starting   AP     sched_cpu_starting    sched_cpu_dying      (migrate its tasks away)
- *   2      timer:online     AP     lapic_timer_online    lapic_timer_offline  (the APIC tick)
- *   3      sched:active     AP     sched_cpu_activate    sched_cpu_deactivate (cpu_active_mask: new
- *                                                                             tasks may be placed here)
+ *   state  name               where  startup                  teardown
+ *   0      threads:prepare    BP     smpboot_create_threads   -                     (kworker/N, parked)
+ *   1      workqueue:prepare  BP     workqueue_prepare_cpu    -                     (the cpu's worker pool)
+ *   2      smpcfd:prepare     BP     smpcfd_prepare_cpu       smpcfd_dead_cpu       (per-cpu irq stats)
+ *   3      sched:starting     AP     sched_cpu_starting       sched_cpu_dying       (migrate its tasks away)
+ *   4      timer:online       AP     lapic_timer_online       lapic_timer_offline   (the APIC tick)
+ *   5      smpboot:threads    AP     smpboot_unpark_threads   smpboot_park_threads  (kworker/N runs)
+ *   6      workqueue:online   AP     workqueue_online_cpu     workqueue_offline_cpu (the pool takes work)
+ *   7      sched:active       AP     sched_cpu_activate       sched_cpu_deactivate  (cpu_active_mask: new
+ *                                                                                   tasks may be placed here)
  * </pre>
+ * Each one matters to a workload: see {@link palimpsest.kernel.sched.Workqueue} for the pool and
+ * its kworker (dead threads are freed there), the tick for preemption, the active mask for placement.
  * {@code per_cpu(cpuhp_state)} counts the states a cpu has reached.
  *
  * <p>cpu_down handshake (per-cpu {@code cpu_state}, like 2.6.25's): the controlling cpu sets the
@@ -74,7 +80,8 @@ public final class Hotplug
     private final Fn disableNonbootFn;
     private final Fn enableNonbootFn;
 
-    private static final String[] NAMES = {"smpcfd:prepare", "sched:starting", "timer:online", "sched:active"};
+    private static final String[] NAMES = {"threads:prepare", "workqueue:prepare", "smpcfd:prepare", "sched:starting",
+        "timer:online", "smpboot:threads", "workqueue:online", "sched:active"};
 
     public Hotplug(final Kernel k)
     {
@@ -103,9 +110,11 @@ public final class Hotplug
     /** The boot loader's part: the static cpuhp_step array. */
     void loadTable(final PhysicalMemory mem)
     {
-        final Fn[][] cbs = {{smpcfdPrepare, smpcfdDead}, {schedCpuStarting, schedCpuDying}, {lapicTimerOnline, lapicTimerOffline},
-            {schedCpuActivate, schedCpuDeactivate}};
-        final long[] flags = {0, Globals.CPUHP_AP, Globals.CPUHP_AP, Globals.CPUHP_AP};
+        final Fn[][] cbs = {{k.wq.createThreads, null}, {k.wq.prepare, null}, {smpcfdPrepare, smpcfdDead},
+            {schedCpuStarting, schedCpuDying}, {lapicTimerOnline, lapicTimerOffline}, {k.wq.unparkThreads, k.wq.parkThreads},
+            {k.wq.online, k.wq.offline}, {schedCpuActivate, schedCpuDeactivate}};
+        final long online = Globals.CPUHP_AP | Globals.CPUHP_ONLINE;
+        final long[] flags = {0, 0, 0, Globals.CPUHP_AP, Globals.CPUHP_AP, online, online, online};
         mem.write64(Globals.phys(Globals.CPUHP_COUNT), cbs.length);
         for (int i = 0; i < cbs.length; i++)
         {
@@ -116,7 +125,7 @@ public final class Hotplug
                 mem.write8(e + j, n[j]);
             }
             mem.write64(e + Globals.CPUHP_STARTUP, cbs[i][0].addr);
-            mem.write64(e + Globals.CPUHP_TEARDOWN, cbs[i][1].addr);
+            mem.write64(e + Globals.CPUHP_TEARDOWN, cbs[i][1] == null ? 0 : cbs[i][1].addr);
             mem.write64(e + Globals.CPUHP_FLAGS, flags[i]);
         }
     }
@@ -147,17 +156,17 @@ public final class Hotplug
     }
 
     /**
-     * Runs the startup callbacks for cpu target from its current state up: all the rest (all true:
-     * on the cpu itself — the boot cpu, or an AP for its AP states) or only up to the first AP state
-     * (all false: on the controlling cpu before the AP starts).
+     * Runs the startup callbacks for cpu target from its current state up to the first state whose
+     * flags have one of stopAt's bits: CPUHP_AP (on the controlling cpu before the AP starts),
+     * CPUHP_ONLINE (on the cpu itself, before it sets itself online), 0 (all the rest).
      */
-    void bringUp(final Cpu cpu, final int target, final boolean all)
+    void bringUp(final Cpu cpu, final int target, final long stopAt)
     {
         final long n = cpu.load64(Globals.CPUHP_COUNT);
         final long pcpu = k.perCpu(cpu, target);
         for (long s = cpu.load64(pcpu + PerCpu.CPUHP_STATE); s < n; s++)
         {
-            if (!all && apState(cpu, s))
+            if ((cpu.load64(step(s) + Globals.CPUHP_FLAGS) & stopAt) != 0)
             {
                 break;
             }
@@ -304,7 +313,7 @@ public final class Hotplug
         cpu.store64(pcpu + PerCpu.CURRENT, idle);
         if (k.patches.enabled("cpuhp-secondary"))
         {
-            bringUp(cpu, id, false);
+            bringUp(cpu, id, Globals.CPUHP_AP);
         }
         doBootCpu.at(cpu, 0x20);
         final long td = Layout.va(Layout.TRAMPOLINE_DATA_PHYS);
@@ -338,13 +347,18 @@ public final class Hotplug
     void apOnline(final Cpu cpu)
     {
         final int id = cpu.id();
-        if (k.patches.enabled("cpuhp-secondary"))
+        final boolean cpuhp = k.patches.enabled("cpuhp-secondary");
+        if (cpuhp)
         {
-            bringUp(cpu, id, true);
+            bringUp(cpu, id, Globals.CPUHP_ONLINE);
         }
         cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << id);
         cpu.store64(k.thisCpu(cpu) + PerCpu.ONLINE_JIFFIES, cpu.load64(Globals.JIFFIES));
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_ONLINE);
+        if (cpuhp)
+        {
+            bringUp(cpu, id, 0);
+        }
         k.printk.printk(cpu, "CPU " + id + " is up");
         cpu.mark(Mark.CPU_UP, id, 0);
         cpu.store64(Globals.AP_ONLINE_ACK, id);
@@ -353,9 +367,10 @@ public final class Hotplug
     /** The boot cpu's own bring-up (every state runs on it). */
     void bootCpuOnline(final Cpu cpu)
     {
-        bringUp(cpu, cpu.id(), true);
+        bringUp(cpu, cpu.id(), Globals.CPUHP_ONLINE);
         cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.id());
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_ONLINE);
+        bringUp(cpu, cpu.id(), 0);
         k.printk.printk(cpu, "CPU " + cpu.id() + " is up");
         cpu.mark(Mark.CPU_UP, cpu.id(), 0);
     }

@@ -75,6 +75,9 @@ public abstract class KernelScenario implements Scenario
     /** A secondary cpu online this many jiffies (cpu 0's ticks) without one tick of its own has no timer. */
     static final long TICKLESS_JIFFIES = 3;
 
+    /** Work queued on a cpu's pool this long without a worker running it: the pool is stuck (a workqueue lockup). */
+    static final long STUCK_JIFFIES = 2;
+
     @Override
     public void load(final Machine machine, final ScenarioContext context)
     {
@@ -142,7 +145,9 @@ public abstract class KernelScenario implements Scenario
     /**
      * What is wrong with the secondary cpus at the end of the run, read from the kernel's per-cpu
      * areas in emulated memory (null: nothing): an online cpu whose timer never ticked while cpu 0's
-     * ticked {@link #TICKLESS_JIFFIES} times or more (the hotplug callbacks that arm it never ran).
+     * ticked {@link #TICKLESS_JIFFIES} times or more (the hotplug callbacks that arm it never ran);
+     * a cpu whose worker pool is missing (dead tasks never freed) or holds work no worker ran: none
+     * exists, or {@link #STUCK_JIFFIES} went by (the cpu sat idle with work queued).
      */
     static String cpuProblem(final Machine machine)
     {
@@ -160,6 +165,28 @@ public abstract class KernelScenario implements Scenario
             if (up >= TICKLESS_JIFFIES && mem.read64(pcpu + PerCpu.TICKS) == 0)
             {
                 return "cpu " + c + " took no timer tick in " + up + " jiffies online (no APIC timer: its hotplug callbacks never ran)";
+            }
+        }
+        for (int c = 0; c < nr && c < Globals.MAX_CPUS; c++)
+        {
+            final long pcpu = mem.global(Globals.PER_CPU_OFFSET + c * 8L);
+            if (pcpu == 0)
+            {
+                continue;
+            }
+            final long lost = mem.read64(pcpu + PerCpu.WQ_LOST);
+            if (lost > 0)
+            {
+                return "cpu " + c + " has no worker pool: " + lost + " dead task(s) never freed (workqueue_prepare_cpu never ran)";
+            }
+            final long pending = mem.read64(pcpu + PerCpu.WQ_NR);
+            final long since = mem.read64(pcpu + PerCpu.WQ_SINCE);
+            final boolean noWorker = mem.read64(pcpu + PerCpu.KWORKER) == 0;
+            if (pending > 0 && since > 0 && (noWorker || jiffies - (since - 1) >= STUCK_JIFFIES))
+            {
+                return "cpu " + c + " has had work queued for " + (jiffies - (since - 1)) + " jiffies that no worker ran (" +
+                    pending + " dead task(s) to free; kworker/" + c + (noWorker ?
+                    " was never created)" : " never ran)");
             }
         }
         return null;

@@ -89,7 +89,8 @@ public final class Sched
         cpu.store64(Globals.INIT_MM + MmStruct.USERS, 1);
         Lists.init(cpu, Globals.TASK_LIST);
         Lists.addTail(cpu, t + Task.TASKS, Globals.TASK_LIST);
-        cpu.store64(Globals.NEXT_PID, 1);
+        // pid 1 is kernel_init's (created after the boot cpu's kworker): the rest count from 2.
+        cpu.store64(Globals.NEXT_PID, 2);
         final int nr = (int)cpu.load64(Globals.NR_CPUS);
         for (int c = 0; c < nr; c++)
         {
@@ -216,6 +217,13 @@ public final class Sched
     public long copyProcess(final Cpu cpu, final String comm, final long flags, final long entry, final long arg,
         final int onCpu)
     {
+        return copyProcess(cpu, comm, flags, entry, arg, onCpu, 0);
+    }
+
+    /** copy_process with a given pid (0: the next free one). */
+    private long copyProcess(final Cpu cpu, final String comm, final long flags, final long entry, final long arg,
+        final int onCpu, final long givenPid)
+    {
         copyProcessFn.enter(cpu);
         final long t = k.slab.zalloc(cpu, taskCache);
         final long stackPage = k.pages.allocPages(cpu, Layout.THREAD_ORDER);
@@ -224,7 +232,7 @@ public final class Sched
             k.oops.panic(cpu, "Out of memory in copy_process");
         }
         final long stack = PageAlloc.pageAddress(stackPage);
-        final long pid = cpu.xadd(k.spin.atomicSite(), Globals.NEXT_PID, 8, 1);
+        final long pid = givenPid != 0 ? givenPid : cpu.xadd(k.spin.atomicSite(), Globals.NEXT_PID, 8, 1);
         final long parent = k.current(cpu);
         cpu.store64(t + Task.STATE, Task.RUNNING);
         cpu.store64(t + Task.PID, pid);
@@ -276,7 +284,7 @@ public final class Sched
     public long kernelThread(final Cpu cpu, final String name, final long fnAddr, final long arg, final boolean init,
         final int onCpu)
     {
-        final long t = copyProcess(cpu, name, Task.PF_KTHREAD, fnAddr, arg, onCpu);
+        final long t = copyProcess(cpu, name, Task.PF_KTHREAD, fnAddr, arg, onCpu, init ? 1 : 0);
         if (init)
         {
             cpu.store64(Globals.INIT_PROC, t);
@@ -459,7 +467,8 @@ public final class Sched
                 final boolean f = k.spin.lockIrqSave(cpu, Globals.TASKLIST_LOCK);
                 Lists.del(cpu, prev + Task.TASKS);
                 k.spin.unlockIrqRestore(cpu, Globals.TASKLIST_LOCK, f);
-                releaseTask(cpu, prev);
+                // Not here: we may be on a cpu whose pool frees it later (put_task_struct).
+                k.wq.queueDeadTask(cpu, prev);
             }
             else
             {
@@ -473,7 +482,8 @@ public final class Sched
         finishFn.leave(cpu);
     }
 
-    private void releaseTask(final Cpu cpu, final long t)
+    /** Frees a dead task: its fiber, kernel stack and task_struct. */
+    void releaseTask(final Cpu cpu, final long t)
     {
         cpu.store64(t + Task.STATE, Task.DEAD);
         k.forgetFiber(cpu.load64(t + Task.FIBER_ID));
