@@ -63,6 +63,8 @@ public final class PatchBisect
     private int seeds = 1;
     private Path badTrace;
     private Listener listener = (s, left) -> { };
+    /** Events of each seed's recording of the bad end, in seed order. */
+    private final List<Long> recordedEvents = new ArrayList<>();
 
     public PatchBisect(final Scenario scenario, final ScenarioCatalog catalog)
     {
@@ -303,8 +305,6 @@ public final class PatchBisect
         return new BisectResult(scenario.name(), goodVersion, badVersion, firstFix, seedList(), badTrace, events,
             candidates, steps, suspects, replays, System.nanoTime() - t0);
     }
-
-    private final List<Long> recordedEvents = new ArrayList<>();
 
     private long eventsOf(final int i)
     {
