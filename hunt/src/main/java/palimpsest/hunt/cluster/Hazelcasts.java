@@ -30,7 +30,9 @@ final class Hazelcasts
         System.setProperty("hazelcast.phone.home.enabled", "false");
         if (System.getProperty("hazelcast.logging.level") == null)
         {
-            HAZELCAST_LOG.setLevel(Level.WARNING);
+            // Hazelcast's own warnings (a member suspected dead, a refused connection) are what the
+            // retry logic handles; pal worker reports membership itself.
+            HAZELCAST_LOG.setLevel(Level.SEVERE);
         }
     }
 

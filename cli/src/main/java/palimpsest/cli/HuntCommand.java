@@ -1,0 +1,272 @@
+package palimpsest.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioContext;
+import palimpsest.emulator.input.InputSources;
+import palimpsest.hunt.Campaign;
+import palimpsest.hunt.HuntReport;
+import palimpsest.hunt.HuntSpec;
+import palimpsest.hunt.LocalRunner;
+import palimpsest.hunt.Manifest;
+import palimpsest.hunt.Runner;
+import palimpsest.hunt.SeedRange;
+import palimpsest.hunt.cluster.ClusterAddresses;
+import palimpsest.hunt.cluster.ClusterRunner;
+import palimpsest.recorder.Recording;
+import palimpsest.recorder.ScenarioCatalog;
+
+@Command(name = "hunt", mixinStandardHelpOptions = true,
+    description = {"Record a scenario under every seed of a range, keep the traces of the failing runs, and group",
+        "the failures by signature (oops function and verdict, addresses and numbers normalised).",
+        "Runs on --jobs local workers, or on a cluster of 'pal worker' members with --cluster."},
+    footer = {"", "DIR holds hunt.spec, manifest.tsv (one line per finished seed) and traces/seed-N for each failure.",
+        "Exit status: 0 when every run was good, 1 when some failed, 2 bad input."})
+final class HuntCommand implements Callable<Integer>
+{
+    private final Io io;
+
+    @Option(names = "--scenario", paramLabel = "S", description = "Scenario to run (see: pal scenarios).")
+    String scenarioName;
+
+    @Option(names = "--seeds", paramLabel = "A..B", description = "Seeds to run: A..B, N, or a comma list of both.")
+    String seeds;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "Campaign directory to create (must not exist or be empty).")
+    Path output;
+
+    @Option(names = "--resume", paramLabel = "DIR",
+        description = "Continue the campaign in DIR: its spec, and only the seeds not in its manifest (--seeds may widen the range).")
+    Path resume;
+
+    @Option(names = "--schedule", paramLabel = "KIND", defaultValue = "seeded",
+        description = "seeded or chaos (free works but is not reproducible from the seed) (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "CPUs per node (default: the scenario's).")
+    Integer cpus;
+
+    @Option(names = "--nodes", paramLabel = "N", description = "Nodes (default: the scenario's).")
+    Integer nodes;
+
+    @Option(names = "--mem", paramLabel = "MiB", description = "RAM per node in MiB (default: the scenario's).")
+    Integer mem;
+
+    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument; repeatable.")
+    Map<String, String> args = new LinkedHashMap<>();
+
+    @Option(names = "--kernel", paramLabel = "V", description = "Kernel version (kernel scenarios only).")
+    String kernel;
+
+    @Option(names = "--patch", paramLabel = "+P|-P", description = "Apply (+) or revert (-) one patch; repeatable.")
+    List<String> patches = new ArrayList<>();
+
+    @Option(names = "--jobs", paramLabel = "J", description = "Local workers (default: the number of cores).")
+    Integer jobs;
+
+    @Option(names = "--cluster", paramLabel = "HOST:PORT,...",
+        description = "Run on the Hazelcast cluster of 'pal worker' members at these addresses instead of locally.")
+    String cluster;
+
+    @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
+        description = "How long to try reaching --cluster (default: ${DEFAULT-VALUE}).")
+    double connectTimeout;
+
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    HuntCommand(final Io io)
+    {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call() throws InterruptedException
+    {
+        final Path dir;
+        final HuntSpec spec;
+        final SeedRange range;
+        if (resume != null)
+        {
+            if (output != null && !output.equals(resume))
+            {
+                throw new UserError("--resume DIR continues the campaign in DIR: leave out -o");
+            }
+            dir = resume;
+            final HuntSpec.Saved saved = HuntSpec.read(dir);
+            spec = saved.spec();
+            checkSame(spec);
+            range = seeds != null ? SeedRange.parse(seeds) : saved.seeds();
+            validate(plugins.scenario(spec.scenario()), spec);
+        }
+        else
+        {
+            if (scenarioName == null || seeds == null || output == null)
+            {
+                throw new UserError("pal hunt needs --scenario S, --seeds A..B and -o DIR (or --resume DIR)");
+            }
+            range = SeedRange.parse(seeds);
+            final Scenario scenario = plugins.scenario(scenarioName);
+            spec = spec(scenario);
+            validate(scenario, spec);
+            if (HuntSpec.exists(output))
+            {
+                throw new UserError(output + " holds a campaign already (continue it with: pal hunt --resume " + output + ")");
+            }
+            RecordCommand.prepareOutput(output, false);
+            dir = output;
+        }
+        final Campaign campaign = new Campaign(spec, range, dir);
+        final HuntReport report;
+        try (Runner runner = runner(dir))
+        {
+            final HuntProgress progress = new HuntProgress(io, spec.scenario(), campaign);
+            final Thread stopped = new Thread(() -> io.err.println(
+                "\npal: hunt stopped with " + campaign.done() + " of " + campaign.total() + " seeds in " +
+                    dir.resolve(Manifest.FILE) + "; continue with: pal hunt --resume " + dir));
+            Runtime.getRuntime().addShutdownHook(stopped);
+            progress.start();
+            try
+            {
+                report = campaign.run(runner);
+            }
+            finally
+            {
+                progress.stop();
+                removeHook(stopped);
+            }
+        }
+        print(report);
+        return report.failures() == 0 ? 0 : 1;
+    }
+
+    private static void removeHook(final Thread hook)
+    {
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
+        catch (final IllegalStateException ignored)
+        {
+            // the JVM is already going down: the hook says where the campaign stands
+        }
+    }
+
+    private Runner runner(final Path dir)
+    {
+        if (cluster != null)
+        {
+            if (jobs != null)
+            {
+                throw new UserError("--jobs is for local runs; each 'pal worker' has its own --jobs");
+            }
+            final List<String> addresses = ClusterAddresses.parse("--cluster", cluster);
+            return ClusterRunner.connect(addresses, (long)(connectTimeout * 1000));
+        }
+        final int j = jobs != null ? jobs : LocalRunner.defaultJobs();
+        if (j < 1 || j > 1024)
+        {
+            throw new UserError("--jobs must be 1..1024, got " + j);
+        }
+        return new LocalRunner(j, Thread.currentThread().getContextClassLoader(), dir.resolve(Campaign.WORK));
+    }
+
+    private HuntSpec spec(final Scenario scenario)
+    {
+        if (!List.of(InputSources.KINDS).contains(schedule))
+        {
+            throw new UserError("unknown schedule '" + schedule + "' (free, seeded or chaos)");
+        }
+        if (!scenario.usesKernel() && (kernel != null || !patches.isEmpty()))
+        {
+            throw new UserError("scenario " + scenario.name() + " runs on bare hardware: --kernel and --patch do not apply");
+        }
+        for (final String p : patches)
+        {
+            if (p.length() < 2 || (p.charAt(0) != '+' && p.charAt(0) != '-'))
+            {
+                throw new UserError("--patch wants +NAME or -NAME, got '" + p + "'");
+            }
+        }
+        final MachineConfig d = scenario.defaultConfig();
+        final String version = scenario.usesKernel() && (kernel == null || kernel.isEmpty()) ?
+            palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION : kernel;
+        return new HuntSpec(scenario.name(), nodes != null ? nodes : d.nodes, cpus != null ? cpus : d.cpusPerNode,
+            mem != null ? mem : d.memMiB, schedule, version, patches, args);
+    }
+
+    /** Options given with --resume must agree with the campaign's spec (a different spec is a different campaign). */
+    private void checkSame(final HuntSpec saved)
+    {
+        final List<String> differ = new ArrayList<>();
+        if (scenarioName != null && !scenarioName.equals(saved.scenario()))
+        {
+            differ.add("--scenario");
+        }
+        if (kernel != null && !kernel.equals(saved.kernel()))
+        {
+            differ.add("--kernel");
+        }
+        if (!patches.isEmpty() && !patches.equals(saved.patches()))
+        {
+            differ.add("--patch");
+        }
+        if (!args.isEmpty() && !args.equals(saved.args()))
+        {
+            differ.add("--arg");
+        }
+        if ((cpus != null && cpus != saved.cpusPerNode()) || (nodes != null && nodes != saved.nodes()) ||
+            (mem != null && mem != saved.memMiB()))
+        {
+            differ.add("--cpus/--nodes/--mem");
+        }
+        if (!differ.isEmpty())
+        {
+            throw new UserError(String.join(", ", differ) + " differ from the campaign in " + resume +
+                " (a different spec is a new campaign: use -o NEWDIR)");
+        }
+    }
+
+    /** Builds and loads the machine once, without running it, so bad arguments fail here with one line. */
+    private static void validate(final Scenario scenario, final HuntSpec spec)
+    {
+        final ScenarioContext ctx = spec.context();
+        ScenarioCatalog.loadWithoutRunning(scenario, Recording.header(scenario, spec.config(), ctx, "seeded", 0));
+    }
+
+    private void print(final HuntReport r)
+    {
+        final PrintStream out = io.out;
+        out.println("hunt " + r.spec.describe() + ": seeds " + r.seeds + " on " + r.where);
+        out.println(r.entries.size() + " runs (" + r.ran + " new, " + Fmt.fixed(r.runsPerSecond(), 2) + " runs/s over " +
+            Fmt.seconds(r.elapsedNanos) + "): " + r.good + " good, " + r.bad + " bad, " + r.skip + " skip; " +
+            r.groups.size() + " signature" + (r.groups.size() == 1 ? "" : "s"));
+        if (!r.groups.isEmpty())
+        {
+            final int sigWidth = Math.min(70, Math.max(9, r.groups.stream().mapToInt(g -> g.signature().length()).max().orElse(9)));
+            out.println(String.format("  %5s  %10s  %-" + sigWidth + "s  %s", "COUNT", "FIRST SEED", "SIGNATURE", "TRACE"));
+            for (final HuntReport.Group g : r.groups)
+            {
+                final String sig = g.signature().length() > sigWidth ? g.signature().substring(0, sigWidth - 3) + "..." : g.signature();
+                out.println(String.format("  %5d  %10d  %-" + sigWidth + "s  %s", g.count(), g.firstSeed(), sig,
+                    g.trace() == null ? "-" : r.dir.resolve(g.trace())));
+            }
+        }
+        out.println("manifest " + r.dir.resolve(Manifest.FILE) + "; replay or analyze a trace: pal analyze " +
+            (r.groups.isEmpty() ? r.dir.resolve("traces/seed-N") : r.dir.resolve(Objects.requireNonNull(r.groups.get(0).trace()))));
+        out.flush();
+    }
+}

@@ -1,0 +1,142 @@
+package palimpsest.hunt.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.IExecutorService;
+
+import palimpsest.emulator.Verdict;
+import palimpsest.hunt.Campaign;
+import palimpsest.hunt.HuntReport;
+import palimpsest.hunt.HuntSpec;
+import palimpsest.hunt.LocalRunner;
+import palimpsest.hunt.RunResult;
+import palimpsest.hunt.SeedRange;
+
+/**
+ * Three workers on loopback in this JVM: a 50-seed hunt across them with one member killed in the
+ * middle ends exactly as the same hunt on one local worker; a trace recorded on one member replays
+ * bit for bit on another.
+ */
+class ClusterHuntTest
+{
+    static final HuntSpec SPEC = new HuntSpec("racy-counter", 1, 2, 4, "chaos", "", List.of(), java.util.Map.of("rounds", "20"));
+    static final List<Worker> WORKERS = new ArrayList<>();
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void startWorkers()
+    {
+        final Worker first = Worker.start("127.0.0.1", 15701, List.of(), 1, null);
+        WORKERS.add(first);
+        for (int i = 1; i < 3; i++)
+        {
+            WORKERS.add(Worker.start("127.0.0.1", 15701, List.of(first.address()), 1, null));
+        }
+        assertEquals(3, first.clusterSize(), "three members in one cluster");
+        for (final Worker w : WORKERS)
+        {
+            assertTrue(w.address().startsWith("127.0.0.1:"), "bound to loopback: " + w.address());
+        }
+    }
+
+    @AfterAll
+    static void stopWorkers()
+    {
+        for (final Worker w : WORKERS)
+        {
+            w.close();
+        }
+    }
+
+    @Test
+    void aMemberKilledMidCampaignLosesNothing() throws Exception
+    {
+        final HuntReport local;
+        try (LocalRunner r = new LocalRunner(1, getClass().getClassLoader(), tmp.resolve("local/.work")))
+        {
+            local = new Campaign(SPEC, SeedRange.parse("1..50"), tmp.resolve("local")).run(r);
+        }
+        assertTrue(local.bad > 0 && local.good > 0);
+
+        final Worker victim = WORKERS.get(2);
+        final List<String> addresses = List.of(WORKERS.get(0).address(), WORKERS.get(1).address());
+        final Campaign campaign = new Campaign(SPEC, SeedRange.parse("1..50"), tmp.resolve("cluster"));
+        final AtomicReference<Object> outcome = new AtomicReference<>();
+        try (ClusterRunner runner = ClusterRunner.connect(addresses, 10_000))
+        {
+            assertEquals(3, runner.members());
+            final Thread hunt = new Thread(() ->
+            {
+                try
+                {
+                    outcome.set(campaign.run(runner));
+                }
+                catch (final Throwable t)
+                {
+                    outcome.set(t);
+                }
+            });
+            hunt.start();
+            while (campaign.done() < 12 && hunt.isAlive())
+            {
+                Thread.sleep(5);
+            }
+            victim.kill();
+            hunt.join(120_000);
+            assertTrue(outcome.get() instanceof HuntReport, "the hunt finished: " + outcome.get());
+            assertTrue(runner.retries() > 0, "the killed member's run was sent again");
+        }
+        final HuntReport cluster = (HuntReport)outcome.get();
+        assertEquals(50, cluster.entries.size());
+        assertEquals(local.entries, cluster.entries, "same verdict, signature, digest and trace for every seed");
+        assertEquals(local.groups, cluster.groups, "same groups and seeds as --jobs 1");
+    }
+
+    @Test
+    void aTraceRecordedOnOneMemberReplaysBitForBitOnAnother() throws Exception
+    {
+        final HazelcastInstance a = WORKERS.get(0).instance();
+        final Member ma = a.getCluster().getLocalMember();
+        final Member mb = WORKERS.get(1).instance().getCluster().getLocalMember();
+        final IExecutorService ex = a.getExecutorService(Hazelcasts.EXECUTOR);
+        RunResult bad = null;
+        for (long seed = 1; bad == null && seed < 60; seed++)
+        {
+            final RunResult r = ex.submitToMember(new SeedTask(SPEC, seed), ma).get();
+            bad = r.kind == Verdict.Kind.BAD ? r : null;
+        }
+        assertNotNull(bad, "some seed fails");
+        assertNotNull(bad.packed, "a failure comes back packed");
+        final ReplayTask.Check check = ex.submitToMember(new ReplayTask(bad.packed), mb).get();
+        assertNotEquals(bad.worker, check.member(), "replayed elsewhere");
+        assertEquals(bad.digest, check.digest(), "the same trace arrived");
+        assertTrue(check.verifiedAll(), "every event regenerated as recorded: " + check.divergence());
+        assertEquals(bad.events, check.verified());
+    }
+
+    @Test
+    void anUnreachableClusterIsOneLine()
+    {
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> ClusterRunner.connect(List.of("127.0.0.1:1"), 500));
+        assertTrue(e.getMessage().startsWith("cannot reach a pal worker cluster at 127.0.0.1:1"), e.getMessage());
+    }
+}
