@@ -41,12 +41,14 @@ public final class ClusterRunner implements Runner
     private final Map<String, Integer> inFlight = new HashMap<>();
     private int remaining;
     private RuntimeException fatal;
+    private final int membersAtStart;
 
     private ClusterRunner(final HazelcastInstance client, final List<String> addresses)
     {
         this.client = client;
         this.addresses = addresses;
         this.executor = client.getExecutorService(Hazelcasts.EXECUTOR);
+        this.membersAtStart = client.getCluster().getMembers().size();
     }
 
     /**
@@ -243,7 +245,11 @@ public final class ClusterRunner implements Runner
     @Override
     public String describe()
     {
-        return "cluster of " + members() + " member" + (members() == 1 ? "" : "s") + " at " + String.join(",", addresses);
+        final int now = members();
+        final long again = retries();
+        return "cluster at " + String.join(",", addresses) + " (" + membersAtStart + " member" + (membersAtStart == 1 ? "" : "s") +
+            (now != membersAtStart ? " at the start, " + now + " at the end" : "") +
+            (again > 0 ? "; " + again + " run" + (again == 1 ? "" : "s") + " sent again after losing a member" : "") + ")";
     }
 
     @Override
