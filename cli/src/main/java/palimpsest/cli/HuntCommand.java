@@ -16,7 +16,6 @@ import picocli.CommandLine.Option;
 import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Scenario;
 import palimpsest.emulator.ScenarioContext;
-import palimpsest.emulator.input.InputSources;
 import palimpsest.hunt.Campaign;
 import palimpsest.hunt.HuntReport;
 import palimpsest.hunt.HuntSpec;
@@ -81,6 +80,10 @@ final class HuntCommand implements Callable<Integer>
         description = "Run on the Hazelcast cluster of 'pal worker' members at these addresses instead of locally.")
     String cluster;
 
+    @Option(names = "--name", paramLabel = "NAME", defaultValue = palimpsest.hunt.cluster.Hazelcasts.CLUSTER_NAME,
+        description = "With --cluster: the cluster's name (pal worker --name) (default: ${DEFAULT-VALUE}).")
+    String clusterName;
+
     @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
         description = "How long to try reaching --cluster (default: ${DEFAULT-VALUE}).")
     double connectTimeout;
@@ -133,7 +136,7 @@ final class HuntCommand implements Callable<Integer>
         final HuntReport report;
         try (Runner runner = runner(dir))
         {
-            final HuntProgress progress = new HuntProgress(io, spec.scenario(), campaign);
+            final Progress progress = HuntProgress.of(io, spec.scenario(), campaign);
             final Thread stopped = new Thread(() -> io.err.println(
                 "\npal: hunt stopped with " + campaign.done() + " of " + campaign.total() + " seeds in " +
                     dir.resolve(Manifest.FILE) + "; continue with: pal hunt --resume " + dir));
@@ -174,7 +177,7 @@ final class HuntCommand implements Callable<Integer>
                 throw new UserError("--jobs is for local runs; each 'pal worker' has its own --jobs");
             }
             final List<String> addresses = ClusterAddresses.parse("--cluster", cluster);
-            return ClusterRunner.connect(addresses, (long)(connectTimeout * 1000));
+            return ClusterRunner.connect(clusterName, addresses, (long)(connectTimeout * 1000));
         }
         final int j = jobs != null ? jobs : LocalRunner.defaultJobs();
         if (j < 1 || j > 1024)
@@ -186,24 +189,9 @@ final class HuntCommand implements Callable<Integer>
 
     private HuntSpec spec(final Scenario scenario)
     {
-        if (!List.of(InputSources.KINDS).contains(schedule))
-        {
-            throw new UserError("unknown schedule '" + schedule + "' (free, seeded or chaos)");
-        }
-        if (!scenario.usesKernel() && (kernel != null || !patches.isEmpty()))
-        {
-            throw new UserError("scenario " + scenario.name() + " runs on bare hardware: --kernel and --patch do not apply");
-        }
-        for (final String p : patches)
-        {
-            if (p.length() < 2 || (p.charAt(0) != '+' && p.charAt(0) != '-'))
-            {
-                throw new UserError("--patch wants +NAME or -NAME, got '" + p + "'");
-            }
-        }
+        RunOptions.check(scenario, schedule, kernel, patches);
         final MachineConfig d = scenario.defaultConfig();
-        final String version = scenario.usesKernel() && (kernel == null || kernel.isEmpty()) ?
-            palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION : kernel;
+        final String version = RunOptions.version(scenario, kernel);
         return new HuntSpec(scenario.name(), nodes != null ? nodes : d.nodes, cpus != null ? cpus : d.cpusPerNode,
             mem != null ? mem : d.memMiB, schedule, version, patches, args);
     }

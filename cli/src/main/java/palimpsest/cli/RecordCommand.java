@@ -19,7 +19,6 @@ import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Scenario;
 import palimpsest.emulator.ScenarioContext;
-import palimpsest.emulator.input.InputSources;
 import palimpsest.recorder.Recording;
 import palimpsest.recorder.RecordingSummary;
 
@@ -84,29 +83,13 @@ final class RecordCommand implements Callable<Integer>
     public Integer call()
     {
         final Scenario scenario = plugins.scenario(scenarioName);
-        if (!List.of(InputSources.KINDS).contains(schedule))
-        {
-            throw new UserError("unknown schedule '" + schedule + "' (free, seeded or chaos)");
-        }
-        if (!scenario.usesKernel() && (kernel != null || !patches.isEmpty()))
-        {
-            throw new UserError("scenario " + scenario.name() + " runs on bare hardware: --kernel and --patch do not apply");
-        }
-        for (final String p : patches)
-        {
-            if (p.length() < 2 || (p.charAt(0) != '+' && p.charAt(0) != '-'))
-            {
-                throw new UserError("--patch wants +NAME or -NAME, got '" + p + "'");
-            }
-        }
+        RunOptions.check(scenario, schedule, kernel, patches);
         final MachineConfig d = scenario.defaultConfig();
         final MachineConfig config = new MachineConfig(nodes != null ? nodes : d.nodes,
             cpus != null ? cpus : d.cpusPerNode, mem != null ? mem : d.memMiB);
         prepareOutput(output, force);
 
-        // The header names the kernel that ran, never "the default": a later default is another kernel.
-        final String version = scenario.usesKernel() && (kernel == null || kernel.isEmpty()) ?
-            palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION : kernel;
+        final String version = RunOptions.version(scenario, kernel);
         final ScenarioContext context = new ScenarioContext(args, version, patches);
         final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
         final Recording recording = new Recording(scenario)

@@ -33,6 +33,10 @@ final class WorkerCommand implements Callable<Integer>
     @Option(names = "--jobs", paramLabel = "J", description = "Runs at once on this member (default: the number of cores).")
     Integer jobs;
 
+    @Option(names = "--name", paramLabel = "NAME", defaultValue = palimpsest.hunt.cluster.Hazelcasts.CLUSTER_NAME,
+        description = "Cluster name: members of another name never join this one (default: ${DEFAULT-VALUE}).")
+    String name;
+
     @Option(names = "--scratch", paramLabel = "DIR", description = "Where runs in progress are recorded (default: a temporary directory).")
     Path scratch;
 
@@ -50,7 +54,7 @@ final class WorkerCommand implements Callable<Integer>
         }
         final List<String> members = join == null ? List.of() : ClusterAddresses.parse("--join", join);
         final int j = jobs != null ? jobs : LocalRunner.defaultJobs();
-        final Worker w = Worker.start(bind, port, members, j, scratch);
+        final Worker w = Worker.start(name, bind, port, members, j, scratch);
         final CountDownLatch down = new CountDownLatch(1);
         w.instance().getLifecycleService().addLifecycleListener(e ->
         {

@@ -29,6 +29,8 @@ public final class ClusterRunner implements Runner
 {
     /** A seed that fails this often on the cluster (not by its own verdict: by not coming back) stops the hunt. */
     static final int MAX_ATTEMPTS = 20;
+    /** A member a task did not come back from gets no new task for this long (it may be dying, or gone already). */
+    static final long SUSPECT_NANOS = 1_000_000_000L;
 
     private final HazelcastInstance client;
     private final List<String> addresses;
@@ -39,6 +41,8 @@ public final class ClusterRunner implements Runner
     private final ArrayDeque<Long> pending = new ArrayDeque<>();
     private final Map<Long, Integer> attempts = new HashMap<>();
     private final Map<String, Integer> inFlight = new HashMap<>();
+    /** Member key -> System.nanoTime() until which it gets no new task. */
+    private final Map<String, Long> suspectUntil = new HashMap<>();
     private int remaining;
     private RuntimeException fatal;
     private final int membersAtStart;
@@ -58,14 +62,21 @@ public final class ClusterRunner implements Runner
      */
     public static ClusterRunner connect(final List<String> addresses, final long connectTimeoutMillis)
     {
+        return connect(Hazelcasts.CLUSTER_NAME, addresses, connectTimeoutMillis);
+    }
+
+    /** The same for the cluster of that name ({@code pal worker --name}). */
+    public static ClusterRunner connect(final String name, final List<String> addresses, final long connectTimeoutMillis)
+    {
         try
         {
-            return new ClusterRunner(HazelcastClient.newHazelcastClient(Hazelcasts.client(addresses, connectTimeoutMillis)),
+            return new ClusterRunner(HazelcastClient.newHazelcastClient(Hazelcasts.client(name, addresses, connectTimeoutMillis)),
                 addresses);
         }
         catch (final RuntimeException e)
         {
-            throw new IllegalArgumentException("cannot reach a pal worker cluster at " + String.join(",", addresses) +
+            throw new IllegalArgumentException("cannot reach a pal worker cluster" +
+                (Hazelcasts.CLUSTER_NAME.equals(name) ? "" : " named " + name) + " at " + String.join(",", addresses) +
                 " (start one with: pal worker --port PORT)", e);
         }
     }
@@ -175,6 +186,7 @@ public final class ClusterRunner implements Runner
         synchronized (lock)
         {
             inFlight.merge(key, -1, Integer::sum);
+            suspectUntil.put(key, System.nanoTime() + SUSPECT_NANOS);
             if (cause instanceof IllegalArgumentException)
             {
                 // The run itself rejected the spec (e.g. a scenario this member lacks): no member will do better.
@@ -200,13 +212,22 @@ public final class ClusterRunner implements Runner
         }
     }
 
-    /** The live member with the most free slots (its --jobs minus runs in flight there), or null. */
+    /**
+     * The member with the most free slots (its --jobs minus runs in flight there), leaving out those
+     * a task just failed to come back from, or null.
+     */
     private Member freeMember()
     {
         Member best = null;
         int bestFree = 0;
+        final long now = System.nanoTime();
         for (final Member m : client.getCluster().getMembers())
         {
+            final Long until = suspectUntil.get(key(m));
+            if (until != null && until - now > 0)
+            {
+                continue;
+            }
             int jobs = 1;
             try
             {

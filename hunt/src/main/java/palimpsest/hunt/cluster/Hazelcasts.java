@@ -14,9 +14,10 @@ import com.hazelcast.config.NetworkConfig;
  * else. No phone-home, no multicast, no cloud or Kubernetes auto-detection, TCP/IP join to the
  * listed members only, bound to one interface (127.0.0.1 unless told otherwise).
  */
-final class Hazelcasts
+public final class Hazelcasts
 {
-    static final String CLUSTER_NAME = "palimpsest-hunt";
+    /** Default cluster name: members and hunts with another name (--name) never mix with these. */
+    public static final String CLUSTER_NAME = "palimpsest-hunt";
     static final String EXECUTOR = "pal-hunt";
     /** Member attribute: how many runs a member takes at once. */
     static final String JOBS_ATTRIBUTE = "pal.jobs";
@@ -40,10 +41,10 @@ final class Hazelcasts
     {
     }
 
-    static Config member(final String bind, final int port, final List<String> join, final int jobs)
+    static Config member(final String name, final String bind, final int port, final List<String> join, final int jobs)
     {
         final Config c = new Config();
-        c.setClusterName(CLUSTER_NAME);
+        c.setClusterName(name);
         c.setProperty("hazelcast.phone.home.enabled", "false");
         c.setProperty("hazelcast.socket.bind.any", "false");
         c.setProperty("hazelcast.logging.type", "jdk");
@@ -64,10 +65,10 @@ final class Hazelcasts
         return c;
     }
 
-    static ClientConfig client(final List<String> addresses, final long connectTimeoutMillis)
+    static ClientConfig client(final String name, final List<String> addresses, final long connectTimeoutMillis)
     {
         final ClientConfig c = new ClientConfig();
-        c.setClusterName(CLUSTER_NAME);
+        c.setClusterName(name);
         c.setProperty("hazelcast.logging.type", "jdk");
         c.setProperty("hazelcast.client.statistics.enabled", "false");
         c.getNetworkConfig().setAddresses(addresses).setSmartRouting(true);

@@ -41,6 +41,13 @@ public final class Worker implements AutoCloseable
      */
     public static Worker start(final String bind, final int port, final List<String> join, final int jobs, final Path scratch)
     {
+        return start(Hazelcasts.CLUSTER_NAME, bind, port, join, jobs, scratch);
+    }
+
+    /** The same in the cluster of that name (a hunt must connect with the same name). */
+    public static Worker start(final String name, final String bind, final int port, final List<String> join, final int jobs,
+        final Path scratch)
+    {
         if (jobs < 1)
         {
             throw new IllegalArgumentException("--jobs must be at least 1, got " + jobs);
@@ -54,7 +61,7 @@ public final class Worker implements AutoCloseable
         {
             throw new UncheckedIOException("cannot create the worker's scratch directory: " + e.getMessage(), e);
         }
-        final Config c = Hazelcasts.member(bind, port, join, jobs);
+        final Config c = Hazelcasts.member(name, bind, port, join, jobs);
         c.getUserContext().put(SCRATCH_KEY, dir);
         final HazelcastInstance m;
         try

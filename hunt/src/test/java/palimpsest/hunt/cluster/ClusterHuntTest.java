@@ -37,6 +37,8 @@ class ClusterHuntTest
 {
     static final HuntSpec SPEC = new HuntSpec("racy-counter", 1, 2, 4, "chaos", "", List.of(), java.util.Map.of("rounds", "20"));
     static final List<Worker> WORKERS = new ArrayList<>();
+    /** Its own cluster: another build running this test at the same time must not join ours. */
+    static final String NAME = "pal-test-" + java.util.UUID.randomUUID();
 
     @TempDir
     Path tmp;
@@ -44,11 +46,11 @@ class ClusterHuntTest
     @BeforeAll
     static void startWorkers()
     {
-        final Worker first = Worker.start("127.0.0.1", 15701, List.of(), 1, null);
+        final Worker first = Worker.start(NAME, "127.0.0.1", 15701, List.of(), 1, null);
         WORKERS.add(first);
         for (int i = 1; i < 3; i++)
         {
-            WORKERS.add(Worker.start("127.0.0.1", 15701, List.of(first.address()), 1, null));
+            WORKERS.add(Worker.start(NAME, "127.0.0.1", 15701, List.of(first.address()), 1, null));
         }
         assertEquals(3, first.clusterSize(), "three members in one cluster");
         for (final Worker w : WORKERS)
@@ -80,7 +82,7 @@ class ClusterHuntTest
         final List<String> addresses = List.of(WORKERS.get(0).address(), WORKERS.get(1).address());
         final Campaign campaign = new Campaign(SPEC, SeedRange.parse("1..50"), tmp.resolve("cluster"));
         final AtomicReference<Object> outcome = new AtomicReference<>();
-        try (ClusterRunner runner = ClusterRunner.connect(addresses, 10_000))
+        try (ClusterRunner runner = ClusterRunner.connect(NAME, addresses, 10_000))
         {
             assertEquals(3, runner.members());
             final Thread hunt = new Thread(() ->
