@@ -88,6 +88,9 @@ final class HuntCommand implements Callable<Integer>
         description = "How long to try reaching --cluster (default: ${DEFAULT-VALUE}).")
     double connectTimeout;
 
+    @Option(names = "--analyze", description = "Run pal analyze over each group's first trace and print its first finding under the group.")
+    boolean analyze;
+
     @Mixin
     PluginOptions plugins = new PluginOptions();
 
@@ -251,6 +254,11 @@ final class HuntCommand implements Callable<Integer>
                 final String sig = g.signature().length() > sigWidth ? g.signature().substring(0, sigWidth - 3) + "..." : g.signature();
                 out.println(String.format("  %5d  %10d  %-" + sigWidth + "s  %s", g.count(), g.firstSeed(), sig,
                     g.trace() == null ? "-" : r.dir.resolve(g.trace())));
+                if (analyze && g.trace() != null)
+                {
+                    out.println("         cause (pal analyze, seed " + g.firstSeed() + "): " +
+                        palimpsest.hunt.Cause.of(r.dir.resolve(g.trace()), plugins.catalog()));
+                }
             }
         }
         out.println("manifest " + r.dir.resolve(Manifest.FILE) + "; replay or analyze a trace: pal analyze " +

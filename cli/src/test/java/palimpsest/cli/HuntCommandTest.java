@@ -25,12 +25,14 @@ class HuntCommandTest
     {
         final Path dir = tmp.resolve("h");
         final Result r = pal("hunt", "--scenario", "text-poke-scribble", "--kernel", "v2.6.25-git2", "--seeds", "1..2",
-            "--schedule", "chaos", "--jobs", "2", "-o", dir.toString());
+            "--schedule", "chaos", "--jobs", "2", "--analyze", "-o", dir.toString());
         assertEquals(1, r.rc(), r.toString());
         assertTrue(r.out().contains("2 runs (2 new"), r.out());
         assertTrue(r.out().contains("0 good, 2 bad, 0 skip; 1 signature"), r.out());
         assertTrue(r.out().contains("      2           1  __d_lookup | bad: oops in __d_lookup: paging request at ADDR  " +
             dir.resolve("traces/seed-1")), r.out());
+        assertTrue(r.out().contains("cause (pal analyze, seed 1): [code] code write of 0x3e by text_poke <- alternatives_smp_unlock"),
+            "the group names the code that made the state bad: " + r.out());
         final Result replay = pal("replay", dir.resolve("traces/seed-2").toString());
         assertEquals(0, replay.rc(), "replays bit for bit: " + replay);
         assertTrue(replay.out().contains("verdict  bad: oops in __d_lookup"), replay.out());
