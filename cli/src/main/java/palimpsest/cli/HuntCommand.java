@@ -44,7 +44,8 @@ final class HuntCommand implements Callable<Integer>
     @Option(names = "--seeds", paramLabel = "A..B", description = "Seeds to run: A..B, N, or a comma list of both.")
     String seeds;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "Campaign directory to create (must not exist or be empty).")
+    @Option(names = {"-o", "--output"}, paramLabel = "DIR",
+        description = "Campaign directory to create (must not exist or be empty; default: runs/hunt-SCENARIO).")
     Path output;
 
     @Option(names = "--resume", paramLabel = "DIR",
@@ -120,9 +121,13 @@ final class HuntCommand implements Callable<Integer>
         }
         else
         {
-            if (scenarioName == null || seeds == null || output == null)
+            if (scenarioName == null || seeds == null)
             {
-                throw new UserError("pal hunt needs --scenario S, --seeds A..B and -o DIR (or --resume DIR)");
+                throw new UserError("pal hunt needs --scenario S and --seeds A..B (or --resume DIR)");
+            }
+            if (output == null)
+            {
+                output = java.nio.file.Paths.get("runs", "hunt-" + scenarioName);
             }
             range = SeedRange.parse(seeds);
             final Scenario scenario = plugins.scenario(scenarioName);

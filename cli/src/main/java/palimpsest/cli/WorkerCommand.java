@@ -40,6 +40,9 @@ final class WorkerCommand implements Callable<Integer>
     @Option(names = "--scratch", paramLabel = "DIR", description = "Where runs in progress are recorded (default: a temporary directory).")
     Path scratch;
 
+    @picocli.CommandLine.Mixin
+    PluginOptions plugins = new PluginOptions();
+
     WorkerCommand(final Io io)
     {
         this.io = io;
@@ -54,7 +57,8 @@ final class WorkerCommand implements Callable<Integer>
         }
         final List<String> members = join == null ? List.of() : ClusterAddresses.parse("--join", join);
         final int j = jobs != null ? jobs : LocalRunner.defaultJobs();
-        final Worker w = Worker.start(name, bind, port, members, j, scratch);
+        plugins.catalog(); // checks the jars, and makes the loader over them the context class loader
+        final Worker w = Worker.start(name, bind, port, members, j, scratch, Thread.currentThread().getContextClassLoader());
         final CountDownLatch down = new CountDownLatch(1);
         w.instance().getLifecycleService().addLifecycleListener(e ->
         {

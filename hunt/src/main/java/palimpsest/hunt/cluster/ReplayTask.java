@@ -69,7 +69,9 @@ public final class ReplayTask implements Callable<ReplayTask.Check>, Serializabl
                 digest = r.digest();
                 events = r.eventsVerified();
             }
-            final ReplayResult rr = new Replay(dir, ScenarioCatalog.load(ReplayTask.class.getClassLoader())).run();
+            final ClassLoader loader = (ClassLoader)member.getUserContext().getOrDefault(Worker.LOADER_KEY,
+                ReplayTask.class.getClassLoader());
+            final ReplayResult rr = new Replay(dir, ScenarioCatalog.load(loader)).run();
             return new Check(SeedTask.address(member), digest, events, rr.verified, rr.verifiedAll(),
                 rr.divergence == null ? null : rr.divergence.toString());
         }

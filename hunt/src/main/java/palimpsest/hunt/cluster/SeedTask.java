@@ -55,9 +55,14 @@ final class SeedTask implements Callable<RunResult>, Serializable, HazelcastInst
         {
             throw new UncheckedIOException("cannot create a run directory in " + scratch + ": " + e.getMessage(), e);
         }
+        final ClassLoader loader = (ClassLoader)member.getUserContext().getOrDefault(Worker.LOADER_KEY, SeedTask.class.getClassLoader());
+        final Thread self = Thread.currentThread();
+        final ClassLoader before = self.getContextClassLoader();
+        // Kernel scenarios find plugin patches through the context class loader.
+        self.setContextClassLoader(loader);
         try
         {
-            final RunResult r = SeedRun.record(spec, ScenarioCatalog.load(SeedTask.class.getClassLoader()), seed, dir, address(member));
+            final RunResult r = SeedRun.record(spec, ScenarioCatalog.load(loader), seed, dir, address(member));
             final RunResult out = r.failed() ? r.withPacked(TraceFiles.pack(dir)) : r;
             if (!member.getLifecycleService().isRunning())
             {
@@ -67,6 +72,7 @@ final class SeedTask implements Callable<RunResult>, Serializable, HazelcastInst
         }
         finally
         {
+            self.setContextClassLoader(before);
             TraceFiles.delete(dir);
         }
     }

@@ -21,6 +21,8 @@ import palimpsest.hunt.TraceFiles;
 public final class Worker implements AutoCloseable
 {
     static final String SCRATCH_KEY = "pal.scratch";
+    /** User-context key of the class loader scenarios (built-in and --plugin jars) are found through. */
+    static final String LOADER_KEY = "pal.loader";
 
     private final HazelcastInstance member;
     private final Path scratch;
@@ -48,6 +50,13 @@ public final class Worker implements AutoCloseable
     public static Worker start(final String name, final String bind, final int port, final List<String> join, final int jobs,
         final Path scratch)
     {
+        return start(name, bind, port, join, jobs, scratch, Worker.class.getClassLoader());
+    }
+
+    /** The same, finding scenarios and patches through loader (e.g. one over --plugin jars). */
+    public static Worker start(final String name, final String bind, final int port, final List<String> join, final int jobs,
+        final Path scratch, final ClassLoader loader)
+    {
         if (jobs < 1)
         {
             throw new IllegalArgumentException("--jobs must be at least 1, got " + jobs);
@@ -63,6 +72,7 @@ public final class Worker implements AutoCloseable
         }
         final Config c = Hazelcasts.member(name, bind, port, join, jobs);
         c.getUserContext().put(SCRATCH_KEY, dir);
+        c.getUserContext().put(LOADER_KEY, loader);
         final HazelcastInstance m;
         try
         {
