@@ -29,11 +29,12 @@ import palimpsest.recorder.Recording;
 import palimpsest.recorder.ScenarioCatalog;
 
 @Command(name = "hunt", mixinStandardHelpOptions = true,
-    description = {"Record a scenario under every seed of a range, keep the traces of the failing runs",
-        "and group the failures by signature (oops function and verdict class, with addresses",
-        "and numbers normalised). Runs on --jobs local workers, or with --cluster on a cluster",
-        "of 'pal worker' members; the result is the same either way."},
-    footer = {"", "DIR holds hunt.spec, manifest.tsv (one line per finished seed) and traces/seed-N for each failure.",
+    description = {"Record a scenario under every seed of a range, keep the traces of the",
+        "failing runs and group the failures by signature (oops function and verdict",
+        "class, addresses and numbers normalised). Runs on --jobs local workers, or",
+        "with --cluster on 'pal worker' members; the result is the same either way."},
+    footer = {"", "DIR holds hunt.spec, manifest.tsv (one line per finished seed) and",
+        "traces/seed-N for each failure.",
         "Exit status: 0 when every run was good, 1 when some failed, 2 bad input."})
 final class HuntCommand implements Callable<Integer>
 {

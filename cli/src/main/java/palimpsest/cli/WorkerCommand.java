@@ -12,10 +12,10 @@ import palimpsest.hunt.cluster.ClusterAddresses;
 import palimpsest.hunt.cluster.Worker;
 
 @Command(name = "worker", mixinStandardHelpOptions = true,
-    description = {"Start a Hazelcast member that takes 'pal hunt --cluster' runs: it records and judges",
-        "each seed here and sends back only the verdict, the signature and, for a failure, the",
-        "packed trace. Runs until stopped (Ctrl-C). The cluster is closed: TCP/IP join to the",
-        "--join addresses only, no multicast, no phone-home."})
+    description = {"Start a Hazelcast member that takes 'pal hunt --cluster' runs: it records",
+        "and judges each seed here and sends back only the verdict, the signature and,",
+        "for a failure, the packed trace. Runs until stopped (Ctrl-C). The cluster is",
+        "closed: TCP/IP join to the --join addresses only, no multicast, no phone-home."})
 final class WorkerCommand implements Callable<Integer>
 {
     private final Io io;
