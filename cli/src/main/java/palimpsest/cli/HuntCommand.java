@@ -156,6 +156,11 @@ final class HuntCommand implements Callable<Integer>
             {
                 report = campaign.run(runner);
             }
+            catch (final IllegalArgumentException e)
+            {
+                throw campaign.done() == 0 ? e : new UserError(Main.firstLine(e.getMessage()) + "; " + campaign.done() + " of " +
+                    campaign.total() + " seeds are in " + dir.resolve(Manifest.FILE) + " (continue with: pal hunt --resume " + dir + ")");
+            }
             finally
             {
                 progress.stop();

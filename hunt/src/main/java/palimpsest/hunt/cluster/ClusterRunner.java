@@ -47,8 +47,12 @@ public final class ClusterRunner implements Runner
     private RuntimeException fatal;
     private final int membersAtStart;
 
-    private ClusterRunner(final HazelcastInstance client, final List<String> addresses)
+    /** With no member for this long, the hunt gives up (members that come back sooner are used again). */
+    private final long lostAfterNanos;
+
+    private ClusterRunner(final HazelcastInstance client, final List<String> addresses, final long connectTimeoutMillis)
     {
+        this.lostAfterNanos = Math.max(1, connectTimeoutMillis) * 1_000_000L;
         this.client = client;
         this.addresses = addresses;
         this.executor = client.getExecutorService(Hazelcasts.EXECUTOR);
@@ -71,7 +75,7 @@ public final class ClusterRunner implements Runner
         try
         {
             return new ClusterRunner(HazelcastClient.newHazelcastClient(Hazelcasts.client(name, addresses, connectTimeoutMillis)),
-                addresses);
+                addresses, connectTimeoutMillis);
         }
         catch (final RuntimeException e)
         {
@@ -89,7 +93,7 @@ public final class ClusterRunner implements Runner
 
     public int members()
     {
-        return client.getCluster().getMembers().size();
+        return hasMembers() ? client.getCluster().getMembers().size() : 0;
     }
 
     @Override
@@ -112,9 +116,19 @@ public final class ClusterRunner implements Runner
             final long seed;
             synchronized (lock)
             {
+                long memberSeen = System.nanoTime();
                 while (fatal == null && remaining > 0 && (pending.isEmpty() || freeMember() == null))
                 {
                     lock.wait(200);
+                    if (hasMembers())
+                    {
+                        memberSeen = System.nanoTime();
+                    }
+                    else if (System.nanoTime() - memberSeen > lostAfterNanos)
+                    {
+                        fatal = new IllegalArgumentException("lost every member of the cluster at " + String.join(",", addresses) +
+                            " with " + remaining + " run" + (remaining == 1 ? "" : "s") + " left");
+                    }
                 }
                 if (fatal != null)
                 {
@@ -212,6 +226,18 @@ public final class ClusterRunner implements Runner
         }
     }
 
+    private boolean hasMembers()
+    {
+        try
+        {
+            return client.getLifecycleService().isRunning() && !client.getCluster().getMembers().isEmpty();
+        }
+        catch (final RuntimeException e)
+        {
+            return false;
+        }
+    }
+
     /**
      * The member with the most free slots (its --jobs minus runs in flight there), leaving out those
      * a task just failed to come back from, or null.
@@ -221,6 +247,10 @@ public final class ClusterRunner implements Runner
         Member best = null;
         int bestFree = 0;
         final long now = System.nanoTime();
+        if (!hasMembers())
+        {
+            return null;
+        }
         for (final Member m : client.getCluster().getMembers())
         {
             final Long until = suspectUntil.get(key(m));

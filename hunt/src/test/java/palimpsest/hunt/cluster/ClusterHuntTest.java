@@ -135,6 +135,43 @@ class ClusterHuntTest
     }
 
     @Test
+    void losingEveryMemberStopsTheHuntWithWhatFinishedKept() throws Exception
+    {
+        final String name = NAME + "-alone";
+        final Worker alone = Worker.start(name, "127.0.0.1", 15751, List.of(), 1, null);
+        final Campaign campaign = new Campaign(SPEC, SeedRange.parse("1..100000"), tmp.resolve("lost"));
+        final AtomicReference<Throwable> error = new AtomicReference<>();
+        try (ClusterRunner runner = ClusterRunner.connect(name, List.of(alone.address()), 1_000))
+        {
+            final Thread hunt = new Thread(() ->
+            {
+                try
+                {
+                    campaign.run(runner);
+                }
+                catch (final Throwable t)
+                {
+                    error.set(t);
+                }
+            });
+            hunt.start();
+            while (campaign.done() < 3 && hunt.isAlive())
+            {
+                Thread.sleep(5);
+            }
+            alone.kill();
+            hunt.join(60_000);
+            assertTrue(error.get() instanceof IllegalArgumentException && error.get().getMessage().startsWith("lost every member"),
+                "one line, not a hang: " + error.get());
+        }
+        finally
+        {
+            alone.close();
+        }
+        assertTrue(palimpsest.hunt.Manifest.read(tmp.resolve("lost")).size() >= 3, "finished runs kept for --resume");
+    }
+
+    @Test
     void anUnreachableClusterIsOneLine()
     {
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
