@@ -59,6 +59,36 @@ class HuntCommandTest
     }
 
     @Test
+    void palWorkerServesAHuntAndStopsWithItsMember() throws Exception
+    {
+        final String name = "pal-worker-test-" + java.util.UUID.randomUUID();
+        final java.util.concurrent.atomic.AtomicReference<Result> worker = new java.util.concurrent.atomic.AtomicReference<>();
+        final Thread t = new Thread(() -> worker.set(pal("worker", "--port", "15851", "--name", name, "--jobs", "1")));
+        t.start();
+        com.hazelcast.core.HazelcastInstance member = null;
+        for (int i = 0; i < 600 && member == null; i++)
+        {
+            member = com.hazelcast.core.Hazelcast.getAllHazelcastInstances().stream()
+                .filter(h -> h.getConfig().getClusterName().equals(name) && h.getLifecycleService().isRunning())
+                .findFirst().orElse(null);
+            Thread.sleep(50);
+        }
+        assertTrue(member != null, "pal worker started a member");
+        final java.net.InetSocketAddress a = (java.net.InetSocketAddress)member.getCluster().getLocalMember().getSocketAddress();
+        assertEquals("127.0.0.1", a.getHostString(), "bound to loopback by default");
+        final Path dir = tmp.resolve("w");
+        final Result h = pal("hunt", "--scenario", "tlb-stale", "--seeds", "1..4", "-o", dir.toString(),
+            "--cluster", "127.0.0.1:" + a.getPort(), "--name", name);
+        assertEquals(0, h.rc(), h.toString());
+        assertTrue(h.out().contains("4 runs (4 new") && h.out().contains("(1 member)"), h.out());
+        member.shutdown();
+        t.join(30_000);
+        assertEquals(0, worker.get().rc(), worker.get().toString());
+        assertTrue(worker.get().out().startsWith("pal worker 127.0.0.1:" + a.getPort() + ": in a cluster of 1, 1 run at once"),
+            worker.get().out());
+    }
+
+    @Test
     void badInputIsOneLine() throws Exception
     {
         final Path dir = tmp.resolve("b");
