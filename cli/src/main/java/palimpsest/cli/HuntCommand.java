@@ -1,12 +1,9 @@
 package palimpsest.cli;
 
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 
@@ -58,24 +55,6 @@ final class HuntCommand implements Callable<Integer>
         description = "seeded or chaos (free works but is not reproducible from the seed) (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--cpus", paramLabel = "N", description = "CPUs per node (default: the scenario's).")
-    Integer cpus;
-
-    @Option(names = "--nodes", paramLabel = "N", description = "Nodes (default: the scenario's).")
-    Integer nodes;
-
-    @Option(names = "--mem", paramLabel = "MiB", description = "RAM per node in MiB (default: the scenario's).")
-    Integer mem;
-
-    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument; repeatable.")
-    Map<String, String> args = new LinkedHashMap<>();
-
-    @Option(names = "--kernel", paramLabel = "V", description = "Kernel version (kernel scenarios only).")
-    String kernel;
-
-    @Option(names = "--patch", paramLabel = "+P|-P", description = "Apply (+) or revert (-) one patch; repeatable.")
-    List<String> patches = new ArrayList<>();
-
     @Option(names = "--jobs", paramLabel = "J", description = "Local workers (default: the number of cores).")
     Integer jobs;
 
@@ -93,6 +72,9 @@ final class HuntCommand implements Callable<Integer>
 
     @Option(names = "--analyze", description = "Run pal analyze over each group's first trace and print its first finding under the group.")
     boolean analyze;
+
+    @Mixin
+    RunOptions run = new RunOptions();
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -204,11 +186,10 @@ final class HuntCommand implements Callable<Integer>
 
     private HuntSpec spec(final Scenario scenario)
     {
-        RunOptions.check(scenario, schedule, kernel, patches);
-        final MachineConfig d = scenario.defaultConfig();
-        final String version = RunOptions.version(scenario, kernel);
-        return new HuntSpec(scenario.name(), nodes != null ? nodes : d.nodes, cpus != null ? cpus : d.cpusPerNode,
-            mem != null ? mem : d.memMiB, schedule, version, patches, args);
+        run.check(scenario, schedule);
+        final MachineConfig c = run.config(scenario);
+        return new HuntSpec(scenario.name(), c.nodes, c.cpusPerNode, c.memMiB, schedule, run.version(scenario), run.patches,
+            run.args);
     }
 
     /** Options given with --resume must agree with the campaign's spec (a different spec is a different campaign). */
@@ -219,20 +200,20 @@ final class HuntCommand implements Callable<Integer>
         {
             differ.add("--scenario");
         }
-        if (kernel != null && !kernel.equals(saved.kernel()))
+        if (run.kernel != null && !run.kernel.equals(saved.kernel()))
         {
             differ.add("--kernel");
         }
-        if (!patches.isEmpty() && !patches.equals(saved.patches()))
+        if (!run.patches.isEmpty() && !run.patches.equals(saved.patches()))
         {
             differ.add("--patch");
         }
-        if (!args.isEmpty() && !args.equals(saved.args()))
+        if (!run.args.isEmpty() && !run.args.equals(saved.args()))
         {
             differ.add("--arg");
         }
-        if ((cpus != null && cpus != saved.cpusPerNode()) || (nodes != null && nodes != saved.nodes()) ||
-            (mem != null && mem != saved.memMiB()))
+        if ((run.cpus != null && run.cpus != saved.cpusPerNode()) || (run.nodes != null && run.nodes != saved.nodes()) ||
+            (run.mem != null && run.mem != saved.memMiB()))
         {
             differ.add("--cpus/--nodes/--mem");
         }
