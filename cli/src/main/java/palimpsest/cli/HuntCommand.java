@@ -55,7 +55,8 @@ final class HuntCommand implements Callable<Integer>
         description = "seeded or chaos (free works but is not reproducible from the seed) (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--jobs", paramLabel = "J", description = "Local workers (default: the number of cores).")
+    @Option(names = "--jobs", paramLabel = "J",
+        description = "Local workers (default: the number of cores, fewer if the heap cannot hold that many machines).")
     Integer jobs;
 
     @Option(names = "--cluster", paramLabel = "HOST:PORT,...",
@@ -126,7 +127,7 @@ final class HuntCommand implements Callable<Integer>
         }
         final Campaign campaign = new Campaign(spec, range, dir);
         final HuntReport report;
-        try (Runner runner = runner(dir))
+        try (Runner runner = runner(dir, spec))
         {
             final Progress progress = HuntProgress.of(io, spec.scenario(), campaign);
             final Thread stopped = new Thread(() -> io.err.println(
@@ -165,7 +166,7 @@ final class HuntCommand implements Callable<Integer>
         }
     }
 
-    private Runner runner(final Path dir)
+    private Runner runner(final Path dir, final HuntSpec spec)
     {
         if (cluster != null)
         {
@@ -176,7 +177,7 @@ final class HuntCommand implements Callable<Integer>
             final List<String> addresses = ClusterAddresses.parse("--cluster", cluster);
             return ClusterRunner.connect(clusterName, addresses, (long)(connectTimeout * 1000));
         }
-        final int j = jobs != null ? jobs : LocalRunner.defaultJobs();
+        final int j = jobs != null ? jobs : LocalRunner.defaultJobs(spec);
         if (j < 1 || j > 1024)
         {
             throw new UserError("--jobs must be 1..1024, got " + j);

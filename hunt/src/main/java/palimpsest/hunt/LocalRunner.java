@@ -53,6 +53,17 @@ public final class LocalRunner implements Runner
         return Runtime.getRuntime().availableProcessors();
     }
 
+    /**
+     * One worker per core, but no more than the heap holds: each run's machine keeps its RAM on the
+     * heap (allow twice that per run for the rest of the machine and the trace writer).
+     */
+    public static int defaultJobs(final HuntSpec spec)
+    {
+        final long perRun = 2L * spec.nodes() * spec.memMiB() << 20;
+        final long fit = Math.max(1, Runtime.getRuntime().maxMemory() / Math.max(1, perRun));
+        return (int)Math.max(1, Math.min(defaultJobs(), fit));
+    }
+
     @Override
     public void run(final HuntSpec spec, final long[] seeds, final Consumer<RunResult> sink) throws InterruptedException
     {
