@@ -38,6 +38,8 @@ public final class Campaign
     private final AtomicLong failures = new AtomicLong();
     private volatile long total;
     private volatile long toRun;
+    /** Set when run() is over: a straggler's result (after an error stopped the runner) is dropped, not half-written. */
+    private boolean over;
 
     public Campaign(final HuntSpec spec, final SeedRange seeds, final Path dir)
     {
@@ -113,7 +115,17 @@ public final class Campaign
         removeStrayTraces(finished);
         try (Manifest manifest = Manifest.open(dir))
         {
-            runner.run(spec, todo, r -> accept(manifest, r));
+            try
+            {
+                runner.run(spec, todo, r -> accept(manifest, r));
+            }
+            finally
+            {
+                synchronized (this)
+                {
+                    over = true;
+                }
+            }
         }
         finally
         {
@@ -155,6 +167,10 @@ public final class Campaign
 
     private synchronized void accept(final Manifest manifest, final RunResult r)
     {
+        if (over)
+        {
+            return;
+        }
         String trace = null;
         if (r.failed())
         {
