@@ -113,6 +113,10 @@ public final class Campaign
             }
         }
         removeStrayTraces(finished);
+        synchronized (this)
+        {
+            over = false;
+        }
         try (Manifest manifest = Manifest.open(dir))
         {
             try
