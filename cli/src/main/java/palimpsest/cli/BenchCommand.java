@@ -242,7 +242,7 @@ final class BenchCommand implements Callable<Integer>
             palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION) : "";
         final palimpsest.emulator.MachineConfig c = s.defaultConfig();
         final palimpsest.hunt.HuntSpec spec = new palimpsest.hunt.HuntSpec(s.name(), c.nodes, c.cpusPerNode, c.memMiB, "chaos",
-            kernel, List.of(), args);
+            kernel, List.of(), context(s).args());
         final palimpsest.hunt.SeedRange seeds = palimpsest.hunt.SeedRange.parse("1.." + huntSeeds);
         io.err.println("bench: pal hunt of " + spec.describe() + ", seeds " + seeds + ", --jobs 1 and 2...");
         hunt(spec, palimpsest.hunt.SeedRange.parse("0"), dir.resolve("warm"), 1);

@@ -240,7 +240,7 @@ class DamagedTraceTest
             .err().contains("takes no argument 'nosuch'; it takes rounds"));
         assertFalse(Files.exists(tmp.resolve("n")));
         assertTrue(bad("record", "--scenario", "word-count", "--arg", "nosuch=1", "-o", tmp.resolve("n").toString())
-            .err().contains("tick, suspend-at, threads, words, text-seed"));
+            .err().contains("tick, suspend-at, threads, words, vocab, text-seed"));
         final Result mem = bad("state", t, "--at", "10", "--mem", "0x800000:4");
         assertTrue(mem.err().contains("paging off") && !mem.out().contains("ff ff ff ff"), mem.toString());
         bad("who-wrote", t, "--addr", "0x300008", "--before", "99999999999");
