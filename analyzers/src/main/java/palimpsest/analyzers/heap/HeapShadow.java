@@ -6,6 +6,7 @@ import java.util.Set;
 
 import palimpsest.analyzers.Analyzer;
 import palimpsest.analyzers.Finding;
+import palimpsest.analyzers.core.CodeRanges;
 import palimpsest.analyzers.core.LongLongMap;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
@@ -52,7 +53,7 @@ public final class HeapShadow implements Analyzer
     private final List<byte[]> granules = new ArrayList<>();
     private final List<Finding> findings = new ArrayList<>();
     private final List<SlabObject> freedPoisoned = new ArrayList<>();
-    private final long[][] allocatorRanges;
+    private final CodeRanges allocator;
     private long suppressed;
 
     public HeapShadow(final MachineShadow shadow, final Owners owners, final Symbols symbols)
@@ -60,36 +61,13 @@ public final class HeapShadow implements Analyzer
         this.shadow = shadow;
         this.owners = owners;
         this.symbols = symbols;
-        final List<long[]> ranges = new ArrayList<>();
-        for (final String f : ALLOCATOR_FUNCTIONS)
-        {
-            final long a = symbols.address(f);
-            if (a != -1)
-            {
-                final String s = symbols.code().symbolize(a);
-                final long size = Long.parseLong(s.substring(s.lastIndexOf("/0x") + 3), 16);
-                ranges.add(new long[] {a, a + size});
-            }
-        }
-        allocatorRanges = ranges.toArray(new long[0][]);
+        allocator = new CodeRanges(symbols, ALLOCATOR_FUNCTIONS);
     }
 
     @Override
     public String name()
     {
         return "heap";
-    }
-
-    private boolean allocatorPc(final long pc)
-    {
-        for (final long[] r : allocatorRanges)
-        {
-            if (Long.compareUnsigned(pc, r[0]) >= 0 && Long.compareUnsigned(pc, r[1]) < 0)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private byte[] page(final long key, final boolean create)
@@ -148,7 +126,7 @@ public final class HeapShadow implements Analyzer
                 return;
             }
         }
-        if (allocatorPc(e.pc()))
+        if (allocator.contains(e.pc()))
         {
             return;
         }

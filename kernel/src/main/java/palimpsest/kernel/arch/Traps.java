@@ -181,7 +181,7 @@ public final class Traps
             cpu.sti();
         }
         pageFault.at(cpu, 0x30);
-        if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err))
+        if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err, cpu.load64(frame + F_PC)))
         {
             cpu.cli();
             exitToUser(cpu, frame);
