@@ -244,6 +244,12 @@ public final class CodeWriteAuditor implements Analyzer
             sb.toString(), Finding.Role.CAUSE, "code-write", culprit(e.pc(), stack), 85, pokeEvent[cpu] >= 0 && target != 0 ? pokeEvent[cpu] : e.index()));
     }
 
+    @Override
+    public String checked()
+    {
+        return codeWrites + " writes into text or by text_poke checked";
+    }
+
     /** The writer and its caller ({@code text_poke <- alternatives_smp_lock}): who meant the write. */
     private String culprit(final long pc, final long[] stack)
     {

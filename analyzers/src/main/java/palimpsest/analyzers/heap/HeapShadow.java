@@ -346,6 +346,12 @@ public final class HeapShadow implements Analyzer
         return f != null ? f : symbols.sym(pc);
     }
 
+    @Override
+    public String checked()
+    {
+        return pageSlots.size() + " slab pages shadowed, every access checked against them";
+    }
+
     public long suppressed()
     {
         return suppressed;

@@ -55,6 +55,12 @@ public final class OopsChain implements Analyzer
     private long carrierLoadEvent = -1;
     private WhoWroteIndex.Write culprit;
     private String culpritChain = "";
+    private long unexplained = -1;
+    private long unexplainedPc;
+    private int unexplainedCpu;
+    private long powerEvent = -1;
+    private long powerCode;
+    private long powerPc;
 
     /** A fault with the loads that led to it. */
     static final class Fault
@@ -170,13 +176,56 @@ public final class OopsChain implements Analyzer
             oops.nestedAddr = e.c();
         }
         else if (kind == EventKind.MARK && e.a() == Mark.OOPS && oops == null && pending != null && pending.cpu == cpu
-            && (pending.addr == e.b() || pending.pc == e.c()))
+            && pending.pc == e.c())
         {
             // The exception event is the truth: a #GP's OOPS mark carries the last page fault's
             // stale CR2, so the fault is matched by cpu and faulting pc as well.
             oops = pending;
             oops.oopsEvent = e.index();
             oops.markedCr2 = e.b();
+        }
+        else if (kind == EventKind.MARK && e.a() == Mark.OOPS && oops == null && unexplained < 0)
+        {
+            // An oops with no fault at its pc (BUG(), or a fault this chain did not see): the end
+            // of the run with nothing to follow back. Never tie it to an older, unrelated fault.
+            unexplained = e.index();
+            unexplainedPc = e.c();
+            unexplainedCpu = cpu;
+        }
+        else if (kind == EventKind.IO && e.c() == 1 && e.a() == palimpsest.emulator.Machine.POWER_PORT && cpu < ringPos.length)
+        {
+            powerEvent = e.index();
+            powerCode = e.b();
+            powerPc = e.pc();
+        }
+    }
+
+    @Override
+    public String checked()
+    {
+        return oops != null ? "the oops at event " + oops.oopsEvent + " followed back" : unexplained >= 0 ? "no fault at the oops's pc"
+            : powerCode > 0 ? "no oops before the power-off code " + powerCode : "";
+    }
+
+    @Override
+    public void onEnd()
+    {
+        if (oops != null)
+        {
+            return;
+        }
+        if (unexplained >= 0)
+        {
+            findings.add(new Finding(name(), unexplained, "oops (kernel BUG or unhandled fault) in " + symbols.sym(unexplainedPc) + " on cpu"
+                + unexplainedCpu + " with no faulting access to follow", "  the OOPS mark at event " + unexplained
+                + " has no exception at its pc on that cpu: nothing links it to an earlier event\n", Finding.Role.SYMPTOM, "oops",
+                symbols.function(unexplainedPc), 80));
+        }
+        else if (powerCode > 0)
+        {
+            findings.add(new Finding(name(), powerEvent, (powerCode == 2 ? "kernel panic" : "failure code " + powerCode) + " at power-off by "
+                + symbols.sym(powerPc), "  the run ended with code " + powerCode + " on the power port at event " + powerEvent
+                + " and no oops before it\n", Finding.Role.SYMPTOM, "run-failed", symbols.function(powerPc), 50));
         }
     }
 
