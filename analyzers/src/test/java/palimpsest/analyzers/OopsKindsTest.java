@@ -80,7 +80,7 @@ class OopsKindsTest
             h.event(EventKind.EXCEPTION, 0, HandMade.pc("__d_lookup", 0x44), 13, 0, 0x6b6b6b6b6b6b6b6bL);
             h.mark(0, HandMade.pc("page_fault", 0x60), Mark.OOPS, 0, HandMade.pc("__d_lookup", 0x44));
         }
-        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, java.util.List.of("oops")) ;
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null, java.util.List.of("oops"));
         final String rep = r.findings.get(r.findings.size() - 1).report;
         assertTrue(rep.contains("the Call Trace cannot be walked past " + Long.toHexString(STACK) + ": its saved frame pointer is "), rep);
         assertTrue(rep.contains("that garbage was written at event ") && rep.contains(" by text_poke"), rep);

@@ -345,6 +345,7 @@ public final class OopsChain implements Analyzer
             {
                 chain.onEvent(e);
                 owners.onEvent(e);
+                symbols.onEvent(e);
                 shadow.apply(e);
             }
         }
@@ -421,7 +422,7 @@ public final class OopsChain implements Analyzer
         sb.append("  [1] fault: ").append(faultKind(f)).append(" by ").append(symbols.sym(f.pc)).append(" at event ").append(f.event).append('\n');
         sb.append("      ").append(symbols.chain(f.pc, f.stack)).append('\n');
         final List<Long> extraLinks = new ArrayList<>();
-        if (f.badFrameSlot >= 0)
+        if (!f.badFrameWhat.isEmpty())
         {
             sb.append("      the Call Trace cannot be walked past ").append(Long.toHexString(f.badFrameSlot)).append(": its ").append(f.badFrameWhat)
                 .append(" is ").append(Symbols.hex16(f.badFrameValue)).append('\n');

@@ -63,6 +63,7 @@ public final class Probe
                         s.owner = owners.describe(s.physKey);
                     }
                     owners.onEvent(e);
+                    symbols.onEvent(e);
                     shadow.apply(e);
                 }
             }
