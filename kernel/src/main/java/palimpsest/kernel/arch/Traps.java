@@ -283,8 +283,12 @@ public final class Traps
 
     private void doSpurious(final Cpu cpu)
     {
-        entry(cpu, spurious);
-        cpu.eoi();
+        final long frame = entry(cpu, spurious);
+        // A device vector a driver asked for (request_irq) is do_IRQ's; the rest is spurious.
+        if (!k.irqs.handle(cpu, (int)cpu.load64(frame)))
+        {
+            cpu.eoi();
+        }
         exit(cpu, spurious);
     }
 
