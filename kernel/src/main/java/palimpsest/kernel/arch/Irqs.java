@@ -15,7 +15,7 @@ import palimpsest.kernel.Kernel;
  * other device; {@link #raise} is a device model's way to interrupt a cpu (a fixed IPI).
  *
  * <pre>
- * irq_desc[256] (16 bytes each): +0 handler  +8 dev_id
+ * irq_desc[256] (16 bytes each, kzalloc'ed at the first request_irq): +0 handler  +8 dev_id
  * </pre>
  */
 public final class Irqs
@@ -47,7 +47,13 @@ public final class Irqs
         {
             return requestFn.leave(cpu, EINVAL);
         }
-        final long d = Globals.IRQ_DESC + vector * (long)DESC_SIZE;
+        long table = cpu.load64(Globals.IRQ_DESC);
+        if (table == 0)
+        {
+            table = k.slab.kzalloc(cpu, 256 * DESC_SIZE);
+            cpu.store64(Globals.IRQ_DESC, table);
+        }
+        final long d = table + vector * (long)DESC_SIZE;
         if (cpu.load64(d) != 0)
         {
             return requestFn.leave(cpu, EBUSY);
@@ -61,8 +67,9 @@ public final class Irqs
     public void free(final Cpu cpu, final int vector, final long devId)
     {
         freeFn.enter(cpu);
-        final long d = Globals.IRQ_DESC + vector * (long)DESC_SIZE;
-        if (vector >= FIRST_DEVICE_VECTOR && vector <= 0xEF && cpu.load64(d + 8) == devId)
+        final long table = cpu.load64(Globals.IRQ_DESC);
+        final long d = table + vector * (long)DESC_SIZE;
+        if (table != 0 && vector >= FIRST_DEVICE_VECTOR && vector <= 0xEF && cpu.load64(d + 8) == devId)
         {
             cpu.store64(d, 0);
             cpu.store64(d + 8, 0);
@@ -77,7 +84,12 @@ public final class Irqs
         {
             return false;
         }
-        final long d = Globals.IRQ_DESC + vector * (long)DESC_SIZE;
+        final long table = cpu.load64(Globals.IRQ_DESC);
+        if (table == 0)
+        {
+            return false;
+        }
+        final long d = table + vector * (long)DESC_SIZE;
         doIrqFn.enter(cpu);
         final long handler = cpu.load64(d);
         if (handler == 0)

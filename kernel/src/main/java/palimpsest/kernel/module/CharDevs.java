@@ -19,7 +19,7 @@ import palimpsest.kernel.fs.Vfs;
  * struct file_operations (40 bytes; ramfs's has only read)
  *   +0 read(file, ubuf, n)  +8 write(file, ubuf, n)  +16 open(inode, file)
  *   +24 release(inode, file)  +32 unlocked_ioctl(file, cmd, arg)
- * chrdevs[MAX_MAJOR]: fops pointer per major (0 = free)
+ * chrdevs[MAX_MAJOR]: fops pointer per major (0 = free), kzalloc'ed at the first register_chrdev
  * </pre>
  */
 public final class CharDevs
@@ -69,7 +69,13 @@ public final class CharDevs
         {
             return registerFn.leave(cpu, EINVAL);
         }
-        final long slot = Globals.CHRDEVS + major * 8L;
+        long table = cpu.load64(Globals.CHRDEVS);
+        if (table == 0)
+        {
+            table = k.slab.kzalloc(cpu, MAX_MAJOR * 8);
+            cpu.store64(Globals.CHRDEVS, table);
+        }
+        final long slot = table + major * 8L;
         if (cpu.load64(slot) != 0)
         {
             return registerFn.leave(cpu, EBUSY);
@@ -83,9 +89,10 @@ public final class CharDevs
     public void unregister(final Cpu cpu, final int major)
     {
         unregisterFn.enter(cpu);
-        if (major > 0 && major < MAX_MAJOR)
+        final long table = cpu.load64(Globals.CHRDEVS);
+        if (major > 0 && major < MAX_MAJOR && table != 0)
         {
-            cpu.store64(Globals.CHRDEVS + major * 8L, 0);
+            cpu.store64(table + major * 8L, 0);
         }
         unregisterFn.leave(cpu);
     }
@@ -95,7 +102,8 @@ public final class CharDevs
     {
         openFn.enter(cpu);
         final long major = cpu.load64(inode + Vfs.I_RDEV);
-        final long fops = major > 0 && major < MAX_MAJOR ? cpu.load64(Globals.CHRDEVS + major * 8) : 0;
+        final long table = cpu.load64(Globals.CHRDEVS);
+        final long fops = major > 0 && major < MAX_MAJOR && table != 0 ? cpu.load64(table + major * 8) : 0;
         if (fops == 0)
         {
             return openFn.leave(cpu, ENXIO);
