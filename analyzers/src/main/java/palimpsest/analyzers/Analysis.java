@@ -12,6 +12,7 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.heap.HeapShadow;
 import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.owner.Owners;
+import palimpsest.analyzers.tlb.StaleTlb;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.Event;
 import palimpsest.trace.TraceHeader;
@@ -50,6 +51,7 @@ public final class Analysis
             final Owners owners = new Owners(shadow, symbols);
             analyzers.add(new HeapShadow(shadow, owners, symbols));
             analyzers.add(new CodeWriteAuditor(shadow, owners, symbols));
+            analyzers.add(new StaleTlb(shadow, symbols));
             oops = new OopsChain(shadow, owners, symbols);
             analyzers.add(oops);
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
