@@ -12,6 +12,7 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.heap.HeapShadow;
 import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.owner.Owners;
+import palimpsest.analyzers.race.DataRaces;
 import palimpsest.analyzers.tlb.StaleTlb;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.Event;
@@ -43,6 +44,7 @@ public final class Analysis
         final Result result = new Result();
         final List<Analyzer> analyzers = new ArrayList<>();
         final OopsChain oops;
+        final DataRaces races;
         try (TraceReader r = TraceReader.open(trace))
         {
             final TraceHeader h = r.header();
@@ -52,6 +54,8 @@ public final class Analysis
             analyzers.add(new HeapShadow(shadow, owners, symbols));
             analyzers.add(new CodeWriteAuditor(shadow, owners, symbols));
             analyzers.add(new StaleTlb(shadow, symbols));
+            races = new DataRaces(shadow, symbols);
+            analyzers.add(races);
             oops = new OopsChain(shadow, owners, symbols);
             analyzers.add(oops);
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
@@ -79,6 +83,10 @@ public final class Analysis
                 r.verify();
             }
             result.traceStatus = r.statusMessage();
+        }
+        if (races.found())
+        {
+            races.explain(trace);
         }
         if (oops.sawOops())
         {
