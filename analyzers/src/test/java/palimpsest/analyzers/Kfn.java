@@ -39,6 +39,9 @@ final class Kfn
         }
     }
 
+    /** The verdict of the last {@link #recordAndAnalyze} run. */
+    static Verdict lastVerdict;
+
     private Kfn()
     {
     }
@@ -115,8 +118,8 @@ final class Kfn
                 return s.verdict(machine, outcome);
             }
         };
-        new Recording(cut).config(s.defaultConfig()).context(new ScenarioContext(args, s.usesKernel() ? "head" : null,
-            java.util.List.of(patches))).output(dir).run();
+        lastVerdict = new Recording(cut).config(s.defaultConfig()).context(new ScenarioContext(args, s.usesKernel() ? "head" : null,
+            java.util.List.of(patches))).output(dir).run().verdict();
         final palimpsest.trace.TraceHeader h;
         try (palimpsest.trace.TraceReader r = palimpsest.trace.TraceReader.open(dir))
         {
