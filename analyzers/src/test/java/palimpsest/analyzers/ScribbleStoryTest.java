@@ -77,14 +77,18 @@ class ScribbleStoryTest
     void theBuggyPokeIsNamedAndLinkedToTheOops()
     {
         final Analysis.Result r = Analysis.run(record(true), HandMade.SYMBOLS, null);
-        assertEquals(2, r.findings.size(), () -> r.findings.toString());
+        assertEquals(3, r.findings.size(), () -> r.findings.toString());
+        assertEquals(1, r.stories.size(), "the poke, the differing byte's writer and the oops are one story");
+        assertTrue(r.verdict.startsWith("verdict: code-write: text_poke <- alternatives_smp_lock at event " + r.findings.get(0).event
+            + " [code]; it led to: oops at"), r.verdict);
+        assertEquals("stray-write", r.findings.get(1).bugClass);
         final Finding code = r.findings.get(0);
         assertEquals("code", code.analyzer);
         assertTrue(code.title.contains("text_poke <- alternatives_smp_lock <- alternatives_smp_switch <- cpu_up"), code.title);
         assertTrue(code.title.contains("live dentry object " + Long.toHexString(DENTRY) + " +21"), code.title);
         assertTrue(code.report.contains("The writer meant to write 0xf0 at " + Long.toHexString(MODULE_SITE)), code.report);
         assertTrue(code.report.contains("is mapped at phys " + Long.toHexString(MODULE_TEXT_PHYS + 0x15)), code.report);
-        final Finding oops = r.findings.get(1);
+        final Finding oops = r.findings.get(2);
         assertEquals("oops", oops.analyzer);
         assertTrue(oops.report.contains("page fault at " + String.format("%016x", FAULT) + " by __d_lookup+0x44/0x100"), oops.report);
         assertTrue(oops.report.contains("was loaded by __d_lookup+0x40/0x100"), oops.report);

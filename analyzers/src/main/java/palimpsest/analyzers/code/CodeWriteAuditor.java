@@ -239,7 +239,19 @@ public final class CodeWriteAuditor implements Analyzer
         sb.append("==================================================================\n");
         findings.add(new Finding(name(), e.index(), "code write of " + String.format("0x%x", e.value()) + " by "
             + symbols.chain(e.pc(), stack) + " landed at phys " + Long.toHexString(e.paddr()) + " (" + shortOwner(key) + ")",
-            sb.toString()));
+            sb.toString(), Finding.Role.CAUSE, "code-write", culprit(e.pc(), stack), 85, pokeEvent[cpu] >= 0 && target != 0 ? pokeEvent[cpu] : e.index()));
+    }
+
+    /** The writer and its caller ({@code text_poke <- alternatives_smp_lock}): who meant the write. */
+    private String culprit(final long pc, final long[] stack)
+    {
+        final String f = symbols.function(pc) != null ? symbols.function(pc) : symbols.sym(pc);
+        if (stack.length == 0)
+        {
+            return f;
+        }
+        final String caller = symbols.function(stack[0]);
+        return f + " <- " + (caller != null ? caller : symbols.sym(stack[0]));
     }
 
     private String shortOwner(final long key)
@@ -262,5 +274,27 @@ public final class CodeWriteAuditor implements Analyzer
     public List<Finding> findings()
     {
         return findings;
+    }
+
+    /** Registers this analyzer as {@code code} ({@link palimpsest.analyzers.AnalyzerFactory}). */
+    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    {
+        @Override
+        public String name()
+        {
+            return "code";
+        }
+
+        @Override
+        public String description()
+        {
+            return "code-write audit: text_poke stores outside live text or registered LOCK sites, stores into kernel text";
+        }
+
+        @Override
+        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
+        {
+            return new CodeWriteAuditor(c.shadow, c.owners, c.symbols);
+        }
     }
 }

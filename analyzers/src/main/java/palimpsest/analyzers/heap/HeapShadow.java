@@ -259,7 +259,8 @@ public final class HeapShadow implements Analyzer
         sb.append(owners.describe(o.physKey + first));
         sb.append("==================================================================\n");
         findings.add(new Finding(name(), event < 0 ? o.freed.event : event,
-            "KFENCE: memory corruption of a freed " + owners.cacheName(o.cacheId) + " object at " + Long.toHexString(o.vaddr + first), sb.toString()));
+            "KFENCE: memory corruption of a freed " + owners.cacheName(o.cacheId) + " object at " + Long.toHexString(o.vaddr + first), sb.toString(),
+            Finding.Role.SYMPTOM, "memory-corruption", "", 60, o.freed.event));
     }
 
     private void report(final Event e, final long key, final int st)
@@ -312,7 +313,8 @@ public final class HeapShadow implements Analyzer
         }
         sb.append("==================================================================\n");
         findings.add(new Finding(name(), e.index(), "KASAN: " + bug + " " + (write ? "write" : "read") + " of size " + e.size() + " at "
-            + Long.toHexString(e.vaddr()) + " by " + symbols.sym(e.pc()), sb.toString()));
+            + Long.toHexString(e.vaddr()) + " by " + symbols.sym(e.pc()), sb.toString(),
+            write ? Finding.Role.CAUSE : Finding.Role.SYMPTOM, bug, culprit(e.pc()), write ? 80 : 70));
     }
 
     /** KFENCE's line for a write into a freed, poisoned object: the bytes as they will be, dots where the poison survives. */
@@ -356,7 +358,14 @@ public final class HeapShadow implements Analyzer
             sb.append('\n').append(owners.describe(key));
         }
         sb.append("==================================================================\n");
-        findings.add(new Finding(name(), e.index(), "KASAN: " + bug + " of " + Long.toHexString(e.b()) + " in " + symbols.sym(e.pc()), sb.toString()));
+        findings.add(new Finding(name(), e.index(), "KASAN: " + bug + " of " + Long.toHexString(e.b()) + " in " + symbols.sym(e.pc()), sb.toString(),
+            Finding.Role.CAUSE, bug, culprit(e.pc()), 80));
+    }
+
+    private String culprit(final long pc)
+    {
+        final String f = symbols.function(pc);
+        return f != null ? f : symbols.sym(pc);
     }
 
     public long suppressed()
@@ -368,5 +377,27 @@ public final class HeapShadow implements Analyzer
     public List<Finding> findings()
     {
         return findings;
+    }
+
+    /** Registers this analyzer as {@code heap} ({@link palimpsest.analyzers.AnalyzerFactory}). */
+    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    {
+        @Override
+        public String name()
+        {
+            return "heap";
+        }
+
+        @Override
+        public String description()
+        {
+            return "KASAN-style slab shadow: use-after-free, out-of-bounds, double/invalid free, KFENCE corrupted memory";
+        }
+
+        @Override
+        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
+        {
+            return new HeapShadow(c.shadow, c.owners, c.symbols);
+        }
     }
 }

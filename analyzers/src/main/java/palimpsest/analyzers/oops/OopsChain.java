@@ -51,6 +51,7 @@ public final class OopsChain implements Analyzer
     private long carrierPhys = -1;
     private long carrierLoadEvent = -1;
     private WhoWroteIndex.Write culprit;
+    private String culpritChain = "";
 
     /** A fault with the loads that led to it. */
     static final class Fault
@@ -235,6 +236,15 @@ public final class OopsChain implements Analyzer
         return oops != null;
     }
 
+    @Override
+    public void afterPass(final palimpsest.analyzers.AnalysisContext context)
+    {
+        if (sawOops())
+        {
+            explain(context.trace, context.whoWrote());
+        }
+    }
+
     /** Second stage, after the pass: follows the bad value back through the who-wrote index and prints the chain. */
     public void explain(final Path trace, final WhoWroteIndex index)
     {
@@ -309,6 +319,7 @@ public final class OopsChain implements Analyzer
                     if (i == culprit)
                     {
                         this.culprit = w;
+                        this.culpritChain = symbols.chain(s.event.pc(), s.stack.length > 1 ? java.util.Arrays.copyOf(s.stack, 1) : s.stack);
                         sb.append("      writer: ").append(symbols.chain(s.event.pc(), s.stack)).append('\n');
                         sb.append("      Call Trace:\n");
                         final StringBuilder st = symbols.stack(new StringBuilder(), s.event.pc(), s.stack);
@@ -328,7 +339,16 @@ public final class OopsChain implements Analyzer
             earlierWrites(trace, index, sb);
         }
         sb.append("==================================================================\n");
-        findings.add(new Finding(name(), f.oopsEvent, title, sb.toString()));
+        final long[] links = carrierLoadEvent >= 0 ? new long[] {f.event, carrierLoadEvent} : new long[] {f.event};
+        findings.add(new Finding(name(), f.oopsEvent, title, sb.toString(), Finding.Role.SYMPTOM, "oops", symbols.function(f.pc), 90, links));
+        if (culprit != null)
+        {
+            // The writer of the differing byte is a cause in its own right when no analyzer knows
+            // the class of its write: a low-confidence cause the story's better ones outrank.
+            findings.add(new Finding(name(), culprit.event, "the differing byte of X (" + Long.toHexString(carrierVaddr) + ") was written by "
+                + culpritChain, "  (see the oops causal chain at event " + f.oopsEvent + ")\n", Finding.Role.CAUSE, "stray-write", culpritChain, 40,
+                f.oopsEvent));
+        }
     }
 
     /**
@@ -367,5 +387,27 @@ public final class OopsChain implements Analyzer
     public List<Finding> findings()
     {
         return findings;
+    }
+
+    /** Registers this analyzer as {@code oops} ({@link palimpsest.analyzers.AnalyzerFactory}). */
+    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    {
+        @Override
+        public String name()
+        {
+            return "oops";
+        }
+
+        @Override
+        public String description()
+        {
+            return "oops causal chain: the faulting access, the load that carried the bad value, who wrote it";
+        }
+
+        @Override
+        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
+        {
+            return new OopsChain(c.shadow, c.owners, c.symbols);
+        }
     }
 }

@@ -392,6 +392,21 @@ public final class DataRaces implements Analyzer
         return !races.isEmpty();
     }
 
+    @Override
+    public void afterPass(final palimpsest.analyzers.AnalysisContext context)
+    {
+        if (found())
+        {
+            explain(context.trace);
+        }
+    }
+
+    @Override
+    public String checked()
+    {
+        return clocks.threadCount() + " threads, " + pageIndex.size() + " pages of kernel memory shadowed";
+    }
+
     /** Second pass: both accesses of each race with their stacks, then one report per pair of functions. */
     public void explain(final Path trace)
     {
@@ -429,7 +444,10 @@ public final class DataRaces implements Analyzer
             final Probe.Sight a = (Probe.Sight)f[1];
             final Probe.Sight b = (Probe.Sight)f[2];
             final long more = counts.get(pair) + ((Race)f[3]).more;
-            findings.add(new Finding(NAME, b.event.index(), title(pair, a, b), report(pair, a, b, more)));
+            // A cause with a modest confidence: a race makes bad state possible, it may not be what broke this run.
+            final Probe.Sight w = EventKind.isWrite(b.event.kind()) ? b : a;
+            findings.add(new Finding(NAME, b.event.index(), title(pair, a, b), report(pair, a, b, more), Finding.Role.CAUSE,
+                "data-race", fn(w.event.pc()), 60, a.event.index()));
         }
     }
 
@@ -491,5 +509,26 @@ public final class DataRaces implements Analyzer
     public List<Finding> findings()
     {
         return findings;
+    }
+
+    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    {
+        @Override
+        public String name()
+        {
+            return NAME;
+        }
+
+        @Override
+        public String description()
+        {
+            return "KCSAN-style data races: unordered plain accesses to the same bytes, by happens-before over locks, atomics, IPIs, switches";
+        }
+
+        @Override
+        public Analyzer create(final palimpsest.analyzers.AnalysisContext c)
+        {
+            return new DataRaces(c.shadow, c.symbols);
+        }
     }
 }

@@ -335,9 +335,18 @@ public final class StaleTlb implements Analyzer
         final List<Finding> out = new ArrayList<>();
         for (final Use u : uses)
         {
-            out.add(new Finding(NAME, u.at.event, title(u), report(u)));
+            // A cause: the pte store that skipped the flush made the bad state; the use is where it showed.
+            out.add(new Finding(NAME, u.at.event, title(u), report(u), Finding.Role.CAUSE, "stale-tlb", culprit(u),
+                EventKind.isWrite(u.kind) ? 90 : 80, u.change.by.event, u.filledAt));
         }
         return out;
+    }
+
+    /** The pte writer and its two callers: {@code set_pte_at <- copy_page_range <- dup_mm}. */
+    private String culprit(final Use u)
+    {
+        final long[] st = u.change.by.stack;
+        return symbols.chain(u.change.by.pc, java.util.Arrays.copyOf(st, Math.min(2, st.length)));
     }
 
     private static String what(final int how)
@@ -389,5 +398,32 @@ public final class StaleTlb implements Analyzer
     {
         return " (frame " + Long.toHexString(pte & Paging.ADDR_MASK) + ((pte & Paging.P) != 0 ? " P" : " !P") +
             ((pte & Paging.W) != 0 ? " W" : " RO") + ((pte & Paging.U) != 0 ? " U" : "") + ")";
+    }
+
+    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    {
+        @Override
+        public String name()
+        {
+            return NAME;
+        }
+
+        @Override
+        public String description()
+        {
+            return "stale TLB: an access through a cached translation whose pte was changed without invlpg/CR3 reload/shootdown";
+        }
+
+        @Override
+        public Analyzer create(final palimpsest.analyzers.AnalysisContext c)
+        {
+            return new StaleTlb(c.shadow, c.symbols);
+        }
+    }
+
+    @Override
+    public String checked()
+    {
+        return cachedPtes.size() + " cached ptes, " + changes.size() + " pte changes that left TLB entries stale";
     }
 }
