@@ -453,7 +453,8 @@ public final class Sched
     public void wakeUp(final Cpu cpu, final long t)
     {
         wakeUpFn.enter(cpu);
-        int target = (int)cpu.load64(t + Task.CPU);
+        // task_cpu(p): read before its run queue's lock is held (Linux: READ_ONCE), re-checked under it below.
+        int target = (int)Once.read64(cpu, t + Task.CPU);
         long pcpu = k.perCpu(cpu, target);
         boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
         while (!cpuOnline(cpu, target) && cpu.load64(t + Task.STATE) == Task.INTERRUPTIBLE &&
