@@ -7,6 +7,7 @@ import palimpsest.kernel.Fn;
 import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.sched.PerCpu;
 import palimpsest.kernel.user.Syscalls;
 
@@ -245,7 +246,7 @@ public final class Traps
             k.sched.schedule(cpu);
             k.freezer.tryToFreeze(cpu);
         }
-        else if (cur == cpu.load64(pcpu + PerCpu.IDLE) && cpu.load64(pcpu + PerCpu.RQ_NR) != 0)
+        else if (cur == cpu.load64(pcpu + PerCpu.IDLE) && Once.read64(cpu, pcpu + PerCpu.RQ_NR) != 0)
         {
             // The idle loop was interrupted at its hlt: run the woken task now rather than halting
             // until the next tick.
