@@ -91,6 +91,16 @@ class CleanRunsTest
         assertEquals(Verdict.Kind.GOOD, sum.verdict().kind, () -> scenario + " " + schedule + " " + seed + ": " + sum.verdict());
         final Analysis.Result r = Analysis.run(trace, Symbols.of(rec.header(), CATALOG), null);
         assertTrue(r.analyzers.size() >= 4, r.analyzers::toString);
+        if (scenario.equals("tlb-stale"))
+        {
+            // A demonstration of the hardware: its second half reads through a stale entry on
+            // purpose (invlpg=1 flushes only the first). Only that may be reported.
+            for (final Finding f : r.findings)
+            {
+                assertEquals("stale-tlb", f.bugClass, () -> schedule + " " + seed + ": " + r.findings);
+            }
+            return;
+        }
         assertEquals(0, r.findings.size(), () -> scenario + " " + schedule + " " + seed + ": " + r.verdict + "\n" + r.findings);
         assertEquals("verdict: clean (no findings)", r.verdict);
     }

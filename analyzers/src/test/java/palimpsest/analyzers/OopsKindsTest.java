@@ -39,7 +39,7 @@ class OopsKindsTest
             h.mark(0, HandMade.pc("__d_lookup", 0x50), Mark.OOPS, userAddr, HandMade.pc("__d_lookup", 0x50));
             h.event(EventKind.IO, 0, HandMade.pc("__d_lookup", 0x50), Machine.POWER_PORT, 1, 1);
         }
-        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null);
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null, ScribbleStoryTest.STORY);
         assertEquals(1, r.findings.size(), () -> r.findings.toString());
         assertTrue(r.verdict.startsWith("verdict: oops (kernel BUG or unhandled fault) in __d_lookup+0x50/0x100 on cpu0 with no faulting access"
             + " to follow (event "), r.verdict);
@@ -59,7 +59,7 @@ class OopsKindsTest
             h.event(EventKind.EXCEPTION, 0, HandMade.pc("__d_lookup", 0x44), 14, 0, 0x18);
             h.mark(0, HandMade.pc("page_fault", 0x60), Mark.OOPS, 0x18, HandMade.pc("__d_lookup", 0x44));
         }
-        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null);
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null, ScribbleStoryTest.STORY);
         final String rep = r.findings.get(r.findings.size() - 1).report;
         assertTrue(rep.contains("[1] fault: NULL pointer dereference at 0000000000000018 (read, not-present page, kernel mode) by "
             + "__d_lookup+0x44/0x100"), rep);

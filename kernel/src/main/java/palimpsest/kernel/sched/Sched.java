@@ -567,7 +567,7 @@ public final class Sched
             for (long n = cpu.load64(Globals.TASK_LIST); n != Globals.TASK_LIST; n = cpu.load64(n))
             {
                 final long c = n - Task.TASKS;
-                if (cpu.load64(c + Task.PARENT) != me || (cpu.load64(c + Task.FLAGS) & Task.PF_THREAD) != 0)
+                if (cpu.load64(c + Task.PARENT) != me || (palimpsest.kernel.Once.read64(cpu, c + Task.FLAGS) & Task.PF_THREAD) != 0)
                 {
                     continue;
                 }
