@@ -52,7 +52,8 @@ class CleanRunsTest
             List.of("+x86-fix-text-poke-core-kernel-text"), null),
         "ipi-pingpong", new Setup(Map.of("rounds", "100"), "", List.of(), null),
         "net-echo", new Setup(Map.of("frames", "2"), "", List.of(), null),
-        "tlb-stale", new Setup(Map.of("invlpg", "1"), "", List.of(), null));
+        "tlb-stale", new Setup(Map.of("invlpg", "1"), "", List.of(), null),
+        "tlb-shootdown", new Setup(Map.of(), "head", List.of(), SMALL));
 
     @TempDir
     Path dir;
