@@ -2,33 +2,41 @@ package palimpsest.analyzers;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.ServiceLoader;
 import java.util.function.LongConsumer;
 
-import palimpsest.analyzers.code.CodeWriteAuditor;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
-import palimpsest.analyzers.heap.HeapShadow;
-import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.owner.Owners;
-import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.Event;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceReader;
 import palimpsest.trace.TraceStatus;
 
 /**
- * {@code pal analyze}: every analyzer in one streaming pass (heap shadow, code-write audit, oops
- * capture), then the oops chain's second stage through the who-wrote index. Per event: the
- * analyzers look first, then the memory owners and the machine shadow take the event in.
+ * {@code pal analyze}: every registered analyzer ({@link AnalyzerFactory}, ServiceLoader) in one
+ * streaming pass, then their second stages, then the findings merged and ranked into
+ * {@link Stories} with a one-line verdict. Per event: the analyzers look first, then the memory
+ * owners and the machine shadow take the event in.
  */
 public final class Analysis
 {
     /** What a run found. */
     public static final class Result
     {
+        /** Every finding, in event order. */
         public final List<Finding> findings = new ArrayList<>();
+        /** The findings as stories, best first. */
+        public List<Stories.Story> stories = List.of();
+        /** One line: the most likely cause (see {@link Stories#verdict}). */
+        public String verdict = "";
+        /** The analyzers that ran, in order. */
+        public final List<String> analyzers = new ArrayList<>();
+        /** What each analyzer checked (its {@link Analyzer#checked} line, prefixed with its name). */
+        public final List<String> checked = new ArrayList<>();
         public long events;
         public String traceStatus = "";
         /** Whether the trace was read whole; the findings cover events 0..eventsRead-1 only otherwise. */
@@ -40,21 +48,50 @@ public final class Analysis
     {
     }
 
+    /** The registered analyzers (built-in and from jars on the context class loader), in pass order. */
+    public static List<AnalyzerFactory> factories()
+    {
+        final List<AnalyzerFactory> all = new ArrayList<>();
+        ClassLoader l = Thread.currentThread().getContextClassLoader();
+        if (l == null)
+        {
+            l = Analysis.class.getClassLoader();
+        }
+        for (final AnalyzerFactory f : ServiceLoader.load(AnalyzerFactory.class, l))
+        {
+            all.add(f);
+        }
+        return all;
+    }
+
     public static Result run(final Path trace, final Symbols symbols, final LongConsumer progress)
     {
+        return run(trace, symbols, progress, List.of());
+    }
+
+    /**
+     * Runs the analyzers named in only (all when empty) over the trace.
+     *
+     * @throws IllegalArgumentException for a name no factory has (the message lists the known ones)
+     */
+    public static Result run(final Path trace, final Symbols symbols, final LongConsumer progress, final Collection<String> only)
+    {
+        final List<AnalyzerFactory> factories = select(only);
         final Result result = new Result();
         final List<Analyzer> analyzers = new ArrayList<>();
-        final OopsChain oops;
+        final AnalysisContext context;
         try (TraceReader r = TraceReader.open(trace))
         {
             final TraceHeader h = r.header();
             final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
             symbols.readModulesFrom(shadow.memory());
             final Owners owners = new Owners(shadow, symbols);
-            analyzers.add(new HeapShadow(shadow, owners, symbols));
-            analyzers.add(new CodeWriteAuditor(shadow, owners, symbols));
-            oops = new OopsChain(shadow, owners, symbols);
-            analyzers.add(oops);
+            context = new AnalysisContext(trace, h, symbols, shadow, owners, progress);
+            for (final AnalyzerFactory f : factories)
+            {
+                analyzers.add(f.create(context));
+                result.analyzers.add(f.name());
+            }
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
             final Event e = new Event();
             while (r.next(e))
@@ -64,6 +101,7 @@ public final class Analysis
                     a.onEvent(e);
                 }
                 owners.onEvent(e);
+                symbols.onEvent(e);
                 shadow.apply(e);
                 if (progress != null && (e.index() & 0xfffff) == 0)
                 {
@@ -83,15 +121,56 @@ public final class Analysis
             result.status = r.status();
             result.eventsRead = r.eventsVerified();
         }
-        if (oops.sawOops())
+        for (final Analyzer a : analyzers)
         {
-            oops.explain(trace, WhoWroteIndex.openOrBuild(trace, progress));
+            a.afterPass(context);
         }
         for (final Analyzer a : analyzers)
         {
             result.findings.addAll(a.findings());
+            final String c = a.checked();
+            if (!c.isEmpty())
+            {
+                result.checked.add(a.name() + ": " + c);
+            }
         }
         result.findings.sort(Comparator.comparingLong(f -> f.event));
+        result.stories = Stories.of(result.findings);
+        result.verdict = Stories.verdict(result.stories, result.checked);
         return result;
+    }
+
+    private static List<AnalyzerFactory> select(final Collection<String> only)
+    {
+        final List<AnalyzerFactory> all = factories();
+        if (only == null || only.isEmpty())
+        {
+            return all;
+        }
+        final List<AnalyzerFactory> chosen = new ArrayList<>();
+        for (final String name : only)
+        {
+            AnalyzerFactory found = null;
+            for (final AnalyzerFactory f : all)
+            {
+                if (f.name().equals(name))
+                {
+                    found = f;
+                }
+            }
+            if (found == null)
+            {
+                final List<String> names = new ArrayList<>();
+                all.forEach(f -> names.add(f.name()));
+                throw new IllegalArgumentException("unknown analyzer '" + name + "'; known analyzers: " + String.join(", ", names));
+            }
+            if (!chosen.contains(found))
+            {
+                chosen.add(found);
+            }
+        }
+        // Keep the registered pass order whatever order --only gave.
+        chosen.sort(Comparator.comparingInt(all::indexOf));
+        return chosen;
     }
 }

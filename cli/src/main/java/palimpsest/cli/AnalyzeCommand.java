@@ -2,6 +2,8 @@ package palimpsest.cli;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
@@ -9,7 +11,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import palimpsest.analyzers.Analysis;
+import palimpsest.analyzers.AnalyzerFactory;
 import palimpsest.analyzers.Finding;
+import palimpsest.analyzers.Stories;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.trace.TraceHeader;
 
@@ -22,11 +26,18 @@ final class AnalyzeCommand implements Callable<Integer>
 {
     private final Io io;
 
-    @Parameters(index = "0", paramLabel = "TRACE", description = "Trace directory.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "TRACE", description = "Trace directory.")
     Path trace;
 
     @Option(names = "--summary", description = "Only the one-line titles of the findings.")
     boolean summary;
+
+    @Option(names = "--only", paramLabel = "NAME", split = ",",
+        description = "Run only these analyzers (repeatable or comma-separated); the names are listed by --list.")
+    List<String> only = new ArrayList<>();
+
+    @Option(names = "--list", description = "List the analyzers (name and what each reports) and exit.")
+    boolean list;
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -39,27 +50,64 @@ final class AnalyzeCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        final PrintStream out = io.out;
+        if (list)
+        {
+            plugins.catalog();
+            for (final AnalyzerFactory f : Analysis.factories())
+            {
+                out.println(String.format("%-12s %s", f.name(), f.description()));
+            }
+            return 0;
+        }
+        if (trace == null)
+        {
+            throw new UserError("analyze: missing TRACE");
+        }
         final TraceHeader h;
         try (var r = DumpCommand.open(trace))
         {
             h = r.header();
         }
+        plugins.requireFor(h, "analyze");
         final Symbols symbols = Symbols.of(h, plugins.catalog());
         final PassProgress progress = new PassProgress(io, "analyze");
-        final Analysis.Result result = Analysis.run(trace, symbols, progress);
-        progress.done();
-        final PrintStream out = io.out;
-        out.println("analysis of " + trace + ": " + Fmt.count(result.events) + " events, " + result.findings.size() + " finding(s)");
-        for (final Finding f : result.findings)
+        final Analysis.Result result;
+        try
         {
-            out.println("* [" + f.analyzer + "] event " + f.event + ": " + f.title);
+            result = Analysis.run(trace, symbols, progress, only);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new UserError("--only: " + e.getMessage());
+        }
+        progress.done();
+        out.println(result.verdict);
+        out.println("analysis of " + trace + ": " + Fmt.count(result.events) + " events, " + result.findings.size() + " finding(s) in "
+            + result.stories.size() + " story(ies); analyzers: " + String.join(", ", result.analyzers));
+        int n = 0;
+        for (final Stories.Story s : result.stories)
+        {
+            n++;
+            if (result.stories.size() > 1 || s.findings.size() > 1)
+            {
+                final Finding c = s.cause();
+                out.println("story " + n + (c != null ? " (" + c.bugClass + ": " + c.culprit + ")" : "") + ":");
+            }
+            for (final Finding f : s.findings)
+            {
+                out.println("* [" + f.analyzer + "] event " + f.event + ": " + f.title);
+            }
         }
         if (!summary)
         {
-            for (final Finding f : result.findings)
+            for (final Stories.Story s : result.stories)
             {
-                out.println();
-                out.print(f.report);
+                for (final Finding f : s.findings)
+                {
+                    out.println();
+                    out.print(f.report);
+                }
             }
         }
         out.println("-- " + result.traceStatus);

@@ -106,6 +106,7 @@ final class DumpCommand implements Callable<Integer>
             {
                 if (shadow != null)
                 {
+                    symbols.onEvent(e); // remembers module symbols at load, so they keep their names after unload
                     shadow.apply(e);
                 }
                 if (e.index() < from || (cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))

@@ -112,7 +112,7 @@ final class WhoWroteCommand implements Callable<Integer>
             }
             return rc;
         }
-        print(symbols, ws);
+        print(idx, symbols, ws);
         return 0;
     }
 
@@ -156,11 +156,11 @@ final class WhoWroteCommand implements Callable<Integer>
             + ", whose " + bytes + " " + (lo == hi ? "was" : "were") + " last written by event " + w.event + ":");
         final List<WhoWroteIndex.Write> ws = timedQuery(idx, oops.carrierPhys() + lo, (int)(hi - lo + 1), oops.carrierLoadEvent(),
             "virt ", oops.carrierVaddr() + lo);
-        print(symbols, ws);
+        print(idx, symbols, ws);
         return ws.isEmpty() ? 1 : 0;
     }
 
-    private void print(final Symbols symbols, final List<WhoWroteIndex.Write> ws)
+    private void print(final WhoWroteIndex idx, final Symbols symbols, final List<WhoWroteIndex.Write> ws)
     {
         final PrintStream out = io.out;
         final List<Long> evs = new ArrayList<>();
@@ -174,6 +174,11 @@ final class WhoWroteCommand implements Callable<Integer>
             final Probe.Sight s = sights.get(i);
             final var e = s.event;
             out.println();
+            if (palimpsest.trace.EventKind.isDevice(e.cpu()))
+            {
+                printDma(idx, symbols, s);
+                continue;
+            }
             out.println("#" + e.index() + " cpu" + e.cpu() + " task " + s.task + " " + palimpsest.trace.EventKind.name(e.kind()) + "." + e.size()
                 + " virt " + Long.toHexString(e.vaddr()) + " phys " + Long.toHexString(e.paddr()) + " by " + symbols.sym(e.pc()));
             out.println("  " + String.format("0x%x -> 0x%x", e.oldValue(), e.value()));
@@ -182,5 +187,41 @@ final class WhoWroteCommand implements Callable<Integer>
             out.print(st.toString().replaceAll("(?m)^", "  "));
             out.print(s.owner.replaceAll("(?m)^", "  "));
         }
+    }
+
+    /**
+     * A device's write: the device (never a cpu number or a pc), the descriptor it read the buffer
+     * address from, and the CPU store that posted that descriptor, with its stack.
+     */
+    private void printDma(final WhoWroteIndex idx, final Symbols symbols, final Probe.Sight s)
+    {
+        final PrintStream out = io.out;
+        final var e = s.event;
+        out.println("#" + e.index() + " " + palimpsest.analyzers.dma.DmaProvenance.deviceName(e.cpu()) + " "
+            + palimpsest.trace.EventKind.name(e.kind()) + "." + e.size() + " phys " + Long.toHexString(e.paddr())
+            + " at virtual time " + e.icount());
+        out.println("  " + String.format("0x%x -> 0x%x", e.oldValue(), e.value()));
+        if (s.dmaDescriptorEvent < 0)
+        {
+            out.println("  writer: the device itself (a status write-back; no descriptor pointed at this address)");
+        }
+        else
+        {
+            out.println("  through the descriptor at phys " + Long.toHexString(s.dmaDescriptorPhys & ((1L << 48) - 1))
+                + " (read by the device at event " + s.dmaDescriptorEvent + "), buffer " + Long.toHexString(s.dmaBuffer));
+            final List<WhoWroteIndex.Write> posts = idx.writers(s.dmaDescriptorPhys, 8, s.dmaDescriptorEvent, false);
+            if (posts.isEmpty())
+            {
+                out.println("  posted before the trace began (nobody wrote the descriptor word)");
+            }
+            else
+            {
+                final Probe.Sight p = Probe.look(trace, symbols, List.of(posts.get(0).event)).get(0);
+                out.println("  posted by #" + p.event.index() + " cpu" + p.event.cpu() + " task " + p.task + " "
+                    + symbols.chain(p.event.pc(), p.stack));
+                out.print(symbols.stack(new StringBuilder(), p.event.pc(), p.stack).toString().replaceAll("(?m)^", "    "));
+            }
+        }
+        out.print(s.owner.replaceAll("(?m)^", "  "));
     }
 }

@@ -27,6 +27,11 @@ package palimpsest.kernel;
  *  CPU_DOWN        cpu                 0
  *  SUSPEND         0                   0 (tasks frozen, secondary cpus about to go down)
  *  RESUME          0                   0 (secondary cpus back, tasks thawed)
+ *  KMALLOC         object address      requested size (after the SLAB_ALLOC or PAGE_ALLOC it took; kzalloc too)
+ *  DATA_RACY       address             size (a __data_racy variable: its plain accesses are
+ *                                      intentionally racy, e.g. a polled flag; KCSAN ignores them)
+ *  ACCESS_ONCE     address             size (the next access of this cpu to address is marked:
+ *                                      READ_ONCE/WRITE_ONCE/data_race(); KCSAN ignores it)
  * </pre>
  */
 public final class Mark
@@ -52,12 +57,19 @@ public final class Mark
     public static final int CPU_DOWN = 19;
     public static final int SUSPEND = 20;
     public static final int RESUME = 21;
+    /** kmalloc's requested size (issue 11; this branch's range is 22..29): KASAN's precise end of the object. */
+    public static final int KMALLOC = 22;
+    // 30..39: analyzer annotations (issue 11b)
+    public static final int DATA_RACY = 30;
+    public static final int ACCESS_ONCE = 31;
 
     private static final String[] NAMES = {
         "?", "slab-alloc", "slab-free", "page-alloc", "page-free", "text-register", "lock-acquire", "lock-release",
         "vmalloc", "vfree", "task-create", "task-exit", "oops", "smp-lock-site", "cpu-up", "module-load",
-        "module-unload", "text-poke", "alt-smp-switch", "cpu-down", "suspend", "resume"
+        "module-unload", "text-poke", "alt-smp-switch", "cpu-down", "suspend", "resume",
+        "kmalloc"
     };
+    private static final String[] NAMES_30 = {"data-racy", "access-once"};
 
     private Mark()
     {
@@ -65,6 +77,10 @@ public final class Mark
 
     public static String name(final long type)
     {
+        if (type >= 30 && type < 30 + NAMES_30.length)
+        {
+            return NAMES_30[(int)type - 30];
+        }
         return type > 0 && type < NAMES.length ? NAMES[(int)type] : "mark#" + type;
     }
 }

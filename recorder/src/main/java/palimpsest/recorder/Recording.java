@@ -59,6 +59,8 @@ public final class Recording
     private volatile long finalEvents = -1;
     private volatile boolean interrupted;
 
+    private java.util.List<String> plugins = java.util.List.of();
+
     public Recording(final Scenario scenario)
     {
         this.scenario = Objects.requireNonNull(scenario, "scenario");
@@ -118,7 +120,14 @@ public final class Recording
     /** The header a recording with these settings writes (also used to check settings cheaply). */
     public TraceHeader header()
     {
-        return header(scenario, config, context, scheduleKind, seed);
+        return header(scenario, config, context, scheduleKind, seed).withPlugins(plugins);
+    }
+
+    /** The file names of the plugin jars this recording needs (written to the header: analyze and replay ask for them). */
+    public Recording plugins(final java.util.List<String> jarNames)
+    {
+        this.plugins = java.util.List.copyOf(jarNames);
+        return this;
     }
 
     public static TraceHeader header(final Scenario scenario, final MachineConfig config, final ScenarioContext context,
@@ -191,7 +200,7 @@ public final class Recording
         }
         ScenarioArg.check(scenario, context.args());
         final InputSource input = InputSources.create(scheduleKind, seed);
-        final TraceHeader header = header(scenario, config, context, input.kind(), seed);
+        final TraceHeader header = header(scenario, config, context, input.kind(), seed).withPlugins(plugins);
         final boolean existed = Files.exists(output);
         final TraceWriter w = TraceWriter.create(output, header);
         final Machine m;

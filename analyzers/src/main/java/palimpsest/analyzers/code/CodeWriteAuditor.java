@@ -44,6 +44,8 @@ public final class CodeWriteAuditor implements Analyzer
     private final TreeMap<Long, Long> modules = new TreeMap<>(Long::compareUnsigned);
     private final long textPhys = Layout.KERNEL_TEXT - Layout.START_KERNEL_MAP;
     private final long textPhysEnd;
+    /** Whether the trace ran our kernel (its image text at {@link #textPhys}); bare-metal scenarios put anything there. */
+    private boolean kernelImage = true;
     private final long[] pokeTarget;
     private final long[] pokeExpected;
     private final long[] pokeEvent;
@@ -96,7 +98,7 @@ public final class CodeWriteAuditor implements Analyzer
         final long key = shadow.physKey(cpu, e.paddr());
         final boolean poke = pokeLeft[cpu] > 0 && isPokeStore(e);
         final long pa = MachineShadow.paddrOf(key);
-        if (!poke && (pa < textPhys || pa >= textPhysEnd))
+        if (!poke && (!kernelImage || pa < textPhys || pa >= textPhysEnd))
         {
             return;
         }
@@ -239,7 +241,25 @@ public final class CodeWriteAuditor implements Analyzer
         sb.append("==================================================================\n");
         findings.add(new Finding(name(), e.index(), "code write of " + String.format("0x%x", e.value()) + " by "
             + symbols.chain(e.pc(), stack) + " landed at phys " + Long.toHexString(e.paddr()) + " (" + shortOwner(key) + ")",
-            sb.toString()));
+            sb.toString(), Finding.Role.CAUSE, "code-write", culprit(e.pc(), stack), 85, pokeEvent[cpu] >= 0 && target != 0 ? pokeEvent[cpu] : e.index()));
+    }
+
+    @Override
+    public String checked()
+    {
+        return codeWrites + " writes into text or by text_poke checked";
+    }
+
+    /** The writer and its caller ({@code text_poke <- alternatives_smp_lock}): who meant the write. */
+    private String culprit(final long pc, final long[] stack)
+    {
+        final String f = symbols.function(pc) != null ? symbols.function(pc) : symbols.sym(pc);
+        if (stack.length == 0)
+        {
+            return f;
+        }
+        final String caller = symbols.function(stack[0]);
+        return f + " <- " + (caller != null ? caller : symbols.sym(stack[0]));
     }
 
     private String shortOwner(final long key)
@@ -262,5 +282,22 @@ public final class CodeWriteAuditor implements Analyzer
     public List<Finding> findings()
     {
         return findings;
+    }
+
+    /** Registers this analyzer as {@code code}. */
+    public static final class Factory extends palimpsest.analyzers.ShadowAnalyzerFactory
+    {
+        public Factory()
+        {
+            super("code", "code-write audit: text_poke stores outside live text or registered LOCK sites, stores into kernel text", null);
+        }
+
+        @Override
+        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
+        {
+            final CodeWriteAuditor a = new CodeWriteAuditor(c.shadow, c.owners, c.symbols);
+            a.kernelImage = !c.header.kernelVersion().isEmpty();
+            return a;
+        }
     }
 }

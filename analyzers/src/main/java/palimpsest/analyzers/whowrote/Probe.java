@@ -6,9 +6,11 @@ import java.util.List;
 import java.util.TreeMap;
 
 import palimpsest.analyzers.core.MachineShadow;
+import palimpsest.analyzers.dma.DmaProvenance;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.Owners;
 import palimpsest.trace.Event;
+import palimpsest.trace.EventKind;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceReader;
 
@@ -28,6 +30,11 @@ public final class Probe
         public long[] stack = new long[0];
         public String owner = "";
         public long physKey;
+        /** For a DMA access through a descriptor: the event the device read the buffer's address in, or -1. */
+        public long dmaDescriptorEvent = -1;
+        /** Physical key of that descriptor word, and the buffer address it held. */
+        public long dmaDescriptorPhys;
+        public long dmaBuffer;
     }
 
     private Probe()
@@ -49,6 +56,7 @@ public final class Probe
                 final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
                 symbols.readModulesFrom(shadow.memory());
                 final Owners owners = new Owners(shadow, symbols);
+                final DmaProvenance dma = new DmaProvenance(shadow);
                 final Event e = new Event();
                 final long last = wanted.lastKey();
                 while (r.next(e) && e.index() <= last)
@@ -61,8 +69,19 @@ public final class Probe
                         s.stack = shadow.backtrace(e.cpu());
                         s.physKey = shadow.physKey(e.cpu(), e.paddr());
                         s.owner = owners.describe(s.physKey);
+                        if (EventKind.isDevice(e.cpu()))
+                        {
+                            s.dmaDescriptorEvent = dma.descriptorEvent(e.cpu(), e.paddr());
+                            if (s.dmaDescriptorEvent >= 0)
+                            {
+                                s.dmaDescriptorPhys = dma.descriptorPhys(e.cpu());
+                                s.dmaBuffer = dma.buffer(e.cpu());
+                            }
+                        }
                     }
+                    dma.onEvent(e);
                     owners.onEvent(e);
+                    symbols.onEvent(e);
                     shadow.apply(e);
                 }
             }

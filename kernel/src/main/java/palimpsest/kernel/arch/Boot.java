@@ -10,6 +10,7 @@ import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.KernelConfig;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.Page;
 import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.mm.PageTable;
@@ -240,7 +241,14 @@ public final class Boot
             final long area = Layout.va(k.memblockAllocPhys(cpu, 1, false));
             cpu.store64(Globals.PER_CPU_OFFSET + c * 8L, area);
             cpu.store64(area + PerCpu.CPU, c);
+            // Hotplug handshake words: the controller and the cpu itself hand them back and forth.
+            Once.racy(cpu, area + PerCpu.CPU_STATE, 8);
+            Once.racy(cpu, area + PerCpu.CPUHP_STATE, 8);
         }
+        // Handshake variables, polled by one side, set by the other, never under a lock (jiffies is volatile).
+        Once.racy(cpu, Globals.JIFFIES, 8);
+        Once.racy(cpu, Globals.AP_ONLINE_ACK, 8);
+        Once.racy(cpu, Globals.PM_FREEZING, 8);
         setupPerCpu.leave(cpu);
     }
 
@@ -323,7 +331,7 @@ public final class Boot
             {
                 k.hotplug.takeCpuDown(cpu);
             }
-            if (cpu.load64(pcpu + PerCpu.NEED_RESCHED) != 0 || cpu.load64(pcpu + PerCpu.RQ_NR) != 0)
+            if (Once.read64(cpu, pcpu + PerCpu.NEED_RESCHED) != 0 || Once.read64(cpu, pcpu + PerCpu.RQ_NR) != 0)
             {
                 cpu.pc(cpuIdle.addr + 0x18);
                 k.sched.schedule(cpu);

@@ -7,6 +7,7 @@ import palimpsest.kernel.Fn;
 import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.sched.PerCpu;
 import palimpsest.kernel.user.Syscalls;
 
@@ -181,7 +182,7 @@ public final class Traps
             cpu.sti();
         }
         pageFault.at(cpu, 0x30);
-        if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err))
+        if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err, cpu.load64(frame + F_PC)))
         {
             cpu.cli();
             exitToUser(cpu, frame);
@@ -245,7 +246,7 @@ public final class Traps
             k.sched.schedule(cpu);
             k.freezer.tryToFreeze(cpu);
         }
-        else if (cur == cpu.load64(pcpu + PerCpu.IDLE) && cpu.load64(pcpu + PerCpu.RQ_NR) != 0)
+        else if (cur == cpu.load64(pcpu + PerCpu.IDLE) && Once.read64(cpu, pcpu + PerCpu.RQ_NR) != 0)
         {
             // The idle loop was interrupted at its hlt: run the woken task now rather than halting
             // until the next tick.
@@ -283,8 +284,12 @@ public final class Traps
 
     private void doSpurious(final Cpu cpu)
     {
-        entry(cpu, spurious);
-        cpu.eoi();
+        final long frame = entry(cpu, spurious);
+        // A device vector a driver asked for (request_irq) is do_IRQ's; the rest is spurious.
+        if (!k.irqs.handle(cpu, (int)cpu.load64(frame)))
+        {
+            cpu.eoi();
+        }
         exit(cpu, spurious);
     }
 

@@ -10,6 +10,7 @@ import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Lists;
 import palimpsest.kernel.Mark;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.arch.Traps;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.PageAlloc;
@@ -254,6 +255,10 @@ public final class Sched
         final boolean fl = k.spin.lockIrqSave(cpu, Globals.TASKLIST_LOCK);
         Lists.addTail(cpu, t + Task.TASKS, Globals.TASK_LIST);
         k.spin.unlockIrqRestore(cpu, Globals.TASKLIST_LOCK, fl);
+        // Handshake words, marked as Linux marks them: the freezer polls frozen, which the task sets in the
+        // refrigerator; state is set by the task itself (set_current_state) and read by wakers and the scheduler.
+        Once.racy(cpu, t + Task.FROZEN, 8);
+        Once.racy(cpu, t + Task.STATE, 8);
         cpu.mark(Mark.TASK_CREATE, t, pid);
         return copyProcessFn.leave(cpu, t);
     }
@@ -495,7 +500,8 @@ public final class Sched
     public void wakeUp(final Cpu cpu, final long t)
     {
         wakeUpFn.enter(cpu);
-        int target = (int)cpu.load64(t + Task.CPU);
+        // task_cpu(p): read before its run queue's lock is held (Linux: READ_ONCE), re-checked under it below.
+        int target = (int)Once.read64(cpu, t + Task.CPU);
         long pcpu = k.perCpu(cpu, target);
         boolean f = k.spin.lockIrqSave(cpu, pcpu + PerCpu.RQ_LOCK);
         while (!cpuOnline(cpu, target) && cpu.load64(t + Task.STATE) == Task.INTERRUPTIBLE &&
@@ -608,7 +614,7 @@ public final class Sched
             for (long n = cpu.load64(Globals.TASK_LIST); n != Globals.TASK_LIST; n = cpu.load64(n))
             {
                 final long c = n - Task.TASKS;
-                if (cpu.load64(c + Task.PARENT) != me || (cpu.load64(c + Task.FLAGS) & Task.PF_THREAD) != 0)
+                if (cpu.load64(c + Task.PARENT) != me || (palimpsest.kernel.Once.read64(cpu, c + Task.FLAGS) & Task.PF_THREAD) != 0)
                 {
                     continue;
                 }

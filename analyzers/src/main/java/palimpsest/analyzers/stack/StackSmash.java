@@ -1,0 +1,225 @@
+package palimpsest.analyzers.stack;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import palimpsest.analyzers.Analyzer;
+import palimpsest.analyzers.AnalysisContext;
+import palimpsest.analyzers.AnalyzerFactory;
+import palimpsest.analyzers.Finding;
+import palimpsest.analyzers.core.LongLongMap;
+import palimpsest.analyzers.core.MachineShadow;
+import palimpsest.analyzers.core.Symbols;
+import palimpsest.analyzers.owner.Origin;
+import palimpsest.trace.Event;
+import palimpsest.trace.EventKind;
+
+/**
+ * Stack integrity: a store that overwrites the saved frame pointer ({@code [fp]}) or return address
+ * ({@code [fp+8]}) of a live frame, made while that frame is live (by the function itself or by a
+ * deeper one it called: a stack buffer overflow), is {@code BUG: KASAN: stack-out-of-bounds in f}
+ * naming the writer. The frames are the cpu's frame-pointer chain at the store, as the kernel's own
+ * backtracer walks it; a frame's slots are written legitimately only while it is being built (the
+ * call's push and {@code push rbp}, both below the frame pointer of the moment), so any later store
+ * to them from the running task is the overflow. Only stores at or above the current frame pointer
+ * inside the live part of the cpu's stack are candidates, which keeps the check off the hot path.
+ *
+ * <p>The report says whose slot it was (the frame's function and which slot), what it held and
+ * what was written, and who wrote the slot last (the call that built the frame). One report per
+ * writing pc; the count of further smashes is appended.
+ */
+public final class StackSmash implements Analyzer
+{
+    public static final String NAME = "stack";
+
+    private final MachineShadow shadow;
+    private final Symbols symbols;
+    private final List<Finding> findings = new ArrayList<>();
+    private final List<Smash> smashes = new ArrayList<>();
+    private final LongLongMap byPc = new LongLongMap(16, -1);
+    private long checkedStores;
+
+    private static final class Smash
+    {
+        final Origin writer;
+        final long vaddr;
+        final int size;
+        final long value;
+        final long old;
+        final boolean returnAddress;
+        final long frameFunctionPc;
+        final int depth;
+        long more;
+
+        Smash(final Origin writer, final Event e, final boolean returnAddress, final long frameFunctionPc, final int depth)
+        {
+            this.writer = writer;
+            this.vaddr = e.vaddr();
+            this.size = e.size();
+            this.value = e.value();
+            this.old = e.oldValue();
+            this.returnAddress = returnAddress;
+            this.frameFunctionPc = frameFunctionPc;
+            this.depth = depth;
+        }
+    }
+
+    public StackSmash(final MachineShadow shadow, final Symbols symbols)
+    {
+        this.shadow = shadow;
+        this.symbols = symbols;
+    }
+
+    @Override
+    public String name()
+    {
+        return NAME;
+    }
+
+    @Override
+    public void onEvent(final Event e)
+    {
+        if (e.kind() != EventKind.STORE)
+        {
+            return;
+        }
+        final int cpu = e.cpu();
+        if (cpu >= shadow.cpus())
+        {
+            return;
+        }
+        final long fp = shadow.fp(cpu);
+        final long va = e.vaddr();
+        if (fp == 0 || Long.compareUnsigned(va + e.size(), fp) <= 0 || !shadow.onStack(cpu, va))
+        {
+            return;
+        }
+        checkedStores++;
+        // Walk the live chain: frame k has its saved fp at fps[k] and its return address at fps[k] + 8.
+        long f = fp;
+        int n = 0;
+        while (n < MachineShadow.MAX_FRAMES && f != 0 && (f & 7) == 0 && shadow.onStack(cpu, f))
+        {
+            if (overlaps(va, e.size(), f, 16))
+            {
+                report(cpu, e, Long.compareUnsigned(va + e.size(), f + 8) > 0 && Long.compareUnsigned(va, f + 16) < 0, n);
+                return;
+            }
+            final long key = shadow.translate(cpu, f);
+            if (key < 0)
+            {
+                return;
+            }
+            final long next = shadow.memory().read64(key);
+            if (Long.compareUnsigned(next, f) <= 0)
+            {
+                return;
+            }
+            n++;
+            f = next;
+        }
+    }
+
+    private static boolean overlaps(final long a, final int alen, final long b, final int blen)
+    {
+        return Long.compareUnsigned(a, b + blen) < 0 && Long.compareUnsigned(b, a + alen) < 0;
+    }
+
+    private void report(final int cpu, final Event e, final boolean returnAddress, final int depth)
+    {
+        final long i = byPc.get(e.pc());
+        if (i >= 0)
+        {
+            smashes.get((int)i).more++;
+            return;
+        }
+        final long[] stack = shadow.backtrace(cpu);
+        // The smashed frame belongs to the function whose return address sits above it: the
+        // (depth)th return address of the chain is where frame depth returns to, so the frame
+        // itself is the function that return address's predecessor names.
+        final long framePc = depth == 0 ? e.pc() : (depth - 1 < stack.length ? stack[depth - 1] : 0);
+        byPc.put(e.pc(), smashes.size());
+        smashes.add(new Smash(new Origin(e.index(), cpu, shadow.task(cpu), e.pc(), stack), e, returnAddress, framePc, depth));
+    }
+
+    @Override
+    public List<Finding> findings()
+    {
+        if (findings.isEmpty())
+        {
+            for (final Smash s : smashes)
+            {
+                findings.add(new Finding(NAME, s.writer.event, title(s), report(s), Finding.Role.CAUSE, "stack-out-of-bounds",
+                    fn(s.writer.pc), 85));
+            }
+        }
+        return findings;
+    }
+
+    private String fn(final long pc)
+    {
+        final String f = symbols.function(pc);
+        return f != null ? f : symbols.sym(pc);
+    }
+
+    private String slot(final Smash s)
+    {
+        return (s.returnAddress ? "return address" : "saved frame pointer") + " of the frame of " + fn(s.frameFunctionPc) +
+            (s.depth == 0 ? " (the writer's own frame)" : " (" + s.depth + " frame(s) up the call chain)");
+    }
+
+    private String title(final Smash s)
+    {
+        return "KASAN: stack-out-of-bounds in " + fn(s.writer.pc) + ": overwrote the " + slot(s) + " on cpu" + s.writer.cpu;
+    }
+
+    private String report(final Smash s)
+    {
+        final StringBuilder sb = new StringBuilder();
+        sb.append("BUG: KASAN: stack-out-of-bounds in ").append(symbols.sym(s.writer.pc)).append('\n');
+        sb.append("Write of size ").append(s.size).append(" at addr ").append(Symbols.hex16(s.vaddr)).append(" by task ")
+            .append(s.writer.task).append(" on cpu").append(s.writer.cpu).append(" at event ").append(s.writer.event).append(":\n");
+        symbols.stack(sb, s.writer.pc, s.writer.stack);
+        sb.append("\nThe address is the ").append(slot(s)).append(", a live frame of this task's stack.\n");
+        sb.append("It held 0x").append(Long.toHexString(s.old));
+        if (s.returnAddress && symbols.function(s.old) != null)
+        {
+            sb.append(" (").append(symbols.sym(s.old)).append(')');
+        }
+        sb.append(" and now holds 0x").append(Long.toHexString(s.value)).append(s.returnAddress ?
+            ": that frame will return there, and the backtrace walks through it.\n" :
+            ": the caller's frame chain is cut there; the backtrace stops or wanders.\n");
+        if (s.more > 0)
+        {
+            sb.append("(").append(s.more).append(" more stores from this pc over live frame slots)\n");
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String checked()
+    {
+        return checkedStores + " stores above a frame pointer checked against the live frame chain";
+    }
+
+    public static final class Factory implements AnalyzerFactory
+    {
+        @Override
+        public String name()
+        {
+            return NAME;
+        }
+
+        @Override
+        public String description()
+        {
+            return "KASAN-style stack-out-of-bounds: a store over a live frame's saved frame pointer or return address";
+        }
+
+        @Override
+        public Analyzer create(final AnalysisContext c)
+        {
+            return new StackSmash(c.shadow, c.symbols);
+        }
+    }
+}
