@@ -80,7 +80,14 @@ public final class Traps
                 case VEC_GP: h = generalProtection; break;
                 case VEC_PF: h = pageFault; break;
                 case VEC_SYSCALL: h = systemCall; break;
-                case VEC_TIMER: h = timerInterrupt; break;
+                case VEC_TIMER:
+                    if (k.jos != null)
+                    {
+                        cpu.store64(Globals.IDT + v * 8L, k.jos.trap.timerGate(timerInterrupt.addr));
+                        continue;
+                    }
+                    h = timerInterrupt;
+                    break;
                 case VEC_CALL_FUNCTION: h = callFunctionInterrupt; break;
                 case VEC_RESCHEDULE: h = rescheduleInterrupt; break;
                 case palimpsest.kernel.power.Pm.VEC_PM: h = pmInterrupt; break;
@@ -176,7 +183,7 @@ public final class Traps
         final long addr = cpu.cr2();
         final long err = cpu.load64(frame + F_ERR);
         final boolean user = fromUser(cpu, frame);
-        if ((cpu.load64(frame + F_FLAGS) & FLAG_IF) != 0)
+        if ((cpu.load64(frame + F_FLAGS) & FLAG_IF) != 0 && !k.irqsOffInKernel)
         {
             cpu.sti();
         }
@@ -210,7 +217,10 @@ public final class Traps
     {
         final long frame = entry(cpu, systemCall);
         final long fp = cpu.fp();
-        cpu.sti();
+        if (!k.irqsOffInKernel)
+        {
+            cpu.sti();
+        }
         final long nr = cpu.load64(regAddr(fp, Syscalls.RAX));
         final long ret = k.sys.dispatch(cpu, frame, fp, nr, cpu.load64(regAddr(fp, Syscalls.RDI)), cpu.load64(regAddr(fp, Syscalls.RSI)),
             cpu.load64(regAddr(fp, Syscalls.RDX)), cpu.load64(regAddr(fp, Syscalls.R10)), cpu.load64(regAddr(fp, Syscalls.R8)));
@@ -224,6 +234,10 @@ public final class Traps
     private void doTimer(final Cpu cpu)
     {
         final long frame = entry(cpu, timerInterrupt);
+        if (k.jos != null && k.patches.enabled("jos-timer-irq"))
+        {
+            k.jos.trap.checkTimer(cpu, frame);
+        }
         cpu.eoi();
         final long pcpu = k.thisCpu(cpu);
         cpu.store64(pcpu + PerCpu.TICKS, cpu.load64(pcpu + PerCpu.TICKS) + 1);

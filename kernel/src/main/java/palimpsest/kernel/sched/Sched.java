@@ -279,7 +279,10 @@ public final class Sched
         cpu.setSp(cpu.load64(t + Task.SP));
         cpu.setFp(0);
         finishTaskSwitch(cpu);
-        cpu.sti();
+        if (!k.irqsOffInKernel)
+        {
+            cpu.sti();
+        }
         cpu.pc(retFromForkFn.addr + 0x20);
         if ((cpu.load64(t + Task.FLAGS) & Task.PF_KTHREAD) != 0)
         {
