@@ -10,6 +10,7 @@ import palimpsest.analyzers.code.CodeWriteAuditor;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.heap.HeapShadow;
+import palimpsest.analyzers.irq.InterruptStateAnalyzer;
 import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.owner.Owners;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
@@ -42,6 +43,7 @@ public final class Analysis
         final Result result = new Result();
         final List<Analyzer> analyzers = new ArrayList<>();
         final OopsChain oops;
+        final InterruptStateAnalyzer irqState;
         try (TraceReader r = TraceReader.open(trace))
         {
             final TraceHeader h = r.header();
@@ -52,6 +54,8 @@ public final class Analysis
             analyzers.add(new CodeWriteAuditor(shadow, owners, symbols));
             oops = new OopsChain(shadow, owners, symbols);
             analyzers.add(oops);
+            irqState = new InterruptStateAnalyzer(h.cpuCount(), symbols);
+            analyzers.add(irqState);
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
             final Event e = new Event();
             while (r.next(e))
@@ -82,6 +86,7 @@ public final class Analysis
         {
             oops.explain(trace, WhoWroteIndex.openOrBuild(trace, progress));
         }
+        irqState.explain(trace);
         for (final Analyzer a : analyzers)
         {
             result.findings.addAll(a.findings());
