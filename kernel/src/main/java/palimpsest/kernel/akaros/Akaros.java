@@ -12,11 +12,13 @@ public final class Akaros
 {
     public final Perfmon perfmon;
     public final ProcYield yield;
+    public final AkarosTrap trap;
 
     public Akaros(final Kernel k)
     {
         this.perfmon = new Perfmon(k);
         this.yield = new ProcYield(k);
+        this.trap = new AkarosTrap(k);
     }
 
     /** Whether any patch of the akaros branch is applied. */

@@ -95,6 +95,10 @@ public final class Traps
             }
             cpu.store64(Globals.IDT + v * 8L, h.addr);
         }
+        if (k.akaros != null)
+        {
+            cpu.store64(Globals.IDT + palimpsest.kernel.akaros.Perfmon.VEC_PERFMON * 8L, k.akaros.perfmon.handleIrq.addr);
+        }
         trapInit.leave(cpu);
     }
 
@@ -183,6 +187,10 @@ public final class Traps
         final long addr = cpu.cr2();
         final long err = cpu.load64(frame + F_ERR);
         final boolean user = fromUser(cpu, frame);
+        if (k.akaros != null && !user && k.akaros.yield.procless(cpu))
+        {
+            k.akaros.trap.proclessFault(cpu, frame, cpu.fp(), addr);
+        }
         if ((cpu.load64(frame + F_FLAGS) & FLAG_IF) != 0 && !k.irqsOffInKernel)
         {
             cpu.sti();
@@ -222,13 +230,27 @@ public final class Traps
             cpu.sti();
         }
         final long nr = cpu.load64(regAddr(fp, Syscalls.RAX));
-        final long ret = k.sys.dispatch(cpu, frame, fp, nr, cpu.load64(regAddr(fp, Syscalls.RDI)), cpu.load64(regAddr(fp, Syscalls.RSI)),
-            cpu.load64(regAddr(fp, Syscalls.RDX)), cpu.load64(regAddr(fp, Syscalls.R10)), cpu.load64(regAddr(fp, Syscalls.R8)));
+        final long ret;
+        if (k.akaros != null)
+        {
+            // Akaros: a system call may abandon this stack for smp_idle and come back restarted.
+            ret = k.akaros.yield.syscall(cpu, frame, () -> dispatch(cpu, frame, fp, nr));
+        }
+        else
+        {
+            ret = dispatch(cpu, frame, fp, nr);
+        }
         systemCall.at(cpu, 0x80);
         cpu.store64(regAddr(fp, Syscalls.RAX), ret);
         cpu.cli();
         exitToUser(cpu, frame);
         exit(cpu, systemCall);
+    }
+
+    private long dispatch(final Cpu cpu, final long frame, final long fp, final long nr)
+    {
+        return k.sys.dispatch(cpu, frame, fp, nr, cpu.load64(regAddr(fp, Syscalls.RDI)), cpu.load64(regAddr(fp, Syscalls.RSI)),
+            cpu.load64(regAddr(fp, Syscalls.RDX)), cpu.load64(regAddr(fp, Syscalls.R10)), cpu.load64(regAddr(fp, Syscalls.R8)));
     }
 
     private void doTimer(final Cpu cpu)

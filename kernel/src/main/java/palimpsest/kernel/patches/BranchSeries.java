@@ -29,7 +29,7 @@ package palimpsest.kernel.patches;
  *                                                                               <- akaros-2016-05
  *  akaros-reset-stacks        BUG:   CONFIG_RESET_STACKS: smp_idle sets SP to the stack top, then FP = 0, IRQs on
  *  akaros-kmsg-batch          noise: routine kernel messages drained in one pass
- *  akaros-perfmon-rearm-late  noise: the counter is re-armed after the sample, not before
+ *  akaros-profiler-sample-count noise: the per-core buffer counts its samples
  *                                                                               <- akaros-2016-06-02 (bad)
  *  akaros-smp-idle-fp-first   fix:   disable IRQs, zero FP before SP (commit "Fix smp_idle() stack resetting bug")
  *                                                                               <- akaros-2016-06-16
@@ -79,7 +79,7 @@ final class BranchSeries
         s.addOnBranch(b, new SimplePatch("akaros-reset-stacks",
             "Akaros CONFIG_RESET_STACKS: smp_idle sets SP to the top of the stack, then zeroes FP"));
         s.addOnBranch(b, new SimplePatch("akaros-kmsg-batch", "Akaros: drain routine kernel messages in one pass"));
-        s.addOnBranch(b, new SimplePatch("akaros-perfmon-rearm-late", "Akaros perfmon: re-arm the counter after the sample"));
+        s.addOnBranch(b, new SimplePatch("akaros-profiler-sample-count", "Akaros profiler: count the samples taken in the per-core buffer header"));
         s.tagBranch(b, "akaros-2016-06-02");
         s.addOnBranch(b, new SimplePatch("akaros-smp-idle-fp-first",
             "Akaros: fix smp_idle() stack resetting bug (disable IRQs, zero FP before SP)"));
