@@ -336,6 +336,10 @@ public final class Boot
                 continue;
             }
             cpu.pc(cpuIdle.addr + 0x20);
+            if (k.jos != null && k.patches.enabled("jos-sched-halt-count"))
+            {
+                k.jos.trap.markHalted(cpu);
+            }
             cpu.sti();
             cpu.hlt();
         }

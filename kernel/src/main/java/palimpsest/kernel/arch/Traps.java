@@ -256,11 +256,19 @@ public final class Traps
     private void doTimer(final Cpu cpu)
     {
         final long frame = entry(cpu, timerInterrupt);
+        final boolean eoiFirst = k.jos != null && k.patches.enabled("jos-lapic-eoi-first");
+        if (eoiFirst)
+        {
+            cpu.eoi();
+        }
         if (k.jos != null && k.patches.enabled("jos-timer-irq"))
         {
             k.jos.trap.checkTimer(cpu, frame);
         }
-        cpu.eoi();
+        if (!eoiFirst)
+        {
+            cpu.eoi();
+        }
         final long pcpu = k.thisCpu(cpu);
         cpu.store64(pcpu + PerCpu.TICKS, cpu.load64(pcpu + PerCpu.TICKS) + 1);
         if (cpu.id() == 0)

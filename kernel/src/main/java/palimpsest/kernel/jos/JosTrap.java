@@ -24,6 +24,9 @@ public final class JosTrap
 {
     public static final int LINE_IF = 293;
     public static final int LINE_CS = 297;
+    /** JOS's per-cpu cpu_status, in the shared per-cpu page above the shared fields. */
+    public static final int CPU_STATUS = 512;
+    public static final long CPU_HALTED = 2;
 
     private final Kernel k;
     private final Fn trapFn;
@@ -62,6 +65,12 @@ public final class JosTrap
             }
         }
         trapFn.leave(cpu);
+    }
+
+    /** sched_halt's {@code xchg(&thiscpu->cpu_status, CPU_HALTED)} (per-cpu field at {@link #CPU_STATUS}). */
+    public void markHalted(final Cpu cpu)
+    {
+        cpu.xchg(k.spin.atomicSite(), k.thisCpu(cpu) + CPU_STATUS, 8, CPU_HALTED);
     }
 
     /** JOS's _panic: "kernel panic on CPU n at file:line: msg", then the machine stops (the monitor). */
