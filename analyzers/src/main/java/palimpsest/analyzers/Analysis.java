@@ -11,6 +11,8 @@ import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.heap.HeapShadow;
 import palimpsest.analyzers.irq.InterruptStateAnalyzer;
+import palimpsest.analyzers.stack.FrameWalkAnalyzer;
+import palimpsest.analyzers.stack.StaleFramePointerAnalyzer;
 import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.owner.Owners;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
@@ -44,6 +46,7 @@ public final class Analysis
         final List<Analyzer> analyzers = new ArrayList<>();
         final OopsChain oops;
         final InterruptStateAnalyzer irqState;
+        final FrameWalkAnalyzer frameWalk;
         try (TraceReader r = TraceReader.open(trace))
         {
             final TraceHeader h = r.header();
@@ -56,6 +59,9 @@ public final class Analysis
             analyzers.add(oops);
             irqState = new InterruptStateAnalyzer(h.cpuCount(), symbols);
             analyzers.add(irqState);
+            analyzers.add(new StaleFramePointerAnalyzer(h.cpuCount(), symbols));
+            frameWalk = new FrameWalkAnalyzer(shadow, symbols);
+            analyzers.add(frameWalk);
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
             final Event e = new Event();
             while (r.next(e))
@@ -87,6 +93,10 @@ public final class Analysis
             oops.explain(trace, WhoWroteIndex.openOrBuild(trace, progress));
         }
         irqState.explain(trace);
+        if (frameWalk.sawBadWalk())
+        {
+            frameWalk.explain(trace, WhoWroteIndex.openOrBuild(trace, progress));
+        }
         for (final Analyzer a : analyzers)
         {
             result.findings.addAll(a.findings());
