@@ -203,6 +203,12 @@ public final class Traps
             exit(cpu, pageFault);
             return;
         }
+        if (user && k.jos != null && Layout.isUser(addr) && k.jos.env.userFault(cpu, frame, addr, err))
+        {
+            exitToUser(cpu, frame);
+            exit(cpu, pageFault);
+            return;
+        }
         if (user)
         {
             userFault(cpu, frame, "segfault", addr);

@@ -378,7 +378,7 @@ public final class Sched
         {
             cpu.writeCr3(pgd);
         }
-        cpu.setKernelStack(cpu.load64(next + Task.STACK) + Layout.THREAD_SIZE);
+        cpu.setKernelStack(k.jos != null ? k.jos.env.kernelStackTop(cpu, next) : cpu.load64(next + Task.STACK) + Layout.THREAD_SIZE);
         contextSwitchFn.at(cpu, 0x40);
         cpu.store64(prev + Task.SP, cpu.sp());
         cpu.store64(prev + Task.FP, cpu.fp());
