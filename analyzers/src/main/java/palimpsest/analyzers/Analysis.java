@@ -11,6 +11,7 @@ import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.heap.HeapShadow;
 import palimpsest.analyzers.irq.InterruptStateAnalyzer;
+import palimpsest.analyzers.mm.SharedPageTableAnalyzer;
 import palimpsest.analyzers.stack.FrameWalkAnalyzer;
 import palimpsest.analyzers.stack.StaleFramePointerAnalyzer;
 import palimpsest.analyzers.oops.OopsChain;
@@ -47,6 +48,7 @@ public final class Analysis
         final OopsChain oops;
         final InterruptStateAnalyzer irqState;
         final FrameWalkAnalyzer frameWalk;
+        final SharedPageTableAnalyzer ptShare;
         try (TraceReader r = TraceReader.open(trace))
         {
             final TraceHeader h = r.header();
@@ -62,6 +64,8 @@ public final class Analysis
             analyzers.add(new StaleFramePointerAnalyzer(h.cpuCount(), symbols));
             frameWalk = new FrameWalkAnalyzer(shadow, symbols);
             analyzers.add(frameWalk);
+            ptShare = new SharedPageTableAnalyzer(shadow, symbols);
+            analyzers.add(ptShare);
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
             final Event e = new Event();
             while (r.next(e))
@@ -93,9 +97,11 @@ public final class Analysis
             oops.explain(trace, WhoWroteIndex.openOrBuild(trace, progress));
         }
         irqState.explain(trace);
-        if (frameWalk.sawBadWalk())
+        if (frameWalk.sawBadWalk() || ptShare.sawSharing())
         {
-            frameWalk.explain(trace, WhoWroteIndex.openOrBuild(trace, progress));
+            final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, progress);
+            frameWalk.explain(trace, idx);
+            ptShare.explain(trace, idx);
         }
         for (final Analyzer a : analyzers)
         {
