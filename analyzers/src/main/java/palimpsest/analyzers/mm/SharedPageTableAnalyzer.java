@@ -55,6 +55,8 @@ public final class SharedPageTableAnalyzer implements Analyzer
     private final Symbols symbols;
     private final boolean envIds;
     private final Map<Long, Table> tables = new HashMap<>();
+    /** Shared tables that were freed since (kept for the report). */
+    private final Map<Long, Table> retired = new HashMap<>();
     /** Per cpu, the walk in progress: vaddr, icount, level of the next WALK, physKey of the last entry read. */
     private final long[][] walk;
     /** Per cpu, the address space walks run in (CR3). */
@@ -121,6 +123,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
         else if (kind == EventKind.MARK && e.a() == Mark.PAGE_FREE)
         {
             final long frame = shadow.physKey(cpu, e.b()) & ~0xfffL;
+            retire(frame, 1L << e.c());
             final long[] r = removals.remove(frame);
             if (r != null)
             {
@@ -238,6 +241,19 @@ public final class SharedPageTableAnalyzer implements Analyzer
         }
     }
 
+    /** Freed pages are no longer tables: a later address space may get one as its own table. Shared ones are kept as evidence. */
+    private void retire(final long frame, final long pages)
+    {
+        for (long p = 0; p < pages && p < 1024; p++)
+        {
+            final Table t = tables.remove(frame + (p << 12));
+            if (t != null && t.via.size() > 1)
+            {
+                retired.put(frame + (p << 12), t);
+            }
+        }
+    }
+
     private void addFree(final long freeEvent, final long paddr, final long[] r, final int cpu)
     {
         if (frees.size() < 64)
@@ -248,6 +264,10 @@ public final class SharedPageTableAnalyzer implements Analyzer
 
     public boolean sawSharing()
     {
+        if (!retired.isEmpty())
+        {
+            return true;
+        }
         for (final Table t : tables.values())
         {
             if (t.via.size() > 1)
@@ -271,7 +291,9 @@ public final class SharedPageTableAnalyzer implements Analyzer
     public void explain(final Path trace, final WhoWroteIndex idx)
     {
         int shared = 0;
-        final List<Map.Entry<Long, Table>> list = new ArrayList<>(tables.entrySet());
+        final Map<Long, Table> all = new HashMap<>(tables);
+        all.putAll(retired);
+        final List<Map.Entry<Long, Table>> list = new ArrayList<>(all.entrySet());
         list.sort((a, b) -> Long.compare(a.getValue().via.values().stream().skip(1).findFirst().map(v -> v[0]).orElse(Long.MAX_VALUE),
             b.getValue().via.values().stream().skip(1).findFirst().map(v -> v[0]).orElse(Long.MAX_VALUE)));
         for (final Map.Entry<Long, Table> en : list)
@@ -286,7 +308,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
         }
         for (final long[] f : frees)
         {
-            final Table t = tables.get(f[5] & ~0xfffL);
+            final Table t = all.get(f[5] & ~0xfffL);
             if (t != null && t.via.size() > 1 && findings.size() < MAX_SHARED + MAX_FREES)
             {
                 findings.add(freeFinding(trace, f));
@@ -298,7 +320,11 @@ public final class SharedPageTableAnalyzer implements Analyzer
     private boolean insideShared(final Table t)
     {
         final long[] second = new ArrayList<>(t.via.values()).get(1);
-        final Table parent = tables.get(second[1] & ~0xfffL);
+        Table parent = tables.get(second[1] & ~0xfffL);
+        if (parent == null)
+        {
+            parent = retired.get(second[1] & ~0xfffL);
+        }
         return parent != null && parent.via.size() > 1;
     }
 
