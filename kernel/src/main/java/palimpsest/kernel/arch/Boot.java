@@ -335,11 +335,11 @@ public final class Boot
                 k.sched.schedule(cpu);
                 continue;
             }
-            cpu.pc(cpuIdle.addr + 0x20);
             if (k.jos != null && k.patches.enabled("jos-sched-halt-count"))
             {
                 k.jos.trap.markHalted(cpu);
             }
+            cpu.pc(cpuIdle.addr + 0x20);
             cpu.sti();
             cpu.hlt();
         }
