@@ -69,39 +69,43 @@ class JosEnvSetupVmStoryTest
     void oneLeafTablePageIsWrittenFromTwoAddressSpaces()
     {
         // From the events alone: the MMU walks name the leaf table pages (the 4th entry of a walk
-        // of a user address); present entries are stored into one of them while the cpu runs two
-        // different CR3s: two environments' page_inserts, each on its own page directory.
+        // of a user address, first pass); present entries are stored into one of them while the cpu
+        // runs two different CR3s (second pass): two environments' page_inserts, each on its own
+        // page directory.
         final Map<Long, Set<Long>> writers = new HashMap<>();
         final Set<Long> leaves = new HashSet<>();
-        try (TraceReader r = TraceReader.open(bad))
+        for (int pass = 0; pass < 2; pass++)
         {
-            final long[] cr3 = new long[r.header().cpuCount()];
-            final long[][] walk = new long[cr3.length][3];
-            final Event e = new Event();
-            while (r.next(e))
+            try (TraceReader r = TraceReader.open(bad))
             {
-                final int c = e.cpu();
-                if (e.kind() == EventKind.REG && e.a() == Reg.CR3)
+                final long[] cr3 = new long[r.header().cpuCount()];
+                final long[][] walk = new long[cr3.length][3];
+                final Event e = new Event();
+                while (r.next(e))
                 {
-                    cr3[c] = e.b();
-                }
-                else if (e.kind() == EventKind.WALK)
-                {
-                    final long[] w = walk[c];
-                    if (w[0] != e.icount() || w[1] != e.vaddr() || w[2] == 4)
+                    final int c = e.cpu();
+                    if (e.kind() == EventKind.REG && e.a() == Reg.CR3)
                     {
-                        w[0] = e.icount();
-                        w[1] = e.vaddr();
-                        w[2] = 0;
+                        cr3[c] = e.b();
                     }
-                    if (++w[2] == 4 && e.vaddr() >= 0)
+                    else if (e.kind() == EventKind.WALK && pass == 0)
                     {
-                        leaves.add(e.paddr() >>> 12);
+                        final long[] w = walk[c];
+                        if (w[0] != e.icount() || w[1] != e.vaddr() || w[2] == 4)
+                        {
+                            w[0] = e.icount();
+                            w[1] = e.vaddr();
+                            w[2] = 0;
+                        }
+                        if (++w[2] == 4 && e.vaddr() >= 0)
+                        {
+                            leaves.add(e.paddr() >>> 12);
+                        }
                     }
-                }
-                else if (e.kind() == EventKind.STORE && e.size() == 8 && (e.value() & 1) != 0 && leaves.contains(e.paddr() >>> 12))
-                {
-                    writers.computeIfAbsent(e.paddr() >>> 12, x -> new HashSet<>()).add(cr3[c]);
+                    else if (pass == 1 && e.kind() == EventKind.STORE && e.size() == 8 && (e.value() & 1) != 0 && leaves.contains(e.paddr() >>> 12))
+                    {
+                        writers.computeIfAbsent(e.paddr() >>> 12, x -> new HashSet<>()).add(cr3[c]);
+                    }
                 }
             }
         }
