@@ -48,6 +48,8 @@ public final class SharedPageTableAnalyzer implements Analyzer
     {
         int level;
         long userVa;
+        /** Freed (and not allocated again yet). */
+        boolean freed;
         final Map<Long, long[]> via = new LinkedHashMap<>();   // cr3 -> {event, parent entry physKey, pid, cpu}
     }
 
@@ -123,7 +125,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
         else if (kind == EventKind.MARK && e.a() == Mark.PAGE_FREE)
         {
             final long frame = shadow.physKey(cpu, e.b()) & ~0xfffL;
-            retire(frame, 1L << e.c());
+            markFreed(frame, 1L << e.c());
             final long[] r = removals.remove(frame);
             if (r != null)
             {
@@ -138,6 +140,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
         else if (kind == EventKind.MARK && e.a() == Mark.PAGE_ALLOC)
         {
             final long frame = shadow.physKey(cpu, e.b()) & ~0xfffL;
+            retire(frame, 1L << e.c());
             recentFrees.remove(frame);
             removals.remove(frame);
         }
@@ -241,7 +244,23 @@ public final class SharedPageTableAnalyzer implements Analyzer
         }
     }
 
-    /** Freed pages are no longer tables: a later address space may get one as its own table. Shared ones are kept as evidence. */
+    /**
+     * A table page freed while entries may still point at it: its life goes on until the page is
+     * allocated again (a walk through it now is through a stale link, by the same address spaces).
+     */
+    private void markFreed(final long frame, final long pages)
+    {
+        for (long p = 0; p < pages && p < 1024; p++)
+        {
+            final Table t = tables.get(frame + (p << 12));
+            if (t != null)
+            {
+                t.freed = true;
+            }
+        }
+    }
+
+    /** Pages allocated again are no longer those tables: a later address space may get one as its own table. Shared ones are kept as evidence. */
     private void retire(final long frame, final long pages)
     {
         for (long p = 0; p < pages && p < 1024; p++)
@@ -320,12 +339,9 @@ public final class SharedPageTableAnalyzer implements Analyzer
     private boolean insideShared(final Table t)
     {
         final long[] second = new ArrayList<>(t.via.values()).get(1);
-        Table parent = tables.get(second[1] & ~0xfffL);
-        if (parent == null)
-        {
-            parent = retired.get(second[1] & ~0xfffL);
-        }
-        return parent != null && parent.via.size() > 1;
+        final Table parent = tables.get(second[1] & ~0xfffL);
+        final Table old = retired.get(second[1] & ~0xfffL);
+        return parent != null && parent.via.size() > 1 || old != null && old.via.size() > 1;
     }
 
     private Finding sharedFinding(final Path trace, final WhoWroteIndex idx, final long page, final Table t)
