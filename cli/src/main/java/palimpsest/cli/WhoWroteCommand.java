@@ -29,8 +29,15 @@ final class WhoWroteCommand implements Callable<Integer>
     @Parameters(index = "0", paramLabel = "TRACE", description = "Trace directory.")
     Path trace;
 
-    @Option(names = "--addr", paramLabel = "ADDR", required = true, description = "Address (hex, 0x optional).")
+    @Option(names = "--addr", paramLabel = "ADDR", description = "Address (hex, 0x optional).")
     String addr;
+
+    @Option(names = "--reg", paramLabel = "REG", description = "Instead of memory: the last write of a register on --cpu before --before " +
+        "(if, flags, rsp, rbp, cr3, cpl), from the trace's REG events.")
+    String reg;
+
+    @Option(names = "--cpu", paramLabel = "C", defaultValue = "0", description = "The cpu of --reg (default 0).")
+    int cpu;
 
     @Option(names = "--phys", description = "ADDR is physical.")
     boolean phys;
@@ -79,6 +86,14 @@ final class WhoWroteCommand implements Callable<Integer>
             throw new UserError("--len must be 1..64, got " + len);
         }
         Limits.atLeast("--before", before, 0);
+        if (reg != null)
+        {
+            return RegisterQuery.run(io, trace, reg, cpu, before == null ? Long.MAX_VALUE : before, plugins);
+        }
+        if (addr == null)
+        {
+            throw new UserError("who-wrote needs --addr ADDR or --reg REG");
+        }
         final long a = parseHex(addr);
         final TraceHeader h;
         try (var r = DumpCommand.open(trace))

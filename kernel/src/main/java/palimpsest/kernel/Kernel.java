@@ -73,6 +73,12 @@ public final class Kernel
     public final Freezer freezer;
     public final Pm pm;
     public final Boot boot;
+    /** JOS's pieces (trap() checks, env_setup_vm, exception stacks) when a jos-* patch is applied, else null. */
+    public final palimpsest.kernel.jos.Jos jos;
+    /** Akaros's pieces (perfmon profiler, proc_yield, smp_idle) when an akaros-* patch is applied, else null. */
+    public final palimpsest.kernel.akaros.Akaros akaros;
+    /** JOS: external interrupts are never enabled in kernel code except by the idle loop's sti; hlt. */
+    public final boolean irqsOffInKernel;
 
     /** The one bridge from memory to Java: task_struct.fiber_id -> the fiber running that task. */
     private final Map<Long, Fiber> fibers = new HashMap<>();
@@ -88,6 +94,7 @@ public final class Kernel
         this.machine = machine;
         this.config = config;
         this.patches = config.patches;
+        this.irqsOffInKernel = patches.enabled("jos-kernel-irqs-off");
         this.text = new Text(machine.code());
         this.spin = new Spinlock(this);
         this.printk = new Printk(this);
@@ -115,6 +122,10 @@ public final class Kernel
         this.freezer = new Freezer(this);
         this.pm = new Pm(this);
         this.boot = new Boot(this);
+        // Per-system pieces last, and only when configured: their functions come after every
+        // shared one, so the text of the other configurations does not move.
+        this.jos = palimpsest.kernel.jos.Jos.configured(patches) ? new palimpsest.kernel.jos.Jos(this) : null;
+        this.akaros = palimpsest.kernel.akaros.Akaros.configured(patches) ? new palimpsest.kernel.akaros.Akaros(this) : null;
         // Modules first, so that a patch's install may replace one (a patch changing a driver).
         config.modules.forEach(modules::register);
         for (final Patch p : patches.applied())

@@ -36,6 +36,8 @@ public final class KernelConfig
     public long idleTicks = 2_000_000;
     /** APIC timer period in ticks (the scheduler tick). */
     public long timerPeriod = 200_000;
+    /** Akaros profiler: PMU overflow period in retired instructions once a process starts it (0 = no profiler). */
+    public long pmuPeriod;
     public final List<InitrdFile> files = new ArrayList<>();
     /** Linux's {@code mem=}: use at most this many bytes of RAM (0 = all of it). */
     public long memLimit;

@@ -70,10 +70,17 @@ public final class Boot
         this.memInit = k.text.fn("mem_init", 0x80);
         this.smpInit = k.text.fn("smp_init", 0x80);
         this.startSecondary = k.text.fn("start_secondary", 0x100);
-        this.cpuIdle = k.text.fn("smp_idle", 0x40);
+        // JOS calls its idle loop sched_halt (same code, same place in the text).
+        this.cpuIdle = k.text.fn(k.irqsOffInKernel ? "sched_halt" : "smp_idle", 0x40);
         this.kernelInit = k.text.fn("kernel_init", 0x100, this::kernelInitBody);
         this.restInit = k.text.fn("rest_init", 0x40);
         k.machine.code().define("trampoline_start", Layout.TRAMPOLINE_PHYS, Layout.PAGE_SIZE, this::trampolineBody);
+    }
+
+    /** The idle loop's function (smp_idle; sched_halt in the JOS configuration). */
+    public Fn idleFn()
+    {
+        return cpuIdle;
     }
 
     public long entry()
@@ -336,6 +343,10 @@ public final class Boot
                 cpu.pc(cpuIdle.addr + 0x18);
                 k.sched.schedule(cpu);
                 continue;
+            }
+            if (k.jos != null && k.patches.enabled("jos-sched-halt-count"))
+            {
+                k.jos.trap.markHalted(cpu);
             }
             cpu.pc(cpuIdle.addr + 0x20);
             cpu.sti();

@@ -103,12 +103,25 @@ public final class Vm
         final long pgd = k.pages.getZeroedPage(cpu);
         final long swapper = Layout.va(k.pt.swapperPgd(cpu));
         mmAllocFn.at(cpu, 0x30);
-        for (int i = 256; i < 512; i++)
+        if (k.jos != null)
         {
-            final long e = cpu.load64(swapper + i * 8L);
-            if (e != 0)
+            // JOS's env_alloc/env_setup_vm: the environment owns its page directory (e->env_pgdir
+            // = page2kva(p)) before the directory is filled from kern_pgdir.
+            cpu.store64(mm + MmStruct.USERS, 1);
+            cpu.store64(mm + MmStruct.MMAP_BASE, Layout.MMAP_BASE);
+            cpu.store64(mm + MmStruct.PGD, pgd);
+            k.jos.env.setupVm(cpu, pgd);
+            return mmAllocFn.leave(cpu, mm);
+        }
+        else
+        {
+            for (int i = 256; i < 512; i++)
             {
-                cpu.store64(pgd + i * 8L, e);
+                final long e = cpu.load64(swapper + i * 8L);
+                if (e != 0)
+                {
+                    cpu.store64(pgd + i * 8L, e);
+                }
             }
         }
         cpu.store64(mm + MmStruct.PGD, pgd);

@@ -329,7 +329,10 @@ public final class Sched
         cpu.setSp(cpu.load64(t + Task.SP));
         cpu.setFp(0);
         finishTaskSwitch(cpu);
-        cpu.sti();
+        if (!k.irqsOffInKernel)
+        {
+            cpu.sti();
+        }
         cpu.pc(retFromForkFn.addr + 0x20);
         if ((cpu.load64(t + Task.FLAGS) & Task.PF_KTHREAD) != 0)
         {
@@ -425,7 +428,7 @@ public final class Sched
         {
             cpu.writeCr3(pgd);
         }
-        cpu.setKernelStack(cpu.load64(next + Task.STACK) + Layout.THREAD_SIZE);
+        cpu.setKernelStack(k.jos != null ? k.jos.env.kernelStackTop(cpu, next) : cpu.load64(next + Task.STACK) + Layout.THREAD_SIZE);
         contextSwitchFn.at(cpu, 0x40);
         cpu.store64(prev + Task.SP, cpu.sp());
         cpu.store64(prev + Task.FP, cpu.fp());

@@ -127,8 +127,29 @@ public final class Syscalls
                     return k.futex.wake(cpu, mm, a0, a2);
                 }
                 return ENOSYS;
-            default: return ENOSYS;
+            default: return branchSyscall(cpu, frame, nr, a0, a1, a2);
         }
+    }
+
+    /** The system calls of the JOS and Akaros configurations (ENOSYS elsewhere). */
+    private long branchSyscall(final Cpu cpu, final long frame, final long nr, final long a0, final long a1, final long a2)
+    {
+        if (k.akaros != null)
+        {
+            if (nr == palimpsest.kernel.akaros.ProcYield.SYS_PROC_YIELD)
+            {
+                return k.akaros.yield.sysProcYield(cpu, frame, a0);
+            }
+            if (nr == palimpsest.kernel.akaros.Perfmon.SYS_PROFILER_START)
+            {
+                return k.akaros.perfmon.sysProfilerStart(cpu, a0);
+            }
+        }
+        if (k.jos != null)
+        {
+            return k.jos.env.syscall(cpu, frame, nr, a0, a1, a2);
+        }
+        return ENOSYS;
     }
 
     private long sysWrite(final Cpu cpu, final long mm, final long fd, final long buf, final long len)
