@@ -108,7 +108,7 @@ final class RecordCommand implements Callable<Integer>
         final String version = scenario.usesKernel() && (kernel == null || kernel.isEmpty()) ?
             palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION : kernel;
         final ScenarioContext context = new ScenarioContext(args, version, patches);
-        final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
+        final ConsolePrinter console = new ConsolePrinter(io, config.nodes, scenario.nodeLabels(config, context));
         final Recording recording = new Recording(scenario)
             .config(config)
             .context(context)

@@ -25,6 +25,15 @@ public interface Scenario
         return MachineConfig.defaults();
     }
 
+    /**
+     * Names of the nodes for consoles and the trace header (for example P0, M1 for a processor and a
+     * memory component), or null for plain node numbers.
+     */
+    default String[] nodeLabels(final MachineConfig config, final ScenarioContext context)
+    {
+        return null;
+    }
+
     /** Virtual-time budget after which the run stops with {@link Outcome.Kind#LIMIT}. */
     default long maxInstructions()
     {

@@ -312,7 +312,7 @@ public final class Hotplug
     /** start_secondary's hotplug part, on the AP: AP startup states, online mask, "CPU n is up". */
     void apOnline(final Cpu cpu)
     {
-        final int id = cpu.id();
+        final int id = cpu.apicId();
         if (k.patches.enabled("cpuhp-secondary"))
         {
             bringUp(cpu, id, true);
@@ -327,11 +327,11 @@ public final class Hotplug
     /** The boot cpu's own bring-up (every state runs on it). */
     void bootCpuOnline(final Cpu cpu)
     {
-        bringUp(cpu, cpu.id(), true);
-        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.id());
+        bringUp(cpu, cpu.apicId(), true);
+        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.apicId());
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_ONLINE);
-        k.printk.printk(cpu, "CPU " + cpu.id() + " is up");
-        cpu.mark(Mark.CPU_UP, cpu.id(), 0);
+        k.printk.printk(cpu, "CPU " + cpu.apicId() + " is up");
+        cpu.mark(Mark.CPU_UP, cpu.apicId(), 0);
     }
 
     // ------------------------------------------------------------------ cpu_down
@@ -353,7 +353,7 @@ public final class Hotplug
             // As on i386/x86-64 2.6.25: some interrupts can only be serviced by the BSP.
             return cpuDownFn.leave(cpu, EBUSY);
         }
-        if (cpu.id() == id)
+        if (cpu.apicId() == id)
         {
             k.sched.migrateCurrent(cpu, 0);
         }
@@ -423,7 +423,7 @@ public final class Hotplug
     void takeCpuDown(final Cpu cpu)
     {
         takeCpuDownFn.enter(cpu);
-        final int id = cpu.id();
+        final int id = cpu.apicId();
         cpuDisable(cpu, id);
         takeCpuDownFn.at(cpu, 0x20);
         tearDown(cpu, id, true);
@@ -456,7 +456,7 @@ public final class Hotplug
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_DEAD);
         // No instruction boundary since the store: the controller cannot have seen DEAD yet, so the
         // core is offline before anyone can send it INIT.
-        k.machine.offline(id);
+        k.machine.offline(cpu.node() * k.machine.config().cpusPerNode + id);
         while (true)
         {
             playDeadFn.at(cpu, 0x20);

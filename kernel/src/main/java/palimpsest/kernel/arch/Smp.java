@@ -49,7 +49,7 @@ public final class Smp
         k.spin.lock(cpu, Globals.CFD_LOCK);
         // The mask is read under the lock: a cpu leaves the online mask only while holding it
         // (Hotplug.__cpu_disable), so every cpu asked here is still there to acknowledge.
-        final long others = onlineMask(cpu) & ~(1L << cpu.id());
+        final long others = onlineMask(cpu) & ~(1L << cpu.apicId());
         if (others == 0)
         {
             k.spin.unlock(cpu, Globals.CFD_LOCK);

@@ -265,7 +265,7 @@ public final class Sched
         cpu.store64(t + Task.STATE, Task.RUNNING);
         enqueue(cpu, pcpu, t);
         k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
-        if (target != cpu.id())
+        if (target != cpu.apicId())
         {
             Traps.sendIpi(cpu, target, Traps.VEC_RESCHEDULE);
         }
@@ -366,7 +366,7 @@ public final class Sched
     {
         contextSwitchFn.enter(cpu);
         cpu.store64(pcpu + PerCpu.CURRENT, next);
-        cpu.store64(next + Task.CPU, cpu.id());
+        cpu.store64(next + Task.CPU, cpu.apicId());
         cpu.store64(pcpu + PerCpu.NR_SWITCHES, cpu.load64(pcpu + PerCpu.NR_SWITCHES) + 1);
         contextSwitchFn.at(cpu, 0x20);
         final long mm = cpu.load64(next + Task.MM);
@@ -472,7 +472,7 @@ public final class Sched
             }
         }
         k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
-        if (kick && target != cpu.id())
+        if (kick && target != cpu.apicId())
         {
             Traps.sendIpi(cpu, target, Traps.VEC_RESCHEDULE);
         }
@@ -500,6 +500,10 @@ public final class Sched
             if (code == 0)
             {
                 k.printk.printk(cpu, "reboot: Power down");
+                if (k.lego != null)
+                {
+                    k.lego.powerOff(cpu);
+                }
                 cpu.out(Machine.POWER_PORT, 0);
             }
             k.oops.panic(cpu, "Attempted to kill init! exitcode=0x" + Long.toHexString(code));
@@ -639,7 +643,7 @@ public final class Sched
             enqueue(cpu, pcpu, t);
         }
         k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
-        if (target != cpu.id())
+        if (target != cpu.apicId())
         {
             Traps.sendIpi(cpu, target, Traps.VEC_RESCHEDULE);
         }
@@ -675,7 +679,7 @@ public final class Sched
     /** The current task moves itself to cpu dest (set_cpus_allowed): it switches out here and resumes there. */
     public void migrateCurrent(final Cpu cpu, final int dest)
     {
-        if (dest == cpu.id())
+        if (dest == cpu.apicId())
         {
             return;
         }
