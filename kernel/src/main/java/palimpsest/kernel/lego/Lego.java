@@ -115,6 +115,13 @@ public final class Lego
     public void powerOff(final Cpu cpu)
     {
         powerOffFn.enter(cpu);
+        final long ib = ibapi.base(cpu);
+        final long pc = pcache.base(cpu);
+        k.printk.printk(cpu, "ibapi: " + cpu.load64(ib + Ibapi.SENT) + " sent, " + cpu.load64(ib + Ibapi.RECEIVED) + " received, " +
+            cpu.load64(ib + Ibapi.RETRANSMITS) + " retransmits, " + cpu.load64(ib + Ibapi.DUPLICATES) + " duplicates; pcache: " +
+            cpu.load64(pc + Pcache.C_FILLS) + " fills, " + cpu.load64(pc + Pcache.C_EVICTIONS) + " evictions, " +
+            cpu.load64(pc + Pcache.C_WRITEBACKS) + " writebacks, " + cpu.load64(pc + Pcache.C_VICTIM_HITS) + " victim hits" +
+            (config.pageCsum ? ", " + cpu.load64(pc + Pcache.C_CSUM_ERRORS) + " checksum errors" : ""));
         final long reply = k.slab.kmalloc(cpu, 32);
         for (int m = 1; m <= config.memoryNodes; m++)
         {

@@ -24,7 +24,7 @@ import palimpsest.kernel.sched.Task;
  * control (memblock page, Globals.LEGO_PCACHE)
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
- *   +104 csum errors  +128 victim[8] { flags (1 valid, 2 flushing), tgid, uva, 0 }
+ *   +104 csum errors  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }
  * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
  * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
@@ -325,6 +325,10 @@ public final class Pcache
                 return evictFn.leave(cpu, 0) != 0;
             }
             final long v = c + C_VICTIM + slot * 32;
+            // Reserved (4) while the TLBs are shot down: that waits for every cpu, so not with
+            // interrupts off under the victim lock another cpu may be spinning on.
+            cpu.store64(v, 4);
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
             final long dst = cpu.load64(c + C_VPAGES) + slot * Layout.PAGE_SIZE;
             final long src = Layout.va(linePhys(cpu, c, line));
             // Unmap first, so no write can slip in after the copy.
@@ -334,10 +338,11 @@ public final class Pcache
             {
                 cpu.store64(dst + o, cpu.load64(src + o));
             }
+            final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
             cpu.store64(v + 8, cpu.load64(m + 32));
             cpu.store64(v + 16, cpu.load64(m + 24));
             cpu.store64(v, 1);
-            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
         }
         else
         {
