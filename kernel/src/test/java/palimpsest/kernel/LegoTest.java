@@ -103,6 +103,26 @@ final class LegoTest
     }
 
     @Test
+    void forkAndExecGoThroughTheMemoryNode()
+    {
+        final palimpsest.kernel.scenarios.LegoExecScenario s = new palimpsest.kernel.scenarios.LegoExecScenario();
+        final Machine m = new Machine(s.defaultConfig(), EventSink.NULL, new SeededInput(2));
+        s.load(m, ScenarioContext.empty());
+        final Outcome o = m.run(s.maxInstructions());
+        final Verdict v = s.verdict(m, o);
+        final String p = m.console(0).text();
+        final String mc = m.console(1).text();
+        assertEquals(Verdict.Kind.GOOD, v.kind, v + "\n" + p + "\n" + mc);
+        assertTrue(mc.contains("handle_p2m_fork(): nid:0,pid:3,tgid:3,parent_tgid:1"), mc);
+        assertTrue(mc.contains("handle_p2m_fork(): reply: 0:OKAY"), mc);
+        assertTrue(mc.contains("handle_p2m_execve(): pid:3,argc:3,envc:3,file:/bin/echo_args"), mc);
+        assertTrue(mc.contains("    envc[2] (len:  6):  LEGO=1"), mc);
+        // The child inherited what the parent wrote before fork: its dirty line went home first.
+        assertTrue(p.contains("lego-exec: child 3 (3) exited 0, parent data intact"), p);
+        assertTrue(p.contains("1 writebacks"), p);
+    }
+
+    @Test
     void singleNodeScenariosRefuseSeveralNodes()
     {
         final WordCountScenario s = new WordCountScenario();

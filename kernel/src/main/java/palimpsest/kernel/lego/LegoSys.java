@@ -275,6 +275,8 @@ public final class LegoSys
         cpu.writeCr3(Layout.pa(cpu.load64(mm + MmStruct.PGD)));
         if (old != 0)
         {
+            // The memory component replaced this process's old address space itself: no p2m_exit for it.
+            cpu.store64(old + MmStruct.LEGO_TGID, 0);
             k.vm.mmput(cpu, old);
         }
         if (cpu.load64(t + Task.FILES) == 0)

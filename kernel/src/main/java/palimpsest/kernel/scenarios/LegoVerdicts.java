@@ -28,15 +28,16 @@ final class LegoVerdicts
             {
                 return Verdict.bad("[" + LegoConfig.label(n) + "] the memory-component manager never came up");
             }
-            if (n == 1 && !c.contains("handle_p2m_execve(): pid:1,"))
-            {
-                return Verdict.bad("[M1] never loaded the processor's init (no handle_p2m_execve)");
-            }
             if (outcome.clean() && !machine.poweredOff(n))
             {
                 return Verdict.bad("[" + LegoConfig.label(n) + "] did not power off");
             }
         }
-        return null;
+        boolean loaded = false;
+        for (int n = 1; n < machine.config().nodes; n++)
+        {
+            loaded |= machine.console(n).text().contains("handle_p2m_execve(): pid:1,");
+        }
+        return loaded ? null : Verdict.bad("no memory node loaded the processor's init (no handle_p2m_execve of pid 1)");
     }
 }
