@@ -45,6 +45,9 @@ final class DumpCommand implements Callable<Integer>
     @Option(names = "--cpu", paramLabel = "C", description = "Only events of this CPU (or device id).")
     Integer cpu;
 
+    @Option(names = "--node", paramLabel = "N", description = "Only events of this node's cpus and its NIC.")
+    Integer node;
+
     @Option(names = "--kind", paramLabel = "K", split = ",",
         description = "Only events of these kinds (comma-separated): load, store, rmw, fetch, walk, dma-read, "
             + "dma-write, interrupt, exception, ipi, net-send, net-deliver, task-switch, cpu-switch, input, io, reg, mark; "
@@ -80,13 +83,19 @@ final class DumpCommand implements Callable<Integer>
                 h.scheduleKind() + " seed " + h.seed() +
                 (h.kernelVersion().isEmpty() ? "" : ", kernel " + h.kernelVersion() + " " + h.kernelPatches()) +
                 ", format " + h.formatVersion() + ", " + h.toolVersion());
+            if (node != null && (node < 0 || node >= h.nodes()))
+            {
+                throw new UserError("--node " + node + ": the machine has nodes 0.." + (h.nodes() - 1));
+            }
+            final int perNode = h.cpusPerNode();
             final Event e = new Event();
             final StringBuilder sb = new StringBuilder(256);
             long printed = 0;
             boolean more = from == 0 || r.seek(from);
             while (more && (limit < 0 || printed < limit) && r.next(e))
             {
-                if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))
+                if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]) ||
+                    (node != null && !onNode(e.cpu(), node, perNode)))
                 {
                     continue;
                 }
@@ -203,5 +212,11 @@ final class DumpCommand implements Callable<Integer>
         {
             return Symbolizer.NONE;
         }
+    }
+
+    /** Whether an event's cpu (or device id) belongs to node. */
+    static boolean onNode(final int cpu, final int node, final int cpusPerNode)
+    {
+        return palimpsest.trace.EventKind.isDevice(cpu) ? cpu == palimpsest.trace.EventKind.deviceId(node) : cpu / cpusPerNode == node;
     }
 }

@@ -41,8 +41,11 @@ final class StateCommand implements Callable<Integer>
             "(default: the first cpu with paging on) unless --phys.")
     String mem;
 
-    @Option(names = "--phys", description = "--mem ADDR is a physical address (in the node of --cpu, default 0).")
+    @Option(names = "--phys", description = "--mem ADDR is a physical address (in the node of --cpu or --node, default 0).")
     boolean phys;
+
+    @Option(names = "--node", paramLabel = "N", description = "Only this node's cpus; --mem through its page tables or memory.")
+    Integer node;
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -83,6 +86,15 @@ final class StateCommand implements Callable<Integer>
         {
             throw new UserError("--cpu " + cpu + ": the machine has cpus 0.." + (st.cpuCount() - 1));
         }
+        final int perNode = st.config().cpusPerNode;
+        if (node != null && (node < 0 || node >= st.config().nodes))
+        {
+            throw new UserError("--node " + node + ": the machine has nodes 0.." + (st.config().nodes - 1));
+        }
+        if (node != null && cpu != null && cpu / perNode != node)
+        {
+            throw new UserError("--cpu " + cpu + " is not on node " + node);
+        }
         if (index.note() != null)
         {
             io.err.println("pal: note: " + index.note());
@@ -93,7 +105,7 @@ final class StateCommand implements Callable<Integer>
             (index.keyframesUsed() == 0 ? "from the loaded machine" : "from keyframe " + index.keyframesUsed()) + ")");
         for (int c = 0; c < st.cpuCount(); c++)
         {
-            if (cpu != null && c != cpu)
+            if ((cpu != null && c != cpu) || (node != null && c / perNode != node))
             {
                 continue;
             }
@@ -123,11 +135,16 @@ final class StateCommand implements Callable<Integer>
 
     private void dump(final PrintStream out, final TraceState st, final long addr, final int len)
     {
-        int via = cpu != null ? cpu : 0;
+        final int perNode = st.config().cpusPerNode;
+        int via = cpu != null ? cpu : node != null ? node * perNode : 0;
         if (!phys && cpu == null)
         {
             for (int c = 0; c < st.cpuCount(); c++)
             {
+                if (node != null && c / perNode != node)
+                {
+                    continue;
+                }
                 if (st.regs(c).cr3() != 0)
                 {
                     via = c;

@@ -209,6 +209,7 @@ public final class McManager
         final long n = cpu.load64(mc + NR_MANAGERS);
         for (int i = 0; i < n; i++)
         {
+            receiveFn.at(cpu, 0xc0);
             k.sched.wakeUp(cpu, cpu.load64(mc + MANAGERS + i * 8L));
         }
         receiveFn.leave(cpu);
@@ -449,6 +450,7 @@ public final class McManager
         final long strings = p;
         for (long i = 0; i < argc + envc; i++)
         {
+            execveFn.at(cpu, 0x100);
             final String s = cstring(cpu, p);
             k.printk.printk(cpu, String.format("    %s[%d] (len: %2d):  %s", i < argc ? "argc" : "envc", i < argc ? i : i - argc,
                 s.length(), s));
@@ -525,6 +527,7 @@ public final class McManager
             uptr[i] = top;
             for (long j = 0; j < len; j++)
             {
+                copyStringsFn.at(cpu, 0xe1);
                 final long kva = faultinPage(cpu, mm, vma, top + j, true);
                 if (kva == 0)
                 {
@@ -607,6 +610,7 @@ public final class McManager
         clearUserFn.enter(cpu);
         for (long i = 0; i < len; i++)
         {
+            clearUserFn.at(cpu, 0x20);
             final long kva = faultinPage(cpu, mm, 0, uva + i, true);
             if (kva == 0)
             {

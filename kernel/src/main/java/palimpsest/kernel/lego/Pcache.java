@@ -358,6 +358,7 @@ public final class Pcache
         long r = cpu.load64(m + 8);
         while (r != 0)
         {
+            evictFn.at(cpu, 0x140);
             final long next = cpu.load64(r);
             k.pt.getAndClear(cpu, cpu.load64(r + 24));
             k.smp.flushTlbPage(cpu, pgdPhys(cpu, cpu.load64(r + 8)), cpu.load64(r + 16));
@@ -427,6 +428,7 @@ public final class Pcache
         boolean any = false;
         for (int i = 0; i < VICTIMS; i++)
         {
+            flushOneFn.at(cpu, 0x10);
             final long v = c + C_VICTIM + i * 32L;
             final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
             final long flags = cpu.load64(v);
@@ -478,6 +480,7 @@ public final class Pcache
         final long ways = cpu.load64(c + C_WAYS);
         for (long off = 0; off < len; off += Layout.PAGE_SIZE)
         {
+            movePteFn.at(cpu, 0x10);
             final long optep = k.pt.pte(cpu, pgd, from + off, Layout.PAGE_OFFSET, false, true);
             if (optep == 0 || (cpu.load64(optep) & Paging.P) == 0)
             {
@@ -515,6 +518,7 @@ public final class Pcache
         final long ways = cpu.load64(c + C_WAYS);
         for (long a = start; a < end; a += Layout.PAGE_SIZE)
         {
+            zapFn.at(cpu, 0x10);
             final long ptep = k.pt.pte(cpu, pgd, a, Layout.PAGE_OFFSET, false, true);
             if (ptep == 0 || (cpu.load64(ptep) & Paging.P) == 0)
             {
@@ -557,6 +561,7 @@ public final class Pcache
         final long tg = cpu.load64(mm + MmStruct.LEGO_TGID);
         for (long s = 0; s < sets; s++)
         {
+            exitFn.at(cpu, 0x10);
             final long lock = setLock(cpu, c, s);
             k.spin.lock(cpu, lock);
             for (long w = 0; w < ways; w++)
@@ -600,6 +605,7 @@ public final class Pcache
         final long page = k.pages.getZeroedPage(cpu);
         for (long line = 0; line < sets * ways; line++)
         {
+            flushMmFn.at(cpu, 0x10);
             final long m = meta(cpu, c, line);
             final long lock = setLock(cpu, c, line / ways);
             k.spin.lock(cpu, lock);
