@@ -76,6 +76,7 @@ final class DumpCommand implements Callable<Integer>
         try (TraceReader r = open(trace))
         {
             final TraceHeader h = r.header();
+            final Scenario frames = noSymbols ? null : plugins.catalog().find(h.scenario());
             final EventFormatter fmt = new EventFormatter(noSymbols ? Symbolizer.NONE : symbolizer(h), interruptSources());
             final PrintWriter w = new PrintWriter(new BufferedWriter(new OutputStreamWriter(io.out, StandardCharsets.UTF_8), 1 << 16));
             w.println("-- trace " + trace + ": scenario " + h.scenario() + (h.scenarioArgs().isEmpty() ? "" : " " + h.scenarioArgs()) +
@@ -100,7 +101,16 @@ final class DumpCommand implements Callable<Integer>
                     continue;
                 }
                 sb.setLength(0);
-                fmt.format(e, sb).append('\n');
+                fmt.format(e, sb);
+                if (frames != null && (e.kind() == palimpsest.trace.EventKind.NET_SEND || e.kind() == palimpsest.trace.EventKind.NET_DELIVER))
+                {
+                    final String d = frames.describeFrame(e.payload(), e.payloadLength());
+                    if (d != null)
+                    {
+                        sb.append("  ").append(d);
+                    }
+                }
+                sb.append('\n');
                 w.append(sb);
                 printed++;
                 if ((printed & 1023) == 0 && w.checkError())

@@ -34,6 +34,15 @@ public interface Scenario
         return null;
     }
 
+    /**
+     * A short description of a network frame this scenario's software sends (its protocol: for
+     * LegoOS "REQ PCACHE_MISS msg 0x.. a0=.."), for {@code pal dump}; null when it has none.
+     */
+    default String describeFrame(final byte[] frame, final int length)
+    {
+        return null;
+    }
+
     /** Virtual-time budget after which the run stops with {@link Outcome.Kind#LIMIT}. */
     default long maxInstructions()
     {

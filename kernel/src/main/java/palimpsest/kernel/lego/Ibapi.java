@@ -325,4 +325,47 @@ public final class Ibapi
     {
         return cpu.load64(k.current(cpu) + Task.TGID);
     }
+
+    private static final String[] OPS = {"?", "EXECVE", "FORK", "MMAP", "MUNMAP", "MREMAP", "BRK", "PCACHE_MISS", "WRITEBACK",
+        "OPEN", "READ", "CLOSE", "EXIT", "POWEROFF"};
+
+    /** A frame as pal dump shows it: "REQ PCACHE_MISS msg 0x.. a0=.. a1=.." or "REPLY msg 0x.. status=..". */
+    public static String describe(final byte[] f, final int len)
+    {
+        if (len < HDR)
+        {
+            return null;
+        }
+        final long type = le(f, 4, 4);
+        if (type != TYPE_REQ && type != TYPE_REPLY)
+        {
+            return null;
+        }
+        final long op = le(f, F_OP, 4);
+        final StringBuilder sb = new StringBuilder(type == TYPE_REQ ? "ibapi REQ " : "ibapi REPLY ");
+        if (type == TYPE_REQ)
+        {
+            sb.append(op < OPS.length ? OPS[(int)op] : "op" + op).append(' ');
+        }
+        sb.append("msg 0x").append(Long.toHexString(le(f, F_MSGID, 8)));
+        if (type == TYPE_REPLY)
+        {
+            sb.append(" status=").append(le(f, F_A0, 8));
+        }
+        else
+        {
+            sb.append(" pid=").append(le(f, F_A0, 8)).append(" a1=0x").append(Long.toHexString(le(f, F_A0 + 8, 8)));
+        }
+        return sb.append(" body=").append(le(f, F_LEN, 4)).toString();
+    }
+
+    private static long le(final byte[] f, final int off, final int n)
+    {
+        long v = 0;
+        for (int i = n - 1; i >= 0; i--)
+        {
+            v = v << 8 | (f[off + i] & 0xFF);
+        }
+        return v;
+    }
 }

@@ -68,6 +68,12 @@ public class LegoWordCountScenario extends KernelScenario
     }
 
     @Override
+    public String describeFrame(final byte[] frame, final int length)
+    {
+        return palimpsest.kernel.lego.Ibapi.describe(frame, length);
+    }
+
+    @Override
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
         final String text = WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
