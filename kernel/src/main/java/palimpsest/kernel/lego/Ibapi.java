@@ -22,7 +22,8 @@ import palimpsest.kernel.sched.Task;
  * struct ibapi (kzalloc'ed, pointer in Globals.LEGO_IBAPI)
  *   +0 tx_lock  +8 tx_tail  +16 rx_next  +24 next_id  +32 tx_ring  +40 rx_ring  +48 tx_bufs  +56 rx_bufs
  *   +64 pend_lock  +72 retransmits  +80 duplicates  +88 sent  +96 received
- *   +128 pending[32] { msgid, state (0 free, 1 waiting, 2 done), waiter task, reply (a0..a3), body, max, len }
+ *   +128 pending[24] { msgid, state (0 free, 1 waiting, 2 done), waiter task, reply (a0..a3), body, max, len,
+ *                      +64 timer_list }
  *
  * frame (in a buffer)  0 dst u16 | 2 src u16 | 4 type u32 ('LG' REQ/REPLY) | 8 msgid | 16 op u32 | 20 len u32
  *                      | 24 a0 | 32 a1 | 40 a2 | 48 a3 | 56 body[len]
@@ -47,8 +48,10 @@ public final class Ibapi
     static final int TX_RING = 8;
     static final int RX_RING = 16;
     static final int BUF = 8192;
-    static final int PENDING = 32;
-    static final int SLOT = 64;
+    static final int PENDING = 24;
+    static final int SLOT = 128;
+    /** Each pending slot's timeout timer (struct timer_list at +64 of the slot). */
+    static final int SLOT_TIMER = 64;
 
     static final int TX_LOCK = 0;
     static final int TX_TAIL = 8;
@@ -74,6 +77,8 @@ public final class Ibapi
     private final Fn sendFn;
     private final Fn callFn;
     private final Fn rxFn;
+    private final Fn timeoutFn;
+    private final Fn sleepFn;
 
     Ibapi(final Kernel k, final Lego lego)
     {
@@ -83,6 +88,8 @@ public final class Ibapi
         this.sendFn = k.text.fn("ibapi_send", 0x100);
         this.callFn = k.text.fn("ibapi_send_reply_timeout", 0x100);
         this.rxFn = k.text.fn("ibapi_rx_interrupt", 0x100, this::rxInterrupt);
+        this.timeoutFn = k.text.fn("ibapi_timeout", 0x40, this::timeoutBody);
+        this.sleepFn = k.text.fn("ibapi_sleep_timeout", 0x80);
     }
 
     long base(final Cpu cpu)
@@ -223,7 +230,7 @@ public final class Ibapi
             callFn.at(cpu, 0x60);
             if (cpu.load64(slot + 8) != 2)
             {
-                k.timers.scheduleTimeout(cpu, TIMEOUT_JIFFIES);
+                sleepTimeout(cpu, slot + SLOT_TIMER, TIMEOUT_JIFFIES);
             }
             if (cpu.load64(slot + 8) == 2 || (tries > 0 && sent >= tries))
             {
@@ -235,6 +242,31 @@ public final class Ibapi
         cpu.store64(slot + 8, 0);
         k.spin.unlockIrqRestore(cpu, ib + PEND_LOCK, f);
         return callFn.leave(cpu, done ? cpu.load64(reply) : -110);
+    }
+
+    /**
+     * schedule_timeout with the timer in memory that outlives the sleep (a pending slot, a control
+     * block), never on the stack: run_timer_softirq reads a detached timer's function and data
+     * after dropping the timer lock, so a stack timer whose sleeper already returned would hand it
+     * whatever the stack holds by then.
+     */
+    void sleepTimeout(final Cpu cpu, final long timer, final long jiffies)
+    {
+        sleepFn.enter(cpu);
+        palimpsest.kernel.time.Timers.setup(cpu, timer, timeoutFn.addr, k.current(cpu));
+        k.sched.setCurrentState(cpu, Task.INTERRUPTIBLE);
+        k.timers.modTimer(cpu, timer, k.timers.jiffies(cpu) + Math.max(1, jiffies));
+        sleepFn.at(cpu, 0x40);
+        k.sched.schedule(cpu);
+        k.timers.delTimer(cpu, timer);
+        sleepFn.leave(cpu);
+    }
+
+    private void timeoutBody(final Cpu cpu)
+    {
+        timeoutFn.prologue(cpu);
+        k.sched.wakeUp(cpu, cpu.reg(palimpsest.kernel.user.Syscalls.RDI));
+        timeoutFn.leave(cpu);
     }
 
     /** A reply: to the caller waiting with its message id, or (a duplicate, a late one) dropped. */

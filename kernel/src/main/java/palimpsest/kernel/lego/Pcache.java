@@ -24,7 +24,7 @@ import palimpsest.kernel.sched.Task;
  * control (memblock page, Globals.LEGO_PCACHE)
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
- *   +104 csum errors  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }
+ *   +104 csum errors  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }  +384 flushd's timer
  * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
  * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
@@ -53,6 +53,8 @@ public final class Pcache
     public static final int C_VICTIM_HITS = 96;
     public static final int C_CSUM_ERRORS = 104;
     static final int C_VICTIM = 128;
+    /** kvictim_flushd's sleep timer (after the victim slots). */
+    static final int C_TIMER = C_VICTIM + VICTIMS * 32;
     static final int META = 64;
 
     private final Kernel k;
@@ -413,7 +415,7 @@ public final class Pcache
             flushdFn.at(cpu, 0x20);
             if (!flushVictims(cpu, c, -1, 0, -1))
             {
-                k.timers.scheduleTimeout(cpu, 1);
+                lego.ibapi.sleepTimeout(cpu, c + C_TIMER, 1);
             }
         }
     }
