@@ -120,6 +120,10 @@ final class LegoTest
         // The child inherited what the parent wrote before fork: its dirty line went home first.
         assertTrue(p.contains("lego-exec: child 3 (3) exited 0, parent data intact"), p);
         assertTrue(p.contains("1 writebacks"), p);
+        // mprotect: read-only then writable again, through the memory node's vma and the pcache's ptes.
+        assertTrue(Pattern.compile("SYSC_mprotect\\(\\) cpu\\(\\d\\) tsk\\(3/3/echo_args\\)\n.*    start:0x[0-9a-f]+,len:0x1000,prot:0x1")
+            .matcher(p).find(), p);
+        assertTrue(p.contains("echo_args: mprotect ok"), p);
     }
 
     @Test

@@ -21,6 +21,8 @@ public final class LegoSys
 {
     /** Not a LegoOS call: the ordinary single-node code runs it. */
     public static final long LOCAL = Long.MIN_VALUE;
+    /** mprotect (x86-64 number 10): LegoOS only; the single-node kernel has none. */
+    public static final int SYS_MPROTECT = 10;
 
     private final Kernel k;
     private final Lego lego;
@@ -28,6 +30,7 @@ public final class LegoSys
     private final Fn mmapFn;
     private final Fn munmapFn;
     private final Fn mremapFn;
+    private final Fn mprotectFn;
     private final Fn openFn;
     private final Fn readFn;
     private final Fn closeFn;
@@ -43,6 +46,7 @@ public final class LegoSys
         this.munmapFn = k.text.fn("SYSC_munmap", 0x80);
         this.mremapFn = k.text.fn("SYSC_mremap", 0x100);
         this.openFn = k.text.fn("SYSC_open", 0x80);
+        this.mprotectFn = k.text.fn("SYSC_mprotect", 0x100);
         this.readFn = k.text.fn("SYSC_read", 0x100);
         this.closeFn = k.text.fn("SYSC_close", 0x60);
         this.forkFn = k.text.fn("p2m_fork", 0x100);
@@ -97,6 +101,7 @@ public final class LegoSys
                 return munmapFn.leave(cpu, st);
             }
             case Syscalls.SYS_MREMAP: return mremap(cpu, mm, a0, a1, a2, a3, out);
+            case SYS_MPROTECT: return mprotect(cpu, mm, a0, a1, a2);
             case Syscalls.SYS_OPEN:
             {
                 openFn.enter(cpu);
@@ -173,6 +178,27 @@ public final class LegoSys
         mremapFn.at(cpu, 0x80);
         lego.pcache.movePtes(cpu, mm, old, to, oldSize);
         return mremapFn.leave(cpu, to);
+    }
+
+    /**
+     * SYSC_mprotect: the memory component changes the vma; here every mapped line of the range
+     * takes the new write permission (losing W in its pte), and the range's TLB entries go.
+     */
+    private long mprotect(final Cpu cpu, final long mm, final long start, final long len, final long prot)
+    {
+        mprotectFn.enter(cpu);
+        final long t = k.current(cpu);
+        k.printk.printk(cpu, "SYSC_mprotect() cpu(" + cpu.apicId() + ") tsk(" + cpu.load64(t + Task.PID) + "/" + tgid(cpu) + "/" +
+            k.sched.comm(cpu, t) + ")");
+        k.printk.printk(cpu, String.format("    start:0x%x,len:0x%x,prot:0x%x", start, len, prot));
+        final long st = rpc(cpu, McManager.OP_MPROTECT, start, len, prot, 0, 0, 0, 0, null);
+        if (st == 0)
+        {
+            mprotectFn.at(cpu, 0x80);
+            lego.pcache.protectRange(cpu, mm, start, start + ((len + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1)),
+                (prot & MmStruct.VM_WRITE) != 0);
+        }
+        return mprotectFn.leave(cpu, st);
     }
 
     // ------------------------------------------------------------------ exec, fork, exit

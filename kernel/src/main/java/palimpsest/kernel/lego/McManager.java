@@ -43,6 +43,7 @@ public final class McManager
     public static final int OP_CLOSE = 11;
     public static final int OP_EXIT = 12;
     public static final int OP_POWEROFF = 13;
+    public static final int OP_MPROTECT = 14;
 
     static final int QLOCK = 0;
     static final int QHEAD = 8;
@@ -87,6 +88,7 @@ public final class McManager
     private final Fn mmapFn;
     private final Fn munmapFn;
     private final Fn mremapFn;
+    private final Fn mprotectFn;
     private final Fn fileFn;
     private final Fn exitFn;
     private final Fn execLoaderFn;
@@ -111,6 +113,7 @@ public final class McManager
         this.munmapFn = k.text.fn("handle_p2m_munmap", 0x80);
         this.mremapFn = k.text.fn("handle_p2m_mremap", 0x80);
         this.fileFn = k.text.fn("handle_p2m_file", 0x100);
+        this.mprotectFn = k.text.fn("handle_p2m_mprotect", 0x100);
         this.exitFn = k.text.fn("handle_p2m_exit", 0x80);
         this.execLoaderFn = k.text.fn("exec_loader", 0x350);
         this.bprmFn = k.text.fn("lego_bprm_mm_init", 0x80);
@@ -320,6 +323,7 @@ public final class McManager
                 cpu.store64(rep + 8, r);
                 break;
             }
+            case OP_MPROTECT: status = handleMprotect(cpu, tgid, a1, a2, a3); break;
             case OP_OPEN:
             case OP_READ:
             case OP_CLOSE: status = handleFile(cpu, (int)op, req, rep, tgid, a1, a2); break;
@@ -675,6 +679,66 @@ public final class McManager
             cpu.store64(kva + o, cpu.load64(req + R_BODY + o));
         }
         return writebackFn.leave(cpu, 0);
+    }
+
+    /**
+     * handle_p2m_mprotect: [start, start+len) must lie in one vma, which is split at the range's
+     * ends; the middle gets prot (PROT_READ/WRITE/EXEC = VM_READ/WRITE/EXEC), and without write
+     * its present ptes here lose W (a later writeback breaks nothing: it faults the page in for write).
+     */
+    private long handleMprotect(final Cpu cpu, final long tgid, final long start, final long len, final long prot)
+    {
+        mprotectFn.enter(cpu);
+        final long mm = proxyMm(cpu, tgid);
+        final long end = start + ((len + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1));
+        if (mm == 0 || (start & Layout.PAGE_MASK()) != 0 || len <= 0)
+        {
+            return mprotectFn.leave(cpu, -22);
+        }
+        k.vm.lockMm(cpu, mm);
+        final long v = k.vm.findVma(cpu, mm, start);
+        if (v == 0 || Long.compareUnsigned(cpu.load64(v + MmStruct.VM_START), start) > 0 ||
+            Long.compareUnsigned(end, cpu.load64(v + MmStruct.VM_END)) > 0)
+        {
+            k.vm.unlockMm(cpu, mm);
+            return mprotectFn.leave(cpu, -12);
+        }
+        final long vs = cpu.load64(v + MmStruct.VM_START);
+        final long ve = cpu.load64(v + MmStruct.VM_END);
+        final long flags = cpu.load64(v + MmStruct.VM_FLAGS);
+        final long keep = flags & ~7L;
+        mprotectFn.at(cpu, 0x40);
+        if (ve > end)
+        {
+            final long tail = k.vm.newVma(cpu, mm, end, ve, flags);
+            cpu.store64(tail + MmStruct.VM_OPS, cpu.load64(v + MmStruct.VM_OPS));
+            cpu.store64(v + MmStruct.VM_END, end);
+            k.vm.insertVma(cpu, mm, tail);
+        }
+        long mid = v;
+        if (vs < start)
+        {
+            mid = k.vm.newVma(cpu, mm, start, end, flags);
+            cpu.store64(mid + MmStruct.VM_OPS, cpu.load64(v + MmStruct.VM_OPS));
+            cpu.store64(v + MmStruct.VM_END, start);
+            k.vm.insertVma(cpu, mm, mid);
+        }
+        cpu.store64(mid + MmStruct.VM_FLAGS, keep | (prot & 7));
+        if ((prot & MmStruct.VM_WRITE) == 0)
+        {
+            final long pgd = Layout.pa(cpu.load64(mm + MmStruct.PGD));
+            for (long a = start; a < end; a += Layout.PAGE_SIZE)
+            {
+                mprotectFn.at(cpu, 0x80);
+                final long ptep = k.pt.pte(cpu, pgd, a, Layout.PAGE_OFFSET, false, true);
+                if (ptep != 0 && (cpu.load64(ptep) & Paging.P) != 0)
+                {
+                    k.pt.set(cpu, ptep, cpu.load64(ptep) & ~Paging.W);
+                }
+            }
+        }
+        k.vm.unlockMm(cpu, mm);
+        return mprotectFn.leave(cpu, 0);
     }
 
     // ------------------------------------------------------------------ files (they live here)

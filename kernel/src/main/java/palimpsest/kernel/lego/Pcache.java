@@ -511,6 +511,36 @@ public final class Pcache
         movePteFn.leave(cpu, sets);
     }
 
+    /** mprotect on the processor: the range's lines take the write permission; without it their ptes lose W. */
+    void protectRange(final Cpu cpu, final long mm, final long start, final long end, final boolean write)
+    {
+        zapFn.enter(cpu);
+        final long c = base(cpu);
+        final long pgd = pgdPhys(cpu, mm);
+        final long ways = cpu.load64(c + C_WAYS);
+        for (long a = start; a < end; a += Layout.PAGE_SIZE)
+        {
+            zapFn.at(cpu, 0x60);
+            final long ptep = k.pt.pte(cpu, pgd, a, Layout.PAGE_OFFSET, false, true);
+            if (ptep == 0 || (cpu.load64(ptep) & Paging.P) == 0)
+            {
+                continue;
+            }
+            final long line = lineOfPhys(cpu, c, cpu.load64(ptep));
+            final long lock = setLock(cpu, c, line / ways);
+            k.spin.lock(cpu, lock);
+            final long m = meta(cpu, c, line);
+            cpu.store64(m, write ? cpu.load64(m) | WRITABLE : cpu.load64(m) & ~WRITABLE);
+            if (!write)
+            {
+                k.pt.set(cpu, ptep, cpu.load64(ptep) & ~Paging.W);
+            }
+            k.spin.unlock(cpu, lock);
+        }
+        k.smp.flushTlbRange(cpu, pgd, start, end);
+        zapFn.leave(cpu);
+    }
+
     /** munmap (or a shrinking mremap) on the processor: the range's lines are dropped (their data goes with it). */
     void zapRange(final Cpu cpu, final long mm, final long start, final long end)
     {

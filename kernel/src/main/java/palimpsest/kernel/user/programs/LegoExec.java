@@ -143,7 +143,16 @@ public final class LegoExec extends UserProgram
                 sb.append(" envp[").append(i).append("]=").append(U.str(cpu, cpu.load64(w)));
             }
             U.print(cpu, gOut, sb.append('\n').toString());
-            U.exit(cpu, 0);
+            // mprotect: a page written, made read-only (still readable), writable again.
+            final long page = U.mmap(cpu, 4096);
+            cpu.store8(page + 8, 0x55);
+            final long ro = U.syscall(cpu, 10, page, 4096, 1);
+            final long seen = cpu.load8(page + 8);
+            final long rw = U.syscall(cpu, 10, page, 4096, 3);
+            cpu.store8(page + 8, 0x66);
+            final boolean ok = ro == 0 && rw == 0 && seen == 0x55 && cpu.load8(page + 8) == 0x66;
+            U.print(cpu, gOut, "echo_args: mprotect " + (ok ? "ok" : "FAILED " + ro + " " + rw + " " + seen) + "\n");
+            U.exit(cpu, ok ? 0 : 5);
         }
     }
 }
