@@ -124,6 +124,7 @@ final class LegoTest
         assertTrue(Pattern.compile("SYSC_mprotect\\(\\) cpu\\(\\d\\) tsk\\(3/3/echo_args\\)\n.*    start:0x[0-9a-f]+,len:0x1000,prot:0x1")
             .matcher(p).find(), p);
         assertTrue(p.contains("echo_args: mprotect ok"), p);
+        assertTrue(p.contains("echo_args: brk ok"), p);
     }
 
     @Test

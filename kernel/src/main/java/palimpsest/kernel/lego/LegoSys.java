@@ -23,6 +23,8 @@ public final class LegoSys
     public static final long LOCAL = Long.MIN_VALUE;
     /** mprotect (x86-64 number 10): LegoOS only; the single-node kernel has none. */
     public static final int SYS_MPROTECT = 10;
+    /** brk (x86-64 number 12): LegoOS only. */
+    public static final int SYS_BRK = 12;
 
     private final Kernel k;
     private final Lego lego;
@@ -102,6 +104,23 @@ public final class LegoSys
             }
             case Syscalls.SYS_MREMAP: return mremap(cpu, mm, a0, a1, a2, a3, out);
             case SYS_MPROTECT: return mprotect(cpu, mm, a0, a1, a2);
+            case SYS_BRK:
+            {
+                final long tg = tgid(cpu);
+                final long reply = k.slab.kmalloc(cpu, 32);
+                final long st = lego.ibapi.call(cpu, lego.home(cpu, tg), McManager.OP_BRK, tg, a0, 0, 0, 0, 0, reply, 0, 0, 0);
+                final long now = cpu.load64(reply + 8);
+                final long old = cpu.load64(reply + 16);
+                k.slab.kfree(cpu, reply);
+                final long newEnd = (now + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
+                final long oldEnd = (old + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
+                if (st == 0 && newEnd < oldEnd)
+                {
+                    lego.pcache.zapRange(cpu, mm, newEnd, oldEnd);
+                    k.smp.flushTlbRange(cpu, Layout.pa(cpu.load64(mm + MmStruct.PGD)), newEnd, oldEnd);
+                }
+                return st != 0 ? st : now;
+            }
             case Syscalls.SYS_OPEN:
             {
                 openFn.enter(cpu);

@@ -44,6 +44,7 @@ public final class McManager
     public static final int OP_EXIT = 12;
     public static final int OP_POWEROFF = 13;
     public static final int OP_MPROTECT = 14;
+    public static final int OP_BRK = 6;
 
     static final int QLOCK = 0;
     static final int QHEAD = 8;
@@ -89,6 +90,7 @@ public final class McManager
     private final Fn munmapFn;
     private final Fn mremapFn;
     private final Fn mprotectFn;
+    private final Fn brkFn;
     private final Fn fileFn;
     private final Fn exitFn;
     private final Fn execLoaderFn;
@@ -114,6 +116,7 @@ public final class McManager
         this.mremapFn = k.text.fn("handle_p2m_mremap", 0x80);
         this.fileFn = k.text.fn("handle_p2m_file", 0x100);
         this.mprotectFn = k.text.fn("handle_p2m_mprotect", 0x100);
+        this.brkFn = k.text.fn("handle_p2m_brk", 0x100);
         this.exitFn = k.text.fn("handle_p2m_exit", 0x80);
         this.execLoaderFn = k.text.fn("exec_loader", 0x350);
         this.bprmFn = k.text.fn("lego_bprm_mm_init", 0x80);
@@ -324,6 +327,7 @@ public final class McManager
                 break;
             }
             case OP_MPROTECT: status = handleMprotect(cpu, tgid, a1, a2, a3); break;
+            case OP_BRK: status = handleBrk(cpu, rep, tgid, a1); break;
             case OP_OPEN:
             case OP_READ:
             case OP_CLOSE: status = handleFile(cpu, (int)op, req, rep, tgid, a1, a2); break;
@@ -499,6 +503,9 @@ public final class McManager
         final long sp = copyStrings(cpu, mm, vma, strings, argc, envc);
         execLoaderFn.at(cpu, 0x21e);
         k.loader.loadBinary(cpu, mm, dentry, textVa, textSize, textOff, dataVa, dataSize, bssSize);
+        final long startBrk = (dataVa + dataSize + bssSize + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
+        cpu.store64(mm + MmStruct.LEGO_START_BRK, startBrk);
+        cpu.store64(mm + MmStruct.LEGO_BRK, startBrk);
         final long files = k.slab.kzalloc(cpu, MAX_FILES * 16);
         final long old = setProxy(cpu, tgid, mm, files);
         if (old != 0)
@@ -739,6 +746,59 @@ public final class McManager
         }
         k.vm.unlockMm(cpu, mm);
         return mprotectFn.leave(cpu, 0);
+    }
+
+    /**
+     * handle_p2m_brk: brk(0) answers the break; a higher one grows the heap vma (made at the first
+     * growth, right after .bss) when nothing is in the way; a lower one unmaps the tail. Reply a1 =
+     * the break now, a2 = the break before.
+     */
+    private long handleBrk(final Cpu cpu, final long rep, final long tgid, final long want)
+    {
+        brkFn.enter(cpu);
+        final long mm = proxyMm(cpu, tgid);
+        if (mm == 0)
+        {
+            return brkFn.leave(cpu, EFAULT);
+        }
+        k.vm.lockMm(cpu, mm);
+        final long start = cpu.load64(mm + MmStruct.LEGO_START_BRK);
+        final long old = cpu.load64(mm + MmStruct.LEGO_BRK);
+        long now = old;
+        final long oldEnd = (old + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
+        final long newEnd = (want + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
+        if (want >= start && newEnd > oldEnd)
+        {
+            brkFn.at(cpu, 0x40);
+            final long next = k.vm.findVma(cpu, mm, oldEnd);
+            if (next == 0 || Long.compareUnsigned(cpu.load64(next + MmStruct.VM_START), newEnd) >= 0)
+            {
+                final long heap = oldEnd > start ? k.vm.findVma(cpu, mm, start) : 0;
+                if (heap != 0 && cpu.load64(heap + MmStruct.VM_END) == oldEnd)
+                {
+                    cpu.store64(heap + MmStruct.VM_END, newEnd);
+                }
+                else
+                {
+                    k.vm.insertVma(cpu, mm, k.vm.newVma(cpu, mm, oldEnd, newEnd, MmStruct.VM_READ | MmStruct.VM_WRITE));
+                }
+                now = want;
+            }
+        }
+        else if (want >= start)
+        {
+            now = want;
+        }
+        cpu.store64(mm + MmStruct.LEGO_BRK, now);
+        k.vm.unlockMm(cpu, mm);
+        if (now < old && newEnd < oldEnd)
+        {
+            brkFn.at(cpu, 0x80);
+            k.vm.doMunmap(cpu, mm, newEnd, oldEnd - newEnd);
+        }
+        cpu.store64(rep + 8, now);
+        cpu.store64(rep + 16, old);
+        return brkFn.leave(cpu, 0);
     }
 
     // ------------------------------------------------------------------ files (they live here)

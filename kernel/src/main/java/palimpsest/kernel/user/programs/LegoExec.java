@@ -152,7 +152,20 @@ public final class LegoExec extends UserProgram
             cpu.store8(page + 8, 0x66);
             final boolean ok = ro == 0 && rw == 0 && seen == 0x55 && cpu.load8(page + 8) == 0x66;
             U.print(cpu, gOut, "echo_args: mprotect " + (ok ? "ok" : "FAILED " + ro + " " + rw + " " + seen) + "\n");
-            U.exit(cpu, ok ? 0 : 5);
+            // brk: the break grows by two pages (usable), then shrinks back.
+            final long b0 = U.syscall(cpu, 12, 0, 0, 0);
+            final long b1 = U.syscall(cpu, 12, b0 + 8192, 0, 0);
+            boolean heap = b1 == b0 + 8192;
+            if (heap)
+            {
+                cpu.store64(b0 + 4096, 0x1234);
+                heap = cpu.load64(b0 + 4096) == 0x1234 && cpu.load64(b0) == 0;
+            }
+            final long b2 = U.syscall(cpu, 12, b0, 0, 0);
+            heap &= b2 == b0;
+            U.print(cpu, gOut, "echo_args: brk " + (heap ? "ok" : "FAILED " + Long.toHexString(b0) + " " + Long.toHexString(b1) +
+                " " + Long.toHexString(b2)) + "\n");
+            U.exit(cpu, ok && heap ? 0 : 5);
         }
     }
 }
