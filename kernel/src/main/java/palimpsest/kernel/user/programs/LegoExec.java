@@ -67,8 +67,8 @@ public final class LegoExec extends UserProgram
         final long pid = U.wait(cpu, gStatus);
         final long code = (cpu.load32(gStatus) >> 8) & 0xFF;
         final boolean mine = check(cpu, 2);
-        U.print(cpu, gScratch, "lego-exec: child " + child + " (" + pid + ") exited " + code + ", parent data " +
-            (mine ? "intact" : "CORRUPTED") + "\n");
+        U.print(cpu, gScratch, "lego-exec: child " + (pid == child ? "" : "MISMATCH ") + "exited " + code + ", parent data " +
+            (mine ? "intact" : "CORRUPTED") + " (pid " + child + ")\n");
         U.exit(cpu, code == 0 && mine && pid == child ? 0 : 1);
     }
 
