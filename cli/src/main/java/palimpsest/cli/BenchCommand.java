@@ -40,7 +40,8 @@ import palimpsest.trace.TraceFormat;
 final class BenchCommand implements Callable<Integer>
 {
     /** Hardware scenarios, then kernel scenarios when they exist. */
-    static final List<String> DEFAULT_SCENARIOS = List.of("ipi-pingpong", "net-echo", "tlb-stale", "boot", "word-count", "fork-cow");
+    static final List<String> DEFAULT_SCENARIOS = List.of("ipi-pingpong", "net-echo", "tlb-stale", "boot", "word-count", "fork-cow",
+        "lego-word-count", "lego-exec");
 
     static final double TARGET_EVENTS_PER_S = 5e6;
     static final double TARGET_COST = 2.0;
@@ -89,8 +90,18 @@ final class BenchCommand implements Callable<Integer>
     }
 
     record Row(String name, long instructions, long events, long nullNanos, long recNanos, double bytesPerEvent,
-        double rawChunkRate, double rawEventRate, String outcome, Replayed replay)
+        double rawChunkRate, double rawEventRate, String outcome, Replayed replay, long messages)
     {
+        double nullMessageRate()
+        {
+            return messages * 1e9 / Math.max(1, nullNanos);
+        }
+
+        double recMessageRate()
+        {
+            return messages * 1e9 / Math.max(1, recNanos);
+        }
+
         double nullInstrRate()
         {
             return instructions * 1e9 / Math.max(1, nullNanos);
@@ -347,7 +358,25 @@ final class BenchCommand implements Callable<Integer>
                 c.length, Math.max(1, Math.round(c.length / (float)Math.max(1, c.count))), Math.min(events, 2_000_000));
         }
         return new Row(s.name(), nul[1], rec.events(), nul[0], rec.elapsedNanos(), rec.bytesPerEvent(), rawChunk,
-            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events()));
+            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events()), messages(trace));
+    }
+
+    /** Network messages (NET_SEND events) of a recording. */
+    private static long messages(final Path trace)
+    {
+        long n = 0;
+        try (palimpsest.trace.TraceReader r = palimpsest.trace.TraceReader.open(trace))
+        {
+            final palimpsest.trace.Event e = new palimpsest.trace.Event();
+            while (r.next(e))
+            {
+                if (e.kind() == palimpsest.trace.EventKind.NET_SEND)
+                {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     private Replayed replay(final Path trace, final long events)
@@ -520,6 +549,26 @@ final class BenchCommand implements Callable<Integer>
                 Fmt.si(p.replayEventRate()), Fmt.si(r.recEventRate()),
                 p.replayEventRate() >= r.recEventRate() ? "met" : "MISSED",
                 p.verifiedAll() ? "" : "  (replay did NOT verify every event: " + p.verified() + " of " + r.events() + ")"));
+        }
+        boolean net = false;
+        for (final Row r : rows)
+        {
+            net |= r.messages() > 0;
+        }
+        if (net)
+        {
+            b.append('\n');
+            final String nhead = "%-19s %10s %14s %14s %12s%n";
+            b.append(String.format(Locale.ROOT, nhead, "scenario", "messages", "no-rec msg/s", "rec msg/s", "events/msg"));
+            for (final Row r : rows)
+            {
+                if (r.messages() > 0)
+                {
+                    b.append(String.format(Locale.ROOT, nhead, r.name(), Fmt.count(r.messages()), Fmt.si(r.nullMessageRate()),
+                        Fmt.si(r.recMessageRate()), Fmt.si((double)r.events() / r.messages())));
+                }
+            }
+            b.append("columns: messages = frames sent over the fabric (NET_SEND); msg/s over host time of the run.\n");
         }
         io.out.print(b);
     }

@@ -50,6 +50,9 @@ final class DumpCommand implements Callable<Integer>
     @Option(names = "--cpu", paramLabel = "C", description = "Only events of this CPU (or device id).")
     Integer cpu;
 
+    @Option(names = "--node", paramLabel = "N", description = "Only events of this node's cpus and its NIC.")
+    Integer node;
+
     @Option(names = "--kind", paramLabel = "K", split = ",",
         description = "Only events of these kinds (comma-separated): load, store, rmw, fetch, walk, dma-read, "
             + "dma-write, interrupt, exception, ipi, net-send, net-deliver, task-switch, cpu-switch, input, io, reg, mark; "
@@ -90,6 +93,7 @@ final class DumpCommand implements Callable<Integer>
             }
             final EventFormatter fmt = new EventFormatter(symbols == Symbols.NONE ? Symbolizer.NONE : symbols::symbolOrNull,
                 interruptSources(), palimpsest.kernel.Mark::name);
+            final Scenario frames = noSymbols ? null : scenario;
             final PrintWriter w = new PrintWriter(new BufferedWriter(new OutputStreamWriter(io.out, StandardCharsets.UTF_8), 1 << 16));
             w.println("-- trace " + trace + ": scenario " + h.scenario() + (h.scenarioArgs().isEmpty() ? "" : " " + h.scenarioArgs()) +
                 ", " + h.nodes() + " node(s) x " + h.cpusPerNode() + " cpu(s), " + h.memMiB() + " MiB, schedule " +
@@ -98,6 +102,11 @@ final class DumpCommand implements Callable<Integer>
                 (h.kernelVersion().isEmpty() ? "head" : h.kernelVersion()) +
                 (h.kernelPatches().isEmpty() ? "" : " " + String.join(" ", h.kernelPatches()))) +
                 ", format " + h.formatVersion() + ", " + h.toolVersion());
+            if (node != null && (node < 0 || node >= h.nodes()))
+            {
+                throw new UserError("--node " + node + ": the machine has nodes 0.." + (h.nodes() - 1));
+            }
+            final int perNode = h.cpusPerNode();
             final Event e = new Event();
             final StringBuilder sb = new StringBuilder(256);
             long printed = 0;
@@ -109,12 +118,22 @@ final class DumpCommand implements Callable<Integer>
                     symbols.onEvent(e); // remembers module symbols at load, so they keep their names after unload
                     shadow.apply(e);
                 }
-                if (e.index() < from || (cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))
+                if (e.index() < from || (cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]) ||
+                    (node != null && !onNode(e.cpu(), node, perNode)))
                 {
                     continue;
                 }
                 sb.setLength(0);
-                fmt.format(e, sb).append('\n');
+                fmt.format(e, sb);
+                if (frames != null && (e.kind() == palimpsest.trace.EventKind.NET_SEND || e.kind() == palimpsest.trace.EventKind.NET_DELIVER))
+                {
+                    final String d = frames.describeFrame(e.payload(), e.payloadLength());
+                    if (d != null)
+                    {
+                        sb.append("  ").append(d);
+                    }
+                }
+                sb.append('\n');
                 w.append(sb);
                 printed++;
                 if ((printed & 1023) == 0 && w.checkError())
@@ -223,5 +242,11 @@ final class DumpCommand implements Callable<Integer>
         {
             return Symbolizer.NONE;
         }
+    }
+
+    /** Whether an event's cpu (or device id) belongs to node. */
+    static boolean onNode(final int cpu, final int node, final int cpusPerNode)
+    {
+        return palimpsest.trace.EventKind.isDevice(cpu) ? cpu == palimpsest.trace.EventKind.deviceId(node) : cpu / cpusPerNode == node;
     }
 }

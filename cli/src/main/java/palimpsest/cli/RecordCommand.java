@@ -72,7 +72,7 @@ final class RecordCommand implements Callable<Integer>
         prepareOutput(output, force);
 
         final ScenarioContext context = run.context(scenario);
-        final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
+        final ConsolePrinter console = new ConsolePrinter(io, config.nodes, scenario.nodeLabels(config, context));
         final Recording recording = new Recording(scenario)
             .config(config)
             .context(context)

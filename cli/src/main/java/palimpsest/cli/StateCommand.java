@@ -44,8 +44,11 @@ final class StateCommand implements Callable<Integer>
             "(default: the first cpu with paging on) unless --phys.")
     String mem;
 
-    @Option(names = "--phys", description = "--mem ADDR is a physical address (in the node of --cpu, default 0).")
+    @Option(names = "--phys", description = "--mem ADDR is a physical address (in the node of --cpu or --node, default 0).")
     boolean phys;
+
+    @Option(names = "--node", paramLabel = "N", description = "Only this node's cpus; --mem through its page tables or memory.")
+    Integer node;
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -90,6 +93,15 @@ final class StateCommand implements Callable<Integer>
         {
             throw new UserError("--cpu " + cpu + ": the machine has cpus 0.." + (st.cpuCount() - 1));
         }
+        final int perNode = st.config().cpusPerNode;
+        if (node != null && (node < 0 || node >= st.config().nodes))
+        {
+            throw new UserError("--node " + node + ": the machine has nodes 0.." + (st.config().nodes - 1));
+        }
+        if (node != null && cpu != null && cpu / perNode != node)
+        {
+            throw new UserError("--cpu " + cpu + " is not on node " + node);
+        }
         if (range != null)
         {
             checkPaging(st);
@@ -104,7 +116,7 @@ final class StateCommand implements Callable<Integer>
             (index.keyframesUsed() == 0 ? "from the loaded machine" : "from keyframe " + index.keyframesUsed()) + ")");
         for (int c = 0; c < st.cpuCount(); c++)
         {
-            if (cpu != null && c != cpu)
+            if ((cpu != null && c != cpu) || (node != null && c / perNode != node))
             {
                 continue;
             }
@@ -135,11 +147,16 @@ final class StateCommand implements Callable<Integer>
     /** The cpu whose page tables translate --mem: --cpu, else the first with paging on (else 0). */
     private int via(final TraceState st)
     {
-        int via = cpu != null ? cpu : 0;
+        final int perNode = st.config().cpusPerNode;
+        int via = cpu != null ? cpu : node != null ? node * perNode : 0;
         if (!phys && cpu == null)
         {
             for (int c = 0; c < st.cpuCount(); c++)
             {
+                if (node != null && c / perNode != node)
+                {
+                    continue;
+                }
                 if (st.regs(c).cr3() != 0)
                 {
                     via = c;

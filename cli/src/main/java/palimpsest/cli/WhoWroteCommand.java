@@ -13,6 +13,7 @@ import picocli.CommandLine.Parameters;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.whowrote.Probe;
+import palimpsest.analyzers.whowrote.Provenance;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.TraceHeader;
 
@@ -50,6 +51,9 @@ final class WhoWroteCommand implements Callable<Integer>
 
     @Option(names = "--all", description = "Every writer, newest first, not only the last one per byte.")
     boolean all;
+
+    @Option(names = "--node", paramLabel = "N", description = "ADDR is in this node (physical memory, or its page tables).")
+    Integer node;
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -109,7 +113,12 @@ final class WhoWroteCommand implements Callable<Integer>
                 " readable events; --before takes 0.." + idx.events());
         }
         final long end = before == null ? Long.MAX_VALUE : before;
-        final long key = phys ? a : idx.translate(a, end);
+        if (node != null && (node < 0 || node >= h.nodes()))
+        {
+            throw new UserError("--node " + node + ": the machine has nodes 0.." + (h.nodes() - 1));
+        }
+        final int n = node == null ? -1 : node;
+        final long key = phys ? (n < 0 ? a : (long)n << 48 | a) : idx.translate(a, end, n);
         final PrintStream out = io.out;
         if (key >= 0 && ((key & 0xfff) + len) > 4096)
         {
@@ -128,7 +137,55 @@ final class WhoWroteCommand implements Callable<Integer>
             return rc;
         }
         print(idx, symbols, ws);
+        provenance(h, idx, symbols, ws.get(0).event, key);
         return 0;
+    }
+
+    /**
+     * When the last writer only moved the byte and the chain leaves its node (a page shipped over
+     * the fabric), prints every hop back to the write that made the value.
+     */
+    private void provenance(final TraceHeader h, final WhoWroteIndex idx, final Symbols symbols, final long event, final long key)
+    {
+        if (h.nodes() < 2)
+        {
+            return;
+        }
+        final List<Provenance.Hop> hops = Provenance.follow(trace, idx, event, key);
+        if (!Provenance.crossesNodes(hops))
+        {
+            return;
+        }
+        final PrintStream out = io.out;
+        out.println();
+        out.println("where the byte came from (" + hops.size() + " hops, newest first):");
+        for (final Provenance.Hop hp : hops)
+        {
+            final var e = hp.event;
+            final String node = Provenance.nodeName(h, (int)(hp.phys >>> 48));
+            final String at = node + " phys " + Long.toHexString(hp.phys & ((1L << 48) - 1));
+            switch (hp.kind)
+            {
+                case COPY:
+                    out.println("  #" + e.index() + " cpu" + e.cpu() + " " + symbols.sym(e.pc()) + " stored " + String.format("0x%x", e.value()) +
+                        " at " + at + ", copied from " + Provenance.nodeName(h, (int)(hp.from >>> 48)) + " phys " +
+                        Long.toHexString(hp.from & ((1L << 48) - 1)) + " (loaded at #" + hp.at + ")");
+                    break;
+                case DMA:
+                    out.println("  #" + e.index() + " DMA by " + node + "'s NIC at " + at + ": byte " + hp.at + " of frame (message) #" + hp.from);
+                    break;
+                case SEND:
+                    out.println("  #" + e.index() + " " + node + "'s NIC sent frame #" + hp.from + " to " + Provenance.nodeName(h, (int)e.a()) +
+                        " from " + at);
+                    break;
+                case ORIGIN:
+                    out.println("  #" + e.index() + " cpu" + e.cpu() + " " + symbols.sym(e.pc()) + " stored " + String.format("0x%x", e.value()) +
+                        " at " + at + "  <- the origin: " + node + "'s store at event " + e.index() + " in " + symbols.sym(e.pc()));
+                    break;
+                default:
+                    out.println("  " + at + " was never written before #" + hp.at + ": the value was there when the trace began");
+            }
+        }
     }
 
     private List<WhoWroteIndex.Write> timedQuery(final WhoWroteIndex idx, final long key, final int n, final long end, final String what, final long a)

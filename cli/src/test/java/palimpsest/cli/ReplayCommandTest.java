@@ -51,7 +51,8 @@ class ReplayCommandTest
     /** Every built-in scenario, recorded free-running and under chaos, replays event for event. */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"boot", "exec", "word-count", "fork-cow", "text-poke-scribble",
-        "ipi-pingpong", "net-echo", "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile"})
+        "ipi-pingpong", "net-echo", "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile",
+            "lego-word-count", "lego-word-count-seq", "lego-exec"})
     void everyBuiltInScenarioReplaysUnderFreeAndChaos(final String scenario)
     {
         assertTrue(palimpsest.recorder.ScenarioCatalog.load().names().contains(scenario), scenario);
@@ -87,7 +88,8 @@ class ReplayCommandTest
     void everyBuiltInScenarioIsCovered()
     {
         assertEquals(java.util.Set.of("boot", "exec", "word-count", "fork-cow", "text-poke-scribble", "ipi-pingpong", "net-echo",
-            "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile"),
+            "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile",
+            "lego-word-count", "lego-word-count-seq", "lego-exec"),
             palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
             .collect(java.util.stream.Collectors.toSet()),
             "a new built-in scenario: add it to everyBuiltInScenarioReplaysUnderFreeAndChaos");

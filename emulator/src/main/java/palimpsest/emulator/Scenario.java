@@ -36,6 +36,24 @@ public interface Scenario
         return MachineConfig.defaults();
     }
 
+    /**
+     * Names of the nodes for consoles and the trace header (for example P0, M1 for a processor and a
+     * memory component), or null for plain node numbers.
+     */
+    default String[] nodeLabels(final MachineConfig config, final ScenarioContext context)
+    {
+        return null;
+    }
+
+    /**
+     * A short description of a network frame this scenario's software sends (its protocol: for
+     * LegoOS "REQ PCACHE_MISS msg 0x.. a0=.."), for {@code pal dump}; null when it has none.
+     */
+    default String describeFrame(final byte[] frame, final int length)
+    {
+        return null;
+    }
+
     /** Virtual-time budget after which the run stops with {@link Outcome.Kind#LIMIT}. */
     default long maxInstructions()
     {

@@ -79,6 +79,8 @@ public final class Kernel
     public final palimpsest.kernel.akaros.Akaros akaros;
     /** JOS: external interrupts are never enabled in kernel code except by the idle loop's sti; hlt. */
     public final boolean irqsOffInKernel;
+    /** LegoOS pieces (ibapi, pcache, memory-component manager) on a multi-node machine; null on one node. */
+    public final palimpsest.kernel.lego.Lego lego;
 
     /** The one bridge from memory to Java: task_struct.fiber_id -> the fiber running that task. */
     private final Map<Long, Fiber> fibers = new HashMap<>();
@@ -87,9 +89,10 @@ public final class Kernel
 
     private Kernel(final Machine machine, final KernelConfig config)
     {
-        if (machine.config().nodes != 1)
+        if (machine.config().nodes != 1 && config.lego == null)
         {
-            throw new IllegalArgumentException("the kernel runs on one node, got " + machine.config().nodes);
+            throw new IllegalArgumentException("this scenario's kernel runs on one node, got " + machine.config().nodes +
+                " (the lego-* scenarios run one kernel per node)");
         }
         this.machine = machine;
         this.config = config;
@@ -136,6 +139,8 @@ public final class Kernel
         {
             b.accept(this);
         }
+        // Registered last: a single-node image keeps every address it had before LegoOS existed.
+        this.lego = config.lego == null ? null : new palimpsest.kernel.lego.Lego(this, config.lego);
         boot.finishImage();
     }
 
@@ -147,10 +152,24 @@ public final class Kernel
         {
             config.file(p.path(), p.link(machine.code()));
         }
-        final PhysicalMemory mem = machine.memory(0);
-        k.text.load(mem);
-        k.boot.load(mem);
-        machine.setBootEntry(0, k.boot.entry());
+        if (k.lego == null)
+        {
+            final PhysicalMemory mem = machine.memory(0);
+            k.text.load(mem);
+            k.boot.load(mem);
+            machine.setBootEntry(0, k.boot.entry());
+            return k;
+        }
+        // One kernel image per node, each in its own memory: the same text, its own boot_params
+        // (role, node id; the initrd with the files only on memory nodes, which own them).
+        for (int n = 0; n < machine.config().nodes; n++)
+        {
+            final PhysicalMemory mem = machine.memory(n);
+            k.text.load(mem);
+            k.boot.load(mem, n, k.lego.role(n));
+            machine.setBootEntry(n, k.boot.entry());
+        }
+        machine.powerOffPerNode();
         return k;
     }
 
@@ -159,7 +178,7 @@ public final class Kernel
     /** This cpu's per-cpu area (__per_cpu_offset[smp_processor_id()]). */
     public long thisCpu(final Cpu cpu)
     {
-        return cpu.load64(Globals.PER_CPU_OFFSET + cpu.id() * 8L);
+        return cpu.load64(Globals.PER_CPU_OFFSET + cpu.apicId() * 8L);
     }
 
     public long perCpu(final Cpu cpu, final int id)

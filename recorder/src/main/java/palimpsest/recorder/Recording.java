@@ -42,6 +42,9 @@ public final class Recording
         void write(int node, char ch);
     }
 
+    /** Header argument naming the nodes' roles, when the scenario has any ({@link Scenario#nodeLabels}). */
+    public static final String ROLES = "roles";
+
     private final Scenario scenario;
     private MachineConfig config;
     private ScenarioContext context = ScenarioContext.empty();
@@ -133,10 +136,17 @@ public final class Recording
     public static TraceHeader header(final Scenario scenario, final MachineConfig config, final ScenarioContext context,
         final String scheduleKind, final long seed)
     {
-        return TraceHeader.builder()
+        final TraceHeader.Builder b = TraceHeader.builder()
             .machine(config.nodes, config.cpusPerNode, config.memMiB)
             .scenario(scenario.name())
-            .args(context.args())
+            .args(context.args());
+        final String[] labels = scenario.nodeLabels(config, context);
+        if (labels != null)
+        {
+            // The nodes' roles (P0, M1...) travel in the header as the argument "roles".
+            b.arg(ROLES, String.join(",", labels));
+        }
+        return b
             .schedule(scheduleKind, seed)
             .kernel(context.kernelVersion(), context.patches())
             .toolVersion(Version.tool())

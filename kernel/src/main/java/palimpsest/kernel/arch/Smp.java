@@ -51,7 +51,7 @@ public final class Smp
         // (Hotplug.__cpu_disable), so every cpu asked here is still there to acknowledge.
         // JOS has no cross calls: its kernel runs with interrupts off, so a cpu waiting for an
         // acknowledgement from another one in the kernel would wait forever; it flushes locally only.
-        final long others = k.irqsOffInKernel ? 0 : onlineMask(cpu) & ~(1L << cpu.id());
+        final long others = k.irqsOffInKernel ? 0 : onlineMask(cpu) & ~(1L << cpu.apicId());
         if (others == 0)
         {
             k.spin.unlock(cpu, Globals.CFD_LOCK);

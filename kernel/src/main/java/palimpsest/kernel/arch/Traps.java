@@ -278,7 +278,7 @@ public final class Traps
         }
         final long pcpu = k.thisCpu(cpu);
         cpu.store64(pcpu + PerCpu.TICKS, cpu.load64(pcpu + PerCpu.TICKS) + 1);
-        if (cpu.id() == 0)
+        if (cpu.apicId() == 0)
         {
             cpu.store64(Globals.JIFFIES, cpu.load64(Globals.JIFFIES) + 1);
             k.timers.run(cpu);

@@ -459,6 +459,17 @@ public final class Vm
             // bad_area_nosemaphore, an oops (never a wait on our own lock).
             return false;
         }
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            // LegoOS processor: no vmas here; the pcache fills the page from the memory component.
+            return k.lego.pcache.handleFault(cpu, mm, addr, err);
+        }
+        return handleMmFault(cpu, mm, addr, err);
+    }
+
+    /** handle_mm_fault on a given address space (LegoOS's memory component faults in its processes' pages). */
+    public boolean handleMmFault(final Cpu cpu, final long mm, final long addr, final long err)
+    {
         faultFn.enter(cpu);
         lockMm(cpu, mm);
         final long vma = findVma(cpu, mm, addr);
@@ -634,6 +645,11 @@ public final class Vm
         final long old = cpu.xadd(k.spin.atomicSite(), mm + MmStruct.USERS, 8, -1);
         if (old == 1)
         {
+            if (k.lego != null && k.lego.isProcessor(cpu))
+            {
+                // pcache_exit_process: the lines and rmaps of this address space go first.
+                k.lego.pcache.exitProcess(cpu, mm);
+            }
             mmputFn.at(cpu, 0x20);
             long v = cpu.load64(mm + MmStruct.MMAP);
             while (v != 0)
@@ -665,6 +681,11 @@ public final class Vm
         if (mm == 0 || len < 0 || !Layout.isUser(addr) || !Layout.isUser(addr + len))
         {
             return false;
+        }
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            // A LegoOS processor has no vmas: access_ok is the range check (faults go to the pcache).
+            return true;
         }
         long a = addr;
         final long end = addr + Math.max(len, 1);

@@ -89,6 +89,14 @@ public final class Syscalls
     {
         final long t = k.current(cpu);
         final long mm = cpu.load64(t + Task.MM);
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            final long r = k.lego.sys.syscall(cpu, mm, (int)nr, a0, a1, a2, a3);
+            if (r != palimpsest.kernel.lego.LegoSys.LOCAL)
+            {
+                return r;
+            }
+        }
         switch ((int)nr)
         {
             case SYS_READ: return k.vfs.sysRead(cpu, a0, a1, a2);
@@ -200,6 +208,10 @@ public final class Syscalls
         }
         cpu.store64(child + Task.USER_SP, cpu.load64(frame + Traps.F_SP));
         final long pid = cpu.load64(child + Task.PID);
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            k.lego.sys.fork(cpu, mm, cpu.load64(child + Task.MM), pid);
+        }
         k.sched.wakeUpNew(cpu, child);
         return forkFn.leave(cpu, pid);
     }
