@@ -45,4 +45,12 @@ public final class AkarosPmuScenario extends KernelScenario
     {
         return new String[] {"yield_loop: " + context.longArg("yields", 2000) + " yields", "reboot: Power down"};
     }
+
+    @Override
+    protected java.util.List<palimpsest.emulator.ScenarioArg> scenarioArgs()
+    {
+        return java.util.List.of(
+            palimpsest.emulator.ScenarioArg.number("pmu-period", "100", "PMU sampling period in instructions (0: no profiler)"),
+            palimpsest.emulator.ScenarioArg.number("yields", "2000", "proc_yield calls the yield loop makes"));
+    }
 }

@@ -47,4 +47,11 @@ public final class ExecScenario extends KernelScenario
         final long rounds = context.longArg("rounds", 2);
         return new String[] {"hello from /bin/greeter, pid", "exec: " + rounds + " of " + rounds + " execs of /bin/greeter ran", "reboot: Power down"};
     }
+
+    @Override
+    protected java.util.List<palimpsest.emulator.ScenarioArg> scenarioArgs()
+    {
+        return java.util.List.of(
+            palimpsest.emulator.ScenarioArg.number("rounds", "2", "children the launcher forks, each exec-ing /bin/greeter"));
+    }
 }

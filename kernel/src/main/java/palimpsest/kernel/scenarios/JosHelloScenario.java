@@ -45,4 +45,11 @@ public final class JosHelloScenario extends KernelScenario
     {
         return new String[] {"hello, world", "i am environment 00001000", "hello: done", "reboot: Power down"};
     }
+
+    @Override
+    protected java.util.List<palimpsest.emulator.ScenarioArg> scenarioArgs()
+    {
+        return java.util.List.of(
+            palimpsest.emulator.ScenarioArg.number("spin", "1500000", "instructions the hello environment spins before it exits"));
+    }
 }

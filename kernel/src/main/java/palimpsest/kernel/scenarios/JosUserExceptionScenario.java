@@ -46,4 +46,12 @@ public final class JosUserExceptionScenario extends KernelScenario
     {
         return new String[] {"faulted in at deadbeef", "faultalloc: every environment read its own strings", "reboot: Power down"};
     }
+
+    @Override
+    protected java.util.List<palimpsest.emulator.ScenarioArg> scenarioArgs()
+    {
+        return java.util.List.of(
+            palimpsest.emulator.ScenarioArg.number("children", "2", "environments forked by the fork tree"),
+            palimpsest.emulator.ScenarioArg.number("faults", "3", "user page faults each environment takes on its exception stack"));
+    }
 }

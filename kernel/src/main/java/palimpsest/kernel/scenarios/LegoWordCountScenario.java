@@ -108,4 +108,18 @@ public class LegoWordCountScenario extends KernelScenario
         }
         return super.verdict(machine, outcome);
     }
+
+    @Override
+    protected java.util.List<palimpsest.emulator.ScenarioArg> scenarioArgs()
+    {
+        return java.util.List.of(
+            palimpsest.emulator.ScenarioArg.number("threads", "4", "worker threads cloned by word_count"),
+            palimpsest.emulator.ScenarioArg.number("words", "3000", "words in the generated input text"),
+            palimpsest.emulator.ScenarioArg.number("text-seed", "42", "seed of the generated input text"),
+            palimpsest.emulator.ScenarioArg.number("memory-nodes", "nodes - 1", "memory components (nodes 1..K)"),
+            palimpsest.emulator.ScenarioArg.number("pcache-mb", "1", "pcache size in MiB"),
+            palimpsest.emulator.ScenarioArg.number("pcache-kb", "pcache-mb x 1024", "pcache size in KiB (overrides pcache-mb)"),
+            palimpsest.emulator.ScenarioArg.number("pcache-ways", "8", "pcache associativity"),
+            palimpsest.emulator.ScenarioArg.number("page-csum", "0", "1: checksum every page shipped between P and M"));
+    }
 }
