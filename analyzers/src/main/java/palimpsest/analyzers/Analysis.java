@@ -98,6 +98,7 @@ public final class Analysis
                     a.onEvent(e);
                 }
                 owners.onEvent(e);
+                symbols.onEvent(e);
                 shadow.apply(e);
                 if (progress != null && (e.index() & 0xfffff) == 0)
                 {

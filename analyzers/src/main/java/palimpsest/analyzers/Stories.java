@@ -142,7 +142,11 @@ public final class Stories
             final Finding symptom = top.symptom();
             if (symptom != null)
             {
-                sb.append("; it led to: ").append(symptom.title).append(" (event ").append(symptom.event).append(')');
+                // A symptom's title may carry its own chain ("oops at X in f <- pointer loaded from
+                // Y <- ..."): the verdict keeps its head; the story below has the rest.
+                final int cut = symptom.title.indexOf(" <- ");
+                sb.append("; it led to: ").append(cut > 0 ? symptom.title.substring(0, cut) : symptom.title)
+                    .append(" (event ").append(symptom.event).append(')');
             }
             else if (!cause.title.isEmpty())
             {

@@ -55,7 +55,7 @@ final class HandMade implements AutoCloseable
 
     HandMade(final Path dir)
     {
-        w = TraceWriter.create(dir, TraceHeader.builder().machine(1, 2, 128).scenario("hand-made").schedule("seeded", 0).build());
+        w = TraceWriter.create(dir, TraceHeader.builder().machine(1, 2, 128).scenario("hand-made").schedule("seeded", 0).kernel("head", java.util.List.of()).build());
     }
 
     static long pa(final long va)

@@ -84,4 +84,28 @@ class HeapShadowTest
         assertTrue(r.findings.get(2).report.contains("BUG: KASAN: slab-out-of-bounds in __d_lookup+0x8/0x100"), r.findings.get(2).report);
         assertTrue(r.findings.get(2).report.contains("0 bytes to the right of"), r.findings.get(2).report);
     }
+
+    @Test
+    void aWriteIntoTheSlackPastTheRequestedSizeIsOutOfBoundsWithSlubsRightRedzoneLine()
+    {
+        final Path t = dir.resolve("slack");
+        try (HandMade h = new HandMade(t))
+        {
+            h.cacheName(2, "kmalloc-64");
+            h.frames(0, STACK, HandMade.pc("d_alloc", 0x10));
+            h.alloc(0, OBJ, 2, 64).mark(0, HandMade.pc("d_alloc", 0x8), palimpsest.kernel.Mark.KMALLOC, OBJ, 40);
+            h.store(0, HandMade.pc("d_alloc", 0x14), OBJ + 32, 8, 1); // the last requested word: fine
+            h.store(0, HandMade.pc("__d_lookup", 0x20), OBJ + 40, 8, 0x41); // one word past kmalloc(40)
+            h.alloc(1, OBJ + 64, 2, 64).mark(1, HandMade.pc("d_alloc", 0x8), palimpsest.kernel.Mark.KMALLOC, OBJ + 64, 64);
+            h.store(1, HandMade.pc("d_alloc", 0x14), OBJ + 64 + 56, 8, 1); // kmalloc(64): all of it is the caller's
+        }
+        final Analysis.Result r = analyze(t);
+        assertEquals(1, r.findings.size(), () -> r.findings.toString());
+        final String rep = r.findings.get(0).report;
+        assertTrue(rep.contains("BUG: KASAN: slab-out-of-bounds in __d_lookup+0x20/0x100"), rep);
+        assertTrue(rep.contains("The buggy address is located 0 bytes to the right of\n allocated 40-byte region"), rep);
+        assertTrue(rep.contains("BUG kmalloc-64 (Not tainted): Right Redzone overwritten"), rep);
+        assertTrue(rep.contains("@offset=40. First byte 0x41 instead of the redzone (bytes 40..63 of the object)"), rep);
+        assertEquals("__d_lookup", r.findings.get(0).culprit);
+    }
 }

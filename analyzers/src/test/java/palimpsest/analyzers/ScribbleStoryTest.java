@@ -90,7 +90,7 @@ class ScribbleStoryTest
         assertTrue(code.report.contains("is mapped at phys " + Long.toHexString(MODULE_TEXT_PHYS + 0x15)), code.report);
         final Finding oops = r.findings.get(2);
         assertEquals("oops", oops.analyzer);
-        assertTrue(oops.report.contains("page fault at " + String.format("%016x", FAULT) + " by __d_lookup+0x44/0x100"), oops.report);
+        assertTrue(oops.report.contains("page fault at " + String.format("%016x", FAULT) + " (read, not-present page, kernel mode) by __d_lookup+0x44/0x100"), oops.report);
         assertTrue(oops.report.contains("was loaded by __d_lookup+0x40/0x100"), oops.report);
         assertTrue(oops.report.contains("[4] byte 5 of X written 0xf0 (was 0x88)"), oops.report);
         assertTrue(oops.report.contains("writer: text_poke <- alternatives_smp_lock <- alternatives_smp_switch <- cpu_up"), oops.report);

@@ -67,6 +67,7 @@ final class AnalyzeCommand implements Callable<Integer>
         {
             h = r.header();
         }
+        plugins.requireFor(h, "analyze");
         final Symbols symbols = Symbols.of(h, plugins.catalog());
         final PassProgress progress = new PassProgress(io, "analyze");
         final Analysis.Result result;

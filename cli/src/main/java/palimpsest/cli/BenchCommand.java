@@ -203,6 +203,7 @@ final class BenchCommand implements Callable<Integer>
             io.out.println(String.format(Locale.ROOT, "patch bisect: %s %s..%s: %d candidates, %d replays, %s wall (record + replays), first bad: %s",
                 BISECT_SCENARIO, BISECT_GOOD, BISECT_BAD, r.candidates.size(), r.replays, Fmt.seconds(r.nanos),
                 r.found() ? r.firstBad().name() : "(ambiguous: " + r.suspects.size() + " suspects)"));
+            analyzeRow(dir.resolve("bad"), catalog);
         }
         catch (final IllegalArgumentException e)
         {
@@ -212,6 +213,32 @@ final class BenchCommand implements Callable<Integer>
         {
             delete(dir);
         }
+    }
+
+    /**
+     * pal analyze's throughput on one real trace (the bisect's bad run: it oopses, so the second
+     * stages run too): every registered analyzer, one run, the who-wrote index built from scratch.
+     */
+    private void analyzeRow(final Path trace, final ScenarioCatalog catalog)
+    {
+        if (!Files.isDirectory(trace))
+        {
+            io.out.println("analyze: not measured (no trace)");
+            return;
+        }
+        io.err.println("bench: analyze of " + BISECT_SCENARIO + " " + BISECT_BAD + "...");
+        final palimpsest.trace.TraceHeader h;
+        try (var r = palimpsest.trace.TraceReader.open(trace))
+        {
+            h = r.header();
+        }
+        final palimpsest.analyzers.core.Symbols symbols = palimpsest.analyzers.core.Symbols.of(h, catalog);
+        final long t0 = System.nanoTime();
+        final palimpsest.analyzers.Analysis.Result a = palimpsest.analyzers.Analysis.run(trace, symbols, null);
+        final long nanos = System.nanoTime() - t0;
+        io.out.println(String.format(Locale.ROOT, "analyze: %s %s: %s events in %s = %s events/s, all %d analyzers (%s), one run, "
+            + "who-wrote index built; %d finding(s)", BISECT_SCENARIO, BISECT_BAD, Fmt.count(a.events), Fmt.seconds(nanos),
+            Fmt.count((long)(a.events * 1e9 / Math.max(1, nanos))), a.analyzers.size(), String.join(", ", a.analyzers), a.findings.size()));
     }
 
     private Row measure(final Scenario s, final Path dir)

@@ -73,7 +73,21 @@ final class DumpCommand implements Callable<Integer>
         try (TraceReader r = open(trace))
         {
             final TraceHeader h = r.header();
-            final EventFormatter fmt = new EventFormatter(noSymbols ? Symbolizer.NONE : symbolizer(h), interruptSources());
+            // Module text (loaded at run time, not in the scenario's code map) is symbolized from the
+            // memory the trace wrote, and keeps its names after the module is unloaded: that needs
+            // every event from the start through a machine shadow.
+            final boolean modules = !noSymbols && !h.kernelVersion().isEmpty();
+            final palimpsest.analyzers.core.Symbols syms = modules ? palimpsest.analyzers.core.Symbols.of(h, plugins.catalog()) : null;
+            final palimpsest.analyzers.core.MachineShadow shadow = modules ? new palimpsest.analyzers.core.MachineShadow(h.cpuCount(), h.cpusPerNode()) : null;
+            final Symbolizer base = noSymbols ? Symbolizer.NONE : symbolizer(h);
+            if (modules)
+            {
+                syms.readModulesFrom(shadow.memory());
+            }
+            final EventFormatter fmt = new EventFormatter(!modules ? base : pc -> {
+                final String s = base.symbolize(pc);
+                return s != null ? s : syms.moduleSym(pc);
+            }, interruptSources());
             final PrintWriter w = new PrintWriter(new BufferedWriter(new OutputStreamWriter(io.out, StandardCharsets.UTF_8), 1 << 16));
             w.println("-- trace " + trace + ": scenario " + h.scenario() + (h.scenarioArgs().isEmpty() ? "" : " " + h.scenarioArgs()) +
                 ", " + h.nodes() + " node(s) x " + h.cpusPerNode() + " cpu(s), " + h.memMiB() + " MiB, schedule " +
@@ -83,15 +97,27 @@ final class DumpCommand implements Callable<Integer>
             final Event e = new Event();
             final StringBuilder sb = new StringBuilder(256);
             long printed = 0;
-            boolean more = from == 0 || r.seek(from);
+            boolean more = from == 0 || modules || r.seek(from);
             while (more && (limit < 0 || printed < limit) && r.next(e))
             {
-                if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]))
+                if (modules)
                 {
+                    syms.onEvent(e);
+                }
+                if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]) || e.index() < from)
+                {
+                    if (modules)
+                    {
+                        shadow.apply(e);
+                    }
                     continue;
                 }
                 sb.setLength(0);
                 fmt.format(e, sb).append('\n');
+                if (modules)
+                {
+                    shadow.apply(e);
+                }
                 w.append(sb);
                 printed++;
                 if ((printed & 1023) == 0 && w.checkError())

@@ -72,6 +72,33 @@ final class PluginOptions
         return s;
     }
 
+    /** The file names of the --plugin jars, as a recording's header keeps them. */
+    List<String> jarNames()
+    {
+        final List<String> names = new ArrayList<>();
+        for (final Path j : jars)
+        {
+            names.add(j.getFileName().toString());
+        }
+        return names;
+    }
+
+    /**
+     * Refuses a trace whose header asks for a plugin jar this command was not given: its
+     * scenario, patches or analyzers would be missing and every report would be wrong.
+     */
+    void requireFor(final palimpsest.trace.TraceHeader h, final String verb)
+    {
+        final List<String> have = jarNames();
+        for (final String want : h.plugins())
+        {
+            if (!have.contains(want))
+            {
+                throw new UserError(verb + ": the trace was recorded with --plugin " + want + "; pass --plugin PATH/" + want);
+            }
+        }
+    }
+
     static boolean isPlugin(final Scenario s)
     {
         final ClassLoader l = s.getClass().getClassLoader();

@@ -115,6 +115,7 @@ final class RecordCommand implements Callable<Integer>
             .schedule(schedule, seed)
             .output(output)
             .keyframeEvery(keyframeEvery)
+            .plugins(plugins.jarNames())
             .console(console::write);
         final Progress progress = new Progress(io, console, scenario.name(), recording);
         final RecordingSummary s;

@@ -149,6 +149,16 @@ class PluginTest
         assertTrue(d.out().contains("pc=hello_main+0x"), d.out());
         final Result noPlugin = pal("dump", out.toString(), "--kind", "store", "--limit", "3");
         assertEquals(0, noPlugin.rc(), "dump still works without the plugin, with numeric pcs");
+        try (TraceReader t = TraceReader.open(out))
+        {
+            assertEquals(java.util.List.of("user-plugin.jar"), t.header().plugins(), "the header names the jar");
+        }
+        // analyze without the jar would run without the scenario's symbols and patches: refused, naming the jar.
+        final Result a = pal("analyze", out.toString());
+        assertEquals(2, a.rc(), a.toString());
+        assertEquals("pal: analyze: the trace was recorded with --plugin user-plugin.jar; pass --plugin PATH/user-plugin.jar\n", a.err());
+        final Result ok = pal("analyze", out.toString(), "--plugin", jar.toString());
+        assertEquals(0, ok.rc(), ok.toString());
     }
 
     @Test

@@ -50,7 +50,7 @@ class ReplayCommandTest
 
     /** Every built-in scenario, recorded free-running and under chaos, replays event for event. */
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"boot", "word-count", "fork-cow", "text-poke-scribble",
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"boot", "exec", "word-count", "fork-cow", "text-poke-scribble",
         "ipi-pingpong", "net-echo", "tlb-stale"})
     void everyBuiltInScenarioReplaysUnderFreeAndChaos(final String scenario)
     {
@@ -69,7 +69,7 @@ class ReplayCommandTest
     @Test
     void everyBuiltInScenarioIsCovered()
     {
-        assertEquals(java.util.Set.of("boot", "word-count", "fork-cow", "text-poke-scribble", "ipi-pingpong", "net-echo",
+        assertEquals(java.util.Set.of("boot", "exec", "word-count", "fork-cow", "text-poke-scribble", "ipi-pingpong", "net-echo",
             "tlb-stale"), palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
             .collect(java.util.stream.Collectors.toSet()),
             "a new built-in scenario: add it to everyBuiltInScenarioReplaysUnderFreeAndChaos");

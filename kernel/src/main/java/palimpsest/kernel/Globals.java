@@ -152,6 +152,14 @@ public final class Globals
     public static final long DPM_LIST = alloc(16, 8);
     public static final long PM_SLEEPING = alloc(8, 8);
 
+    /**
+     * Drivers (issue 11): pointers to chrdevs[] (a fops pointer per major) and irq_desc[256]
+     * (handler, dev_id), kzalloc'ed by the first register_chrdev / request_irq (0 until then).
+     */
+    public static final int CHRDEV_MAJORS = 64;
+    public static final long CHRDEVS = alloc(8, 8);
+    public static final long IRQ_DESC = alloc(8, 8);
+
     /** Kernel command line copied from boot_params (init path). */
     public static final long CMDLINE = alloc(256, 8);
 

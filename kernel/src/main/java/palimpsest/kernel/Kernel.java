@@ -63,6 +63,10 @@ public final class Kernel
     public final Alternatives alternatives;
     public final Futex futex;
     public final Loader loader;
+    /** Character devices for driver modules (register_chrdev, the /dev node, fops dispatch). */
+    public final palimpsest.kernel.module.CharDevs chrdevs;
+    /** Device interrupts for driver modules (request_irq/free_irq, do_IRQ). */
+    public final palimpsest.kernel.arch.Irqs irqs;
     public final Syscalls sys;
     public final Hotplug hotplug;
     public final Freezer freezer;
@@ -102,6 +106,8 @@ public final class Kernel
         this.alternatives = new Alternatives(this);
         this.futex = new Futex(this);
         this.loader = new Loader(this);
+        this.chrdevs = new palimpsest.kernel.module.CharDevs(this);
+        this.irqs = new palimpsest.kernel.arch.Irqs(this);
         this.sys = new Syscalls(this);
         this.hotplug = new Hotplug(this);
         this.freezer = new Freezer(this);

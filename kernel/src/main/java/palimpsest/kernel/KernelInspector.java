@@ -221,6 +221,33 @@ public final class KernelInspector
         return cString(mod + palimpsest.kernel.module.Modules.M_NAME, palimpsest.kernel.module.Modules.M_NAME_LEN);
     }
 
+    /** One function of a module as its symtab/strtab say: start, size, name, module name. */
+    public record ModuleSymbol(long start, long size, String name, String module)
+    {
+        /** {@code name+0xoff/0xsize [module]} if addr is inside, else null. */
+        public String symbolize(final long addr)
+        {
+            return Long.compareUnsigned(addr - start, size) < 0 ?
+                name + "+0x" + Long.toHexString(addr - start) + "/0x" + Long.toHexString(size) + " [" + module + "]" : null;
+        }
+    }
+
+    /** Every function of the module at mod (struct module), read from memory: for keeping names past its unload. */
+    public java.util.List<ModuleSymbol> moduleSymbols(final long mod)
+    {
+        final java.util.List<ModuleSymbol> out = new java.util.ArrayList<>();
+        final long n = read64(mod + palimpsest.kernel.module.Modules.M_NUM_SYMTAB);
+        final long symtab = read64(mod + palimpsest.kernel.module.Modules.M_SYMTAB);
+        final long strtab = read64(mod + palimpsest.kernel.module.Modules.M_STRTAB);
+        final String name = moduleName(mod);
+        for (long i = 0; i < n && i < 4096; i++)
+        {
+            final long e = symtab + i * palimpsest.kernel.module.Modules.SYM_SIZE;
+            out.add(new ModuleSymbol(read64(e), read64(e + 8), cString(strtab + read64(e + 16), 64), name));
+        }
+        return out;
+    }
+
     /**
      * Symbolizes a module text address from memory alone (module list, symtab, strtab), as
      * Linux's oops does: {@code e1000_watchdog+0xd/0x80 [e1000]}; null if no module holds it.

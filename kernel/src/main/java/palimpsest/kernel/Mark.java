@@ -27,6 +27,7 @@ package palimpsest.kernel;
  *  CPU_DOWN        cpu                 0
  *  SUSPEND         0                   0 (tasks frozen, secondary cpus about to go down)
  *  RESUME          0                   0 (secondary cpus back, tasks thawed)
+ *  KMALLOC         object address      requested size (after the SLAB_ALLOC or PAGE_ALLOC it took; kzalloc too)
  *  DATA_RACY       address             size (a __data_racy variable: its plain accesses are
  *                                      intentionally racy, e.g. a polled flag; KCSAN ignores them)
  *  ACCESS_ONCE     address             size (the next access of this cpu to address is marked:
@@ -56,6 +57,8 @@ public final class Mark
     public static final int CPU_DOWN = 19;
     public static final int SUSPEND = 20;
     public static final int RESUME = 21;
+    /** kmalloc's requested size (issue 11; this branch's range is 22..29): KASAN's precise end of the object. */
+    public static final int KMALLOC = 22;
     // 30..39: analyzer annotations (issue 11b)
     public static final int DATA_RACY = 30;
     public static final int ACCESS_ONCE = 31;
@@ -63,7 +66,8 @@ public final class Mark
     private static final String[] NAMES = {
         "?", "slab-alloc", "slab-free", "page-alloc", "page-free", "text-register", "lock-acquire", "lock-release",
         "vmalloc", "vfree", "task-create", "task-exit", "oops", "smp-lock-site", "cpu-up", "module-load",
-        "module-unload", "text-poke", "alt-smp-switch", "cpu-down", "suspend", "resume"
+        "module-unload", "text-poke", "alt-smp-switch", "cpu-down", "suspend", "resume",
+        "kmalloc"
     };
     private static final String[] NAMES_30 = {"data-racy", "access-once"};
 

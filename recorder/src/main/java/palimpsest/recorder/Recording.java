@@ -57,6 +57,8 @@ public final class Recording
     private final java.util.concurrent.atomic.AtomicLong eventsSeen = new java.util.concurrent.atomic.AtomicLong();
     private volatile long finalEvents = -1;
 
+    private java.util.List<String> plugins = java.util.List.of();
+
     public Recording(final Scenario scenario)
     {
         this.scenario = Objects.requireNonNull(scenario, "scenario");
@@ -116,7 +118,14 @@ public final class Recording
     /** The header a recording with these settings writes (also used to check settings cheaply). */
     public TraceHeader header()
     {
-        return header(scenario, config, context, scheduleKind, seed);
+        return header(scenario, config, context, scheduleKind, seed).withPlugins(plugins);
+    }
+
+    /** The file names of the plugin jars this recording needs (written to the header: analyze and replay ask for them). */
+    public Recording plugins(final java.util.List<String> jarNames)
+    {
+        this.plugins = java.util.List.copyOf(jarNames);
+        return this;
     }
 
     public static TraceHeader header(final Scenario scenario, final MachineConfig config, final ScenarioContext context,
@@ -174,7 +183,7 @@ public final class Recording
             throw new IllegalStateException("no output directory");
         }
         final InputSource input = InputSources.create(scheduleKind, seed);
-        final TraceHeader header = header(scenario, config, context, input.kind(), seed);
+        final TraceHeader header = header(scenario, config, context, input.kind(), seed).withPlugins(plugins);
         final boolean existed = Files.exists(output);
         final TraceWriter w = TraceWriter.create(output, header);
         final Machine m;

@@ -42,6 +42,8 @@ public final class TraceHeader
     private final String kernelVersion;
     private final List<String> kernelPatches;
     private final String toolVersion;
+    /** File names of the --plugin jars the recording had (an optional trailing field: absent when empty). */
+    private final List<String> plugins;
 
     public TraceHeader(
         final int nodes,
@@ -56,7 +58,7 @@ public final class TraceHeader
         final String toolVersion)
     {
         this(TraceFormat.VERSION, nodes, cpusPerNode, memMiB, scenario, scenarioArgs, scheduleKind, seed,
-            kernelVersion, kernelPatches, toolVersion);
+            kernelVersion, kernelPatches, toolVersion, List.of());
     }
 
     private TraceHeader(
@@ -70,9 +72,11 @@ public final class TraceHeader
         final long seed,
         final String kernelVersion,
         final List<String> kernelPatches,
-        final String toolVersion)
+        final String toolVersion,
+        final List<String> plugins)
     {
         this.formatVersion = formatVersion;
+        this.plugins = List.copyOf(plugins);
         this.nodes = nodes;
         this.cpusPerNode = cpusPerNode;
         this.memMiB = memMiB;
@@ -149,6 +153,19 @@ public final class TraceHeader
         return kernelPatches;
     }
 
+    /** The plugin jars (file names) the recording was made with; analyzing or replaying it needs them. */
+    public List<String> plugins()
+    {
+        return plugins;
+    }
+
+    /** This header with the plugin jars' file names recorded. */
+    public TraceHeader withPlugins(final List<String> jars)
+    {
+        return new TraceHeader(formatVersion, nodes, cpusPerNode, memMiB, scenario, scenarioArgs, scheduleKind, seed,
+            kernelVersion, kernelPatches, toolVersion, jars);
+    }
+
     public String toolVersion()
     {
         return toolVersion;
@@ -175,6 +192,15 @@ public final class TraceHeader
             len += str(strings, p);
         }
         len += str(strings, toolVersion);
+        if (!plugins.isEmpty())
+        {
+            // Optional trailing field: a header without plugins is byte for byte what it always was.
+            len += 4;
+            for (final String j : plugins)
+            {
+                len += str(strings, j);
+            }
+        }
 
         final byte[] b = new byte[len];
         int p = 0;
@@ -209,7 +235,16 @@ public final class TraceHeader
         {
             p = put(b, p, strings.get(s++));
         }
-        p = put(b, p, strings.get(s));
+        p = put(b, p, strings.get(s++));
+        if (!plugins.isEmpty())
+        {
+            Bits.putInt(b, p, plugins.size());
+            p += 4;
+            for (int i = 0; i < plugins.size(); i++)
+            {
+                p = put(b, p, strings.get(s++));
+            }
+        }
         if (p != len)
         {
             throw new IllegalStateException("header length " + p + " != " + len);
@@ -267,8 +302,17 @@ public final class TraceHeader
                 patches.add(c.str());
             }
             final String toolVersion = c.str();
+            final List<String> plugins = new ArrayList<>();
+            if (c.remaining() >= 4)
+            {
+                final int n = c.count();
+                for (int i = 0; i < n; i++)
+                {
+                    plugins.add(c.str());
+                }
+            }
             return new TraceHeader(version, nodes, cpusPerNode, memMiB, scenario, args, scheduleKind, seed,
-                kernelVersion, patches, toolVersion);
+                kernelVersion, patches, toolVersion, plugins);
         }
         catch (final IndexOutOfBoundsException ex)
         {
@@ -319,6 +363,11 @@ public final class TraceHeader
             return v;
         }
 
+        int remaining()
+        {
+            return end - p;
+        }
+
         int count()
         {
             final int n = i32();
@@ -360,14 +409,14 @@ public final class TraceHeader
             memMiB == h.memMiB && seed == h.seed && scenario.equals(h.scenario) &&
             scenarioArgs.equals(h.scenarioArgs) && scheduleKind.equals(h.scheduleKind) &&
             kernelVersion.equals(h.kernelVersion) && kernelPatches.equals(h.kernelPatches) &&
-            toolVersion.equals(h.toolVersion);
+            toolVersion.equals(h.toolVersion) && plugins.equals(h.plugins);
     }
 
     @Override
     public int hashCode()
     {
         return Objects.hash(formatVersion, nodes, cpusPerNode, memMiB, scenario, scenarioArgs, scheduleKind, seed,
-            kernelVersion, kernelPatches, toolVersion);
+            kernelVersion, kernelPatches, toolVersion, plugins);
     }
 
     @Override
@@ -375,7 +424,7 @@ public final class TraceHeader
     {
         return "TraceHeader{format=" + formatVersion + ", machine=" + nodes + "x" + cpusPerNode + " cpus, " + memMiB +
             " MiB, scenario=" + scenario + " " + scenarioArgs + ", schedule=" + scheduleKind + ", seed=" + seed +
-            ", kernel=" + kernelVersion + " " + kernelPatches + ", tool=" + toolVersion + "}";
+            ", kernel=" + kernelVersion + " " + kernelPatches + ", tool=" + toolVersion + (plugins.isEmpty() ? "" : ", plugins=" + plugins) + "}";
     }
 
     /** Fluent builder; unset strings are empty, unset numbers zero. */

@@ -44,6 +44,8 @@ public final class CodeWriteAuditor implements Analyzer
     private final TreeMap<Long, Long> modules = new TreeMap<>(Long::compareUnsigned);
     private final long textPhys = Layout.KERNEL_TEXT - Layout.START_KERNEL_MAP;
     private final long textPhysEnd;
+    /** Whether the trace ran our kernel (its image text at {@link #textPhys}); bare-metal scenarios put anything there. */
+    private boolean kernelImage = true;
     private final long[] pokeTarget;
     private final long[] pokeExpected;
     private final long[] pokeEvent;
@@ -96,7 +98,7 @@ public final class CodeWriteAuditor implements Analyzer
         final long key = shadow.physKey(cpu, e.paddr());
         final boolean poke = pokeLeft[cpu] > 0 && isPokeStore(e);
         final long pa = MachineShadow.paddrOf(key);
-        if (!poke && (pa < textPhys || pa >= textPhysEnd))
+        if (!poke && (!kernelImage || pa < textPhys || pa >= textPhysEnd))
         {
             return;
         }
@@ -242,6 +244,12 @@ public final class CodeWriteAuditor implements Analyzer
             sb.toString(), Finding.Role.CAUSE, "code-write", culprit(e.pc(), stack), 85, pokeEvent[cpu] >= 0 && target != 0 ? pokeEvent[cpu] : e.index()));
     }
 
+    @Override
+    public String checked()
+    {
+        return codeWrites + " writes into text or by text_poke checked";
+    }
+
     /** The writer and its caller ({@code text_poke <- alternatives_smp_lock}): who meant the write. */
     private String culprit(final long pc, final long[] stack)
     {
@@ -294,7 +302,9 @@ public final class CodeWriteAuditor implements Analyzer
         @Override
         public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
         {
-            return new CodeWriteAuditor(c.shadow, c.owners, c.symbols);
+            final CodeWriteAuditor a = new CodeWriteAuditor(c.shadow, c.owners, c.symbols);
+            a.kernelImage = !c.header.kernelVersion().isEmpty();
+            return a;
         }
     }
 }

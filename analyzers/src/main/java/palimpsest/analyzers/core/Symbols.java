@@ -23,6 +23,7 @@ public final class Symbols
 
     private final CodeMap code;
     private KernelInspector modules;
+    private final java.util.List<KernelInspector.ModuleSymbol> unloaded = new java.util.ArrayList<>();
 
     public Symbols(final CodeMap code)
     {
@@ -60,21 +61,61 @@ public final class Symbols
         });
     }
 
-    /** {@code name+0xoff/0xsize [module]} for module text, or null. */
-    private String moduleSym(final long pc)
+    /**
+     * Keeps the names of a module being unloaded (MODULE_UNLOAD: its struct module, symtab and
+     * strtab are still in memory), so its functions print as {@code fn+0x../0x.. [mod]} in every
+     * report after the unload too. Call for every event of a pass, before the memory applies it.
+     */
+    public void onEvent(final palimpsest.trace.Event e)
     {
-        if (modules == null || Long.compareUnsigned(pc, Layout.MODULES_VADDR) < 0 || Long.compareUnsigned(pc, Layout.MODULES_END) >= 0)
+        if (modules == null || e.kind() != palimpsest.trace.EventKind.MARK || e.a() != palimpsest.kernel.Mark.MODULE_UNLOAD)
         {
-            return null;
+            return;
         }
         try
         {
-            return modules.symbolizeModule(pc);
+            final java.util.List<KernelInspector.ModuleSymbol> syms = modules.moduleSymbols(e.b());
+            // Newest first: a later module at the same address wins over an older unloaded one.
+            syms.removeAll(unloaded);
+            unloaded.addAll(0, syms);
         }
-        catch (final RuntimeException e)
+        catch (final RuntimeException ex)
         {
-            return null; // a module list the trace has not (fully) written: no symbol
+            // a struct module the trace has not (fully) written: nothing to keep
         }
+    }
+
+    /** {@code name+0xoff/0xsize [module]} for module text (loaded now, or unloaded earlier in the pass), or null. */
+    public String moduleSym(final long pc)
+    {
+        if (Long.compareUnsigned(pc, Layout.MODULES_VADDR) < 0 || Long.compareUnsigned(pc, Layout.MODULES_END) >= 0)
+        {
+            return null;
+        }
+        if (modules != null)
+        {
+            try
+            {
+                final String live = modules.symbolizeModule(pc);
+                if (live != null)
+                {
+                    return live;
+                }
+            }
+            catch (final RuntimeException e)
+            {
+                // a module list the trace has not (fully) written: try the unloaded ones
+            }
+        }
+        for (final KernelInspector.ModuleSymbol m : unloaded)
+        {
+            final String s = m.symbolize(pc);
+            if (s != null)
+            {
+                return s;
+            }
+        }
+        return null;
     }
 
     /** Symbols of the scenario a trace was recorded from, or {@link #NONE} when it cannot be loaded. */

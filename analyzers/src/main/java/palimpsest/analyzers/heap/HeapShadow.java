@@ -6,6 +6,7 @@ import java.util.Set;
 
 import palimpsest.analyzers.Analyzer;
 import palimpsest.analyzers.Finding;
+import palimpsest.analyzers.core.CodeRanges;
 import palimpsest.analyzers.core.LongLongMap;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
@@ -44,6 +45,8 @@ public final class HeapShadow implements Analyzer
     static final byte LIVE = 1;
     static final byte FREED = 2;
     static final byte SLOT = 3;
+    /** Past kmalloc's requested size, inside the cache's object: KASAN's redzone, SLUB's right redzone. */
+    static final byte SLACK = 4;
 
     private final MachineShadow shadow;
     private final Owners owners;
@@ -52,7 +55,8 @@ public final class HeapShadow implements Analyzer
     private final List<byte[]> granules = new ArrayList<>();
     private final List<Finding> findings = new ArrayList<>();
     private final List<SlabObject> freedPoisoned = new ArrayList<>();
-    private final long[][] allocatorRanges;
+    private final LongLongMap requested = new LongLongMap(256, -1);
+    private final CodeRanges allocator;
     private long suppressed;
 
     public HeapShadow(final MachineShadow shadow, final Owners owners, final Symbols symbols)
@@ -60,36 +64,13 @@ public final class HeapShadow implements Analyzer
         this.shadow = shadow;
         this.owners = owners;
         this.symbols = symbols;
-        final List<long[]> ranges = new ArrayList<>();
-        for (final String f : ALLOCATOR_FUNCTIONS)
-        {
-            final long a = symbols.address(f);
-            if (a != -1)
-            {
-                final String s = symbols.code().symbolize(a);
-                final long size = Long.parseLong(s.substring(s.lastIndexOf("/0x") + 3), 16);
-                ranges.add(new long[] {a, a + size});
-            }
-        }
-        allocatorRanges = ranges.toArray(new long[0][]);
+        allocator = new CodeRanges(symbols, ALLOCATOR_FUNCTIONS);
     }
 
     @Override
     public String name()
     {
         return "heap";
-    }
-
-    private boolean allocatorPc(final long pc)
-    {
-        for (final long[] r : allocatorRanges)
-        {
-            if (Long.compareUnsigned(pc, r[0]) >= 0 && Long.compareUnsigned(pc, r[1]) < 0)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private byte[] page(final long key, final boolean create)
@@ -148,7 +129,7 @@ public final class HeapShadow implements Analyzer
                 return;
             }
         }
-        if (allocatorPc(e.pc()))
+        if (allocator.contains(e.pc()))
         {
             return;
         }
@@ -168,6 +149,22 @@ public final class HeapShadow implements Analyzer
                 freedPoisoned.remove(before);
             }
             set(key, (int)e.c(), LIVE);
+            requested.remove(key);
+        }
+        else if (type == Mark.KMALLOC)
+        {
+            final long key = shadow.translate(e.cpu(), e.b());
+            final SlabObject o = key < 0 ? null : owners.objectStartingAt(key);
+            if (o != null && o.live() && e.c() < o.size)
+            {
+                // Granule precision: a partly requested granule stays accessible.
+                final long end = (e.c() + 7) & ~7L;
+                requested.put(key, e.c());
+                if (end < o.size)
+                {
+                    set(key + end, (int)(o.size - end), SLACK);
+                }
+            }
         }
         else if (type == Mark.SLAB_FREE)
         {
@@ -265,7 +262,7 @@ public final class HeapShadow implements Analyzer
 
     private void report(final Event e, final long key, final int st)
     {
-        final SlabObject o = st == FREED ? owners.objectAt(key) : owners.objectBefore(key);
+        final SlabObject o = st == FREED || st == SLACK ? owners.objectAt(key) : owners.objectBefore(key);
         if (o != null && o.reported)
         {
             suppressed++;
@@ -303,9 +300,23 @@ public final class HeapShadow implements Analyzer
             sb.append("\nThe buggy address belongs to the object at ").append(Long.toHexString(o.vaddr))
                 .append("\n which belongs to the cache ").append(owners.cacheName(o.cacheId)).append(" of size ").append(o.size).append('\n');
             final long off = key - o.physKey;
-            sb.append("The buggy address is located ").append(off < o.size ? off + " bytes inside of" : (off - o.size) + " bytes to the right of")
-                .append("\n ").append(st == FREED ? "freed " : "allocated ").append(o.size).append("-byte region [")
-                .append(Long.toHexString(o.vaddr)).append(", ").append(Long.toHexString(o.vaddr + o.size)).append(")\n");
+            final long req = st == SLACK ? requested.get(o.physKey) : -1;
+            if (req >= 0)
+            {
+                sb.append("The buggy address is located ").append(off - req).append(" bytes to the right of\n allocated ").append(req)
+                    .append("-byte region [").append(Long.toHexString(o.vaddr)).append(", ").append(Long.toHexString(o.vaddr + req))
+                    .append(") (kmalloc(").append(req).append(") in a ").append(o.size).append("-byte object: the slack is redzone)\n");
+                if (write)
+                {
+                    sb.append('\n').append(rightRedzone(o, key, req, e));
+                }
+            }
+            else
+            {
+                sb.append("The buggy address is located ").append(off < o.size ? off + " bytes inside of" : (off - o.size) + " bytes to the right of")
+                    .append("\n ").append(st == FREED ? "freed " : "allocated ").append(o.size).append("-byte region [")
+                    .append(Long.toHexString(o.vaddr)).append(", ").append(Long.toHexString(o.vaddr + o.size)).append(")\n");
+            }
             if (write && st == FREED)
             {
                 sb.append(corruptedLine(o, key, e));
@@ -315,6 +326,24 @@ public final class HeapShadow implements Analyzer
         findings.add(new Finding(name(), e.index(), "KASAN: " + bug + " " + (write ? "write" : "read") + " of size " + e.size() + " at "
             + Long.toHexString(e.vaddr()) + " by " + symbols.sym(e.pc()), sb.toString(),
             write ? Finding.Role.CAUSE : Finding.Role.SYMPTOM, bug, culprit(e.pc()), write ? 80 : 70));
+    }
+
+    /** SLUB's debug report for a write past the requested size, as slub_debug=Z would print it at free. */
+    private String rightRedzone(final SlabObject o, final long key, final long req, final Event e)
+    {
+        final long off = key - o.physKey;
+        final StringBuilder sb = new StringBuilder();
+        sb.append("=============================================================================\n");
+        sb.append("BUG ").append(owners.cacheName(o.cacheId)).append(" (Not tainted): Right Redzone overwritten\n");
+        sb.append("-----------------------------------------------------------------------------\n");
+        sb.append("INFO: 0x").append(Long.toHexString(o.vaddr + off)).append("-0x").append(Long.toHexString(o.vaddr + off + e.size() - 1))
+            .append(" @offset=").append(off).append(". First byte ").append(String.format("0x%x", e.value() & 0xff))
+            .append(" instead of the redzone (bytes ").append(req).append("..").append(o.size - 1).append(" of the object)\n");
+        sb.append("INFO: Allocated in ").append(symbols.sym(o.allocated.pc)).append(" cpu=").append(o.allocated.cpu).append(" task=")
+            .append(o.allocated.task).append(" event=").append(o.allocated.event).append('\n');
+        sb.append("INFO: Object 0x").append(Long.toHexString(o.vaddr)).append(" @offset=0, requested ").append(req).append(" of ")
+            .append(o.size).append(" bytes\n");
+        return sb.toString();
     }
 
     /** KFENCE's line for a write into a freed, poisoned object: the bytes as they will be, dots where the poison survives. */
@@ -366,6 +395,12 @@ public final class HeapShadow implements Analyzer
     {
         final String f = symbols.function(pc);
         return f != null ? f : symbols.sym(pc);
+    }
+
+    @Override
+    public String checked()
+    {
+        return pageSlots.size() + " slab pages shadowed, every access checked against them";
     }
 
     public long suppressed()

@@ -8,7 +8,10 @@ import palimpsest.analyzers.Analyzer;
 import palimpsest.analyzers.Finding;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
+import palimpsest.analyzers.owner.Origin;
 import palimpsest.analyzers.owner.Owners;
+import palimpsest.analyzers.owner.PageBlock;
+import palimpsest.analyzers.owner.SlabObject;
 import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.kernel.Mark;
@@ -52,6 +55,12 @@ public final class OopsChain implements Analyzer
     private long carrierLoadEvent = -1;
     private WhoWroteIndex.Write culprit;
     private String culpritChain = "";
+    private long unexplained = -1;
+    private long unexplainedPc;
+    private int unexplainedCpu;
+    private long powerEvent = -1;
+    private long powerCode;
+    private long powerPc;
 
     /** A fault with the loads that led to it. */
     static final class Fault
@@ -71,6 +80,21 @@ public final class OopsChain implements Analyzer
         long[] events = new long[RING];
         int count;
         String sourceOwner = "";
+        long error;
+        /** CR2 as the kernel's OOPS mark gave it (stale for a #GP: the last page fault's). */
+        long markedCr2 = -1;
+        /** The allocation event of the object (or page block) X lies in, if live at the fault; -1. */
+        long sourceAllocEvent = -1;
+        String sourceAllocator = "";
+        /** Where the frame-pointer walk at the fault stopped on garbage: the slot's vaddr, physical key, value; -1. */
+        long badFrameSlot = -1;
+        long badFrameKey = -1;
+        long badFrameValue;
+        String badFrameWhat = "";
+        /** A fault on the same cpu after the OOPS mark (the oops path, e.g. the backtracer, faulted): event, pc, address. */
+        long nestedEvent = -1;
+        long nestedPc;
+        long nestedAddr;
     }
 
     public OopsChain(final MachineShadow shadow, final Owners owners, final Symbols symbols)
@@ -128,19 +152,157 @@ public final class OopsChain implements Analyzer
                 f.events[k] = ringEvent[cpu][i];
             }
             f.count = n;
+            f.error = e.b();
             final int carrier = carrier(f);
             if (carrier >= 0)
             {
                 f.sourceOwner = owners.describe(f.phys[carrier]);
+                final SlabObject o = owners.objectAt(f.phys[carrier]);
+                final PageBlock b = o == null ? owners.blockAt(f.phys[carrier]) : null;
+                final Origin alloc = o != null && o.live() ? o.allocated : b != null && b.freed == null ? b.allocated : null;
+                if (alloc != null)
+                {
+                    f.sourceAllocEvent = alloc.event;
+                    f.sourceAllocator = symbols.chain(alloc.pc, alloc.stack);
+                }
             }
+            checkFrames(f);
             pending = f;
         }
-        else if (kind == EventKind.MARK && e.a() == Mark.OOPS && oops == null && pending != null && pending.cpu == cpu
-            && pending.addr == e.b())
+        else if (kind == EventKind.EXCEPTION && oops != null && cpu == oops.cpu && oops.nestedEvent < 0)
         {
+            oops.nestedEvent = e.index();
+            oops.nestedPc = e.pc();
+            oops.nestedAddr = e.c();
+        }
+        else if (kind == EventKind.MARK && e.a() == Mark.OOPS && oops == null && pending != null && pending.cpu == cpu
+            && pending.pc == e.c())
+        {
+            // The exception event is the truth: a #GP's OOPS mark carries the last page fault's
+            // stale CR2, so the fault is matched by cpu and faulting pc as well.
             oops = pending;
             oops.oopsEvent = e.index();
+            oops.markedCr2 = e.b();
         }
+        else if (kind == EventKind.MARK && e.a() == Mark.OOPS && oops == null && unexplained < 0)
+        {
+            // An oops with no fault at its pc (BUG(), or a fault this chain did not see): the end
+            // of the run with nothing to follow back. Never tie it to an older, unrelated fault.
+            unexplained = e.index();
+            unexplainedPc = e.c();
+            unexplainedCpu = cpu;
+        }
+        else if (kind == EventKind.IO && e.c() == 1 && e.a() == palimpsest.emulator.Machine.POWER_PORT && cpu < ringPos.length)
+        {
+            powerEvent = e.index();
+            powerCode = e.b();
+            powerPc = e.pc();
+        }
+    }
+
+    @Override
+    public String checked()
+    {
+        return oops != null ? "the oops at event " + oops.oopsEvent + " followed back" : unexplained >= 0 ? "no fault at the oops's pc"
+            : powerCode > 0 ? "no oops before the power-off code " + powerCode : "";
+    }
+
+    @Override
+    public void onEnd()
+    {
+        if (oops != null)
+        {
+            return;
+        }
+        if (unexplained >= 0)
+        {
+            findings.add(new Finding(name(), unexplained, "oops (kernel BUG or unhandled fault) in " + symbols.sym(unexplainedPc) + " on cpu"
+                + unexplainedCpu + " with no faulting access to follow", "  the OOPS mark at event " + unexplained
+                + " has no exception at its pc on that cpu: nothing links it to an earlier event\n", Finding.Role.SYMPTOM, "oops",
+                symbols.function(unexplainedPc), 80));
+        }
+        else if (powerCode > 0)
+        {
+            findings.add(new Finding(name(), powerEvent, (powerCode == 2 ? "kernel panic" : "failure code " + powerCode) + " at power-off by "
+                + symbols.sym(powerPc), "  the run ended with code " + powerCode + " on the power port at event " + powerEvent
+                + " and no oops before it\n", Finding.Role.SYMPTOM, "run-failed", symbols.function(powerPc), 50));
+        }
+    }
+
+    /**
+     * Walks the frame-pointer chain at the fault as the kernel's oops will; when a saved frame
+     * pointer or return address is garbage (not a higher frame, not text, never written) the
+     * Call Trace cannot be walked past it: remember the slot, so {@link #explain} can say who
+     * wrote it.
+     */
+    private void checkFrames(final Fault f)
+    {
+        long fp = shadow.fp(f.cpu);
+        for (int depth = 0; depth < MachineShadow.MAX_FRAMES && fp != 0; depth++)
+        {
+            final long key = shadow.translate(f.cpu, fp);
+            if ((fp & 7) != 0 || key < 0)
+            {
+                return; // not a frame the trace shows: nothing to say
+            }
+            if (!shadow.memory().known(key + 8))
+            {
+                return;
+            }
+            final long ra = shadow.memory().read64(key + 8);
+            if (ra == 0)
+            {
+                return;
+            }
+            if (symbols.function(ra) == null && !symbols.sym(ra).contains(" ["))
+            {
+                f.badFrameSlot = fp + 8;
+                f.badFrameKey = key + 8;
+                f.badFrameValue = ra;
+                f.badFrameWhat = "return address";
+                return;
+            }
+            final long next = shadow.memory().read64(key);
+            if (next != 0 && Long.compareUnsigned(next, fp) <= 0)
+            {
+                f.badFrameSlot = fp;
+                f.badFrameKey = key;
+                f.badFrameValue = next;
+                f.badFrameWhat = "saved frame pointer";
+                return;
+            }
+            fp = next;
+        }
+    }
+
+    /** One line: what kind of fault, from the exception event (vector, error code, the access's address). */
+    String faultKind(final Fault f)
+    {
+        if (f.vector == 13)
+        {
+            final boolean canonical = (f.addr >> 47) == 0 || (f.addr >> 47) == -1;
+            return "general protection fault" + (canonical ? "" : " on the non-canonical address " + Symbols.hex16(f.addr))
+                + (f.markedCr2 >= 0 && f.markedCr2 != f.addr ? " (CR2 " + Symbols.hex16(f.markedCr2) + " is the last page fault's, not this one's)" : "");
+        }
+        final boolean fetch = (f.error & 0x10) != 0;
+        final String access = fetch ? "instruction fetch" : (f.error & 2) != 0 ? "write" : "read";
+        final String what = (f.error & 1) != 0 ? "protection violation" : "not-present page";
+        final String head;
+        if (fetch && f.pc == f.addr)
+        {
+            head = "bad jump: call or return to " + Symbols.hex16(f.addr);
+        }
+        else if (Long.compareUnsigned(f.addr, 4096) < 0)
+        {
+            head = "NULL pointer dereference at " + Symbols.hex16(f.addr);
+        }
+        else
+        {
+            head = "page fault at " + Symbols.hex16(f.addr);
+        }
+        final String fn = symbols.function(f.pc);
+        final String call = fn != null && fn.contains("indirect_thunk") ? ", a bad indirect call to " + Symbols.hex16(f.addr) : "";
+        return head + " (" + access + ", " + what + ((f.error & 4) != 0 ? ", user mode" : ", kernel mode") + call + ")";
     }
 
     /** Index (newest first) of the load that carried the bad pointer, or -1. */
@@ -183,6 +345,7 @@ public final class OopsChain implements Analyzer
             {
                 chain.onEvent(e);
                 owners.onEvent(e);
+                symbols.onEvent(e);
                 shadow.apply(e);
             }
         }
@@ -256,11 +419,34 @@ public final class OopsChain implements Analyzer
         final StringBuilder sb = new StringBuilder();
         sb.append("==================================================================\n");
         sb.append("Oops causal chain (oops at event ").append(f.oopsEvent).append(", cpu").append(f.cpu).append(", task ").append(f.task).append(")\n");
-        sb.append("  [1] fault: ").append(f.vector == 14 ? "page fault" : "general protection fault").append(" at ")
-            .append(Symbols.hex16(f.addr)).append(" by ").append(symbols.sym(f.pc)).append(" at event ").append(f.event).append('\n');
+        sb.append("  [1] fault: ").append(faultKind(f)).append(" by ").append(symbols.sym(f.pc)).append(" at event ").append(f.event).append('\n');
         sb.append("      ").append(symbols.chain(f.pc, f.stack)).append('\n');
+        final List<Long> extraLinks = new ArrayList<>();
+        if (!f.badFrameWhat.isEmpty())
+        {
+            sb.append("      the Call Trace cannot be walked past ").append(Long.toHexString(f.badFrameSlot)).append(": its ").append(f.badFrameWhat)
+                .append(" is ").append(Symbols.hex16(f.badFrameValue)).append('\n');
+            final List<WhoWroteIndex.Write> ws = index.writers(f.badFrameKey, 8, f.event, false);
+            if (ws.isEmpty())
+            {
+                sb.append("      nobody wrote that slot during the trace\n");
+            }
+            else
+            {
+                final Probe.Sight s = Probe.look(trace, symbols, List.of(ws.get(0).event)).get(0);
+                sb.append("      that garbage was written at event ").append(ws.get(0).event).append(" by ")
+                    .append(symbols.chain(s.event.pc(), s.stack)).append('\n');
+                extraLinks.add(ws.get(0).event);
+            }
+        }
+        if (f.nestedEvent >= 0)
+        {
+            sb.append("      then the oops path itself faulted at event ").append(f.nestedEvent).append(" in ").append(symbols.sym(f.nestedPc))
+                .append(" on ").append(Symbols.hex16(f.nestedAddr)).append(" (the printed Call Trace may be cut short)\n");
+        }
         final int c = carrier(f);
-        String title = "oops at " + Long.toHexString(f.addr) + " in " + symbols.sym(f.pc);
+        final String kindNote = f.vector == 13 ? " (general protection fault)" : Long.compareUnsigned(f.addr, 4096) < 0 ? " (NULL pointer dereference)" : "";
+        String title = "oops at " + Long.toHexString(f.addr) + " in " + symbols.sym(f.pc) + kindNote;
         if (c < 0)
         {
             sb.append("  [2] no recent load on cpu").append(f.cpu).append(" produced a value at or just below the fault address\n");
@@ -281,9 +467,25 @@ public final class OopsChain implements Analyzer
                 sb.append("      ").append(line).append('\n');
             }
             final List<WhoWroteIndex.Write> ws = index.writers(f.phys[c], 8, f.events[c], false);
-            if (ws.isEmpty())
+            long newest = -1;
+            for (final WhoWroteIndex.Write w : ws)
+            {
+                newest = Math.max(newest, w.event);
+            }
+            if (ws.isEmpty() && f.sourceAllocEvent < 0)
             {
                 sb.append("  [4] nobody wrote X during the trace\n");
+            }
+            else if (f.sourceAllocEvent >= 0 && newest < f.sourceAllocEvent)
+            {
+                // No wrong lead: the last write of X is older than the object X lies in, so no
+                // writer of this object put the value there; it is what the memory held.
+                sb.append("  [4] X was not written since its allocation at event ").append(f.sourceAllocEvent).append(" by ")
+                    .append(f.sourceAllocator).append(":\n      the bad pointer is uninitialised memory (slab poison or the previous owner's leftover; ")
+                    .append(newest < 0 ? "nobody wrote it during the trace" : "the last write, at event " + newest + ", is older than the object")
+                    .append(")\n");
+                title += " <- pointer loaded from " + Long.toHexString(x) + ", never written since its allocation at event " + f.sourceAllocEvent;
+                extraLinks.add(f.sourceAllocEvent);
             }
             else
             {
@@ -339,7 +541,13 @@ public final class OopsChain implements Analyzer
             earlierWrites(trace, index, sb);
         }
         sb.append("==================================================================\n");
-        final long[] links = carrierLoadEvent >= 0 ? new long[] {f.event, carrierLoadEvent} : new long[] {f.event};
+        final List<Long> all = new ArrayList<>(List.of(f.event));
+        if (carrierLoadEvent >= 0)
+        {
+            all.add(carrierLoadEvent);
+        }
+        all.addAll(extraLinks);
+        final long[] links = all.stream().mapToLong(Long::longValue).toArray();
         findings.add(new Finding(name(), f.oopsEvent, title, sb.toString(), Finding.Role.SYMPTOM, "oops", symbols.function(f.pc), 90, links));
         if (culprit != null)
         {

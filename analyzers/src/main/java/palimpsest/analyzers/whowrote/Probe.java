@@ -81,6 +81,7 @@ public final class Probe
                     }
                     dma.onEvent(e);
                     owners.onEvent(e);
+                    symbols.onEvent(e);
                     shadow.apply(e);
                 }
             }

@@ -182,7 +182,7 @@ public final class Traps
             cpu.sti();
         }
         pageFault.at(cpu, 0x30);
-        if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err))
+        if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err, cpu.load64(frame + F_PC)))
         {
             cpu.cli();
             exitToUser(cpu, frame);
@@ -284,8 +284,12 @@ public final class Traps
 
     private void doSpurious(final Cpu cpu)
     {
-        entry(cpu, spurious);
-        cpu.eoi();
+        final long frame = entry(cpu, spurious);
+        // A device vector a driver asked for (request_irq) is do_IRQ's; the rest is spurious.
+        if (!k.irqs.handle(cpu, (int)cpu.load64(frame)))
+        {
+            cpu.eoi();
+        }
         exit(cpu, spurious);
     }
 

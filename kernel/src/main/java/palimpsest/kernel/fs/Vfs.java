@@ -51,6 +51,8 @@ public final class Vfs
     public static final int I_NRPAGES = 32;
     public static final int I_COUNT = 40;
     public static final int I_FOP = 48;
+    /** The major of a character-device node (mknod). */
+    public static final int I_RDEV = 56;
     public static final int INODE_SIZE = 96;
 
     public static final int F_DENTRY = 0;
@@ -66,10 +68,12 @@ public final class Vfs
 
     public static final long S_IFDIR = 0x4000;
     public static final long S_IFREG = 0x8000;
+    public static final long S_IFCHR = 0x2000;
     public static final int D_HASH_BITS = 8;
 
     public static final long ENOENT = -2;
     public static final long EBADF = -9;
+    public static final long EINVAL = -22;
     public static final long EMFILE = -24;
     public static final long EFAULT = -14;
 
@@ -163,9 +167,33 @@ public final class Vfs
         return inode;
     }
 
+    /** mknod: a node of this mode at path (relative to /, directories made on the way), i_rdev = major. */
+    public void mknod(final Cpu cpu, final String path, final long mode, final long major)
+    {
+        final long buf = k.slab.kmalloc(cpu, path.length() + 1);
+        for (int i = 0; i < path.length(); i++)
+        {
+            cpu.store8(buf + i, path.charAt(i));
+        }
+        cpu.store8(buf + path.length(), 0);
+        final long inode = createNode(cpu, buf, path.length(), 0, 0, mode);
+        if (inode != 0)
+        {
+            cpu.store64(inode + I_RDEV, major);
+        }
+        k.slab.kfree(cpu, buf);
+    }
+
     /** Creates /a/b/c (directories on the way) with the data at [data, data + len). */
     private void createFile(final Cpu cpu, final long path, final int pathLen, final long data, final long len)
     {
+        createNode(cpu, path, pathLen, data, len, S_IFREG);
+    }
+
+    /** The last component's inode if this call made it, else 0 (it existed). */
+    private long createNode(final Cpu cpu, final long path, final int pathLen, final long data, final long len, final long mode)
+    {
+        long made = 0;
         long parent = cpu.load64(Globals.ROOT_DENTRY);
         int i = 0;
         while (i < pathLen)
@@ -191,15 +219,20 @@ public final class Vfs
             if (d == 0)
             {
                 d = dAlloc(cpu, parent, path + start, i - start, h);
-                final long inode = newInode(cpu, last ? S_IFREG : S_IFDIR);
+                final long inode = newInode(cpu, last ? mode : S_IFDIR);
                 cpu.store64(d + D_INODE, inode);
-                if (last)
+                if (last && mode == S_IFREG)
                 {
                     fillInode(cpu, inode, data, len);
+                }
+                if (last)
+                {
+                    made = inode;
                 }
             }
             parent = d;
         }
+        return made;
     }
 
     private void fillInode(final Cpu cpu, final long inode, final long data, final long len)
@@ -457,6 +490,15 @@ public final class Vfs
         cpu.store64(file + F_INODE, inode);
         cpu.store64(file + F_COUNT, 1);
         cpu.store64(file + F_OP, cpu.load64(inode + I_FOP));
+        if (cpu.load64(inode + I_MODE) == S_IFCHR)
+        {
+            final long r = k.chrdevs.open(cpu, inode, file);
+            if (r < 0)
+            {
+                k.slab.free(cpu, file);
+                return openFn.leave(cpu, r);
+            }
+        }
         cpu.store64(files + 8 + fd * 8L, file);
         return openFn.leave(cpu, fd);
     }
@@ -487,6 +529,10 @@ public final class Vfs
         final long fop = cpu.load64(file + F_OP);
         readFn.at(cpu, 0x40);
         final long read = cpu.load64(fop);
+        if (read == 0)
+        {
+            return readFn.leave(cpu, EINVAL); // a driver without read
+        }
         final long r = k.callIndirect(cpu, read, file, buf, count);
         return readFn.leave(cpu, r);
     }
@@ -529,8 +575,38 @@ public final class Vfs
         }
         final long files = cpu.load64(k.current(cpu) + Task.FILES);
         cpu.store64(files + 8 + fd * 8, 0);
+        if (isCharDev(cpu, file) && cpu.load64(file + F_COUNT) == 1)
+        {
+            k.chrdevs.call(cpu, file, palimpsest.kernel.module.CharDevs.FOP_RELEASE, cpu.load64(file + F_INODE), file, 0, 0);
+        }
         fput(cpu, file);
         return closeFn.leave(cpu, 0);
+    }
+
+    /** The open file of fd in the current task, or 0. */
+    public long fileOf(final Cpu cpu, final long fd)
+    {
+        return fdGet(cpu, fd);
+    }
+
+    public boolean isCharDev(final Cpu cpu, final long file)
+    {
+        return cpu.load64(cpu.load64(file + F_INODE) + I_MODE) == S_IFCHR;
+    }
+
+    /** ioctl(fd, cmd, arg): a char device's unlocked_ioctl; -ENOTTY for anything else. */
+    public long sysIoctl(final Cpu cpu, final long fd, final long cmd, final long arg)
+    {
+        final long file = fdGet(cpu, fd);
+        if (file == 0)
+        {
+            return EBADF;
+        }
+        if (!isCharDev(cpu, file))
+        {
+            return palimpsest.kernel.module.CharDevs.ENOTTY;
+        }
+        return k.chrdevs.call(cpu, file, palimpsest.kernel.module.CharDevs.FOP_IOCTL, file, cmd, arg, palimpsest.kernel.module.CharDevs.ENOTTY);
     }
 
     /** kernel_read for the loader: reads len bytes at pos of a dentry's file into kernel memory. */

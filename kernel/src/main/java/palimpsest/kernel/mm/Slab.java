@@ -349,6 +349,10 @@ public final class Slab
         {
             obj = alloc(cpu, id);
         }
+        if (obj != 0)
+        {
+            cpu.mark(Mark.KMALLOC, obj, size);
+        }
         return kmallocFn.leave(cpu, obj);
     }
 

@@ -382,14 +382,21 @@ public final class Vm
 
     /**
      * handle_mm_fault for a user address: true if handled (the access is retried), false if the
-     * address is bad (SIGSEGV for user mode, an oops for the kernel).
+     * address is bad (SIGSEGV for user mode, an oops for the kernel). ip: the faulting instruction.
      */
-    public boolean handleFault(final Cpu cpu, final long addr, final long err)
+    public boolean handleFault(final Cpu cpu, final long addr, final long err, final long ip)
     {
         final long t = k.current(cpu);
         final long mm = cpu.load64(t + Task.MM);
         if (mm == 0)
         {
+            return false;
+        }
+        if ((err & Paging.PF_USER) == 0 && Long.compareUnsigned(ip - faultFn.addr, faultFn.size) < 0)
+        {
+            // A fault by handle_mm_fault itself, which holds the mm lock: Linux's trylock of
+            // mmap_sem fails and a kernel-mode fault without an exception-table fixup is
+            // bad_area_nosemaphore, an oops (never a wait on our own lock).
             return false;
         }
         faultFn.enter(cpu);

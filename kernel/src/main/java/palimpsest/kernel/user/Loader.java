@@ -23,6 +23,10 @@ public final class Loader
 {
     public static final long ENOENT = -2;
     public static final long ENOEXEC = -8;
+    /** As Linux's bprm->buf: the first 128 bytes of the file are read to recognise its format. */
+    public static final int BINPRM_BUF_SIZE = 128;
+    /** The filename is copied to the top of the new stack (Linux's execfn), above the user's first SP. */
+    private static final int EXECFN_ROOM = 64;
 
     private final Kernel k;
     private final Fn execveFn;
@@ -30,6 +34,7 @@ public final class Loader
     private final Fn loadBinaryFn;
     private final Fn padzeroFn;
     private final Fn startThreadFn;
+    private final Fn copyStringsFn;
 
     public Loader(final Kernel k)
     {
@@ -39,6 +44,7 @@ public final class Loader
         this.loadBinaryFn = k.text.fn("load_pxe_binary", 0x200);
         this.padzeroFn = k.text.fn("padzero", 0x40);
         this.startThreadFn = k.text.fn("start_thread", 0x40);
+        this.copyStringsFn = k.text.fn("copy_strings", 0x60);
     }
 
     /** execve from user space. */
@@ -65,8 +71,8 @@ public final class Loader
         {
             return execveFn.leave(cpu, ENOENT);
         }
-        final long hdr = k.slab.kmalloc(cpu, 64);
-        k.vfs.kernelRead(cpu, dentry, 0, hdr, 64);
+        final long hdr = k.slab.kmalloc(cpu, BINPRM_BUF_SIZE);
+        k.vfs.kernelRead(cpu, dentry, 0, hdr, BINPRM_BUF_SIZE);
         if (cpu.load32(hdr) != UserProgram.MAGIC)
         {
             k.slab.kfree(cpu, hdr);
@@ -93,6 +99,7 @@ public final class Loader
         {
             k.vm.mmput(cpu, old);
         }
+        copyStrings(cpu, path);
         if (cpu.load64(t + Task.FILES) == 0)
         {
             cpu.store64(t + Task.FILES, k.vfs.allocFiles(cpu));
@@ -121,6 +128,28 @@ public final class Loader
         k.freezer.tryToFreeze(cpu);
         enterUser(cpu, entry, Layout.USER_STACK_TOP - 64);
         return 0;
+    }
+
+    /**
+     * copy_strings: the filename onto the top of the new stack, byte by byte from kernel mode. The
+     * first store faults the stack page in through handle_mm_fault on the stack vma of
+     * {@code __bprm_mm_init} (LegoOS's Call Trace: faultin_page <- copy_strings <- exec_loader).
+     */
+    private void copyStrings(final Cpu cpu, final long path)
+    {
+        copyStringsFn.enter(cpu);
+        final long dst = Layout.USER_STACK_TOP - EXECFN_ROOM;
+        for (int i = 0; i < EXECFN_ROOM - 1; i++)
+        {
+            final long c = cpu.load8(path + i);
+            cpu.store8(dst + i, c);
+            if (c == 0)
+            {
+                break;
+            }
+        }
+        cpu.store8(dst + EXECFN_ROOM - 1, 0);
+        copyStringsFn.leave(cpu);
     }
 
     /** __bprm_mm_init: a new mm with its stack vma. */

@@ -13,7 +13,7 @@ import palimpsest.kernel.sched.Task;
  *
  * <pre>
  *  0 read(fd, buf, n)      1 write(fd, buf, n)       2 open(path)          3 close(fd)
- *  9 mmap(0, len, prot)   11 munmap(addr, len)      24 sched_yield()      25 mremap(old, oldlen, newlen, flags)
+ *  9 mmap(0, len, prot)   16 ioctl(fd, cmd, arg)    11 munmap(addr, len)      24 sched_yield()      25 mremap(old, oldlen, newlen, flags)
  * 39 getpid()             56 clone(fn, stack, arg, ctid)                  57 fork(child_fn)
  * 59 execve(path)         60 exit(code)             61 wait4(pid, status) 186 gettid()
  * 202 futex(uaddr, op, val)     35 nanosleep(ticks)       175 init_module(name)  176 delete_module(name)
@@ -38,6 +38,7 @@ public final class Syscalls
     public static final int SYS_OPEN = 2;
     public static final int SYS_CLOSE = 3;
     public static final int SYS_MMAP = 9;
+    public static final int SYS_IOCTL = 16;
     public static final int SYS_MUNMAP = 11;
     public static final int SYS_SCHED_YIELD = 24;
     public static final int SYS_MREMAP = 25;
@@ -95,6 +96,7 @@ public final class Syscalls
             case SYS_OPEN: return k.vfs.sysOpen(cpu, a0);
             case SYS_CLOSE: return k.vfs.sysClose(cpu, a0);
             case SYS_MMAP: return k.vm.doMmap(cpu, mm, a1, a2);
+            case SYS_IOCTL: return k.vfs.sysIoctl(cpu, a0, a1, a2);
             case SYS_MUNMAP: return k.vm.doMunmap(cpu, mm, a0, a1);
             case SYS_SCHED_YIELD:
                 k.sched.schedule(cpu);
@@ -134,6 +136,12 @@ public final class Syscalls
         writeFn.enter(cpu);
         if (fd != 1 && fd != 2)
         {
+            // An open char device: its driver's write (fds 1 and 2 are the console).
+            final long file = k.vfs.fileOf(cpu, fd);
+            if (file != 0 && k.vfs.isCharDev(cpu, file))
+            {
+                return writeFn.leave(cpu, k.chrdevs.call(cpu, file, palimpsest.kernel.module.CharDevs.FOP_WRITE, file, buf, len, EBADF));
+            }
             return writeFn.leave(cpu, EBADF);
         }
         if (len < 0 || !k.vm.accessOk(cpu, mm, buf, len, false))

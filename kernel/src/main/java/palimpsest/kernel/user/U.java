@@ -105,6 +105,11 @@ public final class U
         return syscall(cpu, Syscalls.SYS_NANOSLEEP, ticks, 0, 0);
     }
 
+    public static long ioctl(final Cpu cpu, final long fd, final long cmd, final long arg)
+    {
+        return syscall(cpu, Syscalls.SYS_IOCTL, fd, cmd, arg);
+    }
+
     public static long initModule(final Cpu cpu, final long name)
     {
         return syscall(cpu, Syscalls.SYS_INIT_MODULE, name, 0, 0);

@@ -1,0 +1,111 @@
+package palimpsest.analyzers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import palimpsest.analyzers.core.Symbols;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioContext;
+import palimpsest.emulator.Verdict;
+import palimpsest.recorder.Recording;
+import palimpsest.recorder.RecordingSummary;
+import palimpsest.recorder.ScenarioCatalog;
+
+/**
+ * No analyzer reports anything on a clean run: every built-in scenario (text-poke-scribble with
+ * the fix), recorded under 5 seeded and 5 chaos schedules, small arguments and a small machine so
+ * the whole matrix stays in seconds, analyzed with every registered analyzer (whoever added it).
+ */
+class CleanRunsTest
+{
+    private static final ScenarioCatalog CATALOG = ScenarioCatalog.load();
+
+    /** Scenario -> arguments, kernel version, patches, machine (null: the scenario's default). */
+    private record Setup(Map<String, String> args, String kernel, List<String> patches, MachineConfig machine)
+    {
+    }
+
+    private static final MachineConfig SMALL = new MachineConfig(1, 2, 16);
+
+    private static final Map<String, Setup> SETUPS = Map.of(
+        "boot", new Setup(Map.of("idle", "20000"), "head", List.of(), SMALL),
+        "exec", new Setup(Map.of("rounds", "1"), "head", List.of(), SMALL),
+        "fork-cow", new Setup(Map.of("depth", "1"), "head", List.of(), SMALL),
+        "word-count", new Setup(Map.of("threads", "2", "words", "50"), "head", List.of(), SMALL),
+        "text-poke-scribble", new Setup(Map.of("rounds", "1", "dirs", "2", "files", "4", "checker-kb", "256"), "v2.6.25-git2",
+            List.of("+x86-fix-text-poke-core-kernel-text"), null),
+        "ipi-pingpong", new Setup(Map.of("rounds", "100"), "", List.of(), null),
+        "net-echo", new Setup(Map.of("frames", "2"), "", List.of(), null),
+        "tlb-stale", new Setup(Map.of("invlpg", "1"), "", List.of(), null));
+
+    @TempDir
+    Path dir;
+
+    static Stream<Arguments> runs()
+    {
+        final List<Arguments> all = new ArrayList<>();
+        for (final String s : new TreeSet<>(SETUPS.keySet()))
+        {
+            for (final String schedule : new String[] {"seeded", "chaos"})
+            {
+                for (long seed = 1; seed <= 5; seed++)
+                {
+                    all.add(Arguments.of(s, schedule, seed));
+                }
+            }
+        }
+        return all.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("runs")
+    void everyAnalyzerIsSilentOnACleanRun(final String scenario, final String schedule, final long seed)
+    {
+        final Scenario s = CATALOG.find(scenario);
+        assertNotNull(s, scenario);
+        final Setup setup = SETUPS.get(scenario);
+        final Path trace = dir.resolve(scenario + "-" + schedule + "-" + seed);
+        final Recording rec = new Recording(s).context(new ScenarioContext(setup.args(), s.usesKernel() ? setup.kernel() : "", setup.patches()))
+            .schedule(schedule, seed).keyframeEvery(0).output(trace);
+        if (setup.machine() != null)
+        {
+            rec.config(setup.machine());
+        }
+        final RecordingSummary sum = rec.run();
+        assertEquals(Verdict.Kind.GOOD, sum.verdict().kind, () -> scenario + " " + schedule + " " + seed + ": " + sum.verdict());
+        final Analysis.Result r = Analysis.run(trace, Symbols.of(rec.header(), CATALOG), null);
+        assertTrue(r.analyzers.size() >= 4, r.analyzers::toString);
+        assertEquals(0, r.findings.size(), () -> scenario + " " + schedule + " " + seed + ": " + r.verdict + "\n" + r.findings);
+        assertEquals("verdict: clean (no findings)", r.verdict);
+    }
+
+    @Test
+    void everyBuiltInScenarioIsCovered()
+    {
+        final Set<String> builtIn = new TreeSet<>();
+        for (final String n : CATALOG.names())
+        {
+            if (!n.startsWith("test-"))
+            {
+                builtIn.add(n);
+            }
+        }
+        assertEquals(new TreeSet<>(SETUPS.keySet()), builtIn, "a new built-in scenario: give it a small setup here");
+    }
+}
