@@ -71,7 +71,9 @@ public final class DataRaces implements Analyzer
     /** physical page key -> index into pages; each page 3 x 512 longs: write, read 1, read 2. */
     private final LongLongMap pageIndex = new LongLongMap(4096, -1);
     private final List<long[]> pages = new ArrayList<>();
-    private final List<long[]> freePages = new ArrayList<>();
+    /** The page last looked up (accesses come in runs on one page). */
+    private long lastPpage = -1;
+    private long[] lastPage;
     /** Word keys used by LOCK-prefixed atomics (physical key >>> 3 -> 1). */
     private final LongLongMap atomicWords = new LongLongMap(1024, -1);
     /** Words of DATA_RACY ranges (physical key >>> 3 -> 1). */
@@ -328,12 +330,23 @@ public final class DataRaces implements Analyzer
 
     private long[] page(final long ppage)
     {
+        if (ppage == lastPpage)
+        {
+            return lastPage;
+        }
+        lastPpage = ppage;
+        lastPage = lookupPage(ppage);
+        return lastPage;
+    }
+
+    private long[] lookupPage(final long ppage)
+    {
         final long i = pageIndex.get(ppage);
         if (i >= 0)
         {
             return pages.get((int)i);
         }
-        final long[] p = freePages.isEmpty() ? new long[3 * WORDS] : freePages.remove(freePages.size() - 1);
+        final long[] p = new long[3 * WORDS];
         pageIndex.put(ppage, pages.size());
         pages.add(p);
         return p;
