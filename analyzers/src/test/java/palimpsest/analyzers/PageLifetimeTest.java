@@ -91,4 +91,21 @@ class PageLifetimeTest
         final List<Finding> f = pages(Kfn.analyze(t));
         assertEquals(0, f.size(), f::toString);
     }
+
+    @Test
+    void aUserMappingIntoAPageReusedAsASlabPageIsReported()
+    {
+        final Path t = dir.resolve("slab");
+        try (HandMade h = new HandMade(t))
+        {
+            h.mark(0, Kfn.pc("free_pages", 4), Mark.PAGE_ALLOC, PAGE, 0);
+            h.mark(0, Kfn.pc("free_pages", 8), Mark.PAGE_FREE, PAGE, 0);
+            h.mark(1, Kfn.pc("free_pages", 4), Mark.PAGE_ALLOC, PAGE, 0);
+            h.alloc(1, Layout.va(PAGE) + 0x100, 5, 64);
+            h.w.access(EventKind.STORE, 0, ++h.icount, Kfn.pc("user_main", 0x10), 0x610108, PAGE + 0x108, 8, 0x4141, 0);
+        }
+        final List<Finding> f = pages(Kfn.analyze(t));
+        assertEquals(1, f.size(), f::toString);
+        assertTrue(f.get(0).report.contains("The page now belongs to a slab page"), f.get(0).report);
+    }
 }

@@ -46,6 +46,8 @@ public final class PageLifetime implements Analyzer
     private final LongLongMap lastFree = new LongLongMap(1024, -1);
     /** physical page -> event of the first walk through it since its current allocation. */
     private final LongLongMap tablePages = new LongLongMap(1024, -1);
+    /** Reused physical pages slab objects were carved from since their current allocation. */
+    private final LongLongMap slabPages = new LongLongMap(256, -1);
     /** physical page -> event of its current allocation. */
     private final LongLongMap allocatedAt = new LongLongMap(1024, -1);
     private final List<Origin> frees = new ArrayList<>();
@@ -134,7 +136,7 @@ public final class PageLifetime implements Analyzer
         if (e.vaddr() >= 0 && e.vaddr() < Layout.USER_TOP && allocatedAt.containsKey(page))
         {
             final long walked = tablePages.get(page);
-            final boolean slab = walked < 0 && owners.objectAt(key) != null;
+            final boolean slab = walked < 0 && slabPages.containsKey(page);
             if (walked >= 0 || slab)
             {
                 final long lf = lastFree.get(page);
@@ -147,6 +149,16 @@ public final class PageLifetime implements Analyzer
     private void mark(final Event e)
     {
         final long type = e.a();
+        if (type == Mark.SLAB_ALLOC && allocatedAt.size() > 0)
+        {
+            final long key = shadow.translate(e.cpu(), e.b());
+            final long page = key >>> 12;
+            if (key >= 0 && allocatedAt.containsKey(page) && !slabPages.containsKey(page))
+            {
+                slabPages.put(page, 1);
+            }
+            return;
+        }
         if (type != Mark.PAGE_ALLOC && type != Mark.PAGE_FREE)
         {
             return;
@@ -163,6 +175,7 @@ public final class PageLifetime implements Analyzer
                 lastFree.put((key >>> 12) + p, idx);
                 allocatedAt.remove((key >>> 12) + p);
                 tablePages.remove((key >>> 12) + p);
+                slabPages.remove((key >>> 12) + p);
             }
         }
         else
@@ -171,6 +184,7 @@ public final class PageLifetime implements Analyzer
             {
                 freePages.remove((key >>> 12) + p);
                 tablePages.remove((key >>> 12) + p);
+                slabPages.remove((key >>> 12) + p);
                 if (lastFree.containsKey((key >>> 12) + p))
                 {
                     allocatedAt.put((key >>> 12) + p, e.index()); // only reused pages can be reached through a stale address
