@@ -76,7 +76,9 @@ class ScribbleStoryTest
     @Test
     void theBuggyPokeIsNamedAndLinkedToTheOops()
     {
-        final Analysis.Result r = Analysis.run(record(true), HandMade.SYMBOLS, null);
+        // This hand-made trace has no locks, IPIs or task switches: kcsan rightly sees the poke and
+        // the lookups as unordered. The story under test is the poke's; leave races out.
+        final Analysis.Result r = Analysis.run(record(true), HandMade.SYMBOLS, null, java.util.List.of("heap", "code", "oops", "kmsan"));
         assertEquals(3, r.findings.size(), () -> r.findings.toString());
         assertEquals(1, r.stories.size(), "the poke, the differing byte's writer and the oops are one story");
         assertTrue(r.verdict.startsWith("verdict: code-write: text_poke <- alternatives_smp_lock at event " + r.findings.get(0).event

@@ -43,7 +43,7 @@ import palimpsest.trace.EventKind;
  * to a {@code Mark.DATA_RACY} range ({@code __data_racy}: handshake variables, polled flags; see
  * {@code palimpsest.kernel.Once}) are an acquire (load) or a release (store) of their word, which
  * is what x86 gives every load and store, and what the software said it relies on by marking them.
- * Memory freed (SLAB_FREE, PAGE_FREE) forgets its history. Page walks, instruction fetches and
+ * Memory freed or allocated (SLAB_FREE/ALLOC, PAGE_FREE/ALLOC) forgets its history. Page walks, instruction fetches and
  * DMA are not plain accesses, and user memory is not watched (user-space races are a user-space
  * tool's, as for KCSAN).
  *
@@ -193,11 +193,13 @@ public final class DataRaces implements Analyzer
         {
             racy(cpu, e.b(), e.c());
         }
-        else if (type == Mark.SLAB_FREE)
+        else if (type == Mark.SLAB_FREE || type == Mark.SLAB_ALLOC)
         {
+            // The allocator hands an object over whole: its previous life (including the free
+            // path's poisoning) is ordered before the new owner by the allocator's own locking.
             forget(shadow.translate(cpu, e.b()), (int)e.c());
         }
-        else if (type == Mark.PAGE_FREE)
+        else if (type == Mark.PAGE_FREE || type == Mark.PAGE_ALLOC)
         {
             final long key = shadow.physKey(cpu, e.b());
             for (long p = 0; p < 1L << Math.min(e.c(), 10); p++)
