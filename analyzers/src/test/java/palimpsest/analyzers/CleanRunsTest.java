@@ -52,7 +52,8 @@ class CleanRunsTest
             List.of("+x86-fix-text-poke-core-kernel-text"), null),
         "ipi-pingpong", new Setup(Map.of("rounds", "100"), "", List.of(), null),
         "net-echo", new Setup(Map.of("frames", "2"), "", List.of(), null),
-        "tlb-stale", new Setup(Map.of("invlpg", "1"), "", List.of(), null));
+        "tlb-stale", new Setup(Map.of("invlpg", "1"), "", List.of(), null),
+        "tlb-shootdown", new Setup(Map.of(), "head", List.of(), SMALL));
 
     @TempDir
     Path dir;
@@ -91,6 +92,16 @@ class CleanRunsTest
         assertEquals(Verdict.Kind.GOOD, sum.verdict().kind, () -> scenario + " " + schedule + " " + seed + ": " + sum.verdict());
         final Analysis.Result r = Analysis.run(trace, Symbols.of(rec.header(), CATALOG), null);
         assertTrue(r.analyzers.size() >= 4, r.analyzers::toString);
+        if (scenario.equals("tlb-stale"))
+        {
+            // A demonstration of the hardware: its second half reads through a stale entry on
+            // purpose (invlpg=1 flushes only the first). Only that may be reported.
+            for (final Finding f : r.findings)
+            {
+                assertEquals("stale-tlb", f.bugClass, () -> schedule + " " + seed + ": " + r.findings);
+            }
+            return;
+        }
         assertEquals(0, r.findings.size(), () -> scenario + " " + schedule + " " + seed + ": " + r.verdict + "\n" + r.findings);
         assertEquals("verdict: clean (no findings)", r.verdict);
     }

@@ -21,7 +21,7 @@ final class HandMade implements AutoCloseable
 {
     static final CodeMap CODE = new CodeMap();
     static final String[] FUNCTIONS = {"kmem_cache_alloc", "kmem_cache_free", "cache_grow", "text_poke", "alternatives_smp_lock",
-        "alternatives_smp_switch", "cpu_up", "__d_lookup", "d_alloc", "victim_user", "page_fault"};
+        "alternatives_smp_switch", "cpu_up", "__d_lookup", "d_alloc", "victim_user", "page_fault", "__x86_indirect_thunk", "oops_begin"};
 
     static
     {

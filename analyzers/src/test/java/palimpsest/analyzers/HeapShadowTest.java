@@ -20,7 +20,7 @@ class HeapShadowTest
 
     private Analysis.Result analyze(final Path trace)
     {
-        return Analysis.run(trace, HandMade.SYMBOLS, null);
+        return Analysis.run(trace, HandMade.SYMBOLS, null, java.util.List.of("heap"));
     }
 
     @Test

@@ -39,7 +39,7 @@ class OopsKindsTest
             h.mark(0, HandMade.pc("__d_lookup", 0x50), Mark.OOPS, userAddr, HandMade.pc("__d_lookup", 0x50));
             h.event(EventKind.IO, 0, HandMade.pc("__d_lookup", 0x50), Machine.POWER_PORT, 1, 1);
         }
-        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null);
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null, ScribbleStoryTest.STORY);
         assertEquals(1, r.findings.size(), () -> r.findings.toString());
         assertTrue(r.verdict.startsWith("verdict: oops (kernel BUG or unhandled fault) in __d_lookup+0x50/0x100 on cpu0 with no faulting access"
             + " to follow (event "), r.verdict);
@@ -59,7 +59,7 @@ class OopsKindsTest
             h.event(EventKind.EXCEPTION, 0, HandMade.pc("__d_lookup", 0x44), 14, 0, 0x18);
             h.mark(0, HandMade.pc("page_fault", 0x60), Mark.OOPS, 0x18, HandMade.pc("__d_lookup", 0x44));
         }
-        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null);
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null, ScribbleStoryTest.STORY);
         final String rep = r.findings.get(r.findings.size() - 1).report;
         assertTrue(rep.contains("[1] fault: NULL pointer dereference at 0000000000000018 (read, not-present page, kernel mode) by "
             + "__d_lookup+0x44/0x100"), rep);
@@ -84,5 +84,32 @@ class OopsKindsTest
         final String rep = r.findings.get(r.findings.size() - 1).report;
         assertTrue(rep.contains("the Call Trace cannot be walked past " + Long.toHexString(STACK) + ": its saved frame pointer is "), rep);
         assertTrue(rep.contains("that garbage was written at event ") && rep.contains(" by text_poke"), rep);
+    }
+
+    @Test
+    void anUninitialisedFunctionPointerCalledIsACallTargetUseAndTheBacktracersOwnFaultIsSaid()
+    {
+        final Path t = dir.resolve("call");
+        final long target = 0x0000000000a5a5a0L;
+        try (HandMade h = new HandMade(t))
+        {
+            h.frames(0, STACK, HandMade.pc("d_alloc", 0x10), HandMade.pc("cpu_up", 0x20));
+            h.alloc(0, OBJ, 3, 128);
+            h.frames(0, STACK + 0x200, HandMade.pc("cpu_up", 0x30));
+            h.load(0, HandMade.pc("__d_lookup", 0x40), OBJ + 16, 8, target); // ops->fault, never written
+            // The indirect-call thunk probes its target: a not-present page.
+            h.event(EventKind.EXCEPTION, 0, HandMade.pc("__x86_indirect_thunk", 0x4), 14, 0, target);
+            h.mark(0, HandMade.pc("page_fault", 0x60), Mark.OOPS, target, HandMade.pc("__x86_indirect_thunk", 0x4));
+            // The oops path walks a frame chain and faults itself.
+            h.event(EventKind.EXCEPTION, 0, HandMade.pc("oops_begin", 0x20), 14, 0, 0xdead000L);
+        }
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null, ScribbleStoryTest.STORY);
+        assertEquals(1, r.stories.size(), () -> r.findings.toString());
+        final Finding kmsan = r.stories.get(0).cause();
+        assertEquals("uninit-value", kmsan.bugClass);
+        assertTrue(kmsan.report.contains("and used as an indirect call target at event"), kmsan.report);
+        final String oops = r.stories.get(0).symptom().report;
+        assertTrue(oops.contains("a bad indirect call to 0000000000a5a5a0"), oops);
+        assertTrue(oops.contains("then the oops path itself faulted at event ") && oops.contains(" in oops_begin+0x20/0x100 on 000000000dead000"), oops);
     }
 }

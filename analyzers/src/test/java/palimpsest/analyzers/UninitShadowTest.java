@@ -79,8 +79,8 @@ class UninitShadowTest
     @Test
     void aKzallocedOrWrittenFieldIsNotReported()
     {
-        assertEquals(0, Analysis.run(record("kzalloc", true, false, TARGET), HandMade.SYMBOLS, null).findings.size());
-        assertEquals(0, Analysis.run(record("written", false, true, TARGET), HandMade.SYMBOLS, null).findings.size());
+        assertEquals(0, Analysis.run(record("kzalloc", true, false, TARGET), HandMade.SYMBOLS, null, ScribbleStoryTest.STORY).findings.size());
+        assertEquals(0, Analysis.run(record("written", false, true, TARGET), HandMade.SYMBOLS, null, ScribbleStoryTest.STORY).findings.size());
     }
 
     @Test
@@ -99,7 +99,7 @@ class UninitShadowTest
             // Far outside the use window: a later access near the copied value is not a use of it.
             h.load(0, HandMade.pc("__d_lookup", 0x44), TARGET + 0x10, 8, 7);
         }
-        assertEquals(0, Analysis.run(t, HandMade.SYMBOLS, null).findings.size());
+        assertEquals(0, Analysis.run(t, HandMade.SYMBOLS, null, ScribbleStoryTest.STORY).findings.size());
     }
 
     @Test
@@ -117,7 +117,7 @@ class UninitShadowTest
             // The kernel's OOPS mark for a #GP carries the last page fault's stale CR2.
             h.mark(0, HandMade.pc("page_fault", 0x60), Mark.OOPS, 0x7fffffffefc0L, HandMade.pc("__d_lookup", 0x44));
         }
-        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null);
+        final Analysis.Result r = Analysis.run(t, HandMade.SYMBOLS, null, ScribbleStoryTest.STORY);
         assertEquals(2, r.findings.size(), () -> r.findings.toString());
         assertEquals(1, r.stories.size(), r.verdict);
         assertTrue(r.verdict.startsWith("verdict: uninit-value: d_alloc's kmalloc at event "), r.verdict);

@@ -72,6 +72,14 @@ final class BenchCommand implements Callable<Integer>
         + "(e.g. rounds=20000 for a longer ipi-pingpong); repeatable.")
     java.util.Map<String, String> args = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--hunt-seeds", paramLabel = "N", defaultValue = "8",
+        description = "Seeds of the pal hunt throughput row, run with --jobs 1 and --jobs 2 (default: ${DEFAULT-VALUE}; 0 skips it).")
+    int huntSeeds;
+
+    @Option(names = "--hunt-scenario", paramLabel = "S", description = "Scenario of the hunt row (default: "
+        + HUNT_SCENARIO + " at " + HUNT_KERNEL + " when this pal has it, else the first scenario measured).")
+    String huntScenario;
+
     @Mixin
     PluginOptions plugins = new PluginOptions();
 
@@ -128,7 +136,7 @@ final class BenchCommand implements Callable<Integer>
     }
 
     @Override
-    public Integer call() throws IOException
+    public Integer call() throws IOException, InterruptedException
     {
         final ScenarioCatalog catalog = plugins.catalog();
         final List<Scenario> todo = new ArrayList<>();
@@ -172,6 +180,10 @@ final class BenchCommand implements Callable<Integer>
             if (scenarios.isEmpty())
             {
                 bisectRow(catalog);
+            }
+            if (huntSeeds > 0)
+            {
+                huntRow(catalog, todo.get(0), work.resolve("hunt"));
             }
         }
         finally
@@ -239,6 +251,43 @@ final class BenchCommand implements Callable<Integer>
         io.out.println(String.format(Locale.ROOT, "analyze: %s %s: %s events in %s = %s events/s, all %d analyzers (%s), one run, "
             + "who-wrote index built; %d finding(s)", BISECT_SCENARIO, BISECT_BAD, Fmt.count(a.events), Fmt.seconds(nanos),
             Fmt.count((long)(a.events * 1e9 / Math.max(1, nanos))), a.analyzers.size(), String.join(", ", a.analyzers), a.findings.size()));
+    }
+
+    /** The hunt row's default: a kernel oops on every chaos seed, so every run also keeps (moves) its trace. */
+    static final String HUNT_SCENARIO = "text-poke-scribble";
+    static final String HUNT_KERNEL = "v2.6.25-git2";
+
+    /** pal hunt throughput: the same seeds with one local worker and with two, after one untimed warm-up run. */
+    private void huntRow(final ScenarioCatalog catalog, final Scenario firstMeasured, final Path dir) throws InterruptedException
+    {
+        final Scenario s = huntScenario != null ? plugins.scenario(huntScenario) :
+            !scenarios.isEmpty() || catalog.find(HUNT_SCENARIO) == null ? firstMeasured : catalog.find(HUNT_SCENARIO);
+        final String kernel = s.usesKernel() ? (HUNT_SCENARIO.equals(s.name()) ? HUNT_KERNEL :
+            palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION) : "";
+        final palimpsest.emulator.MachineConfig c = s.defaultConfig();
+        final palimpsest.hunt.HuntSpec spec = new palimpsest.hunt.HuntSpec(s.name(), c.nodes, c.cpusPerNode, c.memMiB, "chaos",
+            kernel, List.of(), args);
+        final palimpsest.hunt.SeedRange seeds = palimpsest.hunt.SeedRange.parse("1.." + huntSeeds);
+        io.err.println("bench: pal hunt of " + spec.describe() + ", seeds " + seeds + ", --jobs 1 and 2...");
+        hunt(spec, palimpsest.hunt.SeedRange.parse("0"), dir.resolve("warm"), 1);
+        final palimpsest.hunt.HuntReport one = hunt(spec, seeds, dir.resolve("jobs1"), 1);
+        final palimpsest.hunt.HuntReport two = hunt(spec, seeds, dir.resolve("jobs2"), 2);
+        io.out.println(String.format(Locale.ROOT, "hunt: %s, seeds %s: --jobs 1 %s runs/s, --jobs 2 %s runs/s, ratio %sx " +
+            "(%d of %d failed in %d group(s); same verdicts, groups and digests: %s; %d cores)",
+            spec.describe(), seeds, Fmt.fixed(one.runsPerSecond(), 2), Fmt.fixed(two.runsPerSecond(), 2),
+            Fmt.fixed(two.runsPerSecond() / Math.max(1e-9, one.runsPerSecond()), 2), one.failures(), one.entries.size(),
+            one.groups.size(), one.entries.equals(two.entries) && one.groups.equals(two.groups) ? "yes" : "NO",
+            Runtime.getRuntime().availableProcessors()));
+    }
+
+    private palimpsest.hunt.HuntReport hunt(final palimpsest.hunt.HuntSpec spec, final palimpsest.hunt.SeedRange seeds,
+        final Path dir, final int jobs) throws InterruptedException
+    {
+        try (palimpsest.hunt.LocalRunner r = new palimpsest.hunt.LocalRunner(jobs, Thread.currentThread().getContextClassLoader(),
+            dir.resolve(palimpsest.hunt.Campaign.WORK)))
+        {
+            return new palimpsest.hunt.Campaign(spec, seeds, dir).run(r);
+        }
     }
 
     private Row measure(final Scenario s, final Path dir)

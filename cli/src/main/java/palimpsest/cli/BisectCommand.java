@@ -31,10 +31,13 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "bisect", mixinStandardHelpOptions = true,
     description = {"Find where things first went wrong. Three forms:",
-        "  pal bisect --scenario S --good V1 --bad V2 [--seed N] [--arg K=V]... [-o DIR]",
-        "      first bad patch between two kernel versions: records the bad run once, then replays its",
-        "      inputs under each candidate kernel; prints the first bad patch and a git-bisect-log account.",
-        "      Exit 0 when one patch is named, 1 when skipped candidates leave several.",
+        "  pal bisect --scenario S --good V1 --bad V2 [--seed N] [--seeds K] [--arg K=V]... [-o DIR]",
+        "      first bad patch between two kernel versions: records the bad run once (per seed), checks that",
+        "      it is bad and that the good version replayed over it is good (else exit 2 naming the wrong end),",
+        "      then replays its inputs under each candidate kernel; prints the first bad patch and a",
+        "      git-bisect-log account. Exit 0 when one patch is named, 1 when skipped candidates leave several.",
+        "  pal bisect --scenario S --fixed-in V2 --broken-in V1   (or --first-fix --good V2 --bad V1)",
+        "      the first patch that fixes the scenario (git's --term-old=broken --term-new=fixed).",
         "  pal bisect --good TRACE_A --bad TRACE_B",
         "      first event where two recorded runs part (chunk digests skip the agreeing stretch).",
         "      Exit 0 when they hold the same events, 1 with the divergence.",
@@ -57,6 +60,21 @@ final class BisectCommand implements Callable<Integer>
 
     @Option(names = "--bad", paramLabel = "V|TRACE", description = "The bad kernel version (patch bisect) or trace.")
     String bad;
+
+    @Option(names = "--first-fix", description = "Patch bisect: find the first patch that fixes the scenario " +
+        "(--good is the newer, fixed version, --bad the older, broken one).")
+    boolean firstFix;
+
+    @Option(names = "--fixed-in", paramLabel = "V2", description = "First-fix bisect: a version where the scenario is good.")
+    String fixedIn;
+
+    @Option(names = "--broken-in", paramLabel = "V1", description = "First-fix bisect: an older version where it is bad.")
+    String brokenIn;
+
+    @Option(names = "--seeds", paramLabel = "K", defaultValue = "1",
+        description = "Patch bisect: judge each candidate over K recorded schedules, seeds N..N+K-1 " +
+            "(bad if any is bad; default: ${DEFAULT-VALUE}).")
+    int seeds;
 
     @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, kernel-text, or a plugin's).")
     String invariant;
@@ -101,6 +119,7 @@ final class BisectCommand implements Callable<Integer>
     {
         if (scenarioName != null)
         {
+            termsFromFixOptions();
             if (trace != null)
             {
                 throw new UserError("a patch bisect takes no TRACE: it records its own (see: pal bisect --help)");
@@ -125,6 +144,26 @@ final class BisectCommand implements Callable<Integer>
         }
         throw new UserError("pal bisect needs --scenario S --good V1 --bad V2, or --good TRACE_A --bad TRACE_B" +
             " (see: pal bisect --help)");
+    }
+
+    /** --fixed-in / --broken-in are --first-fix with --good / --bad. */
+    private void termsFromFixOptions()
+    {
+        if (fixedIn == null && brokenIn == null)
+        {
+            return;
+        }
+        if (fixedIn == null || brokenIn == null)
+        {
+            throw new UserError("a first-fix bisect needs both --fixed-in V2 and --broken-in V1");
+        }
+        if (good != null || bad != null)
+        {
+            throw new UserError("give either --fixed-in/--broken-in or --good/--bad, not both");
+        }
+        firstFix = true;
+        good = fixedIn;
+        bad = brokenIn;
     }
 
     private int patchBisect()
@@ -155,14 +194,15 @@ final class BisectCommand implements Callable<Integer>
             RecordCommand.prepareOutput(dir, force);
         }
         final PatchBisect bisect = new PatchBisect(scenario, plugins.catalog())
-            .good(good).bad(bad).args(args).config(config).schedule(schedule, seed).badTrace(dir)
-            .listener(this::progress);
+            .good(good).bad(bad).firstFix(firstFix).args(args).config(config).schedule(schedule, seed).seeds(seeds)
+            .badTrace(dir).listener(this::progress);
         final BisectResult r;
         try
         {
             final int n = bisect.candidates().size();
-            io.err.println("bisect: " + n + " patches between " + good + " and " + bad + "; recording " + scenarioName +
-                " at " + bad + " (seed " + seed + ")");
+            io.err.println("bisect: " + n + " patches between " + (firstFix ? bad + " and " + good : good + " and " + bad) +
+                (firstFix ? " (first fix)" : "") + "; recording " + scenarioName + " at " + bad + " (" + schedule +
+                (seeds == 1 ? " seed " + seed : " seeds " + seed + ".." + (seed + seeds - 1)) + ")");
             r = bisect.run();
         }
         finally
@@ -176,18 +216,21 @@ final class BisectCommand implements Callable<Integer>
         if (r.found())
         {
             final Patch p = r.firstBad();
-            out.println("first bad patch: " + p.name() + " \"" + p.description() + "\"");
+            out.println((firstFix ? "first fixing patch: " : "first bad patch: ") + p.name() + " \"" + p.description() + "\"");
         }
         else
         {
-            out.println("cannot name one first bad patch: the candidates between the last good and the first bad were all skipped;");
-            out.println("the first bad patch is one of:");
+            final String what = firstFix ? "fixing" : "bad";
+            out.println("cannot name one first " + what + " patch: the candidates between the last " + r.oldTerm() +
+                " and the first " + r.newTerm() + " were all skipped;");
+            out.println("the first " + what + " patch is one of:");
             for (final Patch p : r.suspects)
             {
                 out.println("  " + p.name() + " \"" + p.description() + "\"");
             }
         }
-        out.println("  " + r.candidates.size() + " candidates, " + r.replays + " replays of the recorded bad run (" +
+        out.println("  " + r.candidates.size() + " candidates, " + r.replays + " replays of the recorded bad run" +
+            (r.seeds.size() > 1 ? "s (" + r.seeds.size() + " seeds, " : " (") +
             Fmt.count(r.badTraceEvents) + " events), " + Fmt.seconds(r.nanos) +
             (temporary ? "" : "; the bad run is in " + r.badTrace));
         out.println();
@@ -197,8 +240,10 @@ final class BisectCommand implements Callable<Integer>
 
     private void progress(final BisectStep s, final int left)
     {
-        io.err.println("bisect: " + s.label + " [" + s.lastPatch.name() + "] " + s.term() + " (" + Fmt.seconds(s.nanos) +
-            "): " + s.message + "; " + left + " untested candidate(s) left between the bounds");
+        final String seedsSaid = s.seedSummary();
+        io.err.println("bisect: " + s.label + " [" + s.name() + "] " + s.term() + (s.recorded ? ", recorded" : "") +
+            " (" + Fmt.seconds(s.nanos) + "): " + (seedsSaid.isEmpty() ? "" : seedsSaid + "; ") + s.message + "; " + left +
+            " untested candidate(s) left between the bounds");
     }
 
     private int divergenceBisect(final Path a, final Path b)

@@ -78,6 +78,8 @@ public final class Main
         cl.addSubcommand("bench", new BenchCommand(io));
         cl.addSubcommand("analyze", new AnalyzeCommand(io));
         cl.addSubcommand("who-wrote", new WhoWroteCommand(io));
+        cl.addSubcommand("hunt", new HuntCommand(io));
+        cl.addSubcommand("worker", new WorkerCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));
         cl.setParameterExceptionHandler((ex, args) ->

@@ -2,25 +2,34 @@ package palimpsest.cli;
 
 import palimpsest.recorder.Recording;
 
-/** The progress line of {@code pal record} on stderr, from a daemon thread polling the recording. */
+/**
+ * A progress line on stderr, from a daemon thread polling what it reports: in place on a terminal,
+ * a full line every few seconds otherwise (PAL_PROGRESS). {@code pal record}'s line follows the
+ * recording; {@code pal hunt} gives its own.
+ */
 final class Progress
 {
     private static final long TTY_INTERVAL_MS = 200;
 
     private final Io io;
     private final ConsolePrinter console;
-    private final String name;
-    private final Recording recording;
+    /** The line for a given elapsed time in nanoseconds. */
+    private final java.util.function.LongFunction<String> line;
     private Thread thread;
     private volatile boolean stop;
     private final long start = System.nanoTime();
 
     Progress(final Io io, final ConsolePrinter console, final String name, final Recording recording)
     {
+        this(io, console, elapsed -> recordingLine(name, recording, elapsed));
+    }
+
+    /** A progress line of another kind; console is the printer whose lock the line shares with console output. */
+    Progress(final Io io, final ConsolePrinter console, final java.util.function.LongFunction<String> line)
+    {
         this.io = io;
         this.console = console;
-        this.name = name;
-        this.recording = recording;
+        this.line = line;
     }
 
     void start()
@@ -52,27 +61,26 @@ final class Progress
             {
                 return;
             }
-            final String line = line();
+            final String text = line.apply(System.nanoTime() - start);
             synchronized (console.lock)
             {
                 if (tty)
                 {
-                    io.err.print("\r\033[K" + line);
+                    io.err.print("\r\033[K" + text);
                     console.progressShown = true;
                 }
                 else
                 {
-                    io.err.println(line);
+                    io.err.println(text);
                 }
                 io.err.flush();
             }
         }
     }
 
-    private String line()
+    private static String recordingLine(final String name, final Recording recording, final long elapsed)
     {
         final long events = recording.events();
-        final long elapsed = System.nanoTime() - start;
         return "recording " + name + ": " + Fmt.count(events) + " events, virtual time " +
             Fmt.count(recording.virtualTime()) + ", " + Fmt.si(events * 1e9 / Math.max(1, elapsed)) + " events/s, " +
             Fmt.seconds(elapsed);

@@ -4,11 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
@@ -19,7 +15,6 @@ import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Scenario;
 import palimpsest.emulator.ScenarioContext;
-import palimpsest.emulator.input.InputSources;
 import palimpsest.recorder.Recording;
 import palimpsest.recorder.RecordingSummary;
 
@@ -38,15 +33,6 @@ final class RecordCommand implements Callable<Integer>
         description = "Trace directory to create (must not exist or be empty, unless --force).")
     Path output;
 
-    @Option(names = "--cpus", paramLabel = "N", description = "CPUs per node (default: the scenario's).")
-    Integer cpus;
-
-    @Option(names = "--nodes", paramLabel = "N", description = "Nodes (default: the scenario's).")
-    Integer nodes;
-
-    @Option(names = "--mem", paramLabel = "MiB", description = "RAM per node in MiB (default: the scenario's).")
-    Integer mem;
-
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the seeded and chaos schedules (default: ${DEFAULT-VALUE}).",
         defaultValue = "0")
     long seed;
@@ -55,15 +41,6 @@ final class RecordCommand implements Callable<Integer>
         description = "free (host time slices), seeded (PRNG from --seed) or chaos (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument; repeatable.")
-    Map<String, String> args = new LinkedHashMap<>();
-
-    @Option(names = "--kernel", paramLabel = "V", description = "Kernel version (kernel scenarios only).")
-    String kernel;
-
-    @Option(names = "--patch", paramLabel = "+P|-P", description = "Apply (+) or revert (-) one patch (kernel scenarios only); repeatable.")
-    List<String> patches = new ArrayList<>();
-
     @Option(names = "--keyframe-every", paramLabel = "N", defaultValue = "1000000",
         description = "Write a keyframe (registers and the pages changed since the last one) every N events, " +
             "for fast `pal state`; 0 = none (default: ${DEFAULT-VALUE}).")
@@ -71,6 +48,9 @@ final class RecordCommand implements Callable<Integer>
 
     @Option(names = "--force", description = "Overwrite a non-empty output directory.")
     boolean force;
+
+    @Mixin
+    RunOptions run = new RunOptions();
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -84,30 +64,11 @@ final class RecordCommand implements Callable<Integer>
     public Integer call()
     {
         final Scenario scenario = plugins.scenario(scenarioName);
-        if (!List.of(InputSources.KINDS).contains(schedule))
-        {
-            throw new UserError("unknown schedule '" + schedule + "' (free, seeded or chaos)");
-        }
-        if (!scenario.usesKernel() && (kernel != null || !patches.isEmpty()))
-        {
-            throw new UserError("scenario " + scenario.name() + " runs on bare hardware: --kernel and --patch do not apply");
-        }
-        for (final String p : patches)
-        {
-            if (p.length() < 2 || (p.charAt(0) != '+' && p.charAt(0) != '-'))
-            {
-                throw new UserError("--patch wants +NAME or -NAME, got '" + p + "'");
-            }
-        }
-        final MachineConfig d = scenario.defaultConfig();
-        final MachineConfig config = new MachineConfig(nodes != null ? nodes : d.nodes,
-            cpus != null ? cpus : d.cpusPerNode, mem != null ? mem : d.memMiB);
+        run.check(scenario, schedule);
+        final MachineConfig config = run.config(scenario);
         prepareOutput(output, force);
 
-        // The header names the kernel that ran, never "the default": a later default is another kernel.
-        final String version = scenario.usesKernel() && (kernel == null || kernel.isEmpty()) ?
-            palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION : kernel;
-        final ScenarioContext context = new ScenarioContext(args, version, patches);
+        final ScenarioContext context = run.context(scenario);
         final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
         final Recording recording = new Recording(scenario)
             .config(config)

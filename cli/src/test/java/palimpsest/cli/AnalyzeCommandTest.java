@@ -70,5 +70,12 @@ class AnalyzeCommandTest
         assertTrue(badAddr.err().startsWith("pal: --addr: not a hex address"), badAddr::toString);
         final PalRunner.Result badLen = PalRunner.pal("who-wrote", t.toString(), "--addr", "1000", "--len", "0");
         assertEquals(2, badLen.rc(), badLen::toString);
+        final PalRunner.Result badOnly = PalRunner.pal("analyze", t.toString(), "--only", "nope");
+        assertEquals(2, badOnly.rc(), badOnly::toString);
+        assertTrue(badOnly.err().startsWith("pal: --only: unknown analyzer 'nope'; known analyzers: heap, code, oops, kmsan"), badOnly::toString);
+        final PalRunner.Result only = PalRunner.pal("analyze", t.toString(), "--only", "kmsan,oops");
+        assertEquals(0, only.rc(), only::toString);
+        assertTrue(only.out().startsWith("verdict: clean (no findings)\n"), only::toString);
+        assertTrue(only.out().contains("analyzers: oops, kmsan"), "pass order, whatever --only's order: " + only);
     }
 }

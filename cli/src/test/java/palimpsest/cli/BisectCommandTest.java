@@ -44,7 +44,7 @@ class BisectCommandTest
         assertTrue(r.out().contains("git bisect good zt2-probe-noise"), r::toString);
         assertTrue(r.out().contains("git bisect bad zt3-probe-scribble"), r::toString);
         assertTrue(r.out().contains("# first bad commit: [zt3-probe-scribble]"), r::toString);
-        assertTrue(r.out().contains("8 candidates, 4 replays"), r::toString);
+        assertTrue(r.out().contains("8 candidates, 5 replays"), r::toString);
         assertTrue(r.err().contains("bisect: v0.3+4 [zt4-probe-wedge] skip"), r::toString);
     }
 
@@ -59,10 +59,13 @@ class BisectCommandTest
         final List<BisectStep> steps = r.steps;
         // The recorded bad run, then the replays in order.
         assertTrue(steps.get(0).recorded);
-        assertEquals(List.of(4, 5, 2, 3), steps.subList(1, steps.size()).stream().map(s -> s.candidate).toList());
+        // The good end is checked first: candidate 0 replayed over the bad run.
+        assertEquals(0, steps.get(1).candidate);
+        assertEquals(Verdict.Kind.GOOD, steps.get(1).kind);
+        assertEquals(List.of(4, 5, 2, 3), steps.subList(2, steps.size()).stream().map(s -> s.candidate).toList());
         assertEquals(List.of(Verdict.Kind.SKIP, Verdict.Kind.BAD, Verdict.Kind.GOOD, Verdict.Kind.BAD),
-            steps.subList(1, steps.size()).stream().map(s -> s.kind).toList());
-        assertEquals(4, r.replays);
+            steps.subList(2, steps.size()).stream().map(s -> s.kind).toList());
+        assertEquals(5, r.replays);
     }
 
     @Test

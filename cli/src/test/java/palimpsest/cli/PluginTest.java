@@ -177,4 +177,28 @@ class PluginTest
         final Result without = pal("record", "--scenario", "boot", "--patch", "+user-note", "-o", tmp.resolve("x").toString());
         assertEquals(2, without.rc(), "without the jar the patch is unknown: " + without);
     }
+
+    @Test
+    void aHuntRunsThePluginScenarioLocallyAndOnAWorkerStartedWithThePlugin() throws Exception
+    {
+        final Path local = tmp.resolve("hunt-local");
+        final Result r = pal("hunt", "--plugin", jar.toString(), "--scenario", "user-hello", "--seeds", "1..3", "-o", local.toString());
+        assertEquals(0, r.rc(), r.toString());
+        assertTrue(r.out().contains("3 good, 0 bad"), r.out());
+
+        final String name = "pal-plugin-test-" + java.util.UUID.randomUUID();
+        try (java.net.URLClassLoader loader = new java.net.URLClassLoader(new java.net.URL[] {jar.toUri().toURL()},
+            PluginTest.class.getClassLoader());
+            palimpsest.hunt.cluster.Worker w = palimpsest.hunt.cluster.Worker.start(name, "127.0.0.1", 15801, List.of(), 1, null, loader))
+        {
+            final Path remote = tmp.resolve("hunt-cluster");
+            final Result c = pal("hunt", "--plugin", jar.toString(), "--scenario", "user-hello", "--seeds", "1..3", "-o", remote.toString(),
+                "--cluster", w.address(), "--name", name);
+            assertEquals(0, c.rc(), c.toString());
+            assertTrue(c.out().contains("3 good, 0 bad") && c.out().contains("cluster at " + w.address() + " (1 member)"), c.out());
+            assertEquals(palimpsest.hunt.Manifest.read(local).stream().map(palimpsest.hunt.Manifest.Entry::digest).sorted().toList(),
+                palimpsest.hunt.Manifest.read(remote).stream().map(palimpsest.hunt.Manifest.Entry::digest).sorted().toList(),
+                "the worker found the plugin scenario and recorded the same runs");
+        }
+    }
 }

@@ -51,7 +51,7 @@ class ReplayCommandTest
     /** Every built-in scenario, recorded free-running and under chaos, replays event for event. */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"boot", "exec", "word-count", "fork-cow", "text-poke-scribble",
-        "ipi-pingpong", "net-echo", "tlb-stale"})
+        "ipi-pingpong", "net-echo", "tlb-stale", "tlb-shootdown"})
     void everyBuiltInScenarioReplaysUnderFreeAndChaos(final String scenario)
     {
         assertTrue(palimpsest.recorder.ScenarioCatalog.load().names().contains(scenario), scenario);
@@ -70,7 +70,7 @@ class ReplayCommandTest
     void everyBuiltInScenarioIsCovered()
     {
         assertEquals(java.util.Set.of("boot", "exec", "word-count", "fork-cow", "text-poke-scribble", "ipi-pingpong", "net-echo",
-            "tlb-stale"), palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
+            "tlb-stale", "tlb-shootdown"), palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
             .collect(java.util.stream.Collectors.toSet()),
             "a new built-in scenario: add it to everyBuiltInScenarioReplaysUnderFreeAndChaos");
     }

@@ -58,7 +58,7 @@ class ScribbleBisectTest
         assertTrue(r.out().startsWith("first bad patch: " + BUG + " \"x86: enhance DEBUG_RODATA support - alternatives\""),
             r::toString);
         // 8 candidates: +4 (device-pm-add-warn) good, +6 (sched-clock-tweak) bad, +5 bad.
-        assertTrue(r.out().contains("8 candidates, 3 replays"), r::toString);
+        assertTrue(r.out().contains("8 candidates, 4 replays"), r::toString);
         assertTrue(r.out().contains("git bisect start 'v2.6.25-git2' 'v2.6.25'"), r::toString);
         assertTrue(r.out().contains("git bisect good device-pm-add-warn"), r::toString);
         assertTrue(r.out().contains("git bisect bad sched-clock-tweak"), r::toString);
@@ -99,7 +99,7 @@ class ScribbleBisectTest
         assertTrue(r.out().startsWith("first bad patch: " + BUG + " "), r::toString);
         // 10 candidates (the two noise patches sit after device-pm-add-warn): the midpoint +5 is the
         // failing probe (skip), its neighbour +6 (the fix) good, then +8 bad, +7 (the bug) bad.
-        assertTrue(r.out().contains("10 candidates, 4 replays"), r::toString);
+        assertTrue(r.out().contains("10 candidates, 5 replays"), r::toString);
         assertTrue(r.out().contains("git bisect skip " + NoisePatches.FAIL), r::toString);
         assertTrue(r.out().contains("git bisect good " + NoisePatches.FIX), r::toString);
         assertTrue(r.out().contains("git bisect bad sched-clock-tweak"), r::toString);

@@ -97,6 +97,8 @@ public final class Globals
     public static final int CPUHP_TEARDOWN = 32;
     public static final int CPUHP_FLAGS = 40;
     public static final long CPUHP_AP = 1;
+    /** The state needs its cpu online (the scheduler may wake tasks there): run after the online mask is set. */
+    public static final long CPUHP_ONLINE = 2;
     public static final long CPUHP_STATES = alloc(MAX_CPUHP * CPUHP_STEP_SIZE, 8);
     /** cpu_add_remove_lock: serializes cpu_up/cpu_down (a spinlock; its holders never sleep). */
     public static final long CPU_ADD_REMOVE_LOCK = alloc(8, 64);
@@ -151,6 +153,13 @@ public final class Globals
     /** Driver core: dpm_list (devices in power-management order) and "the system is suspended". */
     public static final long DPM_LIST = alloc(16, 8);
     public static final long PM_SLEEPING = alloc(8, 8);
+
+    /**
+     * cpu_possible_mask (every cpu the machine has) and cpu_active_mask (cpus the scheduler may
+     * place tasks on: set by sched_cpu_activate, the last hotplug state of a cpu coming up).
+     */
+    public static final long CPU_POSSIBLE_MASK = alloc(8, 8);
+    public static final long CPU_ACTIVE_MASK = alloc(8, 8);
 
     /**
      * Drivers (issue 11): pointers to chrdevs[] (a fops pointer per major) and irq_desc[256]

@@ -56,6 +56,7 @@ public final class Kernel
     public final Traps traps;
     public final Smp smp;
     public final Sched sched;
+    public final palimpsest.kernel.sched.Workqueue wq;
     public final Vm vm;
     public final Vfs vfs;
     public final Timers timers;
@@ -109,6 +110,7 @@ public final class Kernel
         this.chrdevs = new palimpsest.kernel.module.CharDevs(this);
         this.irqs = new palimpsest.kernel.arch.Irqs(this);
         this.sys = new Syscalls(this);
+        this.wq = new palimpsest.kernel.sched.Workqueue(this);
         this.hotplug = new Hotplug(this);
         this.freezer = new Freezer(this);
         this.pm = new Pm(this);

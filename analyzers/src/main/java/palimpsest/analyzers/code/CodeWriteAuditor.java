@@ -284,19 +284,12 @@ public final class CodeWriteAuditor implements Analyzer
         return findings;
     }
 
-    /** Registers this analyzer as {@code code} ({@link palimpsest.analyzers.AnalyzerFactory}). */
-    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    /** Registers this analyzer as {@code code}. */
+    public static final class Factory extends palimpsest.analyzers.ShadowAnalyzerFactory
     {
-        @Override
-        public String name()
+        public Factory()
         {
-            return "code";
-        }
-
-        @Override
-        public String description()
-        {
-            return "code-write audit: text_poke stores outside live text or registered LOCK sites, stores into kernel text";
+            super("code", "code-write audit: text_poke stores outside live text or registered LOCK sites, stores into kernel text", null);
         }
 
         @Override

@@ -414,25 +414,12 @@ public final class HeapShadow implements Analyzer
         return findings;
     }
 
-    /** Registers this analyzer as {@code heap} ({@link palimpsest.analyzers.AnalyzerFactory}). */
-    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    /** Registers this analyzer as {@code heap}. */
+    public static final class Factory extends palimpsest.analyzers.ShadowAnalyzerFactory
     {
-        @Override
-        public String name()
+        public Factory()
         {
-            return "heap";
-        }
-
-        @Override
-        public String description()
-        {
-            return "KASAN-style slab shadow: use-after-free, out-of-bounds, double/invalid free, KFENCE corrupted memory";
-        }
-
-        @Override
-        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
-        {
-            return new HeapShadow(c.shadow, c.owners, c.symbols);
+            super("heap", "KASAN-style slab shadow: use-after-free, out-of-bounds (past the requested size too), double/invalid free, KFENCE corrupted memory", HeapShadow::new);
         }
     }
 }

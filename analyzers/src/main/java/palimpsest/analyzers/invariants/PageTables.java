@@ -150,8 +150,11 @@ public final class PageTables implements Invariant
                     continue;
                 }
                 final long pgdVa = s.inspector.read64(mm + MmStruct.PGD);
-                if (pgdVa == 0 || s.inspector.read64(mm + MmStruct.USERS) == 0)
+                if (pgdVa == 0 || pgdVa == palimpsest.kernel.mm.Slab.POISON_WORD || s.inspector.read64(mm + MmStruct.USERS) == 0)
                 {
+                    // (Poisoned: being freed. kmem_cache_free poisons the object before it takes
+                    // the cache lock to link it into the freelist; a cpu waiting for that lock
+                    // leaves a freed mm that is not on the freelist yet.)
                     // Being set up, or torn down by the last mmput (exit_mmap frees the tables
                     // while the upper levels still point at them: nobody can walk them any more).
                     continue;

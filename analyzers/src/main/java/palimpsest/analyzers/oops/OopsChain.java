@@ -597,25 +597,12 @@ public final class OopsChain implements Analyzer
         return findings;
     }
 
-    /** Registers this analyzer as {@code oops} ({@link palimpsest.analyzers.AnalyzerFactory}). */
-    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    /** Registers this analyzer as {@code oops}. */
+    public static final class Factory extends palimpsest.analyzers.ShadowAnalyzerFactory
     {
-        @Override
-        public String name()
+        public Factory()
         {
-            return "oops";
-        }
-
-        @Override
-        public String description()
-        {
-            return "oops causal chain: the faulting access, the load that carried the bad value, who wrote it";
-        }
-
-        @Override
-        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
-        {
-            return new OopsChain(c.shadow, c.owners, c.symbols);
+            super("oops", "oops causal chain: the faulting access, the load that carried the bad value, who wrote it", OopsChain::new);
         }
     }
 }

@@ -9,7 +9,6 @@ import java.util.Set;
 
 import palimpsest.analyzers.AnalysisContext;
 import palimpsest.analyzers.Analyzer;
-import palimpsest.analyzers.AnalyzerFactory;
 import palimpsest.analyzers.Finding;
 import palimpsest.analyzers.core.CodeRanges;
 import palimpsest.analyzers.core.LongLongMap;
@@ -594,24 +593,11 @@ public final class UninitShadow implements Analyzer
     }
 
     /** Registers this analyzer as {@code kmsan}. */
-    public static final class Factory implements AnalyzerFactory
+    public static final class Factory extends palimpsest.analyzers.ShadowAnalyzerFactory
     {
-        @Override
-        public String name()
+        public Factory()
         {
-            return "kmsan";
-        }
-
-        @Override
-        public String description()
-        {
-            return "KMSAN-style uninitialised values: bytes of kmalloc/alloc_pages never written, loaded, then used as an address or call target";
-        }
-
-        @Override
-        public Analyzer create(final AnalysisContext c)
-        {
-            return new UninitShadow(c.shadow, c.owners, c.symbols);
+            super("kmsan", "KMSAN-style uninitialised values: bytes of kmalloc/alloc_pages never written, loaded, then used as an address or call target", UninitShadow::new);
         }
     }
 }

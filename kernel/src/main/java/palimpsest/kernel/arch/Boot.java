@@ -187,6 +187,7 @@ public final class Boot
         final long bp = Layout.va(Layout.BOOT_PARAMS_PHYS);
         final int nr = (int)Math.min(cpu.load64(bp + BP_NR_CPUS), Globals.MAX_CPUS);
         cpu.store64(Globals.NR_CPUS, nr);
+        cpu.store64(Globals.CPU_POSSIBLE_MASK, nr >= 64 ? -1L : (1L << nr) - 1);
         setupPerCpuAreas(cpu, nr);
         // The banner names no version tag and no patch list (the trace header records both): runs of
         // different kernels of the series then stay event-for-event comparable up to their first
@@ -350,6 +351,12 @@ public final class Boot
         kernelInit.prologue(cpu);
         final long idleTicks = cpu.reg(Syscalls.RDI);
         k.alternatives.markRodataRo(cpu, (int)cpu.load64(Globals.NR_CPUS));
+        if (k.patches.enabled("init-cpus-allowed"))
+        {
+            // sched_init made init_task the boot cpu's idle task, bound to that cpu, and we were
+            // forked from it: without this, init and everything it starts run on cpu 0 only.
+            k.sched.setCpusAllowedPtr(cpu, k.current(cpu), cpu.load64(Globals.CPU_POSSIBLE_MASK));
+        }
         if (k.config.kunit != null)
         {
             k.printk.printk(cpu, "KTAP version 1");

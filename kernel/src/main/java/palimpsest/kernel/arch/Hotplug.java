@@ -26,11 +26,19 @@ import palimpsest.kernel.user.Syscalls;
  * {@code cpuhp_invoke_callback} as fn(cpu, state); AP states run on the cpu concerned, the others
  * on the cpu doing the hotplug:
  * <pre>
- *   state  name             where  startup               teardown
- *   0      smpcfd:prepare   BP     smpcfd_prepare_cpu    smpcfd_dead_cpu      (per-cpu irq stats)
- *   1      sched:starting   AP     sched_cpu_starting    sched_cpu_dying      (migrate its tasks away)
- *   2      timer:online     AP     lapic_timer_online    lapic_timer_offline  (the APIC tick)
+ *   state  name               where  startup                  teardown
+ *   0      threads:prepare    BP     smpboot_create_threads   -                     (kworker/N, parked)
+ *   1      workqueue:prepare  BP     workqueue_prepare_cpu    -                     (the cpu's worker pool)
+ *   2      smpcfd:prepare     BP     smpcfd_prepare_cpu       smpcfd_dead_cpu       (per-cpu irq stats)
+ *   3      sched:starting     AP     sched_cpu_starting       sched_cpu_dying       (migrate its tasks away)
+ *   4      timer:online       AP     lapic_timer_online       lapic_timer_offline   (the APIC tick)
+ *   5      smpboot:threads    AP     smpboot_unpark_threads   smpboot_park_threads  (kworker/N runs)
+ *   6      workqueue:online   AP     workqueue_online_cpu     workqueue_offline_cpu (the pool takes work)
+ *   7      sched:active       AP     sched_cpu_activate       sched_cpu_deactivate  (cpu_active_mask: new
+ *                                                                                   tasks may be placed here)
  * </pre>
+ * Each one matters to a workload: see {@link palimpsest.kernel.sched.Workqueue} for the pool and
+ * its kworker (dead threads are freed there), the tick for preemption, the active mask for placement.
  * {@code per_cpu(cpuhp_state)} counts the states a cpu has reached.
  *
  * <p>cpu_down handshake (per-cpu {@code cpu_state}, like 2.6.25's): the controlling cpu sets the
@@ -59,6 +67,8 @@ public final class Hotplug
     private final Fn schedCpuDying;
     private final Fn lapicTimerOnline;
     private final Fn lapicTimerOffline;
+    private final Fn schedCpuActivate;
+    private final Fn schedCpuDeactivate;
     private final Fn cpuUpFn;
     private final Fn cpuUpInnerFn;
     private final Fn cpuDownFn;
@@ -70,7 +80,8 @@ public final class Hotplug
     private final Fn disableNonbootFn;
     private final Fn enableNonbootFn;
 
-    private static final String[] NAMES = {"smpcfd:prepare", "sched:starting", "timer:online"};
+    private static final String[] NAMES = {"threads:prepare", "workqueue:prepare", "smpcfd:prepare", "sched:starting",
+        "timer:online", "smpboot:threads", "workqueue:online", "sched:active"};
 
     public Hotplug(final Kernel k)
     {
@@ -82,6 +93,8 @@ public final class Hotplug
         this.schedCpuDying = k.text.fn("sched_cpu_dying", 0x40, this::schedCpuDyingBody);
         this.lapicTimerOnline = k.text.fn("lapic_timer_online", 0x60, this::lapicTimerOnlineBody);
         this.lapicTimerOffline = k.text.fn("lapic_timer_offline", 0x40, this::lapicTimerOfflineBody);
+        this.schedCpuActivate = k.text.fn("sched_cpu_activate", 0x40, this::schedCpuActivateBody);
+        this.schedCpuDeactivate = k.text.fn("sched_cpu_deactivate", 0x40, this::schedCpuDeactivateBody);
         this.cpuUpFn = k.text.fn("cpu_up", 0x80);
         this.cpuUpInnerFn = k.text.fn("_cpu_up", 0x60);
         this.cpuDownFn = k.text.fn("cpu_down", 0x100);
@@ -97,8 +110,11 @@ public final class Hotplug
     /** The boot loader's part: the static cpuhp_step array. */
     void loadTable(final PhysicalMemory mem)
     {
-        final Fn[][] cbs = {{smpcfdPrepare, smpcfdDead}, {schedCpuStarting, schedCpuDying}, {lapicTimerOnline, lapicTimerOffline}};
-        final long[] flags = {0, Globals.CPUHP_AP, Globals.CPUHP_AP};
+        final Fn[][] cbs = {{k.wq.createThreads, null}, {k.wq.prepare, null}, {smpcfdPrepare, smpcfdDead},
+            {schedCpuStarting, schedCpuDying}, {lapicTimerOnline, lapicTimerOffline}, {k.wq.unparkThreads, k.wq.parkThreads},
+            {k.wq.online, k.wq.offline}, {schedCpuActivate, schedCpuDeactivate}};
+        final long online = Globals.CPUHP_AP | Globals.CPUHP_ONLINE;
+        final long[] flags = {0, 0, 0, Globals.CPUHP_AP, Globals.CPUHP_AP, online, online, online};
         mem.write64(Globals.phys(Globals.CPUHP_COUNT), cbs.length);
         for (int i = 0; i < cbs.length; i++)
         {
@@ -109,7 +125,7 @@ public final class Hotplug
                 mem.write8(e + j, n[j]);
             }
             mem.write64(e + Globals.CPUHP_STARTUP, cbs[i][0].addr);
-            mem.write64(e + Globals.CPUHP_TEARDOWN, cbs[i][1].addr);
+            mem.write64(e + Globals.CPUHP_TEARDOWN, cbs[i][1] == null ? 0 : cbs[i][1].addr);
             mem.write64(e + Globals.CPUHP_FLAGS, flags[i]);
         }
     }
@@ -140,17 +156,17 @@ public final class Hotplug
     }
 
     /**
-     * Runs the startup callbacks for cpu target from its current state up: all the rest (all true:
-     * on the cpu itself — the boot cpu, or an AP for its AP states) or only up to the first AP state
-     * (all false: on the controlling cpu before the AP starts).
+     * Runs the startup callbacks for cpu target from its current state up to the first state whose
+     * flags have one of stopAt's bits: CPUHP_AP (on the controlling cpu before the AP starts),
+     * CPUHP_ONLINE (on the cpu itself, before it sets itself online), 0 (all the rest).
      */
-    void bringUp(final Cpu cpu, final int target, final boolean all)
+    void bringUp(final Cpu cpu, final int target, final long stopAt)
     {
         final long n = cpu.load64(Globals.CPUHP_COUNT);
         final long pcpu = k.perCpu(cpu, target);
         for (long s = cpu.load64(pcpu + PerCpu.CPUHP_STATE); s < n; s++)
         {
-            if (!all && apState(cpu, s))
+            if ((cpu.load64(step(s) + Globals.CPUHP_FLAGS) & stopAt) != 0)
             {
                 break;
             }
@@ -208,6 +224,24 @@ public final class Hotplug
         final long moved = k.sched.migrateTasks(cpu, (int)cpu.reg(Syscalls.RDI));
         cpu.setReg(Syscalls.RAX, moved);
         schedCpuDying.leave(cpu);
+    }
+
+    /** The cpu joins cpu_active_mask: the scheduler may place new tasks on it from now on. */
+    private void schedCpuActivateBody(final Cpu cpu)
+    {
+        schedCpuActivate.prologue(cpu);
+        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ACTIVE_MASK, 8, 1L << cpu.reg(Syscalls.RDI));
+        cpu.setReg(Syscalls.RAX, 0);
+        schedCpuActivate.leave(cpu);
+    }
+
+    /** The dying cpu leaves cpu_active_mask first: no new task is placed on it while it goes down. */
+    private void schedCpuDeactivateBody(final Cpu cpu)
+    {
+        schedCpuDeactivate.prologue(cpu);
+        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ACTIVE_MASK, 8, -(1L << cpu.reg(Syscalls.RDI)));
+        cpu.setReg(Syscalls.RAX, 0);
+        schedCpuDeactivate.leave(cpu);
     }
 
     /** Arms this cpu's APIC timer, periodic: the scheduler tick. */
@@ -279,7 +313,7 @@ public final class Hotplug
         cpu.store64(pcpu + PerCpu.CURRENT, idle);
         if (k.patches.enabled("cpuhp-secondary"))
         {
-            bringUp(cpu, id, false);
+            bringUp(cpu, id, Globals.CPUHP_AP);
         }
         doBootCpu.at(cpu, 0x20);
         final long td = Layout.va(Layout.TRAMPOLINE_DATA_PHYS);
@@ -313,12 +347,18 @@ public final class Hotplug
     void apOnline(final Cpu cpu)
     {
         final int id = cpu.id();
-        if (k.patches.enabled("cpuhp-secondary"))
+        final boolean cpuhp = k.patches.enabled("cpuhp-secondary");
+        if (cpuhp)
         {
-            bringUp(cpu, id, true);
+            bringUp(cpu, id, Globals.CPUHP_ONLINE);
         }
         cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << id);
+        cpu.store64(k.thisCpu(cpu) + PerCpu.ONLINE_JIFFIES, cpu.load64(Globals.JIFFIES));
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_ONLINE);
+        if (cpuhp)
+        {
+            bringUp(cpu, id, 0);
+        }
         k.printk.printk(cpu, "CPU " + id + " is up");
         cpu.mark(Mark.CPU_UP, id, 0);
         cpu.store64(Globals.AP_ONLINE_ACK, id);
@@ -327,9 +367,10 @@ public final class Hotplug
     /** The boot cpu's own bring-up (every state runs on it). */
     void bootCpuOnline(final Cpu cpu)
     {
-        bringUp(cpu, cpu.id(), true);
+        bringUp(cpu, cpu.id(), Globals.CPUHP_ONLINE);
         cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.id());
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_ONLINE);
+        bringUp(cpu, cpu.id(), 0);
         k.printk.printk(cpu, "CPU " + cpu.id() + " is up");
         cpu.mark(Mark.CPU_UP, cpu.id(), 0);
     }

@@ -10,7 +10,7 @@ package palimpsest.kernel.mm;
  *   +16  map_count                     +16  vm_next
  *   +24  mm_users                      +24  vm_flags   VM_READ|VM_WRITE|VM_EXEC|VM_GROWSDOWN
  *   +32  mmap_sem (spinlock)           +32  vm_mm
- *   +40  mmap_base (next free, top-down) +40 vm_ops    vm_operations_struct * (0: anonymous)
+ *   +40  mmap_base (top of the mmap area) +40 vm_ops    vm_operations_struct * (0: anonymous)
  *   +48  start_code                    +48  vm_page_prot
  *   +56  end_data                      +56  vm_file
  *   +64  start_stack                   +64  vm_pgoff

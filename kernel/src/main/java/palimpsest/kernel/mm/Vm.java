@@ -31,6 +31,7 @@ public final class Vm
     private final Fn mmAllocFn;
     private final Fn findVmaFn;
     private final Fn insertVmaFn;
+    private final Fn unmappedAreaFn;
     private final Fn mmapFn;
     private final Fn munmapFn;
     private final Fn mremapFn;
@@ -57,6 +58,7 @@ public final class Vm
         this.mmAllocFn = k.text.fn("mm_alloc", 0x80);
         this.findVmaFn = k.text.fn("find_vma", 0x40);
         this.insertVmaFn = k.text.fn("insert_vm_struct", 0x60);
+        this.unmappedAreaFn = k.text.fn("arch_get_unmapped_area_topdown", 0x80);
         this.mmapFn = k.text.fn("do_mmap_pgoff", 0x100);
         this.munmapFn = k.text.fn("do_munmap", 0x140);
         this.mremapFn = k.text.fn("do_mremap", 0x180);
@@ -178,11 +180,44 @@ public final class Vm
         return vma;
     }
 
+    /**
+     * get_unmapped_area, top-down first fit: the highest free range of len bytes below mmap_base
+     * with a guard page on either side, found by walking the whole vma list (holes left by munmap
+     * and mremap are reused, as Linux's search does). It reserves nothing: the range is only taken
+     * once the caller links its vma, so two callers that search before either links get the same
+     * range (the reason callers hold mmap_sem from the search to the link).
+     */
     private long getUnmappedArea(final Cpu cpu, final long mm, final long len)
     {
-        final long base = (cpu.load64(mm + MmStruct.MMAP_BASE) - len) & ~(Layout.PAGE_SIZE - 1);
-        cpu.store64(mm + MmStruct.MMAP_BASE, base - Layout.PAGE_SIZE);
-        return base;
+        unmappedAreaFn.enter(cpu);
+        final long top = cpu.load64(mm + MmStruct.MMAP_BASE);
+        long best = ENOMEM;
+        long floor = 0;
+        long v = cpu.load64(mm + MmStruct.MMAP);
+        while (true)
+        {
+            unmappedAreaFn.at(cpu, 0x20);
+            final long vs = v == 0 ? top : cpu.load64(v + MmStruct.VM_START);
+            final long gapEnd = Long.compareUnsigned(vs, top) < 0 ? vs : top;
+            final long cand = (gapEnd - Layout.PAGE_SIZE - len) & ~(Layout.PAGE_SIZE - 1);
+            if (floor != 0 && Long.compareUnsigned(gapEnd, floor) > 0 &&
+                Long.compareUnsigned(cand, floor + Layout.PAGE_SIZE) >= 0 && Long.compareUnsigned(cand, gapEnd) < 0)
+            {
+                // Gaps come in address order: the last one that fits is the highest.
+                best = cand;
+            }
+            if (v == 0 || Long.compareUnsigned(vs, top) >= 0)
+            {
+                break;
+            }
+            final long ve = cpu.load64(v + MmStruct.VM_END);
+            if (Long.compareUnsigned(ve, floor) > 0)
+            {
+                floor = ve;
+            }
+            v = cpu.load64(v + MmStruct.VM_NEXT);
+        }
+        return unmappedAreaFn.leave(cpu, best);
     }
 
     private static long pageAlign(final long len)
@@ -212,6 +247,11 @@ public final class Vm
         final long size = pageAlign(len);
         lockMm(cpu, mm);
         final long addr = getUnmappedArea(cpu, mm, size);
+        if (addr < 0)
+        {
+            unlockMm(cpu, mm);
+            return mmapFn.leave(cpu, addr);
+        }
         final long vma = newVma(cpu, mm, addr, addr + size, (prot & 7) == 0 ? MmStruct.VM_READ | MmStruct.VM_WRITE : prot & 7);
         insertVma(cpu, mm, vma);
         unlockMm(cpu, mm);
@@ -345,11 +385,18 @@ public final class Vm
             {
                 mremapFn.at(cpu, 0xa0);
                 final long to = getUnmappedArea(cpu, mm, newSize);
-                final long nv = newVma(cpu, mm, to, to + newSize, cpu.load64(vma + MmStruct.VM_FLAGS));
-                insertVma(cpu, mm, nv);
-                movePageTables(cpu, mm, old, to, oldSize);
-                unmapRange(cpu, mm, old, old + oldSize);
-                result = to;
+                if (to < 0)
+                {
+                    result = to;
+                }
+                else
+                {
+                    final long nv = newVma(cpu, mm, to, to + newSize, cpu.load64(vma + MmStruct.VM_FLAGS));
+                    insertVma(cpu, mm, nv);
+                    movePageTables(cpu, mm, old, to, oldSize);
+                    unmapRange(cpu, mm, old, old + oldSize);
+                    result = to;
+                }
             }
         }
         if (locked)

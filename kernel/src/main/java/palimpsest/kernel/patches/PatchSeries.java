@@ -18,6 +18,7 @@ import java.util.ServiceLoader;
  *  #  patch                  kind
  *  1  printk-time            feature: [sec.usec] timestamps from virtual time
  *  2  slab-poison            debug:   poison freed slab objects (0x6b..., last byte 0xa5)
+ *  2a init-cpus-allowed      fix:     kernel_init: set_cpus_allowed_ptr(current, cpu_possible_mask) (LegoOS)
  *  3  smp-tlb-shootdown      feature: flush remote TLBs by IPI           <- v0.1
  *  4  cpuhp-secondary        fix:     run hotplug callbacks on every cpu that comes up (LegoOS)
  *  5  loader-kzalloc-vma     fix:     kzalloc, not kmalloc, the stack vma in bprm_mm_init (LegoOS)
@@ -117,6 +118,7 @@ public final class PatchSeries
         final PatchSeries s = new PatchSeries();
         s.add(new SimplePatch("printk-time", "printk: [sec.usec] timestamps from virtual time"));
         s.add(new SimplePatch("slab-poison", "slab: poison freed objects with 0x6b, last byte 0xa5"));
+        s.add(new SimplePatch("init-cpus-allowed", "init: kernel_init may run on every possible cpu (sched_init bound it to the boot cpu)"));
         s.add(new SimplePatch("smp-tlb-shootdown", "x86/mm: flush other cpus' TLBs by IPI on unmap/mremap/COW"));
         s.tags.put("v0.1", s.series.size());
         s.add(new SimplePatch("cpuhp-secondary", "cpu/hotplug: invoke the state callbacks on secondary cpus too"));

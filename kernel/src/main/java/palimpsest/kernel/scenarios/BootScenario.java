@@ -3,8 +3,12 @@ package palimpsest.kernel.scenarios;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.kernel.KernelConfig;
+import palimpsest.kernel.user.programs.Hello;
 
-/** boot: every cpu comes up, the machine idles a little, then powers off cleanly. */
+/**
+ * boot: every cpu comes up, the machine idles a little, then powers off cleanly. With {@code
+ * init=hello} init execs {@link Hello} instead of idling (the loader's stack vma, its first fault).
+ */
 public final class BootScenario extends KernelScenario
 {
     @Override
@@ -16,20 +20,39 @@ public final class BootScenario extends KernelScenario
     @Override
     public String description()
     {
-        return "SMP boot: all cpus up (INIT/SIPI), idle briefly, clean shutdown (arg idle=ticks)";
+        return "SMP boot: all cpus up (INIT/SIPI), idle briefly, clean shutdown (args idle=ticks, init=hello: exec a program)";
     }
 
     @Override
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
         config.idleTicks = context.longArg("idle", 2_000_000);
+        if (hello(context))
+        {
+            config.program(new Hello());
+            config.init("/bin/hello");
+        }
+    }
+
+    private static boolean hello(final ScenarioContext context)
+    {
+        final String init = context.args().getOrDefault("init", "");
+        if (!init.isEmpty() && !init.equals("hello"))
+        {
+            throw new IllegalArgumentException("boot: unknown init '" + init + "' (known: hello)");
+        }
+        return init.equals("hello");
     }
 
     @Override
     protected String[] expected(final ScenarioContext context, final Machine machine)
     {
         final int n = machine.config().cpusPerNode;
-        final String[] want = new String[n + 1];
+        final String[] want = new String[n + (hello(context) ? 2 : 1)];
+        if (hello(context))
+        {
+            want[n + 1] = Hello.LINE;
+        }
         for (int i = 0; i < n; i++)
         {
             want[i] = "CPU " + i + " is up";

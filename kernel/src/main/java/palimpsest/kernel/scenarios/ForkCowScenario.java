@@ -31,6 +31,12 @@ public final class ForkCowScenario extends KernelScenario
     }
 
     @Override
+    protected String[] failures()
+    {
+        return new String[] {"inherited the wrong data", "sees foreign data"};
+    }
+
+    @Override
     protected String[] expected(final ScenarioContext context, final Machine machine)
     {
         final int depth = (int)context.longArg("depth", 3);

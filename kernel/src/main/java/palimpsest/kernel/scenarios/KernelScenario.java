@@ -7,7 +7,10 @@ import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Scenario;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
+import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
+import palimpsest.kernel.KernelInspector;
+import palimpsest.kernel.sched.PerCpu;
 import palimpsest.kernel.KernelConfig;
 import palimpsest.kernel.patches.Patches;
 
@@ -60,6 +63,21 @@ public abstract class KernelScenario implements Scenario
     /** Console lines (substrings) a good run must print. */
     protected abstract String[] expected(ScenarioContext context, Machine machine);
 
+    /**
+     * Console substrings that mean the program saw wrong data: any of them makes the run BAD, with
+     * the line that holds it, however the run ended (a program stops at its first mismatch).
+     */
+    protected String[] failures()
+    {
+        return new String[0];
+    }
+
+    /** A secondary cpu online this many jiffies (cpu 0's ticks) without one tick of its own has no timer. */
+    static final long TICKLESS_JIFFIES = 3;
+
+    /** Work queued on a cpu's pool this long without a worker running it: the pool is stuck (a workqueue lockup). */
+    static final long STUCK_JIFFIES = 2;
+
     @Override
     public void load(final Machine machine, final ScenarioContext context)
     {
@@ -87,6 +105,16 @@ public abstract class KernelScenario implements Scenario
     public Verdict verdict(final Machine machine, final Outcome outcome)
     {
         final String console = machine.console(0).text();
+        for (final String f : failures())
+        {
+            final int at = console.indexOf(f);
+            if (at >= 0)
+            {
+                final int from = console.lastIndexOf('\n', at) + 1;
+                final int to = console.indexOf('\n', at);
+                return Verdict.bad("the program saw wrong data: " + console.substring(from, to < 0 ? console.length() : to).trim());
+            }
+        }
         if (!outcome.clean())
         {
             final int oops = Math.max(console.indexOf("BUG:"), Math.max(console.indexOf("general protection fault"),
@@ -102,10 +130,65 @@ public abstract class KernelScenario implements Scenario
             {
                 if (!console.contains(w))
                 {
-                    return Verdict.bad("clean power-off but the console lacks '" + w + "'");
+                    return Verdict.bad("clean power-off but the console lacks '" + w.trim() + "'");
                 }
             }
         }
+        final String cpus = cpuProblem(machine);
+        if (cpus != null)
+        {
+            return Verdict.bad("clean power-off, expected output present, but " + cpus);
+        }
         return Verdict.good("clean power-off, expected output present");
+    }
+
+    /**
+     * What is wrong with the secondary cpus at the end of the run, read from the kernel's per-cpu
+     * areas in emulated memory (null: nothing): an online cpu whose timer never ticked while cpu 0's
+     * ticked {@link #TICKLESS_JIFFIES} times or more (the hotplug callbacks that arm it never ran);
+     * a cpu whose worker pool is missing (dead tasks never freed) or holds work no worker ran: none
+     * exists, or {@link #STUCK_JIFFIES} went by (the cpu sat idle with work queued).
+     */
+    static String cpuProblem(final Machine machine)
+    {
+        final KernelInspector mem = new KernelInspector(machine.memory(0));
+        final long nr = mem.global(Globals.NR_CPUS);
+        final long jiffies = mem.global(Globals.JIFFIES);
+        for (int c = 1; c < nr && c < Globals.MAX_CPUS; c++)
+        {
+            final long pcpu = mem.global(Globals.PER_CPU_OFFSET + c * 8L);
+            if (pcpu == 0 || mem.read64(pcpu + PerCpu.CPU_STATE) != PerCpu.CPU_ONLINE)
+            {
+                continue;
+            }
+            final long up = jiffies - mem.read64(pcpu + PerCpu.ONLINE_JIFFIES);
+            if (up >= TICKLESS_JIFFIES && mem.read64(pcpu + PerCpu.TICKS) == 0)
+            {
+                return "cpu " + c + " took no timer tick in " + up + " jiffies online (no APIC timer: its hotplug callbacks never ran)";
+            }
+        }
+        for (int c = 0; c < nr && c < Globals.MAX_CPUS; c++)
+        {
+            final long pcpu = mem.global(Globals.PER_CPU_OFFSET + c * 8L);
+            if (pcpu == 0)
+            {
+                continue;
+            }
+            final long lost = mem.read64(pcpu + PerCpu.WQ_LOST);
+            if (lost > 0)
+            {
+                return "cpu " + c + " has no worker pool: " + lost + " dead task(s) never freed (workqueue_prepare_cpu never ran)";
+            }
+            final long pending = mem.read64(pcpu + PerCpu.WQ_NR);
+            final long since = mem.read64(pcpu + PerCpu.WQ_SINCE);
+            final boolean noWorker = mem.read64(pcpu + PerCpu.KWORKER) == 0;
+            if (pending > 0 && since > 0 && (noWorker || jiffies - (since - 1) >= STUCK_JIFFIES))
+            {
+                return "cpu " + c + " has had work queued for " + (jiffies - (since - 1)) + " jiffies that no worker ran (" +
+                    pending + " dead task(s) to free; kworker/" + c + (noWorker ?
+                    " was never created)" : " never ran)");
+            }
+        }
+        return null;
     }
 }

@@ -42,7 +42,7 @@ import palimpsest.kernel.user.programs.MemChecker;
  * land in the tail of a name (after its length) and in padding: harmless. The next walk of that
  * hash chain past the dentry faults: {@code BUG: unable to handle kernel paging request at
  * fffff000...}, {@code IP: __d_lookup}. With {@code victim=checker} the machine is booted with
- * {@code mem=6784k}: page 0x600 is then still free when the checker maps its buffer (a fork page table took it at 6656k once exec grew) and the buffer gets it;
+ * {@code mem=6784k}: page 0x600 is then still free when the checker maps its buffer (with fewer kilobytes a fork page table of the exec path takes it first) and the buffer gets it;
  * the checker reports {@code WHAT THE HELL} with {@code 70f0707070707070} words. Jiri's program
  * took 1 GB of 2 ("it eats almost all free available memory"); ours takes {@code checker-kb}
  * (3 MiB of the ~3.9 MiB free after boot), which is why the machine is small: filling and checking

@@ -33,15 +33,21 @@ public final class WordCountScenario extends KernelScenario
     @Override
     public String description()
     {
-        return "Phoenix word_count-pthread: clone threads, mremap-grown buffers, strcmp, merged top counts (args threads, words)";
+        return "Phoenix word_count-pthread: clone threads, mremap-grown buffers, strcmp, merged top counts (args threads, words, vocab, text-seed)";
     }
 
     /** The input text: words from a fixed vocabulary with a skewed distribution, lines of ~12 words. */
     public static String text(final long seed, final int words)
     {
+        return text(seed, words, 300);
+    }
+
+    /** The input text over a vocabulary of the given size (more distinct words: arrays grow by mremap more often). */
+    public static String text(final long seed, final int words, final int vocabulary)
+    {
         final SplitMix64 rng = new SplitMix64(seed);
         final List<String> vocab = new ArrayList<>();
-        for (int i = 0; i < 300; i++)
+        for (int i = 0; i < vocabulary; i++)
         {
             final int syl = 1 + (int)rng.below(4);
             final StringBuilder w = new StringBuilder();
@@ -98,10 +104,15 @@ public final class WordCountScenario extends KernelScenario
         return out;
     }
 
+    private static String text(final ScenarioContext context)
+    {
+        return text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000), (int)context.longArg("vocab", 300));
+    }
+
     @Override
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
-        final String text = text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        final String text = text(context);
         config.file("/data/words.txt", text.getBytes(StandardCharsets.US_ASCII));
         config.program(new WordCount((int)context.longArg("threads", 4)));
         config.init("/bin/word_count");
@@ -110,7 +121,7 @@ public final class WordCountScenario extends KernelScenario
     @Override
     protected String[] expected(final ScenarioContext context, final Machine machine)
     {
-        final String text = text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        final String text = text(context);
         final List<String> lines = expectedLines(text);
         final List<String> want = new ArrayList<>();
         for (int c = 0; c < machine.config().cpusPerNode; c++)

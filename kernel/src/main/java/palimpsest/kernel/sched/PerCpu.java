@@ -20,6 +20,14 @@ package palimpsest.kernel.sched;
  *   +104 ticks               timer interrupts
  *   +112 in_oops
  *   +120 cpu_state         CPU_DEAD(0) / UP_PREPARE / ONLINE / DYING (hotplug handshake)
+ *   +128 online_jiffies    jiffies when the cpu last came online (how long its tick had to show up)
+ *   +136 kworker           task_struct * of kworker/N (smpboot_create_threads), 0 until created
+ *   +144 wq.lock           the worker pool's spinlock
+ *   +152 wq.worklist       list_head { next, prev } of pending work (dead tasks to free, by tasks)
+ *   +168 wq.nr_pending
+ *   +176 wq.since          jiffies + 1 when the oldest pending item was queued (0: none)
+ *   +184 wq.flags          POOL_ONLINE (workqueue_online_cpu), POOL_PARKED (smpboot_park_threads)
+ *   +192 wq.lost           dead tasks that found no worker pool (never freed)
  * </pre>
  */
 public final class PerCpu
@@ -39,6 +47,16 @@ public final class PerCpu
     public static final int TICKS = 104;
     public static final int IN_OOPS = 112;
     public static final int CPU_STATE = 120;
+    public static final int ONLINE_JIFFIES = 128;
+    public static final int KWORKER = 136;
+    public static final int WQ_LOCK = 144;
+    public static final int WQ_LIST = 152;
+    public static final int WQ_NR = 168;
+    public static final int WQ_SINCE = 176;
+    public static final int WQ_FLAGS = 184;
+    public static final int WQ_LOST = 192;
+    public static final long POOL_ONLINE = 1;
+    public static final long POOL_PARKED = 2;
 
     /** cpu_state values: dead (or never booted), being brought up, online, asked to go down. */
     public static final long CPU_DEAD = 0;

@@ -43,6 +43,7 @@ public final class Sched
     private final Fn waitFn;
     private final Fn retFromForkFn;
     private final Fn migrateTasksFn;
+    private final Fn setAllowedFn;
     private final Fn moveTaskFn;
     private final int taskCache;
     private final Routine retFromFork;
@@ -62,6 +63,7 @@ public final class Sched
         this.taskCache = k.slab.define("task_struct", Task.SIZE);
         this.migrateTasksFn = k.text.fn("migrate_tasks", 0x80);
         this.moveTaskFn = k.text.fn("__migrate_task", 0x80);
+        this.setAllowedFn = k.text.fn("set_cpus_allowed_ptr", 0x60);
     }
 
     // ------------------------------------------------------------------ boot
@@ -78,13 +80,18 @@ public final class Sched
         cpu.store64(t + Task.FIBER_ID, cpu.fiber().id());
         cpu.store64(t + Task.ACTIVE_MM, Globals.INIT_MM);
         cpu.store64(t + Task.FLAGS, Task.PF_KTHREAD);
+        // init_idle: the task that becomes the boot cpu's idle task may run there only (Linux's
+        // sched_init does the same to init_task, whose CPU_MASK_ALL is lost: kernel_init, forked
+        // from it, inherits this mask until it sets its own).
+        cpu.store64(t + Task.CPUS_ALLOWED, 1L << cpu.id());
         setComm(cpu, t, "swapper/0");
         k.registerFiber(cpu.fiber());
         cpu.store64(Globals.INIT_MM + MmStruct.PGD, Layout.va(k.pt.swapperPgd(cpu)));
         cpu.store64(Globals.INIT_MM + MmStruct.USERS, 1);
         Lists.init(cpu, Globals.TASK_LIST);
         Lists.addTail(cpu, t + Task.TASKS, Globals.TASK_LIST);
-        cpu.store64(Globals.NEXT_PID, 1);
+        // pid 1 is kernel_init's (created after the boot cpu's kworker): the rest count from 2.
+        cpu.store64(Globals.NEXT_PID, 2);
         final int nr = (int)cpu.load64(Globals.NR_CPUS);
         for (int c = 0; c < nr; c++)
         {
@@ -118,6 +125,7 @@ public final class Sched
         final long stack = PageAlloc.pageAddress(k.pages.allocPages(cpu, Layout.THREAD_ORDER));
         cpu.store64(t + Task.STACK, stack);
         cpu.store64(t + Task.CPU, id);
+        cpu.store64(t + Task.CPUS_ALLOWED, 1L << id);
         cpu.store64(t + Task.ACTIVE_MM, Globals.INIT_MM);
         cpu.store64(t + Task.FLAGS, Task.PF_KTHREAD);
         setComm(cpu, t, "swapper/" + id);
@@ -172,10 +180,22 @@ public final class Sched
         return cpu.load64(t + Task.PID);
     }
 
-    /** Chooses a cpu for a new task: round-robin over the online cpus. */
-    private int selectCpu(final Cpu cpu)
+    /**
+     * Chooses a cpu for a new task: round-robin over the active cpus it is allowed on; if none, the
+     * online ones it is allowed on, then any online one (select_fallback_rq).
+     */
+    private int selectCpu(final Cpu cpu, final long allowed)
     {
-        final long mask = cpu.load64(Globals.CPU_ONLINE_MASK);
+        final long online = cpu.load64(Globals.CPU_ONLINE_MASK);
+        long mask = cpu.load64(Globals.CPU_ACTIVE_MASK) & online & allowed;
+        if (mask == 0)
+        {
+            mask = online & allowed;
+        }
+        if (mask == 0)
+        {
+            mask = online;
+        }
         final long n = cpu.xadd(k.spin.atomicSite(), Globals.NEXT_CPU, 8, 1) % Long.bitCount(mask);
         long m = mask;
         for (long i = 0; i < n; i++)
@@ -198,6 +218,13 @@ public final class Sched
     public long copyProcess(final Cpu cpu, final String comm, final long flags, final long entry, final long arg,
         final int onCpu)
     {
+        return copyProcess(cpu, comm, flags, entry, arg, onCpu, 0);
+    }
+
+    /** copy_process with a given pid (0: the next free one). */
+    private long copyProcess(final Cpu cpu, final String comm, final long flags, final long entry, final long arg,
+        final int onCpu, final long givenPid)
+    {
         copyProcessFn.enter(cpu);
         final long t = k.slab.zalloc(cpu, taskCache);
         final long stackPage = k.pages.allocPages(cpu, Layout.THREAD_ORDER);
@@ -206,7 +233,7 @@ public final class Sched
             k.oops.panic(cpu, "Out of memory in copy_process");
         }
         final long stack = PageAlloc.pageAddress(stackPage);
-        final long pid = cpu.xadd(k.spin.atomicSite(), Globals.NEXT_PID, 8, 1);
+        final long pid = givenPid != 0 ? givenPid : cpu.xadd(k.spin.atomicSite(), Globals.NEXT_PID, 8, 1);
         final long parent = k.current(cpu);
         cpu.store64(t + Task.STATE, Task.RUNNING);
         cpu.store64(t + Task.PID, pid);
@@ -215,7 +242,9 @@ public final class Sched
         cpu.store64(t + Task.SP, stack + Layout.THREAD_SIZE);
         cpu.store64(t + Task.FP, 0);
         cpu.store64(t + Task.ACTIVE_MM, Globals.INIT_MM);
-        cpu.store64(t + Task.CPU, onCpu >= 0 ? onCpu : selectCpu(cpu));
+        final long allowed = onCpu >= 0 ? 1L << onCpu : cpu.load64(parent + Task.CPUS_ALLOWED);
+        cpu.store64(t + Task.CPUS_ALLOWED, allowed);
+        cpu.store64(t + Task.CPU, onCpu >= 0 ? onCpu : selectCpu(cpu, allowed));
         cpu.store64(t + Task.PARENT, parent);
         cpu.store64(t + Task.FLAGS, flags);
         cpu.store64(t + Task.ENTRY, entry);
@@ -234,6 +263,22 @@ public final class Sched
         return copyProcessFn.leave(cpu, t);
     }
 
+    /**
+     * set_cpus_allowed_ptr: the cpus task t may run on from now on (new tasks it forks inherit them).
+     * A task that is running elsewhere than its new mask allows moves there (its first allowed online cpu).
+     */
+    public void setCpusAllowedPtr(final Cpu cpu, final long t, final long mask)
+    {
+        setAllowedFn.enter(cpu);
+        cpu.store64(t + Task.CPUS_ALLOWED, mask);
+        final long ok = mask & cpu.load64(Globals.CPU_ONLINE_MASK);
+        if (t == k.current(cpu) && ok != 0 && (ok & 1L << cpu.id()) == 0)
+        {
+            migrateCurrent(cpu, Long.numberOfTrailingZeros(ok));
+        }
+        setAllowedFn.leave(cpu);
+    }
+
     /** kernel_thread: a kernel task running the function at fnAddr(arg); pid 1 if init. */
     public long kernelThread(final Cpu cpu, final String name, final long fnAddr, final long arg, final boolean init)
     {
@@ -244,7 +289,7 @@ public final class Sched
     public long kernelThread(final Cpu cpu, final String name, final long fnAddr, final long arg, final boolean init,
         final int onCpu)
     {
-        final long t = copyProcess(cpu, name, Task.PF_KTHREAD, fnAddr, arg, onCpu);
+        final long t = copyProcess(cpu, name, Task.PF_KTHREAD, fnAddr, arg, onCpu, init ? 1 : 0);
         if (init)
         {
             cpu.store64(Globals.INIT_PROC, t);
@@ -427,7 +472,8 @@ public final class Sched
                 final boolean f = k.spin.lockIrqSave(cpu, Globals.TASKLIST_LOCK);
                 Lists.del(cpu, prev + Task.TASKS);
                 k.spin.unlockIrqRestore(cpu, Globals.TASKLIST_LOCK, f);
-                releaseTask(cpu, prev);
+                // Not here: we may be on a cpu whose pool frees it later (put_task_struct).
+                k.wq.queueDeadTask(cpu, prev);
             }
             else
             {
@@ -441,7 +487,8 @@ public final class Sched
         finishFn.leave(cpu);
     }
 
-    private void releaseTask(final Cpu cpu, final long t)
+    /** Frees a dead task: its fiber, kernel stack and task_struct. */
+    void releaseTask(final Cpu cpu, final long t)
     {
         cpu.store64(t + Task.STATE, Task.DEAD);
         k.forgetFiber(cpu.load64(t + Task.FIBER_ID));
@@ -567,7 +614,7 @@ public final class Sched
             for (long n = cpu.load64(Globals.TASK_LIST); n != Globals.TASK_LIST; n = cpu.load64(n))
             {
                 final long c = n - Task.TASKS;
-                if (cpu.load64(c + Task.PARENT) != me || (cpu.load64(c + Task.FLAGS) & Task.PF_THREAD) != 0)
+                if (cpu.load64(c + Task.PARENT) != me || (palimpsest.kernel.Once.read64(cpu, c + Task.FLAGS) & Task.PF_THREAD) != 0)
                 {
                     continue;
                 }

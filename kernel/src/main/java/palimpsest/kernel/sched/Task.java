@@ -34,6 +34,8 @@ package palimpsest.kernel.sched;
  *   +304 futex_mm
  *   +312 frozen            1 while the task sits in the refrigerator (freezer)
  *   +320 migrate_to        cpu + 1 the task moves to when it next switches out (0 = stay)
+ *   +328 cpus_allowed      cpu mask the scheduler may place it on (inherited at fork; sched_init
+ *                          gives the boot idle task only the boot cpu)
  * </pre>
  */
 public final class Task
@@ -67,7 +69,8 @@ public final class Task
     public static final int FUTEX_MM = 304;
     public static final int FROZEN = 312;
     public static final int MIGRATE_TO = 320;
-    public static final int SIZE = 328;
+    public static final int CPUS_ALLOWED = 328;
+    public static final int SIZE = 336;
 
     public static final long RUNNING = 0;
     public static final long INTERRUPTIBLE = 1;

@@ -15,23 +15,32 @@ import palimpsest.emulator.Verdict;
 import palimpsest.kernel.patches.Patch;
 import palimpsest.kernel.patches.PatchSeries;
 import palimpsest.recorder.Recording;
-import palimpsest.recorder.RecordingSummary;
 import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.replayer.Replay;
 import palimpsest.replayer.ReplayResult;
 
 /**
- * The first patch of a series that makes a scenario go bad, found the way {@code git bisect} finds a
- * commit, except that every step is deterministic: the bad run is recorded once, and each candidate
- * kernel replays that recording's inputs (what-if replay) instead of running anew, so a step cannot
- * "lie" by being lucky with timing.
+ * The first patch of a series that makes a scenario go bad (or, with {@link #firstFix}, the first
+ * that makes it good again), found the way {@code git bisect} finds a commit, except that every
+ * step is deterministic: the bad end is recorded once per seed, and each candidate kernel replays
+ * those recordings' inputs (what-if replay) instead of running anew, so a step cannot "lie" by
+ * being lucky with timing, and a schedule that exposed the bug is the one every candidate gets.
  *
- * <p>Candidates: the patches in the bad version's series that the good version lacks, in series
- * order, p1..pn. Candidate k is the good version plus p1..pk (candidate 0 is the good version,
- * candidate n has the bad version's patches). The scenario's verdict on the replayed run classifies
- * it good, bad or skip (the scenario cannot tell). Binary search keeps good &lt; first bad &lt;= bad;
- * a skipped midpoint is replaced by the nearest untested candidate between the bounds, alternating
- * after and before it; when every candidate between the bounds is skipped the answer is a range.
+ * <p>Candidates: the patches in the newer version's series that the older one lacks, in series
+ * order, p1..pn. Candidate k is the older version plus p1..pk (candidate 0 is the older version,
+ * candidate n has the newer version's patches). Terms: a first-bad bisect has old = good and new =
+ * bad (git's default); a first-fix bisect has old = broken (bad) and new = fixed (good), as {@code
+ * git bisect start --term-old=broken --term-new=fixed}.
+ *
+ * <p>The ends are checked before any bisection: the bad end's recordings must be BAD on some seed,
+ * and the good end, replayed over every one of them, GOOD on all; otherwise {@link #run} refuses
+ * with one line naming the wrong end (an unchecked end gives a confidently wrong answer).
+ *
+ * <p>Each candidate is judged over every recorded seed ({@link #seeds}): BAD if any seed is bad, GOOD
+ * if all are good, SKIP otherwise (the scenario cannot tell). Binary search keeps old-term &lt;
+ * first new-term &lt;= new end; a skipped midpoint is replaced by the nearest untested candidate
+ * between the bounds, alternating after and before it; when every candidate between the bounds is
+ * skipped the answer is a range.
  */
 public final class PatchBisect
 {
@@ -46,12 +55,16 @@ public final class PatchBisect
     private final ScenarioCatalog catalog;
     private String goodVersion;
     private String badVersion;
+    private boolean firstFix;
     private Map<String, String> args = Map.of();
     private MachineConfig config;
     private String scheduleKind = "seeded";
     private long seed;
+    private int seeds = 1;
     private Path badTrace;
     private Listener listener = (s, left) -> { };
+    /** Events of each seed's recording of the bad end, in seed order. */
+    private final List<Long> recordedEvents = new ArrayList<>();
 
     public PatchBisect(final Scenario scenario, final ScenarioCatalog catalog)
     {
@@ -60,16 +73,37 @@ public final class PatchBisect
         this.config = scenario.defaultConfig();
     }
 
+    /** The version where the scenario is good (the older one; the newer one with {@link #firstFix}). */
     public PatchBisect good(final String version)
     {
         this.goodVersion = version;
         return this;
     }
 
+    /** The version where the scenario is bad (the newer one; the older one with {@link #firstFix}). */
     public PatchBisect bad(final String version)
     {
         this.badVersion = version;
         return this;
+    }
+
+    /** Look for the first patch that fixes the scenario: the bad version is the older one. */
+    public PatchBisect firstFix(final boolean on)
+    {
+        this.firstFix = on;
+        return this;
+    }
+
+    /** First-fix bisect: the version that has the fix (good). */
+    public PatchBisect fixedIn(final String version)
+    {
+        return firstFix(true).good(version);
+    }
+
+    /** First-fix bisect: the version that lacks the fix (bad). */
+    public PatchBisect brokenIn(final String version)
+    {
+        return firstFix(true).bad(version);
     }
 
     public PatchBisect args(final Map<String, String> args)
@@ -84,6 +118,7 @@ public final class PatchBisect
         return this;
     }
 
+    /** The schedule of the recorded runs and the first seed. */
     public PatchBisect schedule(final String kind, final long seed)
     {
         this.scheduleKind = Objects.requireNonNull(kind);
@@ -91,7 +126,21 @@ public final class PatchBisect
         return this;
     }
 
-    /** Where the bad run is recorded (must not exist or be empty). */
+    /** How many schedules judge each candidate: seeds seed, seed+1, ..., seed+count-1 (default 1). */
+    public PatchBisect seeds(final int count)
+    {
+        if (count < 1)
+        {
+            throw new IllegalArgumentException("--seeds must be at least 1, got " + count);
+        }
+        this.seeds = count;
+        return this;
+    }
+
+    /**
+     * Where the bad end is recorded (must not exist or be empty): the trace itself for one seed, one
+     * subdirectory per seed ({@code seed-N}) for several.
+     */
     public PatchBisect badTrace(final Path dir)
     {
         this.badTrace = dir;
@@ -104,7 +153,27 @@ public final class PatchBisect
         return this;
     }
 
-    /** The candidate patches between the good and the bad version, in series order. */
+    private String oldVersion()
+    {
+        return firstFix ? badVersion : goodVersion;
+    }
+
+    private String newVersion()
+    {
+        return firstFix ? goodVersion : badVersion;
+    }
+
+    private String oldName()
+    {
+        return firstFix ? "bad (broken)" : "good";
+    }
+
+    private String newName()
+    {
+        return firstFix ? "good (fixed)" : "bad";
+    }
+
+    /** The candidate patches between the older and the newer version, in series order. */
     public List<Patch> candidates()
     {
         if (!scenario.usesKernel())
@@ -112,40 +181,60 @@ public final class PatchBisect
             throw new IllegalArgumentException("scenario '" + scenario.name() + "' does not boot the kernel: nothing to bisect");
         }
         final PatchSeries series = PatchSeries.load();
-        final List<Patch> good = series.resolve(goodVersion, List.of());
-        final List<Patch> bad = series.resolve(badVersion, List.of());
-        final Set<String> goodNames = new HashSet<>();
-        good.forEach(p -> goodNames.add(p.name()));
-        final Set<String> badNames = new HashSet<>();
-        bad.forEach(p -> badNames.add(p.name()));
-        for (final Patch p : good)
+        final List<Patch> older = series.resolve(oldVersion(), List.of());
+        final List<Patch> newer = series.resolve(newVersion(), List.of());
+        final Set<String> olderNames = new HashSet<>();
+        older.forEach(p -> olderNames.add(p.name()));
+        final Set<String> newerNames = new HashSet<>();
+        newer.forEach(p -> newerNames.add(p.name()));
+        for (final Patch p : older)
         {
-            if (!badNames.contains(p.name()))
+            if (!newerNames.contains(p.name()))
             {
-                throw new IllegalArgumentException("the good version " + goodVersion + " has patch " + p.name() +
-                    " that the bad version " + badVersion + " lacks: the good version must come before the bad one");
+                throw new IllegalArgumentException("the " + oldName() + " version " + oldVersion() + " has patch " + p.name() +
+                    " that the " + newName() + " version " + newVersion() + " lacks: the " + oldName() +
+                    " version must come before the " + newName() + " one" +
+                    (firstFix ? " (without --first-fix: the first patch that breaks it)" :
+                        " (to find the first patch that fixes it: --first-fix, or --fixed-in V2 --broken-in V1)"));
             }
         }
         final List<Patch> out = new ArrayList<>();
-        for (final Patch p : bad)
+        for (final Patch p : newer)
         {
-            if (!goodNames.contains(p.name()))
+            if (!olderNames.contains(p.name()))
             {
                 out.add(p);
             }
         }
         if (out.isEmpty())
         {
-            throw new IllegalArgumentException("no patches between " + goodVersion + " and " + badVersion);
+            throw new IllegalArgumentException("no patches between " + oldVersion() + " and " + newVersion());
         }
         return out;
     }
 
+    /** The seeds each candidate is judged over. */
+    public List<Long> seedList()
+    {
+        final List<Long> out = new ArrayList<>();
+        for (int i = 0; i < seeds; i++)
+        {
+            out.add(seed + i);
+        }
+        return out;
+    }
+
+    /** Where seed number i of the bad end is recorded. */
+    public Path traceOf(final int i)
+    {
+        return seeds == 1 ? badTrace : badTrace.resolve("seed-" + (seed + i));
+    }
+
     /**
-     * Records the bad run, then bisects.
+     * Records the bad end on every seed, checks both ends, then bisects.
      *
      * @throws IllegalArgumentException (one line) for unknown versions, versions in the wrong order,
-     *         or a bad version whose recorded run the scenario does not judge bad.
+     *         a bad end that no seed judges bad, or a good end that is not good on every seed.
      */
     public BisectResult run()
     {
@@ -154,25 +243,39 @@ public final class PatchBisect
             throw new IllegalStateException("good, bad and badTrace must be set");
         }
         final List<Patch> candidates = candidates();
-        final long t0 = System.nanoTime();
-        final RecordingSummary rec = new Recording(scenario).config(config)
-            .context(new ScenarioContext(args, badVersion, List.of()))
-            .schedule(scheduleKind, seed).output(badTrace).run();
-        final Verdict badVerdict = rec.verdict();
-        if (badVerdict.kind != Verdict.Kind.BAD)
-        {
-            throw new IllegalArgumentException("the scenario " + scenario.name() + " is not bad at " + badVersion +
-                " (seed " + seed + "): " + badVerdict + "; nothing to bisect");
-        }
         final int n = candidates.size();
+        final long t0 = System.nanoTime();
         final List<BisectStep> steps = new ArrayList<>();
+        // The bad end: candidate n of a first-bad bisect, candidate 0 of a first-fix one.
+        final int badEnd = firstFix ? 0 : n;
+        final int goodEnd = n - badEnd;
+        final BisectStep recorded = record(candidates, badEnd);
+        steps.add(recorded);
+        listener.step(recorded, n - 1);
+        long events = 0;
+        if (recorded.kind != Verdict.Kind.BAD)
+        {
+            throw new IllegalArgumentException("the bad end " + badVersion + " is not bad for " + scenario.name() + " (" +
+                seedWords() + "): " + describe(recorded) + "; nothing to bisect");
+        }
         final Verdict.Kind[] known = new Verdict.Kind[n + 1];
-        known[0] = Verdict.Kind.GOOD;
-        known[n] = Verdict.Kind.BAD;
-        steps.add(new BisectStep(n, candidates.get(n - 1), badVersion, Verdict.Kind.BAD, badVerdict.message, 0, true));
+        known[badEnd] = Verdict.Kind.BAD;
+        int replays = 0;
+        final BisectStep other = replayStep(candidates, goodEnd, goodVersion, true);
+        replays += seeds;
+        steps.add(other);
+        if (other.kind != Verdict.Kind.GOOD)
+        {
+            throw new IllegalArgumentException("the good end " + goodVersion + " is " + (other.kind == Verdict.Kind.BAD ?
+                "bad" : "not good (cannot tell)") + " for " + scenario.name() + " (" + seedWords() + "): " + describe(other) +
+                "; give " + (firstFix ? "a later" : "an earlier") + " good version");
+        }
+        known[goodEnd] = Verdict.Kind.GOOD;
+        listener.step(other, n - 1);
+        final Verdict.Kind oldKind = firstFix ? Verdict.Kind.BAD : Verdict.Kind.GOOD;
+        final Verdict.Kind newKind = firstFix ? Verdict.Kind.GOOD : Verdict.Kind.BAD;
         int lo = 0;
         int hi = n;
-        int replays = 0;
         while (true)
         {
             final int k = pick(known, lo, hi);
@@ -180,27 +283,73 @@ public final class PatchBisect
             {
                 break;
             }
-            final long s0 = System.nanoTime();
-            final ReplayResult r = replay(candidates, k);
-            replays++;
-            final Verdict v = r.verdict != null ? r.verdict : Verdict.skip("the replay gave no verdict: " + r.outcome);
-            known[k] = v.kind;
-            if (v.kind == Verdict.Kind.GOOD)
+            final BisectStep step = replayStep(candidates, k, label(k), false);
+            replays += seeds;
+            known[k] = step.kind;
+            if (step.kind == oldKind)
             {
                 lo = k;
             }
-            else if (v.kind == Verdict.Kind.BAD)
+            else if (step.kind == newKind)
             {
                 hi = k;
             }
-            final BisectStep step = new BisectStep(k, candidates.get(k - 1), label(candidates, k), v.kind, v.message,
-                System.nanoTime() - s0, false);
             steps.add(step);
             listener.step(step, untested(known, lo, hi));
         }
+        for (int i = 0; i < seeds; i++)
+        {
+            events += eventsOf(i);
+        }
         final List<Patch> suspects = new ArrayList<>(candidates.subList(lo, hi));
-        return new BisectResult(scenario.name(), goodVersion, badVersion, badTrace, rec.events(), candidates, steps,
-            suspects, replays, System.nanoTime() - t0);
+        return new BisectResult(scenario.name(), goodVersion, badVersion, firstFix, seedList(), badTrace, events,
+            candidates, steps, suspects, replays, System.nanoTime() - t0);
+    }
+
+    private long eventsOf(final int i)
+    {
+        return i < recordedEvents.size() ? recordedEvents.get(i) : 0;
+    }
+
+    private String seedWords()
+    {
+        return seeds == 1 ? scheduleKind + " seed " + seed : scheduleKind + " seeds " + seed + ".." + (seed + seeds - 1);
+    }
+
+    private static String describe(final BisectStep s)
+    {
+        return s.perSeed.size() == 1 ? s.message : s.seedSummary() + "; " + s.message;
+    }
+
+    private BisectStep record(final List<Patch> candidates, final int k)
+    {
+        final long s0 = System.nanoTime();
+        final List<BisectStep.SeedVerdict> verdicts = new ArrayList<>();
+        recordedEvents.clear();
+        for (int i = 0; i < seeds; i++)
+        {
+            final palimpsest.recorder.RecordingSummary rec = new Recording(scenario).config(config)
+                .context(new ScenarioContext(args, badVersion, List.of()))
+                .schedule(scheduleKind, seed + i).output(traceOf(i)).run();
+            recordedEvents.add(rec.events());
+            verdicts.add(new BisectStep.SeedVerdict(seed + i, rec.verdict()));
+        }
+        return new BisectStep(k, null, badVersion, verdicts, System.nanoTime() - s0, true, firstFix);
+    }
+
+    /** Replays candidate k over every recorded seed; an end is named by its version, not its last patch. */
+    private BisectStep replayStep(final List<Patch> candidates, final int k, final String label, final boolean end)
+    {
+        final long s0 = System.nanoTime();
+        final List<BisectStep.SeedVerdict> verdicts = new ArrayList<>();
+        for (int i = 0; i < seeds; i++)
+        {
+            final ReplayResult r = replay(candidates, k, traceOf(i));
+            verdicts.add(new BisectStep.SeedVerdict(seed + i,
+                r.verdict != null ? r.verdict : Verdict.skip("the replay gave no verdict: " + r.outcome)));
+        }
+        return new BisectStep(k, k == 0 || end ? null : candidates.get(k - 1), label, verdicts, System.nanoTime() - s0, false,
+            firstFix);
     }
 
     /** The next candidate to try strictly between lo and hi, or -1 when none is left untested. */
@@ -236,18 +385,18 @@ public final class PatchBisect
         return left;
     }
 
-    private ReplayResult replay(final List<Patch> candidates, final int k)
+    private ReplayResult replay(final List<Patch> candidates, final int k, final Path trace)
     {
         final List<String> toggles = new ArrayList<>();
         for (int i = 0; i < k; i++)
         {
             toggles.add("+" + candidates.get(i).name());
         }
-        return new Replay(badTrace, catalog).kernel(goodVersion).patches(toggles).run();
+        return new Replay(trace, catalog).kernel(oldVersion()).patches(toggles).run();
     }
 
-    private String label(final List<Patch> candidates, final int k)
+    private String label(final int k)
     {
-        return goodVersion + "+" + k;
+        return oldVersion() + "+" + k;
     }
 }

@@ -112,7 +112,10 @@ public final class ForkTree extends UserProgram
         ok &= checkPattern(cpu, parent);
         if (!ok)
         {
+            // Stop at the first wrong data: a child that forks on with a wrong name (its length
+            // decides the depth) turns a stale TLB into a fork bomb ending out of memory.
             U.print(cpu, gScratch, String.format("%04x: inherited the wrong data (name '%s')%n", U.getpid(cpu), name));
+            U.exit(cpu, 1);
         }
         final long bad = forktree(cpu);
         U.exit(cpu, Math.min(100, bad + (ok ? 0 : 1)));

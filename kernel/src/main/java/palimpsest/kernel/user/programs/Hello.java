@@ -4,32 +4,37 @@ import palimpsest.emulator.Cpu;
 import palimpsest.kernel.user.U;
 import palimpsest.kernel.user.UserProgram;
 
-/** /bin/hello: prints its greeting (0x30 bytes of initialised data) and its pid, exits 0. */
+/**
+ * The smallest exec'd program with a C stack frame: {@code main} pushes rbp as any compiled function
+ * does, which faults in the first page below the initial stack pointer through the stack vma that
+ * {@code __bprm_mm_init} made (LegoOS's kmalloc'ed vma: that fault calls a garbage {@code vm_ops}).
+ * Prints one line and exits 0. The {@code boot} scenario runs it as init with {@code --arg init=hello}.
+ */
 public final class Hello extends UserProgram
 {
-    private long greeting;
-    private long scratch;
+    public static final String LINE = "hello: exec'd, stack frame at ";
+
+    private long gScratch;
 
     public Hello()
     {
-        super("hello", "/bin/hello", 0xb00000);
+        super("hello", "/bin/hello", 0xB00000);
     }
 
     @Override
     protected void define(final Image img)
     {
         img.fn("main", 0x80, this::main);
-        final byte[] text = new byte[0x30];
-        final byte[] s = "hello from /bin/hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        System.arraycopy(s, 0, text, 0, s.length);
-        greeting = img.data(text);
-        scratch = img.bss(128);
+        gScratch = img.bss(128);
     }
 
     private void main(final Cpu cpu)
     {
         cpu.pc(textBase());
-        U.print(cpu, scratch, U.str(cpu, greeting) + ", pid " + U.getpid(cpu) + "\n");
+        // push rbp; mov rbp, rsp
+        cpu.push(cpu.fp());
+        cpu.setFp(cpu.sp());
+        U.print(cpu, gScratch, LINE + "0x" + Long.toHexString(cpu.fp()) + "\n");
         U.exit(cpu, 0);
     }
 }

@@ -7,9 +7,9 @@ import palimpsest.kernel.user.UserProgram;
 
 /**
  * A launcher (LegoOS's mc-manager handling p2m execve): forks a child per round, the child execs
- * {@code /bin/hello}, the launcher waits and checks the exit status. It has no initialised data
+ * {@code /bin/greeter}, the launcher waits and checks the exit status. It has no initialised data
  * (its own exec leaves nothing in the header word a kmalloc'ed stack vma takes as vm_ops);
- * {@link Hello} has 0x30 bytes of it.
+ * {@link Greeter} has 0x30 bytes of it.
  */
 public final class Launcher extends UserProgram
 {
@@ -38,12 +38,12 @@ public final class Launcher extends UserProgram
     private void main(final Cpu cpu)
     {
         cpu.pc(textBase());
-        final String hello = "/bin/hello";
-        for (int i = 0; i < hello.length(); i++)
+        final String child = "/bin/greeter";
+        for (int i = 0; i < child.length(); i++)
         {
-            cpu.store8(path + i, hello.charAt(i));
+            cpu.store8(path + i, child.charAt(i));
         }
-        cpu.store8(path + hello.length(), 0);
+        cpu.store8(path + child.length(), 0);
         int good = 0;
         for (int r = 0; r < rounds; r++)
         {
@@ -58,7 +58,7 @@ public final class Launcher extends UserProgram
                 good++;
             }
         }
-        U.print(cpu, scratch, "exec: " + good + " of " + rounds + " execs of /bin/hello ran\n");
+        U.print(cpu, scratch, "exec: " + good + " of " + rounds + " execs of /bin/greeter ran\n");
         U.exit(cpu, good == rounds ? 0 : 1);
     }
 

@@ -28,6 +28,7 @@ public final class WordCount extends UserProgram
 
     private final int threads;
     private long gPath;
+    private long gTotal;
     private long gCtrl;
     private long gScratch;
     private long workerFn;
@@ -46,6 +47,8 @@ public final class WordCount extends UserProgram
         workerFn = img.fn("wordcount_map", 0x200, this::worker);
         img.fn("strcmp", 0x40, cpu -> { });
         gPath = img.data("/data/words.txt");
+        // A C global (static long total_words;): it counts on .bss starting at zero.
+        gTotal = img.bss(8);
         gCtrl = img.bss(64L * MAX_THREADS);
         gScratch = img.bss(512);
     }
@@ -116,7 +119,6 @@ public final class WordCount extends UserProgram
         long mcap = 4096 / ENTRY;
         long merged = U.mmap(cpu, mcap * ENTRY);
         long mcount = 0;
-        long total = 0;
         for (int i = 0; i < threads; i++)
         {
             final long ctrl = gCtrl + 64L * i;
@@ -127,7 +129,7 @@ public final class WordCount extends UserProgram
                 cpu.pc(mainFn + 0x100);
                 final long word = res + e * ENTRY;
                 final long count = cpu.load64(word + 24);
-                total += count;
+                cpu.store64(gTotal, cpu.load64(gTotal) + count);
                 final long pos = search(cpu, merged, mcount, word, U.strlen(cpu, word));
                 if (pos >= 0)
                 {
@@ -143,7 +145,7 @@ public final class WordCount extends UserProgram
                 mcount++;
             }
         }
-        U.print(cpu, gScratch, "word_count: " + total + " words, " + mcount + " distinct\n");
+        U.print(cpu, gScratch, "word_count: " + cpu.load64(gTotal) + " words, " + mcount + " distinct\n");
         for (int r = 0; r < TOP && r < mcount; r++)
         {
             cpu.pc(mainFn + 0x180);
