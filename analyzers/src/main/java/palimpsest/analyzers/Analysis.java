@@ -39,6 +39,9 @@ public final class Analysis
         public final List<String> checked = new ArrayList<>();
         public long events;
         public String traceStatus = "";
+        /** Whether the trace was read whole; the findings cover events 0..eventsRead-1 only otherwise. */
+        public TraceStatus status = TraceStatus.READING;
+        public long eventsRead;
     }
 
     private Analysis()
@@ -115,6 +118,8 @@ public final class Analysis
                 r.verify();
             }
             result.traceStatus = r.statusMessage();
+            result.status = r.status();
+            result.eventsRead = r.eventsVerified();
         }
         for (final Analyzer a : analyzers)
         {

@@ -62,7 +62,8 @@ public final class Finding
         this.bugClass = bugClass;
         this.culprit = culprit == null ? "" : culprit;
         this.confidence = Math.max(0, Math.min(100, confidence));
-        this.links = links == null || links.length == 0 ? NO_LINKS : links.clone();
+        // Negative events mean "none": they must not tie two findings together.
+        this.links = links == null || links.length == 0 ? NO_LINKS : java.util.Arrays.stream(links).filter(l -> l >= 0).toArray();
     }
 
     /** The events this finding rests on besides {@link #event} (a copy). */

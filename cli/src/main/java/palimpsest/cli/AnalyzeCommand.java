@@ -18,8 +18,10 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.trace.TraceHeader;
 
 @Command(name = "analyze", mixinStandardHelpOptions = true,
+    header = "Run every analyzer over a trace and report what they find.",
     description = {"Run every analyzer over a trace: heap shadow (KASAN/KFENCE), code-write audit, oops causal chain.",
-        "Exit 0 when clean, 1 with findings, 2 for bad input."})
+        "Exit 0 when clean, 1 with findings, 2 for bad input or a truncated or damaged trace (the findings",
+        "then cover only the events read, and the last line says which)."})
 final class AnalyzeCommand implements Callable<Integer>
 {
     private final Io io;
@@ -109,6 +111,7 @@ final class AnalyzeCommand implements Callable<Integer>
             }
         }
         out.println("-- " + result.traceStatus);
-        return result.findings.isEmpty() ? 0 : 1;
+        return Whole.exit(io, result.findings.isEmpty() ? 0 : 1,
+            new Whole.Extent(trace, result.status, result.traceStatus, result.eventsRead));
     }
 }

@@ -4,16 +4,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.wire.DocumentContext;
+import palimpsest.trace.TempDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -34,13 +33,15 @@ import palimpsest.trace.RawChronicleBench;
 import palimpsest.trace.TraceFormat;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
+    header = "Measure recording, replay and query speed against their targets.",
     description = {"Measure, fastest of --repeat runs each: the emulator without recording, with recording, and Chronicle",
         "appending the same bytes raw; then replay of that recording, TraceState over it and `pal state` latency;",
         "print the figures, their ratios and the targets. Asserts nothing."})
 final class BenchCommand implements Callable<Integer>
 {
     /** Hardware scenarios, then kernel scenarios when they exist. */
-    static final List<String> DEFAULT_SCENARIOS = List.of("ipi-pingpong", "net-echo", "tlb-stale", "boot", "word-count", "fork-cow");
+    static final List<String> DEFAULT_SCENARIOS = List.of("ipi-pingpong", "net-echo", "tlb-stale", "boot", "word-count", "fork-cow",
+        "lego-word-count", "lego-exec");
 
     static final double TARGET_EVENTS_PER_S = 5e6;
     static final double TARGET_COST = 2.0;
@@ -68,7 +69,7 @@ final class BenchCommand implements Callable<Integer>
             + "fraction of a second on a shared machine says little (default: ${DEFAULT-VALUE}).")
     int repeat;
 
-    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument given to every scenario measured "
+    @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument given to every scenario measured that takes it "
         + "(e.g. rounds=20000 for a longer ipi-pingpong); repeatable.")
     java.util.Map<String, String> args = new java.util.LinkedHashMap<>();
 
@@ -89,8 +90,18 @@ final class BenchCommand implements Callable<Integer>
     }
 
     record Row(String name, long instructions, long events, long nullNanos, long recNanos, double bytesPerEvent,
-        double rawChunkRate, double rawEventRate, String outcome, Replayed replay)
+        double rawChunkRate, double rawEventRate, String outcome, Replayed replay, long messages)
     {
+        double nullMessageRate()
+        {
+            return messages * 1e9 / Math.max(1, nullNanos);
+        }
+
+        double recMessageRate()
+        {
+            return messages * 1e9 / Math.max(1, recNanos);
+        }
+
         double nullInstrRate()
         {
             return instructions * 1e9 / Math.max(1, nullNanos);
@@ -138,6 +149,9 @@ final class BenchCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException, InterruptedException
     {
+        Limits.atLeast("--index-events", indexEvents, 0);
+        Limits.atLeast("--warmup", warmup, 0);
+        Limits.atLeast("--repeat", repeat, 1);
         final ScenarioCatalog catalog = plugins.catalog();
         final List<Scenario> todo = new ArrayList<>();
         if (scenarios.isEmpty())
@@ -162,7 +176,8 @@ final class BenchCommand implements Callable<Integer>
         {
             throw new UserError("no scenario to measure");
         }
-        final Path work = Files.createTempDirectory("pal-bench");
+        checkArgs(todo);
+        final Path work = TempDirs.create("pal-bench");
         final List<Row> rows = new ArrayList<>();
         try
         {
@@ -207,7 +222,7 @@ final class BenchCommand implements Callable<Integer>
             return;
         }
         io.err.println("bench: patch bisect of " + BISECT_SCENARIO + " " + BISECT_GOOD + ".." + BISECT_BAD + "...");
-        final Path dir = Files.createTempDirectory("pal-bench-bisect");
+        final Path dir = TempDirs.create("pal-bench-bisect");
         try
         {
             final palimpsest.replayer.bisect.BisectResult r = new palimpsest.replayer.bisect.PatchBisect(s, catalog)
@@ -266,7 +281,7 @@ final class BenchCommand implements Callable<Integer>
             palimpsest.kernel.patches.PatchSeries.DEFAULT_VERSION) : "";
         final palimpsest.emulator.MachineConfig c = s.defaultConfig();
         final palimpsest.hunt.HuntSpec spec = new palimpsest.hunt.HuntSpec(s.name(), c.nodes, c.cpusPerNode, c.memMiB, "chaos",
-            kernel, List.of(), args);
+            kernel, List.of(), context(s).args());
         final palimpsest.hunt.SeedRange seeds = palimpsest.hunt.SeedRange.parse("1.." + huntSeeds);
         io.err.println("bench: pal hunt of " + spec.describe() + ", seeds " + seeds + ", --jobs 1 and 2...");
         hunt(spec, palimpsest.hunt.SeedRange.parse("0"), dir.resolve("warm"), 1);
@@ -301,7 +316,7 @@ final class BenchCommand implements Callable<Integer>
         for (int i = 0; i < warmup; i++)
         {
             final Path warm = dir.resolve("warm-" + i);
-            new Recording(s).context(context()).schedule("seeded", seed).output(warm).run();
+            new Recording(s).context(context(s)).schedule("seeded", seed).output(warm).run();
             new Replay(warm, plugins.catalog()).run();
             delete(warm);
         }
@@ -316,7 +331,7 @@ final class BenchCommand implements Callable<Integer>
         for (int i = 0; i < runs; i++)
         {
             final Path out = dir.resolve("rec-" + i);
-            final RecordingSummary r = new Recording(s).context(context()).schedule("seeded", seed).output(out).run();
+            final RecordingSummary r = new Recording(s).context(context(s)).schedule("seeded", seed).output(out).run();
             if (rec == null || r.elapsedNanos() < rec.elapsedNanos())
             {
                 if (rec != null)
@@ -343,7 +358,25 @@ final class BenchCommand implements Callable<Integer>
                 c.length, Math.max(1, Math.round(c.length / (float)Math.max(1, c.count))), Math.min(events, 2_000_000));
         }
         return new Row(s.name(), nul[1], rec.events(), nul[0], rec.elapsedNanos(), rec.bytesPerEvent(), rawChunk,
-            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events()));
+            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events()), messages(trace));
+    }
+
+    /** Network messages (NET_SEND events) of a recording. */
+    private static long messages(final Path trace)
+    {
+        long n = 0;
+        try (palimpsest.trace.TraceReader r = palimpsest.trace.TraceReader.open(trace))
+        {
+            final palimpsest.trace.Event e = new palimpsest.trace.Event();
+            while (r.next(e))
+            {
+                if (e.kind() == palimpsest.trace.EventKind.NET_SEND)
+                {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     private Replayed replay(final Path trace, final long events)
@@ -370,16 +403,45 @@ final class BenchCommand implements Callable<Integer>
             at, latency);
     }
 
-    private palimpsest.emulator.ScenarioContext context()
+    /**
+     * One --arg list serves every scenario measured: each gets the arguments it declares (all of them
+     * when it declares none). An argument no measured scenario takes is refused up front.
+     */
+    private palimpsest.emulator.ScenarioContext context(final Scenario s)
     {
-        return new palimpsest.emulator.ScenarioContext(args, "", List.of());
+        final java.util.Map<String, String> mine = new java.util.LinkedHashMap<>();
+        args.forEach((k, v) ->
+        {
+            if (takes(s, k))
+            {
+                mine.put(k, v);
+            }
+        });
+        return new palimpsest.emulator.ScenarioContext(mine, "", List.of());
+    }
+
+    private static boolean takes(final Scenario s, final String arg)
+    {
+        final List<palimpsest.emulator.ScenarioArg> known = s.args();
+        return known == null || known.stream().anyMatch(a -> a.name().equals(arg));
+    }
+
+    private void checkArgs(final List<Scenario> todo)
+    {
+        for (final String k : args.keySet())
+        {
+            if (todo.stream().noneMatch(s -> takes(s, k)))
+            {
+                throw new UserError("--arg " + k + ": no scenario measured takes it (see: pal scenarios --args)");
+            }
+        }
     }
 
     /** @return {nanos, instructions} of one run with events going nowhere. */
     private long[] runWithoutRecording(final Scenario s)
     {
         final Machine m = new Machine(s.defaultConfig(), EventSink.NULL, InputSources.create("seeded", seed));
-        s.load(m, context());
+        s.load(m, context(s));
         final long t0 = System.nanoTime();
         final Outcome o = m.run(s.maxInstructions());
         final long t = System.nanoTime() - t0;
@@ -488,18 +550,31 @@ final class BenchCommand implements Callable<Integer>
                 p.replayEventRate() >= r.recEventRate() ? "met" : "MISSED",
                 p.verifiedAll() ? "" : "  (replay did NOT verify every event: " + p.verified() + " of " + r.events() + ")"));
         }
+        boolean net = false;
+        for (final Row r : rows)
+        {
+            net |= r.messages() > 0;
+        }
+        if (net)
+        {
+            b.append('\n');
+            final String nhead = "%-19s %10s %14s %14s %12s%n";
+            b.append(String.format(Locale.ROOT, nhead, "scenario", "messages", "no-rec msg/s", "rec msg/s", "events/msg"));
+            for (final Row r : rows)
+            {
+                if (r.messages() > 0)
+                {
+                    b.append(String.format(Locale.ROOT, nhead, r.name(), Fmt.count(r.messages()), Fmt.si(r.nullMessageRate()),
+                        Fmt.si(r.recMessageRate()), Fmt.si((double)r.events() / r.messages())));
+                }
+            }
+            b.append("columns: messages = frames sent over the fabric (NET_SEND); msg/s over host time of the run.\n");
+        }
         io.out.print(b);
     }
 
     private static void delete(final Path dir)
     {
-        try (Stream<Path> s = Files.walk(dir))
-        {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException ignored)
-        {
-            // temp dir: best effort
-        }
+        TempDirs.delete(dir);
     }
 }

@@ -2,14 +2,11 @@ package palimpsest.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 import palimpsest.analyzers.invariants.Invariant;
 import palimpsest.analyzers.invariants.InvariantBisect;
@@ -24,12 +21,14 @@ import palimpsest.replayer.bisect.DivergenceBisect;
 import palimpsest.replayer.bisect.PatchBisect;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceReader;
+import palimpsest.trace.TempDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "bisect", mixinStandardHelpOptions = true,
+    header = "Find the first divergent event, the first bad patch or the first broken invariant.",
     description = {"Find where things first went wrong. Three forms:",
         "  pal bisect --scenario S --good V1 --bad V2 [--seed N] [--seeds K] [--arg K=V]... [-o DIR]",
         "      first bad patch between two kernel versions: records the bad run once (per seed), checks that",
@@ -61,6 +60,9 @@ final class BisectCommand implements Callable<Integer>
     @Option(names = "--bad", paramLabel = "V|TRACE", description = "The bad kernel version (patch bisect) or trace.")
     String bad;
 
+    @Option(names = "--list-invariants", description = "List the invariants --invariant takes (built in and from --plugin jars), then exit.")
+    boolean listInvariants;
+
     @Option(names = "--first-fix", description = "Patch bisect: find the first patch that fixes the scenario " +
         "(--good is the newer, fixed version, --bad the older, broken one).")
     boolean firstFix;
@@ -76,7 +78,8 @@ final class BisectCommand implements Callable<Integer>
             "(bad if any is bad; default: ${DEFAULT-VALUE}).")
     int seeds;
 
-    @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, kernel-text, or a plugin's).")
+    @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, page-tables, kernel-text, " +
+        "or a plugin's; see --list-invariants).")
     String invariant;
 
     @Option(names = "--linear", description = "Invariant bisect: no keyframe search, check every write from event 0 " +
@@ -117,6 +120,15 @@ final class BisectCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        if (listInvariants)
+        {
+            plugins.catalog(); // plugin jars' invariants come in through the context class loader
+            for (final Invariant i : Invariants.load().all())
+            {
+                io.out.println(String.format("%-14s %s", i.name(), i.description()));
+            }
+            return 0;
+        }
         if (scenarioName != null)
         {
             termsFromFixOptions();
@@ -183,7 +195,7 @@ final class BisectCommand implements Callable<Integer>
         final boolean temporary = output == null;
         try
         {
-            dir = temporary ? Files.createTempDirectory("pal-bisect-") : output;
+            dir = temporary ? TempDirs.create("pal-bisect-") : output;
         }
         catch (final IOException e)
         {
@@ -209,7 +221,7 @@ final class BisectCommand implements Callable<Integer>
         {
             if (temporary)
             {
-                removeQuietly(dir);
+                TempDirs.delete(dir);
             }
         }
         final PrintStream out = io.out;
@@ -343,15 +355,4 @@ final class BisectCommand implements Callable<Integer>
         return sb.toString();
     }
 
-    static void removeQuietly(final Path dir)
-    {
-        try (Stream<Path> s = Files.walk(dir))
-        {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException | RuntimeException ignored)
-        {
-            // best effort: a temporary directory
-        }
-    }
 }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
+    header = "Judge a recorded run with its scenario's verdict, for git bisect run.",
     description = {"Judge a recorded run with its scenario's verdict, for git bisect run and scripts:",
         "exit 0 good, 1 bad, 125 cannot tell (the scenario cannot, the trace is truncated or damaged,",
         "or its replay does not reproduce it). The verdict needs the machine's final state, so the",
@@ -53,6 +54,11 @@ final class CheckCommand implements Callable<Integer>
         if (r.recordingStatus != TraceStatus.COMPLETE)
         {
             io.out.println("cannot tell: " + r.recordingStatusMessage);
+            return CANNOT_TELL;
+        }
+        if (r.outcomeMismatch() != null)
+        {
+            io.out.println("cannot tell: the replay of " + trace + " verifies every event but " + r.outcomeMismatch());
             return CANNOT_TELL;
         }
         if (r.divergence != null || r.verdict == null)

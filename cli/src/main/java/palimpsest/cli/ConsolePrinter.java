@@ -9,6 +9,7 @@ final class ConsolePrinter
     private final Io io;
     private final StringBuilder[] lines;
     private final boolean prefix;
+    private final String[] labels;
     /** Guards stdout/stderr interleaving with {@link Progress}. */
     final Object lock = new Object();
     /** Whether a \r progress line is on the terminal now (guarded by lock). */
@@ -16,6 +17,13 @@ final class ConsolePrinter
 
     ConsolePrinter(final Io io, final int nodes)
     {
+        this(io, nodes, null);
+    }
+
+    /** labels: the scenario's names of the nodes ([P0], [M1]...), or null for [nodeN]. */
+    ConsolePrinter(final Io io, final int nodes, final String[] labels)
+    {
+        this.labels = labels;
         this.io = io;
         this.lines = new StringBuilder[nodes];
         for (int i = 0; i < nodes; i++)
@@ -45,7 +53,7 @@ final class ConsolePrinter
 
     private void emit(final int node, final StringBuilder b)
     {
-        final String text = (prefix ? "[node" + node + "] " : "") + b;
+        final String text = (prefix ? (labels != null && node < labels.length ? "[" + labels[node] + "] " : "[node" + node + "] ") : "") + b;
         b.setLength(0);
         synchronized (lock)
         {

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
+import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.diff.TraceDiff;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.Symbolizer;
@@ -15,10 +16,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "diff", mixinStandardHelpOptions = true,
+    header = "Compare two traces: where they part, per cpu, and how they differ after.",
     description = {"Compare two traces: the first divergence (as pal replay reports it), each cpu's own",
         "parting point (by icount and event identity) and where it reconverges, then a summary of the",
         "events after the divergence: counts by kind, pages written in only one, functions seen in only one.",
-        "Exit 0 when the traces hold the same events, 1 when they differ."})
+        "Exit 0 when the traces hold the same events, 1 when they differ, 2 for bad input or when either",
+        "trace is truncated or damaged (after the comparison of what they hold)."})
 final class DiffCommand implements Callable<Integer>
 {
     private static final int LIST = 12;
@@ -42,6 +45,12 @@ final class DiffCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        final int rc = answer();
+        return Whole.exit(io, rc, Whole.of(a), Whole.of(b));
+    }
+
+    private int answer()
+    {
         final TraceHeader ha;
         final TraceHeader hb;
         try (TraceReader ra = DumpCommand.open(a); TraceReader rb = DumpCommand.open(b))
@@ -56,8 +65,11 @@ final class DiffCommand implements Callable<Integer>
             out.println("no difference: " + a + " and " + b + " hold the same " + Fmt.count(d.first.agreeing) + " events");
             return 0;
         }
-        final Symbolizer sa = DumpCommand.symbolizer(plugins, ha);
-        final Symbolizer sb = DumpCommand.symbolizer(plugins, hb);
+        // As analyze prints them: module text by name, from each trace's memory at its end.
+        final Symbols ma = Symbols.withModules(a, ha, plugins.catalog(), Long.MAX_VALUE);
+        final Symbols mb = Symbols.withModules(b, hb, plugins.catalog(), Long.MAX_VALUE);
+        final Symbolizer sa = ma::symbolOrNull;
+        final Symbolizer sb = mb::symbolOrNull;
         out.println("A = " + a + " (" + describe(ha) + ")");
         out.println("B = " + b + " (" + describe(hb) + ")");
         out.println("first divergence at event #" + d.first.divergence.index + " (" + Fmt.count(d.first.agreeing) +

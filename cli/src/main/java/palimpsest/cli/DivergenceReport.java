@@ -25,7 +25,7 @@ final class DivergenceReport
     static void print(final PrintStream out, final Divergence d, final Symbolizer symbols, final String first,
         final String second)
     {
-        final EventFormatter fmt = new EventFormatter(symbols, DumpCommand.interruptSources());
+        final EventFormatter fmt = new EventFormatter(symbols, DumpCommand.interruptSources(), palimpsest.kernel.Mark::name);
         final int width = Math.max(first.length(), second.length());
         out.println("  " + d.reason);
         final Event at = d.recorded != null ? d.recorded : d.replayed;

@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import palimpsest.analyzers.core.MachineShadow;
+import palimpsest.analyzers.core.Symbols;
 import palimpsest.emulator.InterruptSource;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.Scenario;
@@ -27,8 +29,11 @@ import palimpsest.trace.TraceReader;
 import palimpsest.trace.TraceStatus;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
+    header = "Print a trace's events, one line each, and whether the trace is whole.",
     description = {"Print a trace's events, one readable line each, then whether the trace is whole.",
-        "PCs print as function+0xoff/0xsize when the trace's scenario is known (built in or --plugin)."})
+        "PCs print as function+0xoff/0xsize when the trace's scenario is known (built in or --plugin), module",
+        "code as name+0xoff/0xsize [module]. Exit 0 for a complete trace, 2 for bad input or a truncated or",
+        "damaged one (after every event it holds)."})
 final class DumpCommand implements Callable<Integer>
 {
     private final Io io;
@@ -39,11 +44,14 @@ final class DumpCommand implements Callable<Integer>
     @Option(names = "--from", paramLabel = "N", defaultValue = "0", description = "First event number (default: 0).")
     long from;
 
-    @Option(names = "--limit", paramLabel = "M", defaultValue = "-1", description = "Print at most M events (default: all).")
-    long limit;
+    @Option(names = "--limit", paramLabel = "M", description = "Print at most M events (default: all).")
+    Long limit;
 
     @Option(names = "--cpu", paramLabel = "C", description = "Only events of this CPU (or device id).")
     Integer cpu;
+
+    @Option(names = "--node", paramLabel = "N", description = "Only events of this node's cpus and its NIC.")
+    Integer node;
 
     @Option(names = "--kind", paramLabel = "K", split = ",",
         description = "Only events of these kinds (comma-separated): load, store, rmw, fetch, walk, dma-read, "
@@ -65,59 +73,67 @@ final class DumpCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
-        if (from < 0)
-        {
-            throw new UserError("--from must be >= 0, got " + from);
-        }
+        Limits.atLeast("--from", from, 0);
+        Limits.atLeast("--limit", limit, 0);
+        Limits.atLeast("--cpu", cpu, 0);
         final boolean[] wanted = kindFilter();
         try (TraceReader r = open(trace))
         {
             final TraceHeader h = r.header();
-            // Module text (loaded at run time, not in the scenario's code map) is symbolized from the
-            // memory the trace wrote, and keeps its names after the module is unloaded: that needs
-            // every event from the start through a machine shadow.
-            final boolean modules = !noSymbols && !h.kernelVersion().isEmpty();
-            final palimpsest.analyzers.core.Symbols syms = modules ? palimpsest.analyzers.core.Symbols.of(h, plugins.catalog()) : null;
-            final palimpsest.analyzers.core.MachineShadow shadow = modules ? new palimpsest.analyzers.core.MachineShadow(h.cpuCount(), h.cpusPerNode()) : null;
-            final Symbolizer base = noSymbols ? Symbolizer.NONE : symbolizer(h);
-            if (modules)
+            // Module text is loaded at run time: its symbols come from the memory the trace wrote so far,
+            // kept in a shadow as the dump streams (as analyze does), so a kernel trace's dump with symbols
+            // reads from event 0 (--from skips printing, not reading); hardware traces seek.
+            final Symbols symbols = noSymbols ? Symbols.NONE : Symbols.of(h, plugins.catalog());
+            final Scenario scenario = plugins.catalog().find(h.scenario());
+            final boolean modules = symbols != Symbols.NONE && scenario != null && scenario.usesKernel();
+            final MachineShadow shadow = modules ? new MachineShadow(h.cpuCount(), h.cpusPerNode()) : null;
+            if (shadow != null)
             {
-                syms.readModulesFrom(shadow.memory());
+                symbols.readModulesFrom(shadow.memory());
             }
-            final EventFormatter fmt = new EventFormatter(!modules ? base : pc -> {
-                final String s = base.symbolize(pc);
-                return s != null ? s : syms.moduleSym(pc);
-            }, interruptSources());
+            final EventFormatter fmt = new EventFormatter(symbols == Symbols.NONE ? Symbolizer.NONE : symbols::symbolOrNull,
+                interruptSources(), palimpsest.kernel.Mark::name);
+            final Scenario frames = noSymbols ? null : scenario;
             final PrintWriter w = new PrintWriter(new BufferedWriter(new OutputStreamWriter(io.out, StandardCharsets.UTF_8), 1 << 16));
             w.println("-- trace " + trace + ": scenario " + h.scenario() + (h.scenarioArgs().isEmpty() ? "" : " " + h.scenarioArgs()) +
                 ", " + h.nodes() + " node(s) x " + h.cpusPerNode() + " cpu(s), " + h.memMiB() + " MiB, schedule " +
                 h.scheduleKind() + " seed " + h.seed() +
-                (h.kernelVersion().isEmpty() ? "" : ", kernel " + h.kernelVersion() + " " + h.kernelPatches()) +
+                (h.kernelVersion().isEmpty() && h.kernelPatches().isEmpty() ? "" : ", kernel " +
+                (h.kernelVersion().isEmpty() ? "head" : h.kernelVersion()) +
+                (h.kernelPatches().isEmpty() ? "" : " " + String.join(" ", h.kernelPatches()))) +
                 ", format " + h.formatVersion() + ", " + h.toolVersion());
+            if (node != null && (node < 0 || node >= h.nodes()))
+            {
+                throw new UserError("--node " + node + ": the machine has nodes 0.." + (h.nodes() - 1));
+            }
+            final int perNode = h.cpusPerNode();
             final Event e = new Event();
             final StringBuilder sb = new StringBuilder(256);
             long printed = 0;
-            boolean more = from == 0 || modules || r.seek(from);
-            while (more && (limit < 0 || printed < limit) && r.next(e))
+            boolean more = from == 0 || shadow != null || r.seek(from);
+            while (more && (limit == null || printed < limit) && r.next(e))
             {
-                if (modules)
+                if (shadow != null)
                 {
-                    syms.onEvent(e);
+                    symbols.onEvent(e); // remembers module symbols at load, so they keep their names after unload
+                    shadow.apply(e);
                 }
-                if ((cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]) || e.index() < from)
+                if (e.index() < from || (cpu != null && e.cpu() != cpu) || (wanted != null && !wanted[e.kind()]) ||
+                    (node != null && !onNode(e.cpu(), node, perNode)))
                 {
-                    if (modules)
-                    {
-                        shadow.apply(e);
-                    }
                     continue;
                 }
                 sb.setLength(0);
-                fmt.format(e, sb).append('\n');
-                if (modules)
+                fmt.format(e, sb);
+                if (frames != null && (e.kind() == palimpsest.trace.EventKind.NET_SEND || e.kind() == palimpsest.trace.EventKind.NET_DELIVER))
                 {
-                    shadow.apply(e);
+                    final String d = frames.describeFrame(e.payload(), e.payloadLength());
+                    if (d != null)
+                    {
+                        sb.append("  ").append(d);
+                    }
                 }
+                sb.append('\n');
                 w.append(sb);
                 printed++;
                 if ((printed & 1023) == 0 && w.checkError())
@@ -125,13 +141,10 @@ final class DumpCommand implements Callable<Integer>
                     return 0; // stdout closed (| head): stop quietly
                 }
             }
-            if (r.status() == TraceStatus.READING)
-            {
-                r.verify();
-            }
-            w.println("-- " + r.statusMessage());
+            final Whole.Extent x = Whole.of(trace, r);
+            w.println("-- " + x.message);
             w.flush();
-            return 0;
+            return Whole.exit(io, 0, x);
         }
     }
 
@@ -229,5 +242,11 @@ final class DumpCommand implements Callable<Integer>
         {
             return Symbolizer.NONE;
         }
+    }
+
+    /** Whether an event's cpu (or device id) belongs to node. */
+    static boolean onNode(final int cpu, final int node, final int cpusPerNode)
+    {
+        return palimpsest.trace.EventKind.isDevice(cpu) ? cpu == palimpsest.trace.EventKind.deviceId(node) : cpu / cpusPerNode == node;
     }
 }

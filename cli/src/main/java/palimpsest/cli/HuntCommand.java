@@ -26,6 +26,7 @@ import palimpsest.recorder.Recording;
 import palimpsest.recorder.ScenarioCatalog;
 
 @Command(name = "hunt", mixinStandardHelpOptions = true,
+    header = "Record a scenario under a range of seeds and group the failures by signature.",
     description = {"Record a scenario under every seed of a range, keep the traces of the",
         "failing runs and group the failures by signature (oops function and verdict",
         "class, addresses and numbers normalised). Runs on --jobs local workers, or",

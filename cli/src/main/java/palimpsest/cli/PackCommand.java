@@ -7,11 +7,15 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import palimpsest.trace.TraceException;
 import palimpsest.trace.TracePacker;
 
 @Command(name = "pack", mixinStandardHelpOptions = true,
+    header = "Pack a trace into one compact, portable file.",
     description = {"Pack a trace directory into one compact, portable file (queue files are sparse and preallocated;",
-        "a pack holds only the excerpts, compressed). 'pal unpack' turns it back into a trace."})
+        "a pack holds only the excerpts, compressed). 'pal unpack' turns it back into a trace.",
+        "A truncated or damaged trace is packed as it is, and the output says so (exit 0): its unpacked copy",
+        "reads exactly as truncated or damaged as the original."})
 final class PackCommand implements Callable<Integer>
 {
     private final Io io;
@@ -33,7 +37,6 @@ final class PackCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
-        DumpCommand.open(trace).close(); // one-line error for anything that is not a trace
         if (Files.exists(file) && !force)
         {
             throw new UserError(file + " exists (use --force to replace it)");
@@ -45,6 +48,21 @@ final class PackCommand implements Callable<Integer>
         final TracePacker.Result r = TracePacker.pack(trace, file);
         io.out.println("packed " + trace + " into " + file + ": " + Fmt.count(r.excerpts()) + " excerpts, " +
             Fmt.bytes(r.excerptBytes()) + " of excerpts -> " + Fmt.bytes(r.fileBytes()));
+        String state;
+        try
+        {
+            final Whole.Extent x = Whole.of(trace);
+            state = x.complete() ? null : x.message;
+        }
+        catch (final TraceException e)
+        {
+            state = Main.firstLine(e.getMessage()); // a damaged header: packed all the same
+        }
+        if (state != null)
+        {
+            // Packed as it is: the pack unpacks to the same damage, which every verb then reports.
+            io.out.println("  packed as it is: " + state);
+        }
         return 0;
     }
 }

@@ -19,9 +19,12 @@ import palimpsest.recorder.Recording;
 import palimpsest.recorder.RecordingSummary;
 
 @Command(name = "record", mixinStandardHelpOptions = true,
+    header = "Run a scenario on the emulated machine and record everything it does into a trace.",
     description = {"Run a scenario on the emulated machine and record everything it does into a trace.",
         "The emulated console goes to stdout as it is written; progress to stderr."},
-    footer = {"", "Exit status: 0 when the scenario's verdict is good, 1 bad, 125 skip; 2 bad input."})
+    footer = {"", "Exit status: 0 when the scenario's verdict is good, 1 bad, 125 skip; 2 bad input;",
+        "130 when stopped by Ctrl-C or SIGTERM (the trace is closed, its end record says 'interrupted',",
+        "and every event in it replays; a second Ctrl-C exits at once)."})
 final class RecordCommand implements Callable<Integer>
 {
     private final Io io;
@@ -69,7 +72,7 @@ final class RecordCommand implements Callable<Integer>
         prepareOutput(output, force);
 
         final ScenarioContext context = run.context(scenario);
-        final ConsolePrinter console = new ConsolePrinter(io, config.nodes);
+        final ConsolePrinter console = new ConsolePrinter(io, config.nodes, scenario.nodeLabels(config, context));
         final Recording recording = new Recording(scenario)
             .config(config)
             .context(context)
@@ -81,7 +84,7 @@ final class RecordCommand implements Callable<Integer>
         final Progress progress = new Progress(io, console, scenario.name(), recording);
         final RecordingSummary s;
         progress.start();
-        try
+        try (Interrupts signals = Interrupts.on(recording::interrupt))
         {
             s = recording.run();
         }
@@ -91,6 +94,12 @@ final class RecordCommand implements Callable<Integer>
             console.finish();
         }
         summary(s);
+        if (s.outcome().kind == Outcome.Kind.INTERRUPTED)
+        {
+            io.err.println("pal: interrupted: " + s.trace() + " is closed with an 'interrupted' end record after " +
+                Fmt.count(s.events()) + " events, all of which replay (pal replay " + s.trace() + ")");
+            return Interrupts.EXIT_INTERRUPTED;
+        }
         if (s.outcome().kind == Outcome.Kind.INTERNAL_ERROR && s.outcome().cause != null && io.debug)
         {
             s.outcome().cause.printStackTrace(io.err);

@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "replay", mixinStandardHelpOptions = true,
+    header = "Re-execute a trace from its recorded inputs and verify every event and the outcome.",
     description = {"Re-execute a trace from its recorded inputs and verify every event against the recording.",
         "Exit 0 when all events verify, 1 at the first divergence (reported with the events before it),",
         "2 for bad input or a trace that ends early (what it holds is replayed first).",
@@ -71,6 +72,11 @@ final class ReplayCommand implements Callable<Integer>
         try (TraceReader r = DumpCommand.open(trace))
         {
             checkHeader(trace, r.header(), plugins.catalog());
+            if ((kernel != null || !patches.isEmpty()) && !plugins.catalog().find(r.header().scenario()).usesKernel())
+            {
+                throw new UserError(trace + " is a trace of hardware scenario " + r.header().scenario() +
+                    ", which runs no kernel: --kernel and --patch do not apply");
+            }
         }
         final Replay replay = new Replay(trace, plugins.catalog());
         if (kernel != null)
@@ -95,10 +101,23 @@ final class ReplayCommand implements Callable<Integer>
         final double secs = r.nanos / 1e9;
         final String speed = String.format("%.2f M events/s over %.2f s", r.eventsPerSecond() / 1e6, secs);
         final Divergence d = r.divergence;
+        if (d == null && r.recordingStatus != TraceStatus.COMPLETE)
+        {
+            // Every event it holds replayed, but the trace has no (valid) end: never a clean replay.
+            out.println("replay of " + trace + ": the " + r.verified + " events it holds verified (" + speed + ")");
+            io.err.println("pal: " + trace + " ends early: " + r.recordingStatusMessage);
+            return 2;
+        }
+        if (d == null && r.outcomeMismatch() != null && !replay.whatIf())
+        {
+            out.println("replay of " + trace + ": all " + r.verified + " events verified (" + speed + "), but the outcome differs:");
+            out.println("  " + r.outcomeMismatch());
+            return 1;
+        }
         if (d == null)
         {
             out.println("replay of " + trace + ": all " + r.verified + " events verified (" + speed + ")");
-            out.println("  ended    " + r.outcome);
+            out.println("  ended    " + r.outcome + (replay.whatIf() ? "" : " (as recorded)"));
             if (r.verdict != null)
             {
                 out.println("  verdict  " + r.verdict);

@@ -16,10 +16,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "state", mixinStandardHelpOptions = true,
+    header = "Show the machine at event N from the trace alone: registers, backtraces and memory.",
     description = {"The machine at event N, from the trace alone (nothing is re-executed): every cpu's registers,",
         "a backtrace per cpu, and with --mem the bytes at an address. \"At event N\" means after events",
         "0..N-1 were applied, i.e. just before event N (N = 0: the loaded machine before it ran).",
-        "Uses the trace's keyframes (rebuilt in one pass, and said so, when missing or damaged)."})
+        "Uses the trace's keyframes (rebuilt in one pass, and said so, when missing, damaged or another trace's).",
+        "Exit 0, or 2 for bad input or a truncated or damaged trace (after the state, which is exact for N",
+        "within what can be read)."})
 final class StateCommand implements Callable<Integer>
 {
     private static final int MAX_FRAMES = 16;
@@ -41,8 +44,11 @@ final class StateCommand implements Callable<Integer>
             "(default: the first cpu with paging on) unless --phys.")
     String mem;
 
-    @Option(names = "--phys", description = "--mem ADDR is a physical address (in the node of --cpu, default 0).")
+    @Option(names = "--phys", description = "--mem ADDR is a physical address (in the node of --cpu or --node, default 0).")
     boolean phys;
+
+    @Option(names = "--node", paramLabel = "N", description = "Only this node's cpus; --mem through its page tables or memory.")
+    Integer node;
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -55,14 +61,18 @@ final class StateCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        final int rc = answer();
+        return Whole.exit(io, rc, Whole.of(trace));
+    }
+
+    private int answer()
+    {
         try (palimpsest.trace.TraceReader r = DumpCommand.open(trace))
         {
             ReplayCommand.checkHeader(trace, r.header(), plugins.catalog());
         }
-        if (at < 0)
-        {
-            throw new UserError("--at must be >= 0: " + at);
-        }
+        Limits.atLeast("--at", at, 0);
+        Limits.atLeast("--cpu", cpu, 0);
         final long[] range = mem == null ? null : parseRange(mem);
         final StateIndex index;
         final TraceState st;
@@ -83,6 +93,19 @@ final class StateCommand implements Callable<Integer>
         {
             throw new UserError("--cpu " + cpu + ": the machine has cpus 0.." + (st.cpuCount() - 1));
         }
+        final int perNode = st.config().cpusPerNode;
+        if (node != null && (node < 0 || node >= st.config().nodes))
+        {
+            throw new UserError("--node " + node + ": the machine has nodes 0.." + (st.config().nodes - 1));
+        }
+        if (node != null && cpu != null && cpu / perNode != node)
+        {
+            throw new UserError("--cpu " + cpu + " is not on node " + node);
+        }
+        if (range != null)
+        {
+            checkPaging(st);
+        }
         if (index.note() != null)
         {
             io.err.println("pal: note: " + index.note());
@@ -93,7 +116,7 @@ final class StateCommand implements Callable<Integer>
             (index.keyframesUsed() == 0 ? "from the loaded machine" : "from keyframe " + index.keyframesUsed()) + ")");
         for (int c = 0; c < st.cpuCount(); c++)
         {
-            if (cpu != null && c != cpu)
+            if ((cpu != null && c != cpu) || (node != null && c / perNode != node))
             {
                 continue;
             }
@@ -121,13 +144,19 @@ final class StateCommand implements Callable<Integer>
         return s != null ? s : "?";
     }
 
-    private void dump(final PrintStream out, final TraceState st, final long addr, final int len)
+    /** The cpu whose page tables translate --mem: --cpu, else the first with paging on (else 0). */
+    private int via(final TraceState st)
     {
-        int via = cpu != null ? cpu : 0;
+        final int perNode = st.config().cpusPerNode;
+        int via = cpu != null ? cpu : node != null ? node * perNode : 0;
         if (!phys && cpu == null)
         {
             for (int c = 0; c < st.cpuCount(); c++)
             {
+                if (node != null && c / perNode != node)
+                {
+                    continue;
+                }
                 if (st.regs(c).cr3() != 0)
                 {
                     via = c;
@@ -135,6 +164,23 @@ final class StateCommand implements Callable<Integer>
                 }
             }
         }
+        return via;
+    }
+
+    private void checkPaging(final TraceState st)
+    {
+        final int via = via(st);
+        if (!phys && st.regs(via).cr3() == 0)
+        {
+            // Without page tables there is no virtual address to translate: never print made-up bytes.
+            throw new UserError(String.format("--mem %x is a virtual address but cpu%d has paging off (cr3 0) at event %d%s; " +
+                "use --phys for a physical address", parseRange(mem)[0], via, at, cpu == null ? " (as has every cpu)" : ""));
+        }
+    }
+
+    private void dump(final PrintStream out, final TraceState st, final long addr, final int len)
+    {
+        final int via = via(st);
         final byte[] b = new byte[len];
         try
         {

@@ -9,6 +9,7 @@ import palimpsest.trace.TracePacker;
 import palimpsest.trace.TraceReader;
 
 @Command(name = "unpack", mixinStandardHelpOptions = true,
+    header = "Turn a file made by 'pal pack' back into a trace directory.",
     description = "Turn a file made by 'pal pack' back into a trace directory, and check it.")
 final class UnpackCommand implements Callable<Integer>
 {

@@ -13,13 +13,16 @@ import picocli.CommandLine.Parameters;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.oops.OopsChain;
 import palimpsest.analyzers.whowrote.Probe;
+import palimpsest.analyzers.whowrote.Provenance;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.TraceHeader;
 
 @Command(name = "who-wrote", mixinStandardHelpOptions = true,
+    header = "Name the last writer of an address before an event, with its backtrace.",
     description = {"The last writer (or all writers) of [ADDR, ADDR+LEN) before an event, from the who-wrote index",
         "(TRACE/who-wrote.idx, built on first use and rebuilt when stale). ADDR is virtual unless --phys.",
-        "Exit 0 when a writer was found, 1 when nobody wrote those bytes, 2 for bad input."})
+        "Exit 0 when a writer was found, 1 when nobody wrote those bytes, 2 for bad input or a truncated or",
+        "damaged trace (the answer then covers only the events read, and says so)."})
 final class WhoWroteCommand implements Callable<Integer>
 {
     private final Io io;
@@ -27,8 +30,15 @@ final class WhoWroteCommand implements Callable<Integer>
     @Parameters(index = "0", paramLabel = "TRACE", description = "Trace directory.")
     Path trace;
 
-    @Option(names = "--addr", paramLabel = "ADDR", required = true, description = "Address (hex, 0x optional).")
+    @Option(names = "--addr", paramLabel = "ADDR", description = "Address (hex, 0x optional).")
     String addr;
+
+    @Option(names = "--reg", paramLabel = "REG", description = "Instead of memory: the last write of a register on --cpu before --before " +
+        "(if, flags, rsp, rbp, cr3, cpl), from the trace's REG events.")
+    String reg;
+
+    @Option(names = "--cpu", paramLabel = "C", defaultValue = "0", description = "The cpu of --reg (default 0).")
+    int cpu;
 
     @Option(names = "--phys", description = "ADDR is physical.")
     boolean phys;
@@ -41,6 +51,9 @@ final class WhoWroteCommand implements Callable<Integer>
 
     @Option(names = "--all", description = "Every writer, newest first, not only the last one per byte.")
     boolean all;
+
+    @Option(names = "--node", paramLabel = "N", description = "ADDR is in this node (physical memory, or its page tables).")
+    Integer node;
 
     @Mixin
     PluginOptions plugins = new PluginOptions();
@@ -66,13 +79,24 @@ final class WhoWroteCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        final int rc = answer();
+        return Whole.exit(io, rc, Whole.of(trace));
+    }
+
+    private int answer()
+    {
         if (len < 1 || len > 64)
         {
             throw new UserError("--len must be 1..64, got " + len);
         }
-        if (before != null && before < 0)
+        Limits.atLeast("--before", before, 0);
+        if (reg != null)
         {
-            throw new UserError("--before must be >= 0, got " + before);
+            return RegisterQuery.run(io, trace, reg, cpu, before == null ? Long.MAX_VALUE : before, plugins);
+        }
+        if (addr == null)
+        {
+            throw new UserError("who-wrote needs --addr ADDR or --reg REG");
         }
         final long a = parseHex(addr);
         final TraceHeader h;
@@ -83,8 +107,18 @@ final class WhoWroteCommand implements Callable<Integer>
         final PassProgress progress = new PassProgress(io, "building the who-wrote index");
         final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, progress);
         progress.done();
+        if (before != null && before > idx.events())
+        {
+            throw new UserError("--before " + before + " is beyond the end of the trace: it has " + idx.events() +
+                " readable events; --before takes 0.." + idx.events());
+        }
         final long end = before == null ? Long.MAX_VALUE : before;
-        final long key = phys ? a : idx.translate(a, end);
+        if (node != null && (node < 0 || node >= h.nodes()))
+        {
+            throw new UserError("--node " + node + ": the machine has nodes 0.." + (h.nodes() - 1));
+        }
+        final int n = node == null ? -1 : node;
+        final long key = phys ? (n < 0 ? a : (long)n << 48 | a) : idx.translate(a, end, n);
         final PrintStream out = io.out;
         if (key >= 0 && ((key & 0xfff) + len) > 4096)
         {
@@ -103,7 +137,55 @@ final class WhoWroteCommand implements Callable<Integer>
             return rc;
         }
         print(idx, symbols, ws);
+        provenance(h, idx, symbols, ws.get(0).event, key);
         return 0;
+    }
+
+    /**
+     * When the last writer only moved the byte and the chain leaves its node (a page shipped over
+     * the fabric), prints every hop back to the write that made the value.
+     */
+    private void provenance(final TraceHeader h, final WhoWroteIndex idx, final Symbols symbols, final long event, final long key)
+    {
+        if (h.nodes() < 2)
+        {
+            return;
+        }
+        final List<Provenance.Hop> hops = Provenance.follow(trace, idx, event, key);
+        if (!Provenance.crossesNodes(hops))
+        {
+            return;
+        }
+        final PrintStream out = io.out;
+        out.println();
+        out.println("where the byte came from (" + hops.size() + " hops, newest first):");
+        for (final Provenance.Hop hp : hops)
+        {
+            final var e = hp.event;
+            final String node = Provenance.nodeName(h, (int)(hp.phys >>> 48));
+            final String at = node + " phys " + Long.toHexString(hp.phys & ((1L << 48) - 1));
+            switch (hp.kind)
+            {
+                case COPY:
+                    out.println("  #" + e.index() + " cpu" + e.cpu() + " " + symbols.sym(e.pc()) + " stored " + String.format("0x%x", e.value()) +
+                        " at " + at + ", copied from " + Provenance.nodeName(h, (int)(hp.from >>> 48)) + " phys " +
+                        Long.toHexString(hp.from & ((1L << 48) - 1)) + " (loaded at #" + hp.at + ")");
+                    break;
+                case DMA:
+                    out.println("  #" + e.index() + " DMA by " + node + "'s NIC at " + at + ": byte " + hp.at + " of frame (message) #" + hp.from);
+                    break;
+                case SEND:
+                    out.println("  #" + e.index() + " " + node + "'s NIC sent frame #" + hp.from + " to " + Provenance.nodeName(h, (int)e.a()) +
+                        " from " + at);
+                    break;
+                case ORIGIN:
+                    out.println("  #" + e.index() + " cpu" + e.cpu() + " " + symbols.sym(e.pc()) + " stored " + String.format("0x%x", e.value()) +
+                        " at " + at + "  <- the origin: " + node + "'s store at event " + e.index() + " in " + symbols.sym(e.pc()));
+                    break;
+                default:
+                    out.println("  " + at + " was never written before #" + hp.at + ": the value was there when the trace began");
+            }
+        }
     }
 
     private List<WhoWroteIndex.Write> timedQuery(final WhoWroteIndex idx, final long key, final int n, final long end, final String what, final long a)

@@ -12,6 +12,7 @@ import palimpsest.hunt.cluster.ClusterAddresses;
 import palimpsest.hunt.cluster.Worker;
 
 @Command(name = "worker", mixinStandardHelpOptions = true,
+    header = "Start a cluster member that runs the seeds of 'pal hunt --cluster'.",
     description = {"Start a Hazelcast member that takes 'pal hunt --cluster' runs: it records",
         "and judges each seed here and sends back only the verdict, the signature and,",
         "for a failure, the packed trace. Runs until stopped (Ctrl-C). The cluster is",

@@ -39,7 +39,7 @@ class AnalyzeCommandTest
         String obj = null;
         for (final String line : dump.out().split("\n"))
         {
-            if (line.contains("mark type=1 ") && line.contains(" c=0xb"))
+            if (line.contains("mark slab-alloc ") && line.contains(" c=0xb"))
             {
                 obj = line.substring(line.indexOf(" b=0x") + 5, line.indexOf(" c="));
             }

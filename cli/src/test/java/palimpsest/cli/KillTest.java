@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import palimpsest.cli.PalRunner.Result;
 
-/** kill -9 of a long recording: dump reads every whole chunk and says the trace is incomplete. */
+/** kill -9 of a long recording reads up to its last whole chunk; SIGTERM (as Ctrl-C) closes it as "interrupted". */
 class KillTest
 {
     private static final Pattern PROGRESS = Pattern.compile("^recording \\S+: ([0-9,]+) events");
@@ -31,10 +31,9 @@ class KillTest
     @TempDir
     Path tmp;
 
-    @Test
-    void killedRecordingReadsUpToItsLastWholeChunk() throws Exception
+    /** A child JVM recording a long ipi-pingpong into trace, returned once its progress passed 100 000 events. */
+    private static Process recordingChild(final Path trace) throws Exception
     {
-        final Path trace = tmp.resolve("killed");
         final List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         for (final String a : ManagementFactory.getRuntimeMXBean().getInputArguments())
@@ -85,16 +84,25 @@ class KillTest
         {
             Thread.sleep(20);
         }
-        assertTrue(p.isAlive(), "recording still running when killed; stderr:\n" + err);
+        assertTrue(p.isAlive(), "recording still running when stopped; stderr:\n" + err);
         assertTrue(events.get() >= 100_000, "progress seen: " + events.get() + "; stderr:\n" + err);
+        return p;
+    }
+
+    @Test
+    void killedRecordingReadsUpToItsLastWholeChunk() throws Exception
+    {
+        final Path trace = tmp.resolve("killed");
+        final Process p = recordingChild(trace);
         p.destroyForcibly();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
 
         final Result r = pal("dump", trace.toString());
-        assertEquals(0, r.rc(), r.err());
+        assertEquals(2, r.rc(), "a truncated trace is never a clean answer: " + r.err());
         final List<String> lines = r.out().lines().toList();
-        final String last = lines.get(lines.size() - 1);
-        assertTrue(last.contains("incomplete"), last);
+        assertTrue(lines.get(lines.size() - 1).startsWith("-- this answer covers only events 0.."), r.out());
+        final String last = lines.get(lines.size() - 2);
+        assertTrue(last.contains("truncated at chunk"), last);
         final Matcher m = WHOLE.matcher(last);
         assertTrue(m.find(), last);
         final long read = Long.parseLong(m.group(1));
@@ -103,12 +111,30 @@ class KillTest
         final long printed = lines.stream().filter(l -> l.startsWith("#")).count();
         assertEquals(read, printed, "every event of every whole chunk printed");
         // the events are numbered without a gap
-        assertEquals("#" + (read - 1), lines.get(lines.size() - 2).split(" ")[0]);
+        assertEquals("#" + (read - 1), lines.get(lines.size() - 3).split(" ")[0]);
 
         // Replay re-executes what the killed trace holds, verifies all of it, and says where it ends.
         final Result replay = pal("replay", trace.toString());
         assertEquals(2, replay.rc(), replay.toString());
         assertTrue(replay.err().contains("replay verified the " + read + " events it holds"), replay.err());
         assertEquals(1, replay.err().strip().lines().count(), "one line: " + replay.err());
+    }
+
+    @Test
+    void interruptedRecordingIsClosedAndEveryEventReplays() throws Exception
+    {
+        final Path trace = tmp.resolve("interrupted");
+        final Process p = recordingChild(trace);
+        p.destroy(); // SIGTERM, handled as Ctrl-C is
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the interrupted recording exits");
+        assertEquals(130, p.exitValue());
+
+        final Result dump = pal("dump", trace.toString(), "--limit", "0");
+        assertEquals(0, dump.rc(), dump.toString());
+        assertTrue(dump.out().contains("trace complete: ") && dump.out().contains("ended interrupted"), dump.out());
+
+        final Result replay = pal("replay", trace.toString());
+        assertEquals(0, replay.rc(), replay.toString());
+        assertTrue(replay.out().contains("events verified") && replay.out().contains("interrupted"), replay.out());
     }
 }

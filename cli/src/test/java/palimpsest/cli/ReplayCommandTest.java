@@ -51,7 +51,8 @@ class ReplayCommandTest
     /** Every built-in scenario, recorded free-running and under chaos, replays event for event. */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"boot", "exec", "word-count", "fork-cow", "text-poke-scribble",
-        "ipi-pingpong", "net-echo", "tlb-stale", "tlb-shootdown"})
+        "ipi-pingpong", "net-echo", "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile",
+            "lego-word-count", "lego-word-count-seq", "lego-exec"})
     void everyBuiltInScenarioReplaysUnderFreeAndChaos(final String scenario)
     {
         assertTrue(palimpsest.recorder.ScenarioCatalog.load().names().contains(scenario), scenario);
@@ -66,11 +67,30 @@ class ReplayCommandTest
         }
     }
 
+    /** The JOS and Akaros stories on their own kernels (upcalls, abandoned stacks, PMU skid) replay exactly too. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"jos-hello,jos-lab4c", "jos-user-exception,jos-lab4b", "akaros-pmu-profile,akaros-2016-06-02"})
+    void theBranchStoriesReplayUnderFreeAndChaos(final String scenario, final String kernel)
+    {
+        for (final String schedule : new String[] {"free", "chaos"})
+        {
+            final Path trace = tmp.resolve(scenario + "-" + kernel + "-" + schedule);
+            final Result rec = pal("record", "--scenario", scenario, "--kernel", kernel, "--schedule", schedule, "--seed", "11",
+                "-o", trace.toString());
+            assertTrue(rec.rc() == 0 || rec.rc() == 1, rec.toString());
+            final Result r = pal("replay", trace.toString());
+            assertEquals(0, r.rc(), r.toString());
+            assertTrue(r.out().contains(" events verified"), r.out());
+        }
+    }
+
     @Test
     void everyBuiltInScenarioIsCovered()
     {
         assertEquals(java.util.Set.of("boot", "exec", "word-count", "fork-cow", "text-poke-scribble", "ipi-pingpong", "net-echo",
-            "tlb-stale", "tlb-shootdown"), palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
+            "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile",
+            "lego-word-count", "lego-word-count-seq", "lego-exec"),
+            palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
             .collect(java.util.stream.Collectors.toSet()),
             "a new built-in scenario: add it to everyBuiltInScenarioReplaysUnderFreeAndChaos");
     }

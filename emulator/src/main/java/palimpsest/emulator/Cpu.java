@@ -756,6 +756,12 @@ public final class Cpu
      */
     public static final int TRAP_FRAME_SIZE = 56;
 
+    /**
+     * Bit 0 of an IDT entry: a trap gate. Delivery through a trap gate leaves IF as it was (an
+     * interrupt gate, the default, clears it), as on x86.
+     */
+    public static final long IDT_TRAP_GATE = 1;
+
     private void trap(final int vector, final long err)
     {
         CpuCore c = core;
@@ -794,7 +800,9 @@ public final class Cpu
                 c.cpl = 0;
                 sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.CPL, 0, 0);
             }
-            handler = rawLoad(c.idtr + vector * 8L);
+            final long gate = rawLoad(c.idtr + vector * 8L);
+            final boolean trapGate = (gate & IDT_TRAP_GATE) != 0;
+            handler = gate & ~IDT_TRAP_GATE;
             r = exec.machine.code().routineAt(handler);
             if (r == null)
             {
@@ -813,7 +821,7 @@ public final class Cpu
             // The whole frame is written below SP first, then SP moves once: one REG event.
             c.sp -= TRAP_FRAME_SIZE;
             sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.SP, c.sp, 0);
-            if ((c.flags & CpuCore.FLAG_IF) != 0)
+            if ((c.flags & CpuCore.FLAG_IF) != 0 && !trapGate)
             {
                 c.flags &= ~CpuCore.FLAG_IF;
                 sink.event(EventKind.REG, c.id, c.icount, c.pc, Reg.FLAGS, c.flags, 0);

@@ -298,6 +298,19 @@ final class Executor
         {
             throw MachineStopped.INSTANCE;
         }
+        final Outcome requested = stopRequest;
+        if (requested != null)
+        {
+            stop(requested);
+        }
+    }
+
+    /** Set from another thread; acted on by the running fiber at its next {@link #checkStop}. */
+    private volatile Outcome stopRequest;
+
+    void requestStop(final Outcome o)
+    {
+        stopRequest = o;
     }
 
     // ------------------------------------------------------------------ fibers

@@ -32,6 +32,9 @@ public final class Machine
     private final long[] bootEntry;
     private final Fabric fabric;
     private boolean ran;
+    /** Whether each node powers off on its own (a cluster) rather than the first power-off stopping all. */
+    private boolean powerOffPerNode;
+    private final boolean[] nodeOff;
     private final java.util.Map<Object, Object> attachments = new java.util.IdentityHashMap<>();
 
     public Machine(final MachineConfig config, final EventSink sink, final InputSource input)
@@ -41,6 +44,7 @@ public final class Machine
         this.consoles = new Console[config.nodes];
         this.cores = new CpuCore[config.totalCpus()];
         this.bootEntry = new long[config.nodes];
+        this.nodeOff = new boolean[config.nodes];
         for (int n = 0; n < config.nodes; n++)
         {
             memory[n] = new PhysicalMemory((long)config.memMiB << 20);
@@ -204,6 +208,15 @@ public final class Machine
         exec.stop(outcome);
     }
 
+    /**
+     * Asks the machine, from any thread, to stop at its next switch point with this outcome (an
+     * interrupted recording). The running fiber stops itself there, so nothing is half-written.
+     */
+    public void requestStop(final Outcome outcome)
+    {
+        exec.requestStop(outcome);
+    }
+
     /** Marks a core offline after the software parked it for good (hot-unplug); it needs INIT+SIPI again. */
     public void offline(final int cpu)
     {
@@ -243,8 +256,41 @@ public final class Machine
         return s != null ? s : String.format("%016x", pc);
     }
 
+    /**
+     * Makes every node power off on its own (a cluster of separate machines): a node's clean
+     * power-off takes its cores offline for good, and the run ends POWEROFF when the last node
+     * powered off; a failure code from any node still stops everything. Call before {@link #run}.
+     */
+    public void powerOffPerNode()
+    {
+        powerOffPerNode = true;
+    }
+
+    /** Whether node has powered off (with {@link #powerOffPerNode}). */
+    public boolean poweredOff(final int node)
+    {
+        return nodeOff[node];
+    }
+
     void portOut(final Cpu cpu, final int node, final int port, final long value)
     {
+        if (port == POWER_PORT && powerOffPerNode && value == 0 && config.nodes > 1)
+        {
+            nodeOff[node] = true;
+            boolean all = true;
+            for (final boolean off : nodeOff)
+            {
+                all &= off;
+            }
+            if (!all)
+            {
+                for (int i = 0; i < config.cpusPerNode; i++)
+                {
+                    exec.offline(cores[node * config.cpusPerNode + i]);
+                }
+                return;
+            }
+        }
         if (port == POWER_PORT)
         {
             exec.stop(new Outcome(value == 0 ? Outcome.Kind.POWEROFF : Outcome.Kind.FAILURE, value,

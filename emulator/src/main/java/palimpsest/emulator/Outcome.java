@@ -16,7 +16,18 @@ public final class Outcome
         /** The instruction limit was reached. */
         LIMIT,
         /** The emulator or the Java code of the emulated software threw: a bug of ours. */
-        INTERNAL_ERROR
+        INTERNAL_ERROR,
+        /**
+         * The user stopped the recording (SIGINT, SIGTERM) between two slices: every event before is
+         * whole and replays; the replay stops at the same event.
+         */
+        INTERRUPTED
+    }
+
+    /** The one outcome of an interrupted recording, and of its replay (same code, same message). */
+    public static Outcome interrupted()
+    {
+        return new Outcome(Kind.INTERRUPTED, 0, "the recording was stopped by SIGINT or SIGTERM", null);
     }
 
     public final Kind kind;
@@ -42,6 +53,16 @@ public final class Outcome
     public int wireCode()
     {
         return kind.ordinal() << 16 | (int)(code & 0xFFFF);
+    }
+
+    /** A wire code by name ("poweroff", "failure code 3"); an unknown kind shows as its number. */
+    public static String describeWire(final int wire)
+    {
+        final int k = wire >>> 16;
+        final int code = wire & 0xFFFF;
+        final String kind = k < Kind.values().length ? Kind.values()[k].name().toLowerCase().replace('_', '-') :
+            "unknown kind " + k;
+        return kind + (code != 0 ? " code " + code : "");
     }
 
     @Override

@@ -172,6 +172,19 @@ public final class Globals
     /** Kernel command line copied from boot_params (init path). */
     public static final long CMDLINE = alloc(256, 8);
 
+    /**
+     * LegoOS (multi-node kernels only; zero and unused on one node): this node's role
+     * (1 processor, 2 memory), its node id, and pointers to the ibapi transport, the pcache and
+     * the memory-component manager state (see palimpsest.kernel.lego). In the slack below
+     * init_stack, so the single-node layout is unchanged.
+     */
+    public static final long LEGO_ROLE = alloc(8, 8);
+    public static final long LEGO_NODE = alloc(8, 8);
+    public static final long LEGO_IBAPI = alloc(8, 8);
+    public static final long LEGO_PCACHE = alloc(8, 8);
+    public static final long LEGO_MC = alloc(8, 8);
+    public static final long LEGO_NR_MEMORY = alloc(8, 8);
+
     public static final long INIT_STACK = alloc(Layout.THREAD_SIZE, 4096);
     public static final long INIT_STACK_TOP = INIT_STACK + Layout.THREAD_SIZE;
 

@@ -73,6 +73,14 @@ public final class Kernel
     public final Freezer freezer;
     public final Pm pm;
     public final Boot boot;
+    /** JOS's pieces (trap() checks, env_setup_vm, exception stacks) when a jos-* patch is applied, else null. */
+    public final palimpsest.kernel.jos.Jos jos;
+    /** Akaros's pieces (perfmon profiler, proc_yield, smp_idle) when an akaros-* patch is applied, else null. */
+    public final palimpsest.kernel.akaros.Akaros akaros;
+    /** JOS: external interrupts are never enabled in kernel code except by the idle loop's sti; hlt. */
+    public final boolean irqsOffInKernel;
+    /** LegoOS pieces (ibapi, pcache, memory-component manager) on a multi-node machine; null on one node. */
+    public final palimpsest.kernel.lego.Lego lego;
 
     /** The one bridge from memory to Java: task_struct.fiber_id -> the fiber running that task. */
     private final Map<Long, Fiber> fibers = new HashMap<>();
@@ -81,13 +89,15 @@ public final class Kernel
 
     private Kernel(final Machine machine, final KernelConfig config)
     {
-        if (machine.config().nodes != 1)
+        if (machine.config().nodes != 1 && config.lego == null)
         {
-            throw new IllegalArgumentException("the kernel runs on one node, got " + machine.config().nodes);
+            throw new IllegalArgumentException("this scenario's kernel runs on one node, got " + machine.config().nodes +
+                " (the lego-* scenarios run one kernel per node)");
         }
         this.machine = machine;
         this.config = config;
         this.patches = config.patches;
+        this.irqsOffInKernel = patches.enabled("jos-kernel-irqs-off");
         this.text = new Text(machine.code());
         this.spin = new Spinlock(this);
         this.printk = new Printk(this);
@@ -115,6 +125,10 @@ public final class Kernel
         this.freezer = new Freezer(this);
         this.pm = new Pm(this);
         this.boot = new Boot(this);
+        // Per-system pieces last, and only when configured: their functions come after every
+        // shared one, so the text of the other configurations does not move.
+        this.jos = palimpsest.kernel.jos.Jos.configured(patches) ? new palimpsest.kernel.jos.Jos(this) : null;
+        this.akaros = palimpsest.kernel.akaros.Akaros.configured(patches) ? new palimpsest.kernel.akaros.Akaros(this) : null;
         // Modules first, so that a patch's install may replace one (a patch changing a driver).
         config.modules.forEach(modules::register);
         for (final Patch p : patches.applied())
@@ -125,6 +139,8 @@ public final class Kernel
         {
             b.accept(this);
         }
+        // Registered last: a single-node image keeps every address it had before LegoOS existed.
+        this.lego = config.lego == null ? null : new palimpsest.kernel.lego.Lego(this, config.lego);
         boot.finishImage();
     }
 
@@ -136,10 +152,24 @@ public final class Kernel
         {
             config.file(p.path(), p.link(machine.code()));
         }
-        final PhysicalMemory mem = machine.memory(0);
-        k.text.load(mem);
-        k.boot.load(mem);
-        machine.setBootEntry(0, k.boot.entry());
+        if (k.lego == null)
+        {
+            final PhysicalMemory mem = machine.memory(0);
+            k.text.load(mem);
+            k.boot.load(mem);
+            machine.setBootEntry(0, k.boot.entry());
+            return k;
+        }
+        // One kernel image per node, each in its own memory: the same text, its own boot_params
+        // (role, node id; the initrd with the files only on memory nodes, which own them).
+        for (int n = 0; n < machine.config().nodes; n++)
+        {
+            final PhysicalMemory mem = machine.memory(n);
+            k.text.load(mem);
+            k.boot.load(mem, n, k.lego.role(n));
+            machine.setBootEntry(n, k.boot.entry());
+        }
+        machine.powerOffPerNode();
         return k;
     }
 
@@ -148,7 +178,7 @@ public final class Kernel
     /** This cpu's per-cpu area (__per_cpu_offset[smp_processor_id()]). */
     public long thisCpu(final Cpu cpu)
     {
-        return cpu.load64(Globals.PER_CPU_OFFSET + cpu.id() * 8L);
+        return cpu.load64(Globals.PER_CPU_OFFSET + cpu.apicId() * 8L);
     }
 
     public long perCpu(final Cpu cpu, final int id)

@@ -36,6 +36,8 @@ public final class KernelConfig
     public long idleTicks = 2_000_000;
     /** APIC timer period in ticks (the scheduler tick). */
     public long timerPeriod = 200_000;
+    /** Akaros profiler: PMU overflow period in retired instructions once a process starts it (0 = no profiler). */
+    public long pmuPeriod;
     public final List<InitrdFile> files = new ArrayList<>();
     /** Linux's {@code mem=}: use at most this many bytes of RAM (0 = all of it). */
     public long memLimit;
@@ -48,6 +50,8 @@ public final class KernelConfig
     /** Code added to the image while it is built (like {@link palimpsest.kernel.patches.Patch#install}). */
     public final List<Consumer<Kernel>> builders = new ArrayList<>();
     public final List<UserProgram> programs = new ArrayList<>();
+    /** LegoOS: one kernel per node with roles (processor / memory); null = the single-node kernel. */
+    public palimpsest.kernel.lego.LegoConfig lego;
     /** Loadable modules by name (init_module(name) loads one). */
     public final java.util.Map<String, java.util.function.Supplier<? extends palimpsest.kernel.module.Module>> modules =
         new java.util.TreeMap<>();

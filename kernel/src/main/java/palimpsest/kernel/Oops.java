@@ -87,8 +87,14 @@ public final class Oops
         {
             sb.append(head).append('\n');
         }
-        sb.append(kind).append(" [#").append(n).append("] SMP\n");
-        sb.append("CPU ").append(cpu.id()).append('\n');
+        sb.append(kind).append(" [#").append(n).append("] SMP");
+        if (k.lego != null)
+        {
+            // LegoOS names the component that died, as its oopses do ("SMP PROCESSOR" / "SMP MEMORY").
+            sb.append(k.lego.isProcessor(cpu) ? " PROCESSOR" : " MEMORY");
+        }
+        sb.append('\n');
+        sb.append("CPU ").append(cpu.apicId()).append('\n');
         sb.append("Modules linked in: ").append(k.modules.linkedIn(cpu)).append('\n');
         final long task = cpu.load64(pcpu + PerCpu.CURRENT);
         if (Layout.isDirectMap(task) || Layout.isKernelImage(task))

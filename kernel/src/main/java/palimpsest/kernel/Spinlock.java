@@ -31,7 +31,7 @@ public final class Spinlock
     public void lock(final Cpu cpu, final long lock)
     {
         lockFn.enter(cpu);
-        final long me = cpu.id() + 1;
+        final long me = cpu.apicId() + 1;
         long spins = 0;
         while (cpu.xchg(site, lock, 4, me) != 0)
         {
@@ -41,7 +41,7 @@ public final class Spinlock
                 cpu.compute(4);
                 if (++spins > LOCKUP_SPINS)
                 {
-                    k.oops.bug(cpu, "BUG: spinlock lockup on CPU#" + cpu.id() + ", lock " + Long.toHexString(lock) +
+                    k.oops.bug(cpu, "BUG: spinlock lockup on CPU#" + cpu.apicId() + ", lock " + Long.toHexString(lock) +
                         " held by CPU#" + (cpu.load32(lock) - 1));
                 }
             }

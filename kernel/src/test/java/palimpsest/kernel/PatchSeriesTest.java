@@ -146,7 +146,30 @@ class PatchSeriesTest
             s.resolve("v2.6.25-git2", List.of()).forEach(p -> git2.add(p.name()));
             assertTrue(git2.containsAll(List.of("zz-placed-a", "zz-placed-b", "zz-placed-c", "path-lookup-slashes")), git2.toString());
             assertFalse(git2.contains("zz-unplaced"), git2.toString());
-            assertEquals(s.patches().size(), s.resolve("head", List.of()).size() + 1, "head has all but the optional one");
+            final long branch = s.patches().stream().filter(p -> s.branchOf(p.name()) != null).count();
+            assertEquals(s.patches().size(), s.resolve("head", List.of()).size() + 1 + branch,
+                "head has all but the optional one and the jos/akaros branches");
         }
+    }
+
+    @Test
+    void branchTagsTakeTheMainLineAndTheirOwnBranchOnly()
+    {
+        final PatchSeries s = PatchSeries.load();
+        final List<String> head = new ArrayList<>();
+        s.resolve("head", List.of()).forEach(p -> head.add(p.name()));
+        assertTrue(head.stream().noneMatch(n -> n.startsWith("jos-") || n.startsWith("akaros-")), head.toString());
+        final List<String> jos = new ArrayList<>();
+        s.resolve("jos-lab4c", List.of()).forEach(p -> jos.add(p.name()));
+        assertTrue(jos.containsAll(List.of("x86-fix-text-poke-core-kernel-text", "jos-env-setup-vm-memcpy", "jos-env-setup-vm-kernel-half",
+            "jos-timer-irq")), jos.toString());
+        assertTrue(jos.stream().noneMatch(n -> n.startsWith("akaros-")) && !jos.contains("jos-timer-kernel-mode")
+            && !jos.contains("jos-timer-trap-gate"), jos.toString());
+        final List<String> ak = new ArrayList<>();
+        s.resolve("akaros-2016-06-02", List.of()).forEach(p -> ak.add(p.name()));
+        assertTrue(ak.contains("akaros-reset-stacks") && !ak.contains("akaros-smp-idle-fp-first"), ak.toString());
+        assertTrue(ak.stream().noneMatch(n -> n.startsWith("jos-")), ak.toString());
+        assertEquals(PatchSeries.JOS, s.branchOf("jos-timer-irq"));
+        assertEquals(null, s.branchOf("big-kernel-lock"));
     }
 }

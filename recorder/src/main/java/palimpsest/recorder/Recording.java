@@ -11,6 +11,7 @@ import palimpsest.emulator.Machine;
 import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.emulator.input.InputSource;
@@ -41,6 +42,9 @@ public final class Recording
         void write(int node, char ch);
     }
 
+    /** Header argument naming the nodes' roles, when the scenario has any ({@link Scenario#nodeLabels}). */
+    public static final String ROLES = "roles";
+
     private final Scenario scenario;
     private MachineConfig config;
     private ScenarioContext context = ScenarioContext.empty();
@@ -56,6 +60,7 @@ public final class Recording
     /** Highest progress figure handed out (polls race with chunk flushes; keep them monotonic). */
     private final java.util.concurrent.atomic.AtomicLong eventsSeen = new java.util.concurrent.atomic.AtomicLong();
     private volatile long finalEvents = -1;
+    private volatile boolean interrupted;
 
     private java.util.List<String> plugins = java.util.List.of();
 
@@ -131,10 +136,17 @@ public final class Recording
     public static TraceHeader header(final Scenario scenario, final MachineConfig config, final ScenarioContext context,
         final String scheduleKind, final long seed)
     {
-        return TraceHeader.builder()
+        final TraceHeader.Builder b = TraceHeader.builder()
             .machine(config.nodes, config.cpusPerNode, config.memMiB)
             .scenario(scenario.name())
-            .args(context.args())
+            .args(context.args());
+        final String[] labels = scenario.nodeLabels(config, context);
+        if (labels != null)
+        {
+            // The nodes' roles (P0, M1...) travel in the header as the argument "roles".
+            b.arg(ROLES, String.join(",", labels));
+        }
+        return b
             .schedule(scheduleKind, seed)
             .kernel(context.kernelVersion(), context.patches())
             .toolVersion(Version.tool())
@@ -162,6 +174,20 @@ public final class Recording
         return eventsSeen.accumulateAndGet(now, Math::max);
     }
 
+    /**
+     * Stops the run from any thread (a signal handler) at the machine's next switch point: the trace is
+     * closed with the outcome {@link Outcome#interrupted()} and every event written before replays.
+     */
+    public void interrupt()
+    {
+        interrupted = true;
+        final Machine m = machine;
+        if (m != null)
+        {
+            m.requestStop(Outcome.interrupted());
+        }
+    }
+
     /** The machine's virtual time so far (0 before it exists). Safe to call from any thread. */
     public long virtualTime()
     {
@@ -182,6 +208,7 @@ public final class Recording
         {
             throw new IllegalStateException("no output directory");
         }
+        ScenarioArg.check(scenario, context.args());
         final InputSource input = InputSources.create(scheduleKind, seed);
         final TraceHeader header = header(scenario, config, context, input.kind(), seed).withPlugins(plugins);
         final boolean existed = Files.exists(output);
@@ -196,7 +223,7 @@ public final class Recording
             {
                 final long bytesPerNode = (long)config.memMiB << 20;
                 kw = new KeyframeWriter(KeyframeFile.of(output), keyframeEvery, config.nodes, config.totalCpus(),
-                    (int)(bytesPerNode / KeyframeFile.PAGE_SIZE));
+                    (int)(bytesPerNode / KeyframeFile.PAGE_SIZE), header.digest());
                 kr = new KeyframeRecorder(w, kw, keyframeEvery, config.nodes, config.cpusPerNode, bytesPerNode);
                 sink = kr;
             }
@@ -227,6 +254,10 @@ public final class Recording
         }
         writer = w;
         machine = m;
+        if (interrupted)
+        {
+            m.requestStop(Outcome.interrupted()); // asked before the machine existed
+        }
         final long start = System.nanoTime();
         Outcome outcome;
         try

@@ -17,6 +17,7 @@ import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.TraceException;
 import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceStatus;
 
 /**
  * Re-executes a trace: rebuilds the machine and scenario from the header, answers every choice
@@ -121,7 +122,8 @@ public final class Replay
             }
             final Verdict verdict = verifier.divergence() != null && !whatIf() ? null : scenario.verdict(machine, outcome);
             return new ReplayResult(h, verifier.verified(), verifier.afterDivergence(), verifier.divergence(),
-                input.departure(), outcome, verdict, nanos, recording.status(), recording.statusMessage(), machine);
+                input.departure(), outcome, verdict, nanos, recording.status(), recording.statusMessage(), machine,
+                recording.status() == TraceStatus.COMPLETE ? recording.end() : null);
         }
     }
 }

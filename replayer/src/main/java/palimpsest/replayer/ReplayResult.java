@@ -3,6 +3,7 @@ package palimpsest.replayer;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Verdict;
+import palimpsest.trace.EndRecord;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceStatus;
 
@@ -23,11 +24,15 @@ public final class ReplayResult
     public final String recordingStatusMessage;
     /** The replayed machine, for symbols. */
     public final Machine machine;
+    /** The recording's end record (null unless the recording is complete). */
+    public final EndRecord recordedEnd;
 
     ReplayResult(final TraceHeader header, final long verified, final long afterDivergence, final Divergence divergence,
         final String inputDeparture, final Outcome outcome, final Verdict verdict, final long nanos,
-        final TraceStatus recordingStatus, final String recordingStatusMessage, final Machine machine)
+        final TraceStatus recordingStatus, final String recordingStatusMessage, final Machine machine,
+        final EndRecord recordedEnd)
     {
+        this.recordedEnd = recordedEnd;
         this.header = header;
         this.verified = verified;
         this.afterDivergence = afterDivergence;
@@ -44,6 +49,26 @@ public final class ReplayResult
     public boolean verifiedAll()
     {
         return divergence == null;
+    }
+
+    /**
+     * Null when the recording's end record names the outcome the replay ended with (or there is no end
+     * record to compare with); otherwise both, in one line. Every event may agree and the run still end
+     * otherwise (an outcome decided after the last event, or an end record whose outcome changed).
+     */
+    public String outcomeMismatch()
+    {
+        if (recordedEnd == null || outcome == null)
+        {
+            return null;
+        }
+        if (recordedEnd.outcomeCode() == outcome.wireCode() && recordedEnd.outcomeMessage().equals(outcome.toString()))
+        {
+            return null;
+        }
+        return "the recording ended \"" + recordedEnd.outcomeMessage() + "\" (outcome " +
+            Outcome.describeWire(recordedEnd.outcomeCode()) + ") but the replay ended \"" + outcome + "\" (outcome " +
+            Outcome.describeWire(outcome.wireCode()) + ")";
     }
 
     public double eventsPerSecond()

@@ -8,6 +8,8 @@ import palimpsest.emulator.Outcome;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventSink;
 import palimpsest.trace.DecodeAhead;
+import palimpsest.trace.EndRecord;
+import palimpsest.trace.TraceStatus;
 
 /**
  * The event sink of a replayed machine: compares every regenerated event with the next recorded
@@ -101,6 +103,12 @@ public final class Verifier implements EventSink
             return;
         }
         final Event expected = recordedEnded ? null : recording.next();
+        if (expected == null && interruptedHere())
+        {
+            // The recording was stopped by the user just before this event: so does its replay.
+            recordedEnded = true;
+            machine.stop(Outcome.interrupted());
+        }
         if (expected == null)
         {
             recordedEnded = true;
@@ -116,6 +124,14 @@ public final class Verifier implements EventSink
         }
         ring[(int)(verified % CONTEXT)].copyFrom(expected);
         verified++;
+    }
+
+    /** Whether the recording ends, whole, with the outcome of an interrupted recording. */
+    private boolean interruptedHere()
+    {
+        final EndRecord end = recording.status() == TraceStatus.COMPLETE ? recording.end() : null;
+        return end != null && machine != null && end.outcomeCode() == Outcome.interrupted().wireCode() &&
+            end.outcomeMessage().equals(Outcome.interrupted().toString());
     }
 
     private List<Event> context()

@@ -5,11 +5,12 @@ import java.nio.charset.StandardCharsets;
 /**
  * Last excerpt of a finished trace.
  * <pre>
- *  0    1    2      4          8             16            24            32         36
- *  +----+----+------+----------+-------------+-------------+-------------+----------+---------+
- *  |'E' |0   |0     | outcome  | total events| total chunks| final digest| msg len  | message |
- *  | u8 | u8 | u16  | i32      | u64         | u64         | u64         | u32      | UTF-8   |
- *  +----+----+------+----------+-------------+-------------+-------------+----------+---------+
+ *  0    1    2      4          8             16            24            32         36          36+len
+ *  +----+----+------+----------+-------------+-------------+-------------+----------+---------+--------+
+ *  |'E' |0   |0     | outcome  | total events| total chunks| final digest| msg len  | message | digest |
+ *  | u8 | u8 | u16  | i32      | u64         | u64         | u64         | u32      | UTF-8   | u64    |
+ *  +----+----+------+----------+-------------+-------------+-------------+----------+---------+--------+
+ *  digest = XXH64(bytes 0 .. 36+len-1, seed = END_DIGEST_SEED)
  * </pre>
  */
 public final class EndRecord
@@ -58,7 +59,7 @@ public final class EndRecord
     byte[] encode()
     {
         final byte[] msg = outcomeMessage.getBytes(StandardCharsets.UTF_8);
-        final byte[] b = new byte[TraceFormat.END_FIXED_LENGTH + msg.length];
+        final byte[] b = new byte[TraceFormat.END_FIXED_LENGTH + msg.length + 8];
         b[TraceFormat.END_TYPE] = TraceFormat.RECORD_END;
         Bits.putInt(b, TraceFormat.END_OUTCOME, outcomeCode);
         Bits.putLong(b, TraceFormat.END_EVENTS, totalEvents);
@@ -66,18 +67,27 @@ public final class EndRecord
         Bits.putLong(b, TraceFormat.END_DIGEST, finalDigest);
         Bits.putInt(b, TraceFormat.END_MESSAGE_LENGTH, msg.length);
         System.arraycopy(msg, 0, b, TraceFormat.END_FIXED_LENGTH, msg.length);
+        final int body = b.length - 8;
+        Bits.putLong(b, body, Hash64.hash(b, 0, body, TraceFormat.END_DIGEST_SEED));
         return b;
+    }
+
+    /** Whether the bytes hold an end record whose digest matches (else it was changed after it was written). */
+    static boolean digestMatches(final byte[] b, final int len)
+    {
+        return len >= TraceFormat.END_FIXED_LENGTH + 8 &&
+            Bits.getLong(b, len - 8) == Hash64.hash(b, 0, len - 8, TraceFormat.END_DIGEST_SEED);
     }
 
     /** @return the record, or null if the bytes are not a well-formed end record. */
     static EndRecord decode(final byte[] b, final int len)
     {
-        if (len < TraceFormat.END_FIXED_LENGTH || b[0] != TraceFormat.RECORD_END)
+        if (len < TraceFormat.END_FIXED_LENGTH + 8 || b[0] != TraceFormat.RECORD_END)
         {
             return null;
         }
         final int msgLen = Bits.getInt(b, TraceFormat.END_MESSAGE_LENGTH);
-        if (msgLen != len - TraceFormat.END_FIXED_LENGTH)
+        if (msgLen != len - TraceFormat.END_FIXED_LENGTH - 8)
         {
             return null;
         }

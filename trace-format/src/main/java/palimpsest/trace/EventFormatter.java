@@ -20,6 +20,7 @@ public final class EventFormatter
 
     private final Symbolizer symbolizer;
     private final String[] interruptSources;
+    private final java.util.function.LongFunction<String> markNames;
 
     /**
      * @param symbolizer       pc to symbol, or null for none.
@@ -28,8 +29,16 @@ public final class EventFormatter
      */
     public EventFormatter(final Symbolizer symbolizer, final String[] interruptSources)
     {
+        this(symbolizer, interruptSources, null);
+    }
+
+    /** As above; markNames names MARK event types (the kernel's Mark table), null prints the number. */
+    public EventFormatter(final Symbolizer symbolizer, final String[] interruptSources,
+        final java.util.function.LongFunction<String> markNames)
+    {
         this.symbolizer = symbolizer == null ? Symbolizer.NONE : symbolizer;
         this.interruptSources = interruptSources == null ? new String[0] : interruptSources.clone();
+        this.markNames = markNames;
     }
 
     public EventFormatter(final Symbolizer symbolizer)
@@ -122,7 +131,15 @@ public final class EventFormatter
                 hex(sb, e.b(), 16);
                 break;
             case EventKind.MARK:
-                sb.append(" type=").append(e.a()).append(" b=0x").append(Long.toHexString(e.b()))
+                if (markNames != null)
+                {
+                    sb.append(' ').append(markNames.apply(e.a()));
+                }
+                else
+                {
+                    sb.append(" type=").append(e.a());
+                }
+                sb.append(" b=0x").append(Long.toHexString(e.b()))
                     .append(" c=0x").append(Long.toHexString(e.c()));
                 break;
             default:

@@ -21,7 +21,7 @@ public final class TraceFormat
     public static final long MAGIC = 0x5453504d494c4150L; // "PALIMPST" read as a little-endian long
 
     /** Format version written by this code. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     /** First byte of a chunk excerpt. */
     public static final byte RECORD_CHUNK = 'C';
@@ -38,8 +38,13 @@ public final class TraceFormat
     /** Seed of the running digest before the first chunk. */
     public static final long DIGEST_SEED = 0x9E3779B97F4A7C15L;
 
-    /** Length of the end excerpt without its outcome message bytes. */
+    /** Length of the end excerpt without its outcome message bytes and its digest. */
     public static final int END_FIXED_LENGTH = 36;
+    /** Every header and end record ends with this u64: XXH64 of the bytes before it, seeded so. */
+    static final long HEADER_DIGEST_SEED = 0x50414C48454144L; // "PALHEAD"
+    static final long END_DIGEST_SEED = 0x50414C454E44L; // "PALEND"
+    /** The first version whose header, chunk headers and end record are all covered by digests. */
+    public static final int FIRST_DIGESTED_VERSION = 2;
 
     // Chunk header field offsets.
     static final int CH_TYPE = 0;
@@ -59,6 +64,17 @@ public final class TraceFormat
     static final int END_CHUNKS = 16;
     static final int END_DIGEST = 24;
     static final int END_MESSAGE_LENGTH = 32;
+
+    /**
+     * The chained digest of one chunk: its header's fields (bytes 0..31, everything before the digest
+     * itself) then its payload, seeded with the previous chunk's digest. Events alone decide all of it,
+     * so a recording and a replay of the same events still have the same digests.
+     */
+    static long chunkDigest(final byte[] chunk, final int payloadLength, final long previous)
+    {
+        final long h = Hash64.hash(chunk, 0, CH_DIGEST, previous);
+        return Hash64.hash(chunk, CHUNK_HEADER_LENGTH, payloadLength, h);
+    }
 
     private TraceFormat()
     {

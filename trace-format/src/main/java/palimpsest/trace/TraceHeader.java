@@ -23,7 +23,8 @@ import java.util.TreeMap;
  *  +-------+-------+-------+-------+-------+-------+----------------------------------------+
  *  | u32 argCount | argCount x (str key, str value), keys in ascending String order          |
  *  | str scheduleKind | i64 seed | str kernelVersion | u32 patchCount | patchCount x str      |
- *  | str toolVersion                                                                          |
+ *  | str toolVersion | [u32 pluginCount | pluginCount x str jar name]  (only when plugins)    |
+ *  | u64 digest = XXH64(every header byte before it, seed "PALHEAD")                           |
  *  +------------------------------------------------------------------------------------------+
  * </pre>
  * Readers check MAGIC and version before anything else; fields may only be appended, with a
@@ -171,6 +172,16 @@ public final class TraceHeader
         return toolVersion;
     }
 
+    /**
+     * The header's digest (its last 8 bytes as written): what ties files kept beside a trace, such as
+     * its keyframes, to the trace they were made for.
+     */
+    public long digest()
+    {
+        final byte[] b = encode();
+        return Bits.getLong(b, b.length - 8);
+    }
+
     /** @return the header excerpt bytes. */
     public byte[] encode()
     {
@@ -194,13 +205,14 @@ public final class TraceHeader
         len += str(strings, toolVersion);
         if (!plugins.isEmpty())
         {
-            // Optional trailing field: a header without plugins is byte for byte what it always was.
+            // Optional field before the digest: a header without plugins has no count at all.
             len += 4;
             for (final String j : plugins)
             {
                 len += str(strings, j);
             }
         }
+        len += 8;
 
         final byte[] b = new byte[len];
         int p = 0;
@@ -245,6 +257,8 @@ public final class TraceHeader
                 p = put(b, p, strings.get(s++));
             }
         }
+        Bits.putLong(b, p, Hash64.hash(b, 0, p, TraceFormat.HEADER_DIGEST_SEED));
+        p += 8;
         if (p != len)
         {
             throw new IllegalStateException("header length " + p + " != " + len);
@@ -274,14 +288,26 @@ public final class TraceHeader
             throw new TraceException("trace header is cut short (" + len + " bytes)");
         }
         final int version = Bits.getUShort(b, off + 8);
+        final boolean intact = len >= 20 &&
+            Bits.getLong(b, off + len - 8) == Hash64.hash(b, off, len - 8, TraceFormat.HEADER_DIGEST_SEED);
         if (version > TraceFormat.VERSION)
         {
             throw new TraceException("was written by trace format v" + version + ", this pal reads up to v" +
                 TraceFormat.VERSION + "; upgrade pal");
         }
+        if (!intact && version < TraceFormat.FIRST_DIGESTED_VERSION)
+        {
+            throw new TraceException("was recorded by trace format " + version + ", which this pal (format " +
+                TraceFormat.VERSION + ") no longer reads: re-record it with this pal");
+        }
+        if (!intact)
+        {
+            throw new TraceException("trace damaged: header digest mismatch (the header's bytes changed after it " +
+                "was written): what was recorded cannot be trusted");
+        }
         try
         {
-            final Cursor c = new Cursor(b, off + 12, off + len);
+            final Cursor c = new Cursor(b, off + 12, off + len - 8);
             final int nodes = c.i32();
             final int cpusPerNode = c.i32();
             final int memMiB = c.i32();

@@ -126,13 +126,12 @@ public final class TracePacker
      */
     public static Result pack(final Path traceDir, final Path file)
     {
-        Queues.checkQueueDir(traceDir);
         final Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         long excerpts = 0;
         long total = 0;
-        try (SingleChronicleQueue queue = Queues.openReadOnly(traceDir))
+        try (QueueView view = QueueView.open(traceDir))
         {
-            final ExcerptTailer tailer = queue.createTailer();
+            final ExcerptTailer tailer = view.queue.createTailer();
             tailer.singleThreadedCheckDisabled(true);
             try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16))
             {

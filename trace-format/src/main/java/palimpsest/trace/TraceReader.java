@@ -41,6 +41,7 @@ public final class TraceReader implements AutoCloseable
     private static final int STOP = 2;
 
     private final Path dir;
+    private final QueueView view;
     private final SingleChronicleQueue queue;
     private final ExcerptTailer tailer;
     private final TraceHeader header;
@@ -70,11 +71,12 @@ public final class TraceReader implements AutoCloseable
     private long[] tableExcerpt = new long[0];
     private long[] tableDigest = new long[0];
 
-    private TraceReader(final Path dir, final SingleChronicleQueue queue, final ExcerptTailer tailer,
+    private TraceReader(final Path dir, final QueueView view, final ExcerptTailer tailer,
         final TraceHeader header, final long headerIndex)
     {
         this.dir = dir;
-        this.queue = queue;
+        this.view = view;
+        this.queue = view.queue;
         this.tailer = tailer;
         this.header = header;
         this.headerIndex = headerIndex;
@@ -88,12 +90,16 @@ public final class TraceReader implements AutoCloseable
      */
     public static TraceReader open(final Path dir)
     {
-        Queues.checkQueueDir(dir);
-        SingleChronicleQueue queue = null;
+        QueueView queue = null;
         try
         {
-            queue = Queues.openReadOnly(dir);
-            final ExcerptTailer tailer = queue.createTailer();
+            queue = QueueView.open(dir);
+            final QueueView.Cut cut = queue.cut();
+            if (cut != null && cut.excerptsBefore == 0)
+            {
+                throw new TraceException("not a readable trace: " + dir + " has no whole header (" + cut.describe() + ")");
+            }
+            final ExcerptTailer tailer = queue.queue.createTailer();
             tailer.singleThreadedCheckDisabled(true);
             byte[] b;
             int len;
@@ -124,7 +130,7 @@ public final class TraceReader implements AutoCloseable
             catch (final TraceException ex)
             {
                 final String m = ex.getMessage();
-                throw new TraceException(dir + (m.startsWith("was written") ? " " : ": ") + m, ex);
+                throw new TraceException(dir + (m.startsWith("was ") ? " " : ": ") + m, ex);
             }
             return new TraceReader(dir, queue, tailer, header, index);
         }
@@ -141,7 +147,7 @@ public final class TraceReader implements AutoCloseable
         }
     }
 
-    private static void closeQuietly(final SingleChronicleQueue q)
+    private static void closeQuietly(final QueueView q)
     {
         if (q != null)
         {
@@ -515,13 +521,27 @@ public final class TraceReader implements AutoCloseable
                     // Nothing readable here. If the queue knows of excerpts after this point, the one here is
                     // stuck (header still marked as being written, or zeroed) with data after it: damage, not
                     // a recording that stopped. Look twice, in case a live writer just committed.
+                    final QueueView.Cut cut = view.cut();
+                    if (cut != null)
+                    {
+                        // Data stops where the file does (a private copy zeroed after the cut): never ask
+                        // Chronicle's index, which still names excerpts past it.
+                        if (cut.truncated())
+                        {
+                            truncated(cut.describe());
+                        }
+                        else
+                        {
+                            damaged("trace damaged: the excerpt " + after() + " cannot be read: " + cut.describe() +
+                                "; read " + nextFirstIndex + " events in " + nextSequence + " whole chunks before it");
+                        }
+                        return STOP;
+                    }
                     final long here = tailer.index();
                     final long last = queue.lastIndex();
                     if (last < here || here < 0)
                     {
-                        status = TraceStatus.TRUNCATED;
-                        statusMessage = "trace incomplete: no end record (recording did not finish); read " +
-                            nextFirstIndex + " events in " + nextSequence + " whole chunks";
+                        truncated("no end record (recording did not finish)");
                         return STOP;
                     }
                     if (attempt == 1)
@@ -610,7 +630,7 @@ public final class TraceReader implements AutoCloseable
         {
             return chunkDamaged("has bad event counts");
         }
-        final long d = Hash64.hash(buf, TraceFormat.CHUNK_HEADER_LENGTH, payloadLength, digest);
+        final long d = TraceFormat.chunkDigest(buf, payloadLength, digest);
         if (d != stored)
         {
             return chunkDamaged("fails its digest check");
@@ -639,6 +659,12 @@ public final class TraceReader implements AutoCloseable
 
     private void endRecord(final int len)
     {
+        if (!EndRecord.digestMatches(buf, len))
+        {
+            damaged("trace damaged: end record digest mismatch (its bytes changed after it was written); read " +
+                nextFirstIndex + " events in " + nextSequence + " whole chunks");
+            return;
+        }
         final EndRecord r = EndRecord.decode(buf, len);
         if (r == null)
         {
@@ -655,8 +681,17 @@ public final class TraceReader implements AutoCloseable
         }
         end = r;
         status = TraceStatus.COMPLETE;
-        statusMessage = "trace complete: " + nextFirstIndex + " events in " + nextSequence + " chunks, outcome " +
-            r.outcomeCode() + (r.outcomeMessage().isEmpty() ? "" : " (" + r.outcomeMessage() + ")");
+        statusMessage = "trace complete: " + nextFirstIndex + " events in " + nextSequence + " chunks, ended " +
+            (r.outcomeMessage().isEmpty() ? "with outcome code " + r.outcomeCode() : r.outcomeMessage());
+    }
+
+    private void truncated(final String why)
+    {
+        status = TraceStatus.TRUNCATED;
+        statusMessage = "trace truncated at chunk " + nextSequence + ": " + why + "; read " + nextFirstIndex +
+            " events in " + nextSequence + " whole chunks";
+        decoder.clear();
+        inputsLeft = 0;
     }
 
     private void damaged(final String message)
@@ -670,6 +705,6 @@ public final class TraceReader implements AutoCloseable
     @Override
     public void close()
     {
-        closeQuietly(queue);
+        closeQuietly(view);
     }
 }

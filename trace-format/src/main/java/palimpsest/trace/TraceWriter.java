@@ -18,7 +18,8 @@ import net.openhft.chronicle.wire.DocumentContext;
  *  | u8 |u8=0 |u16=0 | u32    | u64 (0,1,..) | index u64    | events | length  | u64         | encoded
  *  |    |     |      |        |              |              | u32    | u32     |             | events
  *  +----+-----+------+--------+--------------+--------------+--------+---------+-------------+------------
- *  digest = XXH64(payload, seed = digest of the previous chunk, or DIGEST_SEED for chunk 0)
+ *  digest = XXH64(payload, seed = XXH64(header bytes 0..31, seed = digest of the previous chunk, or
+ *           DIGEST_SEED for chunk 0))
  * </pre>
  * The prediction state of the encoding is reset at each chunk start: every chunk decodes on its own.
  *
@@ -145,7 +146,6 @@ public final class TraceWriter implements EventSink, AutoCloseable
         final byte[] b = encoder.buffer();
         final int len = encoder.payloadLength();
         final int count = encoder.count();
-        digest = Hash64.hash(b, TraceFormat.CHUNK_HEADER_LENGTH, len, digest);
         b[TraceFormat.CH_TYPE] = TraceFormat.RECORD_CHUNK;
         b[TraceFormat.CH_FLAGS] = 0;
         Bits.putShort(b, TraceFormat.CH_RESERVED, 0);
@@ -154,6 +154,7 @@ public final class TraceWriter implements EventSink, AutoCloseable
         Bits.putLong(b, TraceFormat.CH_FIRST_INDEX, flushedEvents);
         Bits.putInt(b, TraceFormat.CH_INPUTS, encoder.inputs());
         Bits.putInt(b, TraceFormat.CH_PAYLOAD_LENGTH, len);
+        digest = TraceFormat.chunkDigest(b, len, digest);
         Bits.putLong(b, TraceFormat.CH_DIGEST, digest);
         append(b, 0, TraceFormat.CHUNK_HEADER_LENGTH + len);
         flushedEvents += count;

@@ -115,7 +115,7 @@ class DecodeAheadTest
                 // Read to the end.
             }
             assertEquals(TraceStatus.TRUNCATED, d.status());
-            assertTrue(d.statusMessage().startsWith("trace incomplete: no end record"), d.statusMessage());
+            assertTrue(d.statusMessage().startsWith("trace truncated at chunk 9: no end record"), d.statusMessage());
             assertNull(d.end());
         }
     }

@@ -160,7 +160,8 @@ class ForeignDirTest
                 dc.wire().bytes().write(h, 0, h.length - 3);
             }
         }
-        assertEquals(tmp + ": trace header is damaged (fields run past its " + (h.length - 3) + " bytes)", failure(tmp));
+        assertEquals(tmp + ": trace damaged: header digest mismatch (the header's bytes changed after it was written): " +
+            "what was recorded cannot be trusted", failure(tmp));
     }
 
     @Test

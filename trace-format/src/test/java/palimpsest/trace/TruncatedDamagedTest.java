@@ -51,7 +51,7 @@ class TruncatedDamagedTest
             assertEquals(flushed, readAll(r));
             assertEquals(TraceStatus.TRUNCATED, r.status());
             assertNull(r.end());
-            assertEquals("trace incomplete: no end record (recording did not finish); read " + flushed +
+            assertEquals("trace truncated at chunk " + chunks + ": no end record (recording did not finish); read " + flushed +
                 " events in " + chunks + " whole chunks", r.statusMessage());
         }
         try (TraceReader r = TraceReader.open(tmp))
@@ -178,7 +178,7 @@ class TruncatedDamagedTest
         {
             assertEquals(events, readAll(r), "all events are still read");
             assertEquals(TraceStatus.DAMAGED, r.status());
-            assertTrue(r.statusMessage().startsWith("trace damaged: the end record"), r.statusMessage());
+            assertTrue(r.statusMessage().startsWith("trace damaged: end record digest mismatch"), r.statusMessage());
         }
     }
 

@@ -61,19 +61,25 @@ public final class MachineShadow
         return (int)(physKey >>> NODE_SHIFT);
     }
 
-    /** Key of a virtual page: kernel pages by themselves, user pages qualified by address space. */
+    /**
+     * Key of a virtual page: kernel pages by themselves, user pages qualified by address space;
+     * both qualified by node (every node's kernel has the same direct map, and page tables at the
+     * same physical addresses), node 0 unchanged.
+     */
     private long vkey(final int cpu, final long vaddr)
     {
         final long vpage = vaddr >>> 12;
+        final long node = cpu / cpusPerNode;
         if (vaddr < 0)
         {
-            return vpage;
+            return vpage | node << 56;
         }
-        long space = spaces.get(cr3[cpu]);
+        final long as = cr3[cpu] | node << 56;
+        long space = spaces.get(as);
         if (space < 0)
         {
             space = spaces.size() + 1;
-            spaces.put(cr3[cpu], space);
+            spaces.put(as, space);
         }
         return space << 36 | vpage;
     }

@@ -142,6 +142,39 @@ public final class Symbols
         return code;
     }
 
+    /** {@code name+0xoff/0xsize}, module text as {@code name+0xoff/0xsize [module]}, or null. */
+    public String symbolOrNull(final long pc)
+    {
+        final String s = code.symbolize(pc);
+        return s != null ? s : moduleSym(pc);
+    }
+
+    /**
+     * The symbols of a trace with its module text as it stood at event upTo (the end, for
+     * Long.MAX_VALUE): one pass applies the trace's writes to a shadow of its memory, where the
+     * module list, symtab and strtab are read from. {@link #NONE} when the scenario is unknown.
+     */
+    public static Symbols withModules(final java.nio.file.Path trace, final TraceHeader h, final ScenarioCatalog catalog,
+        final long upTo)
+    {
+        final Symbols s = of(h, catalog);
+        if (s == NONE)
+        {
+            return s;
+        }
+        final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
+        s.readModulesFrom(shadow.memory());
+        try (palimpsest.trace.TraceReader r = palimpsest.trace.TraceReader.open(trace))
+        {
+            final palimpsest.trace.Event e = new palimpsest.trace.Event();
+            while (r.next(e) && e.index() < upTo)
+            {
+                shadow.apply(e);
+            }
+        }
+        return s;
+    }
+
     /** {@code name+0xoff/0xsize}, or {@code 0x...} when no symbol covers pc. */
     public String sym(final long pc)
     {

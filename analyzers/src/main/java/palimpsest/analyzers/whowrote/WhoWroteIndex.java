@@ -513,6 +513,12 @@ public final class WhoWroteIndex
      */
     public long translate(final long vaddr, final long before)
     {
+        return translate(vaddr, before, -1);
+    }
+
+    /** {@link #translate(long, long)} among the mappings into one node's memory (node -1: any). */
+    public long translate(final long vaddr, final long before, final int node)
+    {
         final long vpage = vaddr >>> 12;
         long best = -1;
         long bestEvent = -1;
@@ -524,7 +530,7 @@ public final class WhoWroteIndex
             if (match)
             {
                 final long ev = buf.getLong(at + 16);
-                if (ev < before && ev >= bestEvent)
+                if (ev < before && ev >= bestEvent && (node < 0 || buf.getLong(at + 8) >>> 36 == node))
                 {
                     bestEvent = ev;
                     final long ppage = buf.getLong(at + 8);

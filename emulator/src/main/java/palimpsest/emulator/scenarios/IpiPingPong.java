@@ -1,5 +1,8 @@
 package palimpsest.emulator.scenarios;
 
+import java.util.List;
+
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.Apic;
 import palimpsest.emulator.Cpu;
 import palimpsest.emulator.Machine;
@@ -65,6 +68,14 @@ public final class IpiPingPong implements Scenario
     public String description()
     {
         return "bare metal: INIT/SIPI bring-up, APIC timers, CPUs ping each other round the ring with IPIs (arg rounds=N)";
+    }
+
+    @Override
+    public List<ScenarioArg> args()
+    {
+        return List.of(
+            ScenarioArg.number("rounds", String.valueOf(DEFAULT_ROUNDS),
+                "ping-pong rounds each cpu plays round the ring (1..100000000)"));
     }
 
     @Override

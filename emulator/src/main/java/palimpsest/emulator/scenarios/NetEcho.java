@@ -1,5 +1,8 @@
 package palimpsest.emulator.scenarios;
 
+import java.util.List;
+
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.Apic;
 import palimpsest.emulator.Cpu;
 import palimpsest.emulator.Machine;
@@ -65,6 +68,13 @@ public final class NetEcho implements Scenario
     public String description()
     {
         return "bare metal, 2 nodes: node 0 sends frames through its NIC, node 1 echoes them, node 0 checks (arg frames=N)";
+    }
+
+    @Override
+    public List<ScenarioArg> args()
+    {
+        return List.of(
+            ScenarioArg.number("frames", "64", "frames node 0 sends and node 1 echoes"));
     }
 
     @Override

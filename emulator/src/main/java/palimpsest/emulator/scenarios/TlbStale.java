@@ -1,5 +1,8 @@
 package palimpsest.emulator.scenarios;
 
+import java.util.List;
+
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.Cpu;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.MachineConfig;
@@ -55,6 +58,13 @@ public final class TlbStale implements Scenario
     public String description()
     {
         return "bare metal: a PTE changed without invlpg is still used through the stale TLB entry (arg invlpg=1 flushes at once)";
+    }
+
+    @Override
+    public List<ScenarioArg> args()
+    {
+        return List.of(
+            ScenarioArg.number("invlpg", "0", "1: flush the changed PTE's TLB entry at once (the fixed code), 0: leave it stale"));
     }
 
     @Override

@@ -64,7 +64,7 @@ public final class Worker implements AutoCloseable
         final Path dir;
         try
         {
-            dir = scratch != null ? Files.createDirectories(scratch) : Files.createTempDirectory("pal-worker-");
+            dir = scratch != null ? Files.createDirectories(scratch) : palimpsest.trace.TempDirs.create("pal-worker-");
         }
         catch (final IOException e)
         {

@@ -46,6 +46,9 @@ public final class Boot
     static final long BP_IDLE_TICKS = 40;
     public static final long BP_TIMER = 48;
     static final long BP_CMDLINE = 64;
+    /** LegoOS nodes: role (1 processor, 2 memory) and node id; zero on a single-node machine. */
+    public static final long BP_ROLE = 256;
+    public static final long BP_NODE = 264;
     public static final long BP_FLAGS = 56;
     public static final long BP_FLAG_S3 = 1;
 
@@ -70,10 +73,17 @@ public final class Boot
         this.memInit = k.text.fn("mem_init", 0x80);
         this.smpInit = k.text.fn("smp_init", 0x80);
         this.startSecondary = k.text.fn("start_secondary", 0x100);
-        this.cpuIdle = k.text.fn("smp_idle", 0x40);
+        // JOS calls its idle loop sched_halt (same code, same place in the text).
+        this.cpuIdle = k.text.fn(k.irqsOffInKernel ? "sched_halt" : "smp_idle", 0x40);
         this.kernelInit = k.text.fn("kernel_init", 0x100, this::kernelInitBody);
         this.restInit = k.text.fn("rest_init", 0x40);
         k.machine.code().define("trampoline_start", Layout.TRAMPOLINE_PHYS, Layout.PAGE_SIZE, this::trampolineBody);
+    }
+
+    /** The idle loop's function (smp_idle; sched_halt in the JOS configuration). */
+    public Fn idleFn()
+    {
+        return cpuIdle;
     }
 
     public long entry()
@@ -91,8 +101,30 @@ public final class Boot
     /** Writes boot_params, the initrd and the image's initialized data. Raw writes: this is the loader. */
     public void load(final PhysicalMemory mem)
     {
+        load(mem, cfg().files, cfg().init);
+    }
+
+    /**
+     * A LegoOS node's boot loader: role and node id in boot_params (+256, +264); memory nodes get
+     * the initrd and no init program, the processor node the init program and an empty initrd.
+     */
+    public void load(final PhysicalMemory mem, final int node, final long role)
+    {
+        final boolean memory = role == palimpsest.kernel.lego.Lego.ROLE_MEMORY;
+        load(mem, memory ? cfg().files : java.util.List.of(), memory ? null : cfg().init);
+        mem.write64(Layout.BOOT_PARAMS_PHYS + BP_ROLE, role);
+        mem.write64(Layout.BOOT_PARAMS_PHYS + BP_NODE, node);
+    }
+
+    private KernelConfig cfg()
+    {
+        return k.config;
+    }
+
+    private void load(final PhysicalMemory mem, final java.util.List<KernelConfig.InitrdFile> files, final String init)
+    {
         final KernelConfig cfg = k.config;
-        final byte[] initrd = Initrd.pack(cfg.files);
+        final byte[] initrd = Initrd.pack(files);
         // mem=: the boot loader reports no more RAM than the command line allows (Linux's mem=).
         final long memBytes = cfg.memLimit > 0 ? Math.min(mem.size(), cfg.memLimit & ~(Layout.PAGE_SIZE - 1)) : mem.size();
         initrdPhys = (memBytes - initrd.length) & ~(Layout.PAGE_SIZE - 1);
@@ -105,7 +137,7 @@ public final class Boot
         mem.write64(bp + BP_INITRD_SIZE, initrd.length);
         mem.write64(bp + BP_IDLE_TICKS, cfg.idleTicks);
         mem.write64(bp + BP_TIMER, cfg.timerPeriod);
-        final byte[] cmd = (cfg.init == null ? "" : cfg.init).getBytes(StandardCharsets.US_ASCII);
+        final byte[] cmd = (init == null ? "" : init).getBytes(StandardCharsets.US_ASCII);
         for (int i = 0; i < Math.min(cmd.length, 190); i++)
         {
             mem.write8(bp + BP_CMDLINE + i, cmd[i]);
@@ -206,6 +238,10 @@ public final class Boot
         }
         k.printk.printk(cpu, "Command line: " + (cmd.length() == 0 ? "" : "init=" + cmd) +
             (k.config.memLimit > 0 ? " mem=" + k.config.memLimit / 1024 + "k" : ""));
+        if (k.lego != null)
+        {
+            k.lego.earlyInit(cpu, bp + BP_ROLE, bp + BP_NODE);
+        }
         memInitBody(cpu, maxPfn, bp);
         k.slab.init(cpu);
         k.traps.init(cpu);
@@ -215,6 +251,10 @@ public final class Boot
         k.modules.init(cpu);
         k.vfs.init(cpu, Layout.va(cpu.load64(bp + BP_INITRD)), cpu.load64(bp + BP_INITRD_SIZE));
         k.alternatives.init(cpu, nr);
+        if (k.lego != null)
+        {
+            k.lego.init(cpu);
+        }
         startKernel.at(cpu, 0x80);
         k.hotplug.bootCpuOnline(cpu);
         // alternative_instructions(): one cpu online, so the kernel starts with UP code; the first
@@ -337,6 +377,10 @@ public final class Boot
                 k.sched.schedule(cpu);
                 continue;
             }
+            if (k.jos != null && k.patches.enabled("jos-sched-halt-count"))
+            {
+                k.jos.trap.markHalted(cpu);
+            }
             cpu.pc(cpuIdle.addr + 0x20);
             cpu.sti();
             cpu.hlt();
@@ -356,6 +400,11 @@ public final class Boot
             // sched_init made init_task the boot cpu's idle task, bound to that cpu, and we were
             // forked from it: without this, init and everything it starts run on cpu 0 only.
             k.sched.setCpusAllowedPtr(cpu, k.current(cpu), cpu.load64(Globals.CPU_POSSIBLE_MASK));
+        }
+        if (k.lego != null)
+        {
+            // A memory component serves its processors from here on and never returns.
+            k.lego.kernelInit(cpu);
         }
         if (k.config.kunit != null)
         {

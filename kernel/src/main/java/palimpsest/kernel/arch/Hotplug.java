@@ -346,7 +346,7 @@ public final class Hotplug
     /** start_secondary's hotplug part, on the AP: AP startup states, online mask, "CPU n is up". */
     void apOnline(final Cpu cpu)
     {
-        final int id = cpu.id();
+        final int id = cpu.apicId();
         final boolean cpuhp = k.patches.enabled("cpuhp-secondary");
         if (cpuhp)
         {
@@ -367,12 +367,12 @@ public final class Hotplug
     /** The boot cpu's own bring-up (every state runs on it). */
     void bootCpuOnline(final Cpu cpu)
     {
-        bringUp(cpu, cpu.id(), Globals.CPUHP_ONLINE);
-        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.id());
+        bringUp(cpu, cpu.apicId(), Globals.CPUHP_ONLINE);
+        cpu.xadd(k.spin.atomicSite(), Globals.CPU_ONLINE_MASK, 8, 1L << cpu.apicId());
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_ONLINE);
-        bringUp(cpu, cpu.id(), 0);
-        k.printk.printk(cpu, "CPU " + cpu.id() + " is up");
-        cpu.mark(Mark.CPU_UP, cpu.id(), 0);
+        bringUp(cpu, cpu.apicId(), 0);
+        k.printk.printk(cpu, "CPU " + cpu.apicId() + " is up");
+        cpu.mark(Mark.CPU_UP, cpu.apicId(), 0);
     }
 
     // ------------------------------------------------------------------ cpu_down
@@ -394,7 +394,7 @@ public final class Hotplug
             // As on i386/x86-64 2.6.25: some interrupts can only be serviced by the BSP.
             return cpuDownFn.leave(cpu, EBUSY);
         }
-        if (cpu.id() == id)
+        if (cpu.apicId() == id)
         {
             k.sched.migrateCurrent(cpu, 0);
         }
@@ -464,7 +464,7 @@ public final class Hotplug
     void takeCpuDown(final Cpu cpu)
     {
         takeCpuDownFn.enter(cpu);
-        final int id = cpu.id();
+        final int id = cpu.apicId();
         cpuDisable(cpu, id);
         takeCpuDownFn.at(cpu, 0x20);
         tearDown(cpu, id, true);
@@ -497,7 +497,7 @@ public final class Hotplug
         cpu.store64(k.thisCpu(cpu) + PerCpu.CPU_STATE, PerCpu.CPU_DEAD);
         // No instruction boundary since the store: the controller cannot have seen DEAD yet, so the
         // core is offline before anyone can send it INIT.
-        k.machine.offline(id);
+        k.machine.offline(cpu.node() * k.machine.config().cpusPerNode + id);
         while (true)
         {
             playDeadFn.at(cpu, 0x20);

@@ -49,7 +49,9 @@ public final class Smp
         k.spin.lock(cpu, Globals.CFD_LOCK);
         // The mask is read under the lock: a cpu leaves the online mask only while holding it
         // (Hotplug.__cpu_disable), so every cpu asked here is still there to acknowledge.
-        final long others = onlineMask(cpu) & ~(1L << cpu.id());
+        // JOS has no cross calls: its kernel runs with interrupts off, so a cpu waiting for an
+        // acknowledgement from another one in the kernel would wait forever; it flushes locally only.
+        final long others = k.irqsOffInKernel ? 0 : onlineMask(cpu) & ~(1L << cpu.apicId());
         if (others == 0)
         {
             k.spin.unlock(cpu, Globals.CFD_LOCK);

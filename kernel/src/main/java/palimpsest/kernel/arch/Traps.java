@@ -81,13 +81,24 @@ public final class Traps
                 case VEC_GP: h = generalProtection; break;
                 case VEC_PF: h = pageFault; break;
                 case VEC_SYSCALL: h = systemCall; break;
-                case VEC_TIMER: h = timerInterrupt; break;
+                case VEC_TIMER:
+                    if (k.jos != null)
+                    {
+                        cpu.store64(Globals.IDT + v * 8L, k.jos.trap.timerGate(timerInterrupt.addr));
+                        continue;
+                    }
+                    h = timerInterrupt;
+                    break;
                 case VEC_CALL_FUNCTION: h = callFunctionInterrupt; break;
                 case VEC_RESCHEDULE: h = rescheduleInterrupt; break;
                 case palimpsest.kernel.power.Pm.VEC_PM: h = pmInterrupt; break;
                 default: h = v < 32 ? unexpected : spurious; break;
             }
             cpu.store64(Globals.IDT + v * 8L, h.addr);
+        }
+        if (k.akaros != null)
+        {
+            cpu.store64(Globals.IDT + palimpsest.kernel.akaros.Perfmon.VEC_PERFMON * 8L, k.akaros.perfmon.handleIrq.addr);
         }
         trapInit.leave(cpu);
     }
@@ -177,7 +188,11 @@ public final class Traps
         final long addr = cpu.cr2();
         final long err = cpu.load64(frame + F_ERR);
         final boolean user = fromUser(cpu, frame);
-        if ((cpu.load64(frame + F_FLAGS) & FLAG_IF) != 0)
+        if (k.akaros != null && !user && k.akaros.yield.procless(cpu))
+        {
+            k.akaros.trap.proclessFault(cpu, frame, cpu.fp(), addr);
+        }
+        if ((cpu.load64(frame + F_FLAGS) & FLAG_IF) != 0 && !k.irqsOffInKernel)
         {
             cpu.sti();
         }
@@ -185,6 +200,12 @@ public final class Traps
         if (Layout.isUser(addr) && k.vm.handleFault(cpu, addr, err, cpu.load64(frame + F_PC)))
         {
             cpu.cli();
+            exitToUser(cpu, frame);
+            exit(cpu, pageFault);
+            return;
+        }
+        if (user && k.jos != null && Layout.isUser(addr) && k.jos.env.userFault(cpu, frame, addr, err))
+        {
             exitToUser(cpu, frame);
             exit(cpu, pageFault);
             return;
@@ -211,10 +232,21 @@ public final class Traps
     {
         final long frame = entry(cpu, systemCall);
         final long fp = cpu.fp();
-        cpu.sti();
+        if (!k.irqsOffInKernel)
+        {
+            cpu.sti();
+        }
         final long nr = cpu.load64(regAddr(fp, Syscalls.RAX));
-        final long ret = k.sys.dispatch(cpu, frame, fp, nr, cpu.load64(regAddr(fp, Syscalls.RDI)), cpu.load64(regAddr(fp, Syscalls.RSI)),
-            cpu.load64(regAddr(fp, Syscalls.RDX)), cpu.load64(regAddr(fp, Syscalls.R10)), cpu.load64(regAddr(fp, Syscalls.R8)));
+        final long ret;
+        if (k.akaros != null)
+        {
+            // Akaros: a system call may abandon this stack for smp_idle and come back restarted.
+            ret = k.akaros.yield.syscall(cpu, frame, () -> dispatch(cpu, frame, fp, nr));
+        }
+        else
+        {
+            ret = dispatch(cpu, frame, fp, nr);
+        }
         systemCall.at(cpu, 0x80);
         cpu.store64(regAddr(fp, Syscalls.RAX), ret);
         cpu.cli();
@@ -222,13 +254,31 @@ public final class Traps
         exit(cpu, systemCall);
     }
 
+    private long dispatch(final Cpu cpu, final long frame, final long fp, final long nr)
+    {
+        return k.sys.dispatch(cpu, frame, fp, nr, cpu.load64(regAddr(fp, Syscalls.RDI)), cpu.load64(regAddr(fp, Syscalls.RSI)),
+            cpu.load64(regAddr(fp, Syscalls.RDX)), cpu.load64(regAddr(fp, Syscalls.R10)), cpu.load64(regAddr(fp, Syscalls.R8)));
+    }
+
     private void doTimer(final Cpu cpu)
     {
         final long frame = entry(cpu, timerInterrupt);
-        cpu.eoi();
+        final boolean eoiFirst = k.jos != null && k.patches.enabled("jos-lapic-eoi-first");
+        if (eoiFirst)
+        {
+            cpu.eoi();
+        }
+        if (k.jos != null && k.patches.enabled("jos-timer-irq"))
+        {
+            k.jos.trap.checkTimer(cpu, frame);
+        }
+        if (!eoiFirst)
+        {
+            cpu.eoi();
+        }
         final long pcpu = k.thisCpu(cpu);
         cpu.store64(pcpu + PerCpu.TICKS, cpu.load64(pcpu + PerCpu.TICKS) + 1);
-        if (cpu.id() == 0)
+        if (cpu.apicId() == 0)
         {
             cpu.store64(Globals.JIFFIES, cpu.load64(Globals.JIFFIES) + 1);
             k.timers.run(cpu);

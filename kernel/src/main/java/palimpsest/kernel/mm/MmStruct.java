@@ -31,6 +31,11 @@ public final class MmStruct
     public static final int START_STACK = 64;
     public static final int TOTAL_VM = 72;
     public static final int PT_LOCK = 80;
+    /** LegoOS processor: the process (tgid) this address space belongs to, for messages to the memory component. */
+    public static final int LEGO_TGID = 96;
+    /** LegoOS memory component: the program break and where it started (end of .bss, page aligned). */
+    public static final int LEGO_BRK = 104;
+    public static final int LEGO_START_BRK = 112;
     public static final int SIZE = 128;
 
     public static final int VM_START = 0;

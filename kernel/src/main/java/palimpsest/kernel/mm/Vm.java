@@ -103,12 +103,25 @@ public final class Vm
         final long pgd = k.pages.getZeroedPage(cpu);
         final long swapper = Layout.va(k.pt.swapperPgd(cpu));
         mmAllocFn.at(cpu, 0x30);
-        for (int i = 256; i < 512; i++)
+        if (k.jos != null)
         {
-            final long e = cpu.load64(swapper + i * 8L);
-            if (e != 0)
+            // JOS's env_alloc/env_setup_vm: the environment owns its page directory (e->env_pgdir
+            // = page2kva(p)) before the directory is filled from kern_pgdir.
+            cpu.store64(mm + MmStruct.USERS, 1);
+            cpu.store64(mm + MmStruct.MMAP_BASE, Layout.MMAP_BASE);
+            cpu.store64(mm + MmStruct.PGD, pgd);
+            k.jos.env.setupVm(cpu, pgd);
+            return mmAllocFn.leave(cpu, mm);
+        }
+        else
+        {
+            for (int i = 256; i < 512; i++)
             {
-                cpu.store64(pgd + i * 8L, e);
+                final long e = cpu.load64(swapper + i * 8L);
+                if (e != 0)
+                {
+                    cpu.store64(pgd + i * 8L, e);
+                }
             }
         }
         cpu.store64(mm + MmStruct.PGD, pgd);
@@ -446,6 +459,17 @@ public final class Vm
             // bad_area_nosemaphore, an oops (never a wait on our own lock).
             return false;
         }
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            // LegoOS processor: no vmas here; the pcache fills the page from the memory component.
+            return k.lego.pcache.handleFault(cpu, mm, addr, err);
+        }
+        return handleMmFault(cpu, mm, addr, err);
+    }
+
+    /** handle_mm_fault on a given address space (LegoOS's memory component faults in its processes' pages). */
+    public boolean handleMmFault(final Cpu cpu, final long mm, final long addr, final long err)
+    {
         faultFn.enter(cpu);
         lockMm(cpu, mm);
         final long vma = findVma(cpu, mm, addr);
@@ -621,6 +645,11 @@ public final class Vm
         final long old = cpu.xadd(k.spin.atomicSite(), mm + MmStruct.USERS, 8, -1);
         if (old == 1)
         {
+            if (k.lego != null && k.lego.isProcessor(cpu))
+            {
+                // pcache_exit_process: the lines and rmaps of this address space go first.
+                k.lego.pcache.exitProcess(cpu, mm);
+            }
             mmputFn.at(cpu, 0x20);
             long v = cpu.load64(mm + MmStruct.MMAP);
             while (v != 0)
@@ -652,6 +681,11 @@ public final class Vm
         if (mm == 0 || len < 0 || !Layout.isUser(addr) || !Layout.isUser(addr + len))
         {
             return false;
+        }
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            // A LegoOS processor has no vmas: access_ok is the range check (faults go to the pcache).
+            return true;
         }
         long a = addr;
         final long end = addr + Math.max(len, 1);

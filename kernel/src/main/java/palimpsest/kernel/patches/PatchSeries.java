@@ -43,6 +43,12 @@ import java.util.ServiceLoader;
  * then plugin patches, by name                                           <- head (default)
  * </pre>
  *
+ * <p>Branches: the JOS and Akaros configurations of the same codebase are series branches, the way
+ * one kernel tree carries several architectures. A branch's patches come after the main line's
+ * built-ins (so a branch version has every main-line built-in patch: shared mm, sched, slab and
+ * trap code) and only that branch's tags apply them; {@code head} and the main-line tags never do.
+ * {@link BranchSeries} lists them (kernel/README.md, "JOS and Akaros").
+ *
  * <p>A plugin patch with {@link Patch#after()} goes right after the named patch instead (several
  * after the same one keep name order; one may name another plugin patch): the tags behind that
  * point move with it, so e.g. a patch placed after {@code device-pm-add-warn} is in v2.6.25-git1
@@ -52,8 +58,15 @@ public final class PatchSeries
 {
     public static final String DEFAULT_VERSION = "head";
 
+    public static final String JOS = "jos";
+    public static final String AKAROS = "akaros";
+
     private final List<Patch> series = new ArrayList<>();
     private final Map<String, Integer> tags = new LinkedHashMap<>();
+    /** Patch name -> branch, for branch patches only. */
+    private final Map<String, String> branchOf = new HashMap<>();
+    /** Tag -> branch, for branch tags only. */
+    private final Map<String, String> tagBranch = new HashMap<>();
 
     private PatchSeries()
     {
@@ -142,7 +155,29 @@ public final class PatchSeries
         s.add(new SimplePatch("path-lookup-slashes", "vfs: path_lookup skips repeated slashes in one loop"));
         s.tags.put("v2.6.25-git2", s.series.size());
         s.add(new SimplePatch("x86-fix-text-poke-core-kernel-text", "x86: fix text_poke: use core_kernel_text"));
+        BranchSeries.jos(s);
+        BranchSeries.akaros(s);
         return s;
+    }
+
+    /** Appends a patch of a branch (see the class comment). */
+    void addOnBranch(final String branch, final Patch p)
+    {
+        series.add(p);
+        branchOf.put(p.name(), branch);
+    }
+
+    /** A tag on a branch: the main line's built-ins plus the branch's patches so far. */
+    void tagBranch(final String branch, final String tag)
+    {
+        tags.put(tag, series.size());
+        tagBranch.put(tag, branch);
+    }
+
+    /** The branch a patch belongs to, or null for the main line. */
+    public String branchOf(final String patch)
+    {
+        return branchOf.get(patch);
     }
 
     public void add(final Patch p)
@@ -185,9 +220,11 @@ public final class PatchSeries
             throw new IllegalArgumentException("unknown kernel version '" + v + "'; known: " + String.join(", ", tags.keySet()));
         }
         final boolean[] on = new boolean[series.size()];
+        final String branch = tagBranch.get(v);
         for (int i = 0; i < upTo; i++)
         {
-            on[i] = !series.get(i).optional();
+            final String b = branchOf.get(series.get(i).name());
+            on[i] = !series.get(i).optional() && (b == null || b.equals(branch));
         }
         for (final String t : toggles)
         {

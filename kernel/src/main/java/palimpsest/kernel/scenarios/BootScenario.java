@@ -1,5 +1,8 @@
 package palimpsest.kernel.scenarios;
 
+import java.util.List;
+
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.kernel.KernelConfig;
@@ -21,6 +24,14 @@ public final class BootScenario extends KernelScenario
     public String description()
     {
         return "SMP boot: all cpus up (INIT/SIPI), idle briefly, clean shutdown (args idle=ticks, init=hello: exec a program)";
+    }
+
+    @Override
+    protected List<ScenarioArg> scenarioArgs()
+    {
+        return List.of(
+            ScenarioArg.number("idle", "2000000", "virtual time the booted machine idles before it powers off"),
+            ScenarioArg.choice("init", "(none: idle)", "exec this program as init instead of idling", "hello"));
     }
 
     @Override

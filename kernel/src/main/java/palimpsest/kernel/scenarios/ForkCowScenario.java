@@ -1,5 +1,8 @@
 package palimpsest.kernel.scenarios;
 
+import java.util.List;
+
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.kernel.KernelConfig;
@@ -21,6 +24,13 @@ public final class ForkCowScenario extends KernelScenario
     public String description()
     {
         return "JOS forktree with copy-on-write checks: each process writes after fork and checks its own data (arg depth)";
+    }
+
+    @Override
+    protected List<ScenarioArg> scenarioArgs()
+    {
+        return List.of(
+            ScenarioArg.number("depth", "3", "depth of the fork tree (2^depth processes)"));
     }
 
     @Override

@@ -1,10 +1,13 @@
 package palimpsest.kernel.scenarios;
 
+import java.util.ArrayList;
+import java.util.List;
 
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Outcome;
 import palimpsest.emulator.Scenario;
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.kernel.Globals;
@@ -37,6 +40,33 @@ public abstract class KernelScenario implements Scenario
             this.expectations = expectations;
             this.kernel = kernel;
         }
+    }
+
+    /** What every kernel scenario takes, besides its own {@link #scenarioArgs()}. */
+    public static final List<ScenarioArg> KERNEL_ARGS = List.of(
+        ScenarioArg.number("tick", "200000", "virtual time between timer interrupts"),
+        ScenarioArg.number("suspend-at", "0", "suspend to RAM and resume around this virtual time (0: never)"));
+
+    /**
+     * This scenario's own {@code --arg}s (name, default, help), without {@link #KERNEL_ARGS}. Declare
+     * them and every other name is refused; the default, null, leaves arguments unchecked.
+     */
+    protected List<ScenarioArg> scenarioArgs()
+    {
+        return null;
+    }
+
+    @Override
+    public List<ScenarioArg> args()
+    {
+        final List<ScenarioArg> own = scenarioArgs();
+        if (own == null)
+        {
+            return null;
+        }
+        final List<ScenarioArg> all = new ArrayList<>(KERNEL_ARGS);
+        all.addAll(own);
+        return all;
     }
 
     @Override

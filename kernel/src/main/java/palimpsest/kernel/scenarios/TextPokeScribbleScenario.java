@@ -1,5 +1,6 @@
 package palimpsest.kernel.scenarios;
 
+import palimpsest.emulator.ScenarioArg;
 import java.util.List;
 
 import palimpsest.emulator.Cpu;
@@ -92,6 +93,22 @@ public final class TextPokeScribbleScenario extends KernelScenario
     public long maxInstructions()
     {
         return 60_000_000L;
+    }
+
+    @Override
+    protected List<ScenarioArg> scenarioArgs()
+    {
+        return List.of(
+            ScenarioArg.number("module", "1", "1: load the e1000 module whose alternatives text_poke rewrites; 0: none"),
+            ScenarioArg.choice("victim", "dentry", "what the stray 0xf0 lands in: a dentry, or the memory checker's buffer",
+                "dentry", "checker"),
+            ScenarioArg.number("dirs", "12", "directories of the tree the dcache walker looks up"),
+            ScenarioArg.number("files", "20", "files per directory"),
+            ScenarioArg.number("walks", "5", "walks of the tree"),
+            ScenarioArg.number("rounds", "2", "rounds of the memory checker"),
+            ScenarioArg.number("checker-kb", "3072", "KiB the memory checker fills and checks"),
+            ScenarioArg.number("mem-kb", "6240 (6692 with victim=checker)", "KiB of RAM the kernel may use"),
+            ScenarioArg.number("suspend", "1", "1: press the power button (suspend, then resume) around virtual time 1000000; 0: never"));
     }
 
     @Override

@@ -1,7 +1,10 @@
 package palimpsest.kernel.scenarios;
 
+import java.util.List;
+
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.Outcome;
+import palimpsest.emulator.ScenarioArg;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.kernel.KernelConfig;
@@ -26,6 +29,12 @@ public final class TlbShootdownScenario extends KernelScenario
     {
         return "threads on every cpu read a buffer another thread moves with mremap; a reader must not see the moved page " +
             "through a stale TLB entry";
+    }
+
+    @Override
+    protected List<ScenarioArg> scenarioArgs()
+    {
+        return List.of(); // only tick and suspend-at
     }
 
     @Override

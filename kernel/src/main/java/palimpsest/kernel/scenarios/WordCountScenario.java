@@ -1,5 +1,6 @@
 package palimpsest.kernel.scenarios;
 
+import palimpsest.emulator.ScenarioArg;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -107,6 +108,16 @@ public final class WordCountScenario extends KernelScenario
     private static String text(final ScenarioContext context)
     {
         return text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000), (int)context.longArg("vocab", 300));
+    }
+
+    @Override
+    protected List<ScenarioArg> scenarioArgs()
+    {
+        return List.of(
+            ScenarioArg.number("threads", "4", "worker threads cloned by word_count"),
+            ScenarioArg.number("words", "3000", "words in the generated input text"),
+            ScenarioArg.number("vocab", "300", "distinct words in the generated text"),
+            ScenarioArg.number("text-seed", "42", "seed of the generated input text"));
     }
 
     @Override

@@ -83,7 +83,7 @@ public final class Sched
         // init_idle: the task that becomes the boot cpu's idle task may run there only (Linux's
         // sched_init does the same to init_task, whose CPU_MASK_ALL is lost: kernel_init, forked
         // from it, inherits this mask until it sets its own).
-        cpu.store64(t + Task.CPUS_ALLOWED, 1L << cpu.id());
+        cpu.store64(t + Task.CPUS_ALLOWED, 1L << cpu.apicId());
         setComm(cpu, t, "swapper/0");
         k.registerFiber(cpu.fiber());
         cpu.store64(Globals.INIT_MM + MmStruct.PGD, Layout.va(k.pt.swapperPgd(cpu)));
@@ -272,7 +272,7 @@ public final class Sched
         setAllowedFn.enter(cpu);
         cpu.store64(t + Task.CPUS_ALLOWED, mask);
         final long ok = mask & cpu.load64(Globals.CPU_ONLINE_MASK);
-        if (t == k.current(cpu) && ok != 0 && (ok & 1L << cpu.id()) == 0)
+        if (t == k.current(cpu) && ok != 0 && (ok & 1L << cpu.apicId()) == 0)
         {
             migrateCurrent(cpu, Long.numberOfTrailingZeros(ok));
         }
@@ -315,7 +315,7 @@ public final class Sched
         cpu.store64(t + Task.STATE, Task.RUNNING);
         enqueue(cpu, pcpu, t);
         k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
-        if (target != cpu.id())
+        if (target != cpu.apicId())
         {
             Traps.sendIpi(cpu, target, Traps.VEC_RESCHEDULE);
         }
@@ -329,7 +329,10 @@ public final class Sched
         cpu.setSp(cpu.load64(t + Task.SP));
         cpu.setFp(0);
         finishTaskSwitch(cpu);
-        cpu.sti();
+        if (!k.irqsOffInKernel)
+        {
+            cpu.sti();
+        }
         cpu.pc(retFromForkFn.addr + 0x20);
         if ((cpu.load64(t + Task.FLAGS) & Task.PF_KTHREAD) != 0)
         {
@@ -416,7 +419,7 @@ public final class Sched
     {
         contextSwitchFn.enter(cpu);
         cpu.store64(pcpu + PerCpu.CURRENT, next);
-        cpu.store64(next + Task.CPU, cpu.id());
+        cpu.store64(next + Task.CPU, cpu.apicId());
         cpu.store64(pcpu + PerCpu.NR_SWITCHES, cpu.load64(pcpu + PerCpu.NR_SWITCHES) + 1);
         contextSwitchFn.at(cpu, 0x20);
         final long mm = cpu.load64(next + Task.MM);
@@ -425,7 +428,7 @@ public final class Sched
         {
             cpu.writeCr3(pgd);
         }
-        cpu.setKernelStack(cpu.load64(next + Task.STACK) + Layout.THREAD_SIZE);
+        cpu.setKernelStack(k.jos != null ? k.jos.env.kernelStackTop(cpu, next) : cpu.load64(next + Task.STACK) + Layout.THREAD_SIZE);
         contextSwitchFn.at(cpu, 0x40);
         cpu.store64(prev + Task.SP, cpu.sp());
         cpu.store64(prev + Task.FP, cpu.fp());
@@ -525,7 +528,7 @@ public final class Sched
             }
         }
         k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
-        if (kick && target != cpu.id())
+        if (kick && target != cpu.apicId())
         {
             Traps.sendIpi(cpu, target, Traps.VEC_RESCHEDULE);
         }
@@ -553,6 +556,10 @@ public final class Sched
             if (code == 0)
             {
                 k.printk.printk(cpu, "reboot: Power down");
+                if (k.lego != null)
+                {
+                    k.lego.powerOff(cpu);
+                }
                 cpu.out(Machine.POWER_PORT, 0);
             }
             k.oops.panic(cpu, "Attempted to kill init! exitcode=0x" + Long.toHexString(code));
@@ -692,7 +699,7 @@ public final class Sched
             enqueue(cpu, pcpu, t);
         }
         k.spin.unlockIrqRestore(cpu, pcpu + PerCpu.RQ_LOCK, f);
-        if (target != cpu.id())
+        if (target != cpu.apicId())
         {
             Traps.sendIpi(cpu, target, Traps.VEC_RESCHEDULE);
         }
@@ -728,7 +735,7 @@ public final class Sched
     /** The current task moves itself to cpu dest (set_cpus_allowed): it switches out here and resumes there. */
     public void migrateCurrent(final Cpu cpu, final int dest)
     {
-        if (dest == cpu.id())
+        if (dest == cpu.apicId())
         {
             return;
         }

@@ -66,6 +66,10 @@ public final class Loader
     /** Execs the program at path (kernel memory); returns only on failure. */
     public long kernelExecve(final Cpu cpu, final long path)
     {
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            return k.lego.sys.execve(cpu, path);
+        }
         execveFn.enter(cpu);
         final long dentry = k.vfs.pathLookup(cpu, path);
         if (dentry == 0)
@@ -155,7 +159,7 @@ public final class Loader
     }
 
     /** __bprm_mm_init: a new mm with its stack vma. */
-    private long bprmMmInit(final Cpu cpu)
+    public long bprmMmInit(final Cpu cpu)
     {
         bprmMmInitFn.enter(cpu);
         final long mm = k.vm.mmAlloc(cpu);
@@ -179,7 +183,7 @@ public final class Loader
         return bprmMmInitFn.leave(cpu, mm);
     }
 
-    private void loadBinary(final Cpu cpu, final long mm, final long dentry, final long textVa, final long textSize,
+    public void loadBinary(final Cpu cpu, final long mm, final long dentry, final long textVa, final long textSize,
         final long textOff, final long dataVa, final long dataSize, final long bssSize)
     {
         loadBinaryFn.enter(cpu);
@@ -207,7 +211,15 @@ public final class Loader
             }
             if (lastPage != 0 && (dataEnd & Layout.PAGE_MASK()) != 0 && k.patches.enabled("loader-clear-bss"))
             {
-                padzero(cpu, lastPage, dataEnd & Layout.PAGE_MASK());
+                if (k.lego != null)
+                {
+                    // LegoOS's memory component: through the user address, as lego_clear_user does.
+                    k.lego.mc.clearUser(cpu, mm, dataEnd, Layout.PAGE_SIZE - (dataEnd & Layout.PAGE_MASK()));
+                }
+                else
+                {
+                    padzero(cpu, lastPage, dataEnd & Layout.PAGE_MASK());
+                }
             }
             // The rest of .bss is anonymous memory, zero-filled on first touch.
         }

@@ -89,6 +89,14 @@ public final class Syscalls
     {
         final long t = k.current(cpu);
         final long mm = cpu.load64(t + Task.MM);
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            final long r = k.lego.sys.syscall(cpu, mm, (int)nr, a0, a1, a2, a3);
+            if (r != palimpsest.kernel.lego.LegoSys.LOCAL)
+            {
+                return r;
+            }
+        }
         switch ((int)nr)
         {
             case SYS_READ: return k.vfs.sysRead(cpu, a0, a1, a2);
@@ -127,8 +135,29 @@ public final class Syscalls
                     return k.futex.wake(cpu, mm, a0, a2);
                 }
                 return ENOSYS;
-            default: return ENOSYS;
+            default: return branchSyscall(cpu, frame, nr, a0, a1, a2);
         }
+    }
+
+    /** The system calls of the JOS and Akaros configurations (ENOSYS elsewhere). */
+    private long branchSyscall(final Cpu cpu, final long frame, final long nr, final long a0, final long a1, final long a2)
+    {
+        if (k.akaros != null)
+        {
+            if (nr == palimpsest.kernel.akaros.ProcYield.SYS_PROC_YIELD)
+            {
+                return k.akaros.yield.sysProcYield(cpu, frame, a0);
+            }
+            if (nr == palimpsest.kernel.akaros.Perfmon.SYS_PROFILER_START)
+            {
+                return k.akaros.perfmon.sysProfilerStart(cpu, a0);
+            }
+        }
+        if (k.jos != null)
+        {
+            return k.jos.env.syscall(cpu, frame, nr, a0, a1, a2);
+        }
+        return ENOSYS;
     }
 
     private long sysWrite(final Cpu cpu, final long mm, final long fd, final long buf, final long len)
@@ -179,6 +208,10 @@ public final class Syscalls
         }
         cpu.store64(child + Task.USER_SP, cpu.load64(frame + Traps.F_SP));
         final long pid = cpu.load64(child + Task.PID);
+        if (k.lego != null && k.lego.isProcessor(cpu))
+        {
+            k.lego.sys.fork(cpu, mm, cpu.load64(child + Task.MM), pid);
+        }
         k.sched.wakeUpNew(cpu, child);
         return forkFn.leave(cpu, pid);
     }

@@ -30,6 +30,9 @@ public final class KeyframeReader implements AutoCloseable
     public static final class Keyframe
     {
         public long position;
+        /** The trace's chunks wholly before position, and the chained digest of the last of them. */
+        public long chunks;
+        public long chunkDigest;
         public long[] regs = new long[0];
         public int pages;
         public int[] pageNode = new int[16];
@@ -55,8 +58,8 @@ public final class KeyframeReader implements AutoCloseable
         this.pagesPerNode = pagesPerNode;
     }
 
-    public static KeyframeReader open(final Path file, final int nodes, final int cpus, final int pagesPerNode)
-        throws Unusable
+    public static KeyframeReader open(final Path file, final int nodes, final int cpus, final int pagesPerNode,
+        final long traceDigest) throws Unusable
     {
         final InputStream in;
         try
@@ -95,6 +98,10 @@ public final class KeyframeReader implements AutoCloseable
             if (n != nodes || c != cpus || p != pagesPerNode || every <= 0)
             {
                 throw new Unusable("keyframes of another machine");
+            }
+            if (hi.readLong() != traceDigest)
+            {
+                throw new Unusable(KeyframeFile.NAME + " belongs to another trace (its trace header digest differs)");
             }
             return new KeyframeReader(in, every, nodes, cpus, pagesPerNode);
         }
@@ -141,7 +148,7 @@ public final class KeyframeReader implements AutoCloseable
                 return false;
             }
             final int len = new Input(lb).readInt();
-            final int regBytes = 8 + cpus * KeyframeFile.REGS_PER_CPU * 8 + 4;
+            final int regBytes = KeyframeFile.BODY_PREFIX + cpus * KeyframeFile.REGS_PER_CPU * 8 + 4;
             if (len < regBytes || len > regBytes + (long)nodes * pagesPerNode * (8 + KeyframeFile.PAGE_SIZE))
             {
                 throw new Unusable("keyframe " + index + " damaged (length " + len + ")");
@@ -165,6 +172,8 @@ public final class KeyframeReader implements AutoCloseable
             }
             final Input b = new Input(body, 0, len);
             k.position = b.readLong();
+            k.chunks = b.readLong();
+            k.chunkDigest = b.readLong();
             if (k.regs.length != cpus * KeyframeFile.REGS_PER_CPU)
             {
                 k.regs = new long[cpus * KeyframeFile.REGS_PER_CPU];

@@ -4,6 +4,7 @@ import palimpsest.emulator.CpuCore;
 import palimpsest.emulator.Machine;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.EventSink;
+import palimpsest.trace.TraceWriter;
 
 /**
  * The recording machine's event sink when keyframes are on: forwards every event to the trace
@@ -15,6 +16,7 @@ import palimpsest.trace.EventSink;
 public final class KeyframeRecorder implements EventSink
 {
     private final EventSink next;
+    private final TraceWriter trace;
     private final KeyframeWriter writer;
     private final long every;
     private final int cpusPerNode;
@@ -24,10 +26,11 @@ public final class KeyframeRecorder implements EventSink
     private long count;
     private long due;
 
-    public KeyframeRecorder(final EventSink next, final KeyframeWriter writer, final long every, final int nodes,
+    public KeyframeRecorder(final TraceWriter next, final KeyframeWriter writer, final long every, final int nodes,
         final int cpusPerNode, final long bytesPerNode)
     {
         this.next = next;
+        this.trace = next;
         this.writer = writer;
         this.every = every;
         this.due = every;
@@ -70,7 +73,7 @@ public final class KeyframeRecorder implements EventSink
 
     private void keyframe()
     {
-        writer.begin(count);
+        writer.begin(count, trace.chunks(), trace.digest());
         for (int i = 0; i < machine.cpuCount(); i++)
         {
             final CpuCore c = machine.core(i);

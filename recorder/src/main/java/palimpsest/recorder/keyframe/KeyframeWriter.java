@@ -22,7 +22,8 @@ public final class KeyframeWriter implements AutoCloseable
     private int pageCountAt;
     private int index;
 
-    public KeyframeWriter(final Path file, final long every, final int nodes, final int cpus, final int pagesPerNode)
+    public KeyframeWriter(final Path file, final long every, final int nodes, final int cpus, final int pagesPerNode,
+        final long traceDigest)
     {
         try
         {
@@ -34,6 +35,7 @@ public final class KeyframeWriter implements AutoCloseable
             h.writeInt(nodes);
             h.writeInt(cpus);
             h.writeInt(pagesPerNode);
+            h.writeLong(traceDigest);
             out.write(h.getBuffer(), 0, h.position());
         }
         catch (final IOException e)
@@ -44,11 +46,16 @@ public final class KeyframeWriter implements AutoCloseable
         this.regs = new long[cpus * KeyframeFile.REGS_PER_CPU];
     }
 
-    /** Starts a keyframe: the state after events 0..position-1. */
-    public void begin(final long position)
+    /**
+     * Starts a keyframe: the state after events 0..position-1, when the trace's first chunks whole
+     * chunks (those wholly before position) had chained digest chunkDigest.
+     */
+    public void begin(final long position, final long chunks, final long chunkDigest)
     {
         body.reset();
         body.writeLong(position);
+        body.writeLong(chunks);
+        body.writeLong(chunkDigest);
         java.util.Arrays.fill(regs, 0);
         pages = 0;
     }

@@ -16,6 +16,7 @@ import palimpsest.recorder.keyframe.KeyframeWriter;
 import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
 import palimpsest.trace.TraceHeader;
+import palimpsest.trace.TraceFormat;
 import palimpsest.trace.TraceReader;
 import palimpsest.trace.TraceStatus;
 
@@ -157,11 +158,12 @@ public final class StateIndex
         {
             final List<Long> out = new ArrayList<>();
             final MachineConfig c = TraceState.initial(header, catalog).config();
-            try (KeyframeReader kr = KeyframeReader.open(KeyframeFile.of(trace), c.nodes, c.totalCpus(), pagesPerNode()))
+            try (KeyframeReader kr = KeyframeReader.open(KeyframeFile.of(trace), c.nodes, c.totalCpus(), pagesPerNode(), header.digest()))
             {
                 final KeyframeReader.Keyframe k = new KeyframeReader.Keyframe();
                 while (kr.next(k))
                 {
+                    checkBelongs(k, out.size());
                     out.add(k.position);
                 }
                 return out;
@@ -215,7 +217,7 @@ public final class StateIndex
     {
         final MachineConfig c = st.config();
         keyframesUsed = 0;
-        try (KeyframeReader kr = KeyframeReader.open(KeyframeFile.of(trace), c.nodes, c.totalCpus(), pagesPerNode()))
+        try (KeyframeReader kr = KeyframeReader.open(KeyframeFile.of(trace), c.nodes, c.totalCpus(), pagesPerNode(), header.digest()))
         {
             final KeyframeReader.Keyframe k = new KeyframeReader.Keyframe();
             while (kr.next(k))
@@ -228,6 +230,7 @@ public final class StateIndex
                 {
                     throw new KeyframeReader.Unusable("keyframe " + keyframesUsed + " out of order");
                 }
+                checkBelongs(k, keyframesUsed);
                 for (int i = 0; i < k.pages; i++)
                 {
                     st.memory(k.pageNode[i]).copyIn((long)k.pageNumber[i] * KeyframeFile.PAGE_SIZE, k.data,
@@ -258,7 +261,7 @@ public final class StateIndex
             st.trackDirty(dirty);
             // One streaming pass: decoded on the decode-ahead thread, applied (and keyframes written) on this one.
             try (DecodeAhead reader = DecodeAhead.open(trace);
-                KeyframeWriter w = new KeyframeWriter(tmp, every, c.nodes, c.totalCpus(), pagesPerNode()))
+                KeyframeWriter w = new KeyframeWriter(tmp, every, c.nodes, c.totalCpus(), pagesPerNode(), header.digest()))
             {
                 Event e;
                 while ((e = reader.next()) != null)
@@ -289,9 +292,62 @@ public final class StateIndex
         }
     }
 
-    private static void write(final KeyframeWriter w, final TraceState st, final DirtyPages dirty)
+    /** The trace's chunk table: where each chunk ends and its chained digest (loaded on first use). */
+    private long[] chunkEnds;
+    private long[] chunkDigests;
+
+    private void loadChunks()
     {
-        w.begin(st.position());
+        if (chunkEnds != null)
+        {
+            return;
+        }
+        try (TraceReader r = TraceReader.open(trace))
+        {
+            final int n = r.chunkCount();
+            chunkEnds = new long[n];
+            chunkDigests = new long[n];
+            for (int k = 0; k < n; k++)
+            {
+                chunkEnds[k] = r.chunkFirstIndex(k) + r.chunkEvents(k);
+                chunkDigests[k] = r.chunkDigest(k);
+            }
+        }
+    }
+
+    /** Chunks wholly before event position: the number of chunks whose last event is before it. */
+    private int chunksBefore(final long position)
+    {
+        loadChunks();
+        int k = 0;
+        while (k < chunkEnds.length && chunkEnds[k] <= position)
+        {
+            k++;
+        }
+        return k;
+    }
+
+    /**
+     * A keyframe applies to this trace only if the trace's chunks before it are the ones it was taken
+     * after: the same chained digest at the chunk it names.
+     */
+    private void checkBelongs(final KeyframeReader.Keyframe k, final int i) throws KeyframeReader.Unusable
+    {
+        loadChunks();
+        final boolean ok = k.chunks == 0 ? k.chunkDigest == TraceFormat.DIGEST_SEED :
+            k.chunks > 0 && k.chunks <= chunkEnds.length && chunkEnds[(int)k.chunks - 1] <= k.position &&
+            chunkDigests[(int)k.chunks - 1] == k.chunkDigest;
+        if (!ok)
+        {
+            throw new KeyframeReader.Unusable("keyframe " + i + " of " + KeyframeFile.NAME +
+                " belongs to another trace (its chunk digest differs from this trace's)");
+        }
+    }
+
+    private void write(final KeyframeWriter w, final TraceState st, final DirtyPages dirty)
+    {
+        final int chunks = chunksBefore(st.position());
+        w.begin(st.position(), chunks, chunks == 0 ? TraceFormat.DIGEST_SEED : chunkDigests[chunks - 1]);
         for (int cpu = 0; cpu < st.cpuCount(); cpu++)
         {
             final CpuRegs r = st.regs(cpu);

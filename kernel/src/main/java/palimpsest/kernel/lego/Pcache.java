@@ -1,0 +1,671 @@
+package palimpsest.kernel.lego;
+
+import palimpsest.emulator.Cpu;
+import palimpsest.emulator.Paging;
+import palimpsest.kernel.Fn;
+import palimpsest.kernel.Globals;
+import palimpsest.kernel.Kernel;
+import palimpsest.kernel.Layout;
+import palimpsest.kernel.mm.MmStruct;
+import palimpsest.kernel.sched.Task;
+
+/**
+ * The processor component's pcache: a set-associative cache of remote pages in this node's DRAM.
+ * User page tables on the processor map pcache lines; a miss ({@link #handleFault}) allocates a
+ * line in the set of the user address, fills it from the memory component
+ * (__pcache_do_fill_page: the reply's page body is DMA'd and copied straight into the line) and
+ * maps it. Every line has flags and an rmap: the (mm, uva, ptep) triples that map it. A full set
+ * evicts a line: its ptes are cleared and flushed; a dirty line goes to the victim cache, which the
+ * {@code kvictim_flushd} thread writes back to the memory component; a miss looks in the victim
+ * cache first. Reads map a line read-only; the first write marks it dirty and makes it writable
+ * (the MMU sets no dirty bits).
+ *
+ * <pre>
+ * control (memblock page, Globals.LEGO_PCACHE)
+ *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
+ *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
+ *   +104 csum errors  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }  +384 flushd's timer
+ * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable) +8 rmap +16 mm +24 uva +32 tgid
+ * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
+ * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
+ * </pre>
+ */
+public final class Pcache
+{
+    public static final long VALID = 1;
+    public static final long DIRTY = 2;
+    public static final long LOCKED = 4;
+    public static final long WRITABLE = 8;
+    public static final int VICTIMS = 8;
+
+    static final int C_LINES = 0;
+    static final int C_META = 8;
+    static final int C_SETS = 16;
+    static final int C_WAYS = 24;
+    static final int C_LOCKS = 32;
+    static final int C_VLOCK = 40;
+    static final int C_VPAGES = 48;
+    static final int C_HAND = 56;
+    public static final int C_FILLS = 64;
+    public static final int C_EVICTIONS = 72;
+    static final int C_FLUSHD = 80;
+    public static final int C_WRITEBACKS = 88;
+    public static final int C_VICTIM_HITS = 96;
+    public static final int C_CSUM_ERRORS = 104;
+    static final int C_VICTIM = 128;
+    /** kvictim_flushd's sleep timer (after the victim slots). */
+    static final int C_TIMER = C_VICTIM + VICTIMS * 32;
+    static final int META = 64;
+
+    private final Kernel k;
+    private final Lego lego;
+    private final Fn faultFn;
+    private final Fn fillFn;
+    private final Fn allocFn;
+    private final Fn evictFn;
+    private final Fn victimFillFn;
+    private final Fn flushdFn;
+    private final Fn flushOneFn;
+    private final Fn movePteFn;
+    private final Fn zapFn;
+    private final Fn exitFn;
+    private final Fn flushMmFn;
+
+    Pcache(final Kernel k, final Lego lego)
+    {
+        this.k = k;
+        this.lego = lego;
+        this.faultFn = k.text.fn("pcache_handle_fault", 0x6c0);
+        this.fillFn = k.text.fn("__pcache_do_fill_page", 0x180);
+        this.allocFn = k.text.fn("pcache_alloc", 0x100);
+        this.evictFn = k.text.fn("pcache_evict_line", 0x180);
+        this.victimFillFn = k.text.fn("victim_try_fill_pcache", 0x390);
+        this.flushdFn = k.text.fn("kvictim_flushd", 0x100, this::flushdBody);
+        this.flushOneFn = k.text.fn("victim_flush_func", 0x1e0);
+        this.movePteFn = k.text.fn("pcache_move_pte", 0x100);
+        this.zapFn = k.text.fn("pcache_zap_range", 0x100);
+        this.exitFn = k.text.fn("pcache_exit_process", 0x100);
+        this.flushMmFn = k.text.fn("pcache_flush_mm", 0x100);
+    }
+
+    long base(final Cpu cpu)
+    {
+        return cpu.load64(Globals.LEGO_PCACHE);
+    }
+
+    /** At boot, before the buddy allocator takes the rest of RAM: lines, metadata, set locks, victim pages. */
+    void reserve(final Cpu cpu, final int kib, final int ways)
+    {
+        final int lines = kib / 4;
+        final long c = Layout.va(k.memblockAllocPhys(cpu, 1, false));
+        cpu.store64(Globals.LEGO_PCACHE, c);
+        cpu.store64(c + C_LINES, k.memblockAllocPhys(cpu, lines, false, false));
+        cpu.store64(c + C_META, Layout.va(k.memblockAllocPhys(cpu, (lines * META + 4095) / 4096, false)));
+        cpu.store64(c + C_SETS, lines / ways);
+        cpu.store64(c + C_WAYS, ways);
+        cpu.store64(c + C_LOCKS, Layout.va(k.memblockAllocPhys(cpu, (lines / ways * 8 + 4095) / 4096, false)));
+        cpu.store64(c + C_VPAGES, Layout.va(k.memblockAllocPhys(cpu, VICTIMS, false, false)));
+        k.printk.printk(cpu, "pcache: " + kib + " KiB, " + ways + "-way, " + lines / ways + " sets; victim cache: " + VICTIMS +
+            " entries");
+    }
+
+    void startFlushd(final Cpu cpu)
+    {
+        cpu.store64(base(cpu) + C_FLUSHD, k.sched.kernelThread(cpu, "kvictim_flushd", flushdFn.addr, 0, false));
+    }
+
+    private long meta(final Cpu cpu, final long c, final long line)
+    {
+        return cpu.load64(c + C_META) + line * META;
+    }
+
+    private long linePhys(final Cpu cpu, final long c, final long line)
+    {
+        return cpu.load64(c + C_LINES) + line * Layout.PAGE_SIZE;
+    }
+
+    private long lineOfPhys(final Cpu cpu, final long c, final long pa)
+    {
+        return ((pa & Paging.ADDR_MASK) - cpu.load64(c + C_LINES)) >>> Layout.PAGE_SHIFT;
+    }
+
+    private long setLock(final Cpu cpu, final long c, final long set)
+    {
+        return cpu.load64(c + C_LOCKS) + set * 8;
+    }
+
+    private static long tgid(final Cpu cpu, final Kernel k)
+    {
+        return cpu.load64(k.current(cpu) + Task.TGID);
+    }
+
+    private static long pgdPhys(final Cpu cpu, final long mm)
+    {
+        return Layout.pa(cpu.load64(mm + MmStruct.PGD));
+    }
+
+    // ------------------------------------------------------------------ the fault path
+
+    /** pcache_handle_fault: true if the access may be retried, false for a bad address (SIGSEGV / oops). */
+    public boolean handleFault(final Cpu cpu, final long mm, final long addr, final long err)
+    {
+        faultFn.enter(cpu);
+        final long c = base(cpu);
+        final long va = addr & ~(Layout.PAGE_SIZE - 1);
+        final boolean write = (err & Paging.PF_WRITE) != 0;
+        final long sets = cpu.load64(c + C_SETS);
+        final long ways = cpu.load64(c + C_WAYS);
+        final long set = (va >>> Layout.PAGE_SHIFT) % sets;
+        final long lock = setLock(cpu, c, set);
+        final long pgd = pgdPhys(cpu, mm);
+        while (true)
+        {
+            faultFn.at(cpu, 0x40);
+            k.spin.lock(cpu, lock);
+            final long ptep = k.pt.pte(cpu, pgd, va, Layout.PAGE_OFFSET, true, true);
+            final long pte = cpu.load64(ptep);
+            if ((pte & Paging.P) != 0)
+            {
+                faultFn.at(cpu, 0x69);
+                final long m = meta(cpu, c, lineOfPhys(cpu, c, pte));
+                boolean ok = true;
+                if (write && (pte & Paging.W) == 0)
+                {
+                    if ((cpu.load64(m) & WRITABLE) == 0)
+                    {
+                        ok = false;
+                    }
+                    else
+                    {
+                        cpu.store64(m, cpu.load64(m) | DIRTY);
+                        k.pt.set(cpu, ptep, pte | Paging.W);
+                    }
+                }
+                k.spin.unlock(cpu, lock);
+                cpu.invlpg(va);
+                return faultFn.leave(cpu, ok ? 1 : 0) != 0;
+            }
+            // A fill of this page by another thread of the process in flight: wait for it.
+            boolean busy = false;
+            for (long w = 0; w < ways && !busy; w++)
+            {
+                final long m = meta(cpu, c, set * ways + w);
+                busy = (cpu.load64(m) & LOCKED) != 0 && cpu.load64(m + 16) == mm && cpu.load64(m + 24) == va;
+            }
+            final long line = busy ? -1 : allocLine(cpu, c, set, ways);
+            if (line < 0)
+            {
+                k.spin.unlock(cpu, lock);
+                wakeFlushd(cpu, c);
+                k.sched.yield(cpu);
+                continue;
+            }
+            final long m = meta(cpu, c, line);
+            final long tg = tgid(cpu, k);
+            cpu.store64(m, VALID | LOCKED);
+            cpu.store64(m + 16, mm);
+            cpu.store64(m + 24, va);
+            cpu.store64(m + 32, tg);
+            k.spin.unlock(cpu, lock);
+            faultFn.at(cpu, 0xb3);
+            final long lineVa = Layout.va(linePhys(cpu, c, line));
+            long flags = victimTryFill(cpu, c, tg, va, lineVa);
+            if (flags == 0)
+            {
+                flags = fill(cpu, c, tg, va, lineVa, write);
+            }
+            k.spin.lock(cpu, lock);
+            if (flags < 0 || (write && (flags & WRITABLE) == 0))
+            {
+                cpu.store64(m, 0);
+                k.spin.unlock(cpu, lock);
+                return faultFn.leave(cpu, 0) != 0;
+            }
+            final boolean dirty = write || (flags & DIRTY) != 0;
+            final long ptep2 = k.pt.pte(cpu, pgd, va, Layout.PAGE_OFFSET, true, true);
+            k.pt.set(cpu, ptep2, linePhys(cpu, c, line) | Paging.P | Paging.U | (dirty ? Paging.W : 0));
+            addRmap(cpu, m, mm, va, ptep2);
+            cpu.store64(m, VALID | (flags & WRITABLE) | (dirty ? DIRTY : 0));
+            k.spin.unlock(cpu, lock);
+            cpu.invlpg(va);
+            cpu.store64(c + C_FILLS, cpu.load64(c + C_FILLS) + 1);
+            return faultFn.leave(cpu, 1) != 0;
+        }
+    }
+
+    private void addRmap(final Cpu cpu, final long m, final long mm, final long uva, final long ptep)
+    {
+        final long r = k.slab.kmalloc(cpu, 32);
+        cpu.store64(r, cpu.load64(m + 8));
+        cpu.store64(r + 8, mm);
+        cpu.store64(r + 16, uva);
+        cpu.store64(r + 24, ptep);
+        cpu.store64(m + 8, r);
+    }
+
+    /**
+     * __pcache_do_fill_page: asks the memory component for the page; its body lands in the line.
+     * Returns WRITABLE if the vma allows writes (0 if not), or -1 for a bad address.
+     */
+    private long fill(final Cpu cpu, final long c, final long tgid, final long va, final long lineVa, final boolean write)
+    {
+        fillFn.enter(cpu);
+        final long reply = k.slab.kmalloc(cpu, 32);
+        final long st = lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_PCACHE_MISS, tgid, va, write ? 1 : 0, 0, 0, 0,
+            reply, lineVa, Layout.PAGE_SIZE, 0);
+        final long vmFlags = cpu.load64(reply + 8);
+        final long csum = cpu.load64(reply + 16);
+        k.slab.kfree(cpu, reply);
+        if (st != 0)
+        {
+            return fillFn.leave(cpu, -1);
+        }
+        if (lego.config.pageCsum)
+        {
+            fillFn.at(cpu, 0x100);
+            long mine = 0;
+            for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+            {
+                mine = Lego.csumStep(mine, cpu.load64(lineVa + o));
+            }
+            final boolean ok = mine == csum;
+            if (!ok)
+            {
+                cpu.store64(c + C_CSUM_ERRORS, cpu.load64(c + C_CSUM_ERRORS) + 1);
+            }
+            k.printk.printk(cpu, String.format("__pcache_do_fill_page(): O pid:%d tgid:%d address:0x%x flags:0x%x ret:%s csum:0x%x%s",
+                cpu.load64(k.current(cpu) + Task.PID), tgid, va, write ? 0x51 : 0x50, ok ? "0(OKAY)" : "-74(EBADMSG)",
+                Lego.fold(mine), ok ? "" : " expected:0x" + Long.toHexString(Lego.fold(csum))));
+        }
+        return fillFn.leave(cpu, (vmFlags & MmStruct.VM_WRITE) != 0 ? WRITABLE : 0);
+    }
+
+    /** A free way of the set, or a victim evicted to make one; -1 if every way is busy or dirty with no victim slot. */
+    private long allocLine(final Cpu cpu, final long c, final long set, final long ways)
+    {
+        allocFn.enter(cpu);
+        for (long w = 0; w < ways; w++)
+        {
+            if (cpu.load64(meta(cpu, c, set * ways + w)) == 0)
+            {
+                return allocFn.leave(cpu, set * ways + w);
+            }
+        }
+        final long hand = cpu.load64(c + C_HAND);
+        cpu.store64(c + C_HAND, hand + 1);
+        for (long i = 0; i < ways; i++)
+        {
+            final long line = set * ways + (hand + i) % ways;
+            if ((cpu.load64(meta(cpu, c, line)) & LOCKED) == 0 && evict(cpu, c, line))
+            {
+                return allocFn.leave(cpu, line);
+            }
+        }
+        return allocFn.leave(cpu, -1);
+    }
+
+    /** Under the set lock: unmaps the line everywhere (rmap walk, TLB flush); a dirty one moves to the victim cache. */
+    private boolean evict(final Cpu cpu, final long c, final long line)
+    {
+        evictFn.enter(cpu);
+        final long m = meta(cpu, c, line);
+        final long flags = cpu.load64(m);
+        if ((flags & DIRTY) != 0)
+        {
+            final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            long slot = -1;
+            for (int i = 0; i < VICTIMS && slot < 0; i++)
+            {
+                if (cpu.load64(c + C_VICTIM + i * 32L) == 0)
+                {
+                    slot = i;
+                }
+            }
+            if (slot < 0)
+            {
+                k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+                return evictFn.leave(cpu, 0) != 0;
+            }
+            final long v = c + C_VICTIM + slot * 32;
+            // Reserved (4) while the TLBs are shot down: that waits for every cpu, so not with
+            // interrupts off under the victim lock another cpu may be spinning on.
+            cpu.store64(v, 4);
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+            final long dst = cpu.load64(c + C_VPAGES) + slot * Layout.PAGE_SIZE;
+            final long src = Layout.va(linePhys(cpu, c, line));
+            // Unmap first, so no write can slip in after the copy.
+            unmapLine(cpu, m);
+            evictFn.at(cpu, 0x80);
+            for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+            {
+                cpu.store64(dst + o, cpu.load64(src + o));
+            }
+            final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            cpu.store64(v + 8, cpu.load64(m + 32));
+            cpu.store64(v + 16, cpu.load64(m + 24));
+            cpu.store64(v, 1);
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
+        }
+        else
+        {
+            unmapLine(cpu, m);
+        }
+        cpu.store64(m, 0);
+        cpu.store64(c + C_EVICTIONS, cpu.load64(c + C_EVICTIONS) + 1);
+        return evictFn.leave(cpu, 1) != 0;
+    }
+
+    private void unmapLine(final Cpu cpu, final long m)
+    {
+        long r = cpu.load64(m + 8);
+        while (r != 0)
+        {
+            evictFn.at(cpu, 0x140);
+            final long next = cpu.load64(r);
+            k.pt.getAndClear(cpu, cpu.load64(r + 24));
+            k.smp.flushTlbPage(cpu, pgdPhys(cpu, cpu.load64(r + 8)), cpu.load64(r + 16));
+            k.slab.kfree(cpu, r);
+            r = next;
+        }
+        cpu.store64(m + 8, 0);
+    }
+
+    /** victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the victim cache. */
+    private long victimTryFill(final Cpu cpu, final long c, final long tgid, final long va, final long lineVa)
+    {
+        victimFillFn.enter(cpu);
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        for (int i = 0; i < VICTIMS; i++)
+        {
+            final long v = c + C_VICTIM + i * 32L;
+            if ((cpu.load64(v) & 1) != 0 && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va)
+            {
+                final long src = cpu.load64(c + C_VPAGES) + (long)i * Layout.PAGE_SIZE;
+                for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+                {
+                    cpu.store64(lineVa + o, cpu.load64(src + o));
+                }
+                // A flush in flight frees the slot when it is done; otherwise it is free now.
+                cpu.store64(v, cpu.load64(v) & ~1L);
+                cpu.store64(c + C_VICTIM_HITS, cpu.load64(c + C_VICTIM_HITS) + 1);
+                k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+                return victimFillFn.leave(cpu, WRITABLE | DIRTY);
+            }
+        }
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+        return victimFillFn.leave(cpu, 0);
+    }
+
+    private void wakeFlushd(final Cpu cpu, final long c)
+    {
+        final long t = cpu.load64(c + C_FLUSHD);
+        if (t != 0)
+        {
+            k.sched.wakeUp(cpu, t);
+        }
+    }
+
+    /** kvictim_flushd: writes the victim cache's pages back to the memory component. */
+    private void flushdBody(final Cpu cpu)
+    {
+        flushdFn.prologue(cpu);
+        final long c = base(cpu);
+        while (true)
+        {
+            flushdFn.at(cpu, 0x20);
+            if (!flushVictims(cpu, c, -1, 0, -1))
+            {
+                lego.ibapi.sleepTimeout(cpu, c + C_TIMER, 1);
+            }
+        }
+    }
+
+    /**
+     * victim_flush_func: writes back the valid victims of tgid in [start, end) (tgid -1: all),
+     * each marked flushing while its message is out. True if it wrote any.
+     */
+    boolean flushVictims(final Cpu cpu, final long c, final long tgid, final long start, final long end)
+    {
+        flushOneFn.enter(cpu);
+        boolean any = false;
+        for (int i = 0; i < VICTIMS; i++)
+        {
+            flushOneFn.at(cpu, 0x10);
+            final long v = c + C_VICTIM + i * 32L;
+            final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            final long flags = cpu.load64(v);
+            final long owner = cpu.load64(v + 8);
+            final long uva = cpu.load64(v + 16);
+            final boolean pick = flags == 1 && (tgid < 0 || owner == tgid && Long.compareUnsigned(uva, start) >= 0 &&
+                Long.compareUnsigned(uva, end) < 0);
+            if (pick)
+            {
+                cpu.store64(v, 3);
+            }
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+            if (!pick)
+            {
+                continue;
+            }
+            flushOneFn.at(cpu, 0x80);
+            writeback(cpu, owner, uva, cpu.load64(c + C_VPAGES) + (long)i * Layout.PAGE_SIZE);
+            final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            cpu.store64(v, 0);
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
+            any = true;
+        }
+        flushOneFn.leave(cpu);
+        return any;
+    }
+
+    private void writeback(final Cpu cpu, final long tgid, final long uva, final long page)
+    {
+        final long reply = k.slab.kmalloc(cpu, 32);
+        lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_WRITEBACK, tgid, uva, 0, 0, page, Layout.PAGE_SIZE, reply, 0, 0, 0);
+        k.slab.kfree(cpu, reply);
+        final long c = base(cpu);
+        cpu.store64(c + C_WRITEBACKS, cpu.load64(c + C_WRITEBACKS) + 1);
+    }
+
+    // ------------------------------------------------------------------ address-space changes
+
+    /**
+     * pcache_move_pte (mremap moved [from, from+len) to to): each mapped page's pte moves and its
+     * line's rmap follows it (uva, ptep), under the line's set lock; the old range is flushed after.
+     */
+    void movePtes(final Cpu cpu, final long mm, final long from, final long to, final long len)
+    {
+        movePteFn.enter(cpu);
+        final long c = base(cpu);
+        final long pgd = pgdPhys(cpu, mm);
+        final long sets = cpu.load64(c + C_SETS);
+        final long ways = cpu.load64(c + C_WAYS);
+        for (long off = 0; off < len; off += Layout.PAGE_SIZE)
+        {
+            movePteFn.at(cpu, 0x10);
+            final long optep = k.pt.pte(cpu, pgd, from + off, Layout.PAGE_OFFSET, false, true);
+            if (optep == 0 || (cpu.load64(optep) & Paging.P) == 0)
+            {
+                continue;
+            }
+            final long line = lineOfPhys(cpu, c, cpu.load64(optep));
+            final long lock = setLock(cpu, c, line / ways);
+            movePteFn.at(cpu, 0x30);
+            k.spin.lock(cpu, lock);
+            final long pte = k.pt.getAndClear(cpu, optep);
+            final long nptep = k.pt.pte(cpu, pgd, to + off, Layout.PAGE_OFFSET, true, true);
+            k.pt.set(cpu, nptep, pte);
+            final long m = meta(cpu, c, line);
+            for (long r = cpu.load64(m + 8); r != 0; r = cpu.load64(r))
+            {
+                if (cpu.load64(r + 8) == mm && cpu.load64(r + 16) == from + off)
+                {
+                    cpu.store64(r + 16, to + off);
+                    cpu.store64(r + 24, nptep);
+                }
+            }
+            cpu.store64(m + 24, to + off);
+            k.spin.unlock(cpu, lock);
+        }
+        k.smp.flushTlbRange(cpu, pgd, from, from + len);
+        movePteFn.leave(cpu, sets);
+    }
+
+    /** mprotect on the processor: the range's lines take the write permission; without it their ptes lose W. */
+    void protectRange(final Cpu cpu, final long mm, final long start, final long end, final boolean write)
+    {
+        zapFn.enter(cpu);
+        final long c = base(cpu);
+        final long pgd = pgdPhys(cpu, mm);
+        final long ways = cpu.load64(c + C_WAYS);
+        for (long a = start; a < end; a += Layout.PAGE_SIZE)
+        {
+            zapFn.at(cpu, 0x60);
+            final long ptep = k.pt.pte(cpu, pgd, a, Layout.PAGE_OFFSET, false, true);
+            if (ptep == 0 || (cpu.load64(ptep) & Paging.P) == 0)
+            {
+                continue;
+            }
+            final long line = lineOfPhys(cpu, c, cpu.load64(ptep));
+            final long lock = setLock(cpu, c, line / ways);
+            k.spin.lock(cpu, lock);
+            final long m = meta(cpu, c, line);
+            cpu.store64(m, write ? cpu.load64(m) | WRITABLE : cpu.load64(m) & ~WRITABLE);
+            if (!write)
+            {
+                k.pt.set(cpu, ptep, cpu.load64(ptep) & ~Paging.W);
+            }
+            k.spin.unlock(cpu, lock);
+        }
+        k.smp.flushTlbRange(cpu, pgd, start, end);
+        zapFn.leave(cpu);
+    }
+
+    /** munmap (or a shrinking mremap) on the processor: the range's lines are dropped (their data goes with it). */
+    void zapRange(final Cpu cpu, final long mm, final long start, final long end)
+    {
+        zapFn.enter(cpu);
+        final long c = base(cpu);
+        final long pgd = pgdPhys(cpu, mm);
+        final long ways = cpu.load64(c + C_WAYS);
+        for (long a = start; a < end; a += Layout.PAGE_SIZE)
+        {
+            zapFn.at(cpu, 0x10);
+            final long ptep = k.pt.pte(cpu, pgd, a, Layout.PAGE_OFFSET, false, true);
+            if (ptep == 0 || (cpu.load64(ptep) & Paging.P) == 0)
+            {
+                continue;
+            }
+            final long line = lineOfPhys(cpu, c, cpu.load64(ptep));
+            final long lock = setLock(cpu, c, line / ways);
+            k.spin.lock(cpu, lock);
+            final long m = meta(cpu, c, line);
+            unmapLine(cpu, m);
+            cpu.store64(m, 0);
+            k.spin.unlock(cpu, lock);
+        }
+        dropVictims(cpu, c, tgid(cpu, k), start, end);
+        zapFn.leave(cpu);
+    }
+
+    private void dropVictims(final Cpu cpu, final long c, final long tgid, final long start, final long end)
+    {
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        for (int i = 0; i < VICTIMS; i++)
+        {
+            final long v = c + C_VICTIM + i * 32L;
+            if (cpu.load64(v) == 1 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
+                Long.compareUnsigned(cpu.load64(v + 16), end) < 0)
+            {
+                cpu.store64(v, 0);
+            }
+        }
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+    }
+
+    /** pcache_exit_process: every line mapped by mm loses its rmap entries; unmapped lines are freed. */
+    public void exitProcess(final Cpu cpu, final long mm)
+    {
+        exitFn.enter(cpu);
+        final long c = base(cpu);
+        final long sets = cpu.load64(c + C_SETS);
+        final long ways = cpu.load64(c + C_WAYS);
+        final long tg = cpu.load64(mm + MmStruct.LEGO_TGID);
+        for (long s = 0; s < sets; s++)
+        {
+            exitFn.at(cpu, 0x10);
+            final long lock = setLock(cpu, c, s);
+            k.spin.lock(cpu, lock);
+            for (long w = 0; w < ways; w++)
+            {
+                final long m = meta(cpu, c, s * ways + w);
+                if (cpu.load64(m) != 0 && cpu.load64(m + 16) == mm)
+                {
+                    long r = cpu.load64(m + 8);
+                    while (r != 0)
+                    {
+                        final long next = cpu.load64(r);
+                        k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                        k.slab.kfree(cpu, r);
+                        r = next;
+                    }
+                    cpu.store64(m + 8, 0);
+                    cpu.store64(m, 0);
+                }
+            }
+            k.spin.unlock(cpu, lock);
+        }
+        dropVictims(cpu, c, tg, 0, -1L);
+        exitFn.leave(cpu);
+        if (tg != 0)
+        {
+            lego.sys.exit(cpu, tg);
+        }
+    }
+
+    /**
+     * pcache_flush_mm (fork): every dirty line of mm is written back and its ptes made read-only
+     * again, each with a TLB flush, so the memory component copies what the parent wrote and the
+     * parent's next write is seen (it faults and marks the line dirty once more).
+     */
+    void flushMm(final Cpu cpu, final long mm, final long tgid)
+    {
+        flushMmFn.enter(cpu);
+        final long c = base(cpu);
+        final long sets = cpu.load64(c + C_SETS);
+        final long ways = cpu.load64(c + C_WAYS);
+        final long page = k.pages.getZeroedPage(cpu);
+        for (long line = 0; line < sets * ways; line++)
+        {
+            flushMmFn.at(cpu, 0x10);
+            final long m = meta(cpu, c, line);
+            final long lock = setLock(cpu, c, line / ways);
+            k.spin.lock(cpu, lock);
+            final long flags = cpu.load64(m);
+            if ((flags & DIRTY) == 0 || (flags & LOCKED) != 0 || cpu.load64(m + 16) != mm)
+            {
+                k.spin.unlock(cpu, lock);
+                continue;
+            }
+            for (long r = cpu.load64(m + 8); r != 0; r = cpu.load64(r))
+            {
+                final long ptep = cpu.load64(r + 24);
+                k.pt.set(cpu, ptep, cpu.load64(ptep) & ~Paging.W);
+                flushMmFn.at(cpu, 0x60);
+                k.smp.flushTlbPage(cpu, pgdPhys(cpu, mm), cpu.load64(r + 16));
+            }
+            final long src = Layout.va(linePhys(cpu, c, line));
+            for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+            {
+                cpu.store64(page + o, cpu.load64(src + o));
+            }
+            cpu.store64(m, flags & ~DIRTY);
+            final long uva = cpu.load64(m + 24);
+            k.spin.unlock(cpu, lock);
+            writeback(cpu, tgid, uva, page);
+        }
+        k.pages.freePage(cpu, k.pages.physToPage(Layout.pa(page)));
+        flushVictims(cpu, c, tgid, 0, -1L);
+        flushMmFn.leave(cpu);
+    }
+}

@@ -1,0 +1,111 @@
+package palimpsest.kernel.scenarios;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import palimpsest.emulator.Machine;
+import palimpsest.emulator.MachineConfig;
+import palimpsest.emulator.Outcome;
+import palimpsest.emulator.ScenarioContext;
+import palimpsest.emulator.Verdict;
+import palimpsest.kernel.KernelConfig;
+import palimpsest.kernel.lego.LegoConfig;
+import palimpsest.kernel.user.programs.WordCount;
+
+/**
+ * lego-word-count: Phoenix word_count-pthread on a LegoOS cluster. The program runs on the
+ * processor node (node 0); its address space, pages and the data file live on the memory node(s),
+ * and every page it touches arrives through the pcache over the fabric. Threads grow their arrays
+ * with mremap (pcache_move_pte on the processor, the page move on the memory node) and compare
+ * words with strcmp. GOOD when the counts are right and every node powered off cleanly.
+ * Arguments: those of word-count, memory-nodes (1), pcache-mb (1) or pcache-kb, pcache-ways (8),
+ * page-csum (0).
+ */
+public class LegoWordCountScenario extends KernelScenario
+{
+    @Override
+    public String name()
+    {
+        return "lego-word-count";
+    }
+
+    @Override
+    public String description()
+    {
+        return "LegoOS: word_count-pthread on the processor node, memory and data on memory node(s), pcache over the fabric";
+    }
+
+    @Override
+    public MachineConfig defaultConfig()
+    {
+        return new MachineConfig(2, 4, 32);
+    }
+
+    protected int threads(final ScenarioContext context)
+    {
+        return (int)context.longArg("threads", 4);
+    }
+
+    /** The cluster of the arguments (pcache-kb wins over pcache-mb). */
+    public static LegoConfig cluster(final ScenarioContext context, final int nodes)
+    {
+        final long kb = context.longArg("pcache-kb", context.longArg("pcache-mb", 1) * 1024);
+        return new LegoConfig((int)context.longArg("memory-nodes", nodes - 1), (int)kb, (int)context.longArg("pcache-ways", 8),
+            context.longArg("page-csum", 0) != 0);
+    }
+
+    /** Console labels of the nodes (P0, M1, ...), for a machine of that many nodes. */
+    @Override
+    public String[] nodeLabels(final MachineConfig config, final ScenarioContext context)
+    {
+        final String[] l = new String[config.nodes];
+        for (int n = 0; n < l.length; n++)
+        {
+            l[n] = LegoConfig.label(n);
+        }
+        return l;
+    }
+
+    @Override
+    public String describeFrame(final byte[] frame, final int length)
+    {
+        return palimpsest.kernel.lego.Ibapi.describe(frame, length);
+    }
+
+    @Override
+    protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
+    {
+        final String text = WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        config.lego = cluster(context, machine.config().nodes);
+        config.lego.initArgs.add("/data/words.txt");
+        config.file("/data/words.txt", text.getBytes(StandardCharsets.US_ASCII));
+        config.program(new WordCount(threads(context)));
+        config.init("/bin/word_count");
+    }
+
+    @Override
+    protected String[] expected(final ScenarioContext context, final Machine machine)
+    {
+        final String text = WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        final List<String> want = new ArrayList<>();
+        for (final String l : WordCountScenario.expectedLines(text))
+        {
+            want.add("\n" + l + "\n");
+        }
+        want.add("reboot: Power down");
+        return want.toArray(new String[0]);
+    }
+
+    /** GOOD: the counts on the processor's console, every memory node up and powered off, all clean. */
+    @Override
+    public Verdict verdict(final Machine machine, final Outcome outcome)
+    {
+        final Verdict v = LegoVerdicts.nodes(machine, outcome);
+        if (v != null)
+        {
+            return v;
+        }
+        return super.verdict(machine, outcome);
+    }
+}
