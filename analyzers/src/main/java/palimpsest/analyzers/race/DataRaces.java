@@ -43,7 +43,7 @@ import palimpsest.trace.EventKind;
  * to a {@code Mark.DATA_RACY} range ({@code __data_racy}: handshake variables, polled flags; see
  * {@code palimpsest.kernel.Once}) are an acquire (load) or a release (store) of their word, which
  * is what x86 gives every load and store, and what the software said it relies on by marking them.
- * Memory freed (SLAB_FREE, PAGE_FREE) forgets its history. Page walks, instruction fetches and
+ * Memory freed or allocated (SLAB_FREE/ALLOC, PAGE_FREE/ALLOC) forgets its history. Page walks, instruction fetches and
  * DMA are not plain accesses, and user memory is not watched (user-space races are a user-space
  * tool's, as for KCSAN).
  *
@@ -71,7 +71,9 @@ public final class DataRaces implements Analyzer
     /** physical page key -> index into pages; each page 3 x 512 longs: write, read 1, read 2. */
     private final LongLongMap pageIndex = new LongLongMap(4096, -1);
     private final List<long[]> pages = new ArrayList<>();
-    private final List<long[]> freePages = new ArrayList<>();
+    /** The page last looked up (accesses come in runs on one page). */
+    private long lastPpage = -1;
+    private long[] lastPage;
     /** Word keys used by LOCK-prefixed atomics (physical key >>> 3 -> 1). */
     private final LongLongMap atomicWords = new LongLongMap(1024, -1);
     /** Words of DATA_RACY ranges (physical key >>> 3 -> 1). */
@@ -191,11 +193,13 @@ public final class DataRaces implements Analyzer
         {
             racy(cpu, e.b(), e.c());
         }
-        else if (type == Mark.SLAB_FREE)
+        else if (type == Mark.SLAB_FREE || type == Mark.SLAB_ALLOC)
         {
+            // The allocator hands an object over whole: its previous life (including the free
+            // path's poisoning) is ordered before the new owner by the allocator's own locking.
             forget(shadow.translate(cpu, e.b()), (int)e.c());
         }
-        else if (type == Mark.PAGE_FREE)
+        else if (type == Mark.PAGE_FREE || type == Mark.PAGE_ALLOC)
         {
             final long key = shadow.physKey(cpu, e.b());
             for (long p = 0; p < 1L << Math.min(e.c(), 10); p++)
@@ -328,12 +332,23 @@ public final class DataRaces implements Analyzer
 
     private long[] page(final long ppage)
     {
+        if (ppage == lastPpage)
+        {
+            return lastPage;
+        }
+        lastPpage = ppage;
+        lastPage = lookupPage(ppage);
+        return lastPage;
+    }
+
+    private long[] lookupPage(final long ppage)
+    {
         final long i = pageIndex.get(ppage);
         if (i >= 0)
         {
             return pages.get((int)i);
         }
-        final long[] p = freePages.isEmpty() ? new long[3 * WORDS] : freePages.remove(freePages.size() - 1);
+        final long[] p = new long[3 * WORDS];
         pageIndex.put(ppage, pages.size());
         pages.add(p);
         return p;

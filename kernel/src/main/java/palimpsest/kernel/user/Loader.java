@@ -6,6 +6,7 @@ import palimpsest.emulator.Routine;
 import palimpsest.kernel.Fn;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.sched.Task;
@@ -108,7 +109,8 @@ public final class Loader
         {
             cpu.store64(t + Task.FILES, k.vfs.allocFiles(cpu));
         }
-        cpu.store64(t + Task.FLAGS, (cpu.load64(t + Task.FLAGS) & ~Task.PF_KTHREAD) | Task.PF_USER);
+        // WRITE_ONCE: a parent's do_wait reads the child's (stable) PF_THREAD bit under tasklist_lock while the child execs.
+        Once.write64(cpu, t + Task.FLAGS, (cpu.load64(t + Task.FLAGS) & ~Task.PF_KTHREAD) | Task.PF_USER);
         final StringBuilder name = new StringBuilder();
         for (long p = path; ; p++)
         {
