@@ -255,6 +255,10 @@ public final class Boot
         {
             k.lego.init(cpu);
         }
+        if (k.jos != null)
+        {
+            k.jos.env.init(cpu);
+        }
         startKernel.at(cpu, 0x80);
         k.hotplug.bootCpuOnline(cpu);
         // alternative_instructions(): one cpu online, so the kernel starts with UP code; the first

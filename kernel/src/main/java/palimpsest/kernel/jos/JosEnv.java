@@ -111,16 +111,19 @@ public final class JosEnv
 
     // ------------------------------------------------------------------ env records
 
+    /**
+     * env_init (mem_init's envs = boot_alloc(...)): the env array, allocated once on the boot cpu
+     * before any AP runs. Allocating it lazily on first use let two cpus' first context switches
+     * both see it missing (an unlocked check-then-store: a data race and a leaked page).
+     */
+    public void init(final Cpu cpu)
+    {
+        cpu.store64(k.perCpu(cpu, 0) + ENVS_PCPU, k.pages.getZeroedPage(cpu));
+    }
+
     private long envs(final Cpu cpu)
     {
-        final long slot = k.perCpu(cpu, 0) + ENVS_PCPU;
-        long e = cpu.load64(slot);
-        if (e == 0)
-        {
-            e = k.pages.getZeroedPage(cpu);
-            cpu.store64(slot, e);
-        }
-        return e;
+        return cpu.load64(k.perCpu(cpu, 0) + ENVS_PCPU);
     }
 
     /** The struct Env of a task (by pid). */

@@ -6,6 +6,7 @@ import palimpsest.kernel.Fn;
 import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.sched.Task;
 
@@ -228,11 +229,13 @@ public final class Ibapi
             send(cpu, dst, TYPE_REQ, msgid, op, a0, a1, a2, a3, body, len);
             sent++;
             callFn.at(cpu, 0x60);
-            if (cpu.load64(slot + 8) != 2)
+            // The state is written by the RX interrupt under pend_lock; polled here without it
+            // (READ_ONCE): the final check below takes the lock before the reply is used.
+            if (Once.read64(cpu, slot + 8) != 2)
             {
                 sleepTimeout(cpu, slot + SLOT_TIMER, TIMEOUT_JIFFIES);
             }
-            if (cpu.load64(slot + 8) == 2 || (tries > 0 && sent >= tries))
+            if (Once.read64(cpu, slot + 8) == 2 || (tries > 0 && sent >= tries))
             {
                 break;
             }

@@ -228,7 +228,7 @@ public final class Pcache
             cpu.store64(m, VALID | (flags & WRITABLE) | (dirty ? DIRTY : 0));
             k.spin.unlock(cpu, lock);
             cpu.invlpg(va);
-            cpu.store64(c + C_FILLS, cpu.load64(c + C_FILLS) + 1);
+            cpu.xadd(k.spin.atomicSite(), c + C_FILLS, 8, 1);
             return faultFn.leave(cpu, 1) != 0;
         }
     }
@@ -271,7 +271,7 @@ public final class Pcache
             final boolean ok = mine == csum;
             if (!ok)
             {
-                cpu.store64(c + C_CSUM_ERRORS, cpu.load64(c + C_CSUM_ERRORS) + 1);
+                cpu.xadd(k.spin.atomicSite(), c + C_CSUM_ERRORS, 8, 1);
             }
             k.printk.printk(cpu, String.format("__pcache_do_fill_page(): O pid:%d tgid:%d address:0x%x flags:0x%x ret:%s csum:0x%x%s",
                 cpu.load64(k.current(cpu) + Task.PID), tgid, va, write ? 0x51 : 0x50, ok ? "0(OKAY)" : "-74(EBADMSG)",
@@ -291,8 +291,8 @@ public final class Pcache
                 return allocFn.leave(cpu, set * ways + w);
             }
         }
-        final long hand = cpu.load64(c + C_HAND);
-        cpu.store64(c + C_HAND, hand + 1);
+        // One hand for every set, and each set has its own lock: an atomic increment.
+        final long hand = cpu.xadd(k.spin.atomicSite(), c + C_HAND, 8, 1);
         for (long i = 0; i < ways; i++)
         {
             final long line = set * ways + (hand + i) % ways;
@@ -351,7 +351,7 @@ public final class Pcache
             unmapLine(cpu, m);
         }
         cpu.store64(m, 0);
-        cpu.store64(c + C_EVICTIONS, cpu.load64(c + C_EVICTIONS) + 1);
+        cpu.xadd(k.spin.atomicSite(), c + C_EVICTIONS, 8, 1);
         return evictFn.leave(cpu, 1) != 0;
     }
 
@@ -387,7 +387,7 @@ public final class Pcache
                 }
                 // A flush in flight frees the slot when it is done; otherwise it is free now.
                 cpu.store64(v, cpu.load64(v) & ~1L);
-                cpu.store64(c + C_VICTIM_HITS, cpu.load64(c + C_VICTIM_HITS) + 1);
+                cpu.xadd(k.spin.atomicSite(), c + C_VICTIM_HITS, 8, 1);
                 k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
                 return victimFillFn.leave(cpu, WRITABLE | DIRTY);
             }
@@ -464,7 +464,7 @@ public final class Pcache
         lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_WRITEBACK, tgid, uva, 0, 0, page, Layout.PAGE_SIZE, reply, 0, 0, 0);
         k.slab.kfree(cpu, reply);
         final long c = base(cpu);
-        cpu.store64(c + C_WRITEBACKS, cpu.load64(c + C_WRITEBACKS) + 1);
+        cpu.xadd(k.spin.atomicSite(), c + C_WRITEBACKS, 8, 1);
     }
 
     // ------------------------------------------------------------------ address-space changes
