@@ -72,4 +72,42 @@ class StackSmashTest
         final List<Finding> f = smashes(Kfn.analyze(t));
         assertEquals(0, f.size(), f::toString);
     }
+
+    /**
+     * A noreturn path rebuilding a context over its own dead frames (Akaros proc_restartcore
+     * copying the user context to the stack top, then SP and FP onto it for the iret): the frames
+     * are never returned through, so the stores were no overflow.
+     */
+    @Test
+    void framesOverwrittenThenAbandonedWithoutReturningAreNotReported()
+    {
+        final Path t = dir.resolve("abandoned");
+        try (HandMade h = new HandMade(t))
+        {
+            chain(h);
+            for (long a = STACK - 0x10; a < STACK + 0x50; a += 8)
+            {
+                h.store(0, Kfn.pc("memcpy", 0x40), a, Layout.pa(a), 8, 0x3, 0);
+            }
+            h.reg(0, Reg.SP, STACK - 0x10).reg(0, Reg.FP, STACK - 0x8); // onto the rebuilt context
+        }
+        assertEquals(0, smashes(Kfn.analyze(t)).size());
+    }
+
+    /** The same overwrite, then the frame returns through its smashed slot: reported. */
+    @Test
+    void aSmashedFrameReturnedThroughIsReported()
+    {
+        final Path t = dir.resolve("returned");
+        try (HandMade h = new HandMade(t))
+        {
+            chain(h);
+            h.store(0, Kfn.pc("memcpy", 0x10), STACK, Layout.pa(STACK), 8, 0x3, 0);
+            h.load(0, Kfn.pc("memcpy", 0x7c), STACK, 8, 0x3);
+            h.reg(0, Reg.FP, 0x3);
+        }
+        final List<Finding> f = smashes(Kfn.analyze(t));
+        assertEquals(1, f.size(), f::toString);
+        assertTrue(f.get(0).title.contains("stack-out-of-bounds in memcpy"), f.get(0).title);
+    }
 }

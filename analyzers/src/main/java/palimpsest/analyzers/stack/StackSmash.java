@@ -13,6 +13,7 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.Origin;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
+import palimpsest.trace.Reg;
 
 /**
  * Stack integrity: a store that overwrites the saved frame pointer ({@code [fp]}) or return address
@@ -23,6 +24,13 @@ import palimpsest.trace.EventKind;
  * call's push and {@code push rbp}, both below the frame pointer of the moment), so any later store
  * to them from the running task is the overflow. Only stores at or above the current frame pointer
  * inside the live part of the cpu's stack are candidates, which keeps the check off the hot path.
+ *
+ * <p>A smashed frame is judged when it is next used: its epilogue reading the slot back (a load of
+ * the slot while the frame pointer is that frame) confirms the overflow, and so does the end of the
+ * trace with the frame still live (an oops stopped the cpu first). A frame the task abandons
+ * without returning through it (the frame pointer moves to a chain that no longer holds it:
+ * Akaros's proc_restartcore rebuilding the user context over the dead kernel frames at the stack
+ * top, then popping it with iret) was dead when it was written, so the store was no overflow.
  *
  * <p>The report says whose slot it was (the frame's function and which slot), what it held and
  * what was written, and who wrote the slot last (the call that built the frame). One report per
@@ -37,6 +45,8 @@ public final class StackSmash implements Analyzer
     private final List<Finding> findings = new ArrayList<>();
     private final List<Smash> smashes = new ArrayList<>();
     private final LongLongMap byPc = new LongLongMap(16, -1);
+    /** Smashes whose frame has not been returned through or abandoned yet. */
+    private final List<Smash> pending = new ArrayList<>();
     private long checkedStores;
 
     private static final class Smash
@@ -49,10 +59,14 @@ public final class StackSmash implements Analyzer
         final boolean returnAddress;
         final long frameFunctionPc;
         final int depth;
+        /** The smashed frame (its saved frame pointer's address). */
+        final long frame;
         long more;
 
-        Smash(final Origin writer, final Event e, final boolean returnAddress, final long frameFunctionPc, final int depth)
+        Smash(final Origin writer, final Event e, final boolean returnAddress, final long frameFunctionPc, final int depth,
+            final long frame)
         {
+            this.frame = frame;
             this.writer = writer;
             this.vaddr = e.vaddr();
             this.size = e.size();
@@ -79,6 +93,10 @@ public final class StackSmash implements Analyzer
     @Override
     public void onEvent(final Event e)
     {
+        if (!pending.isEmpty())
+        {
+            judgePending(e);
+        }
         if (e.kind() != EventKind.STORE)
         {
             return;
@@ -102,7 +120,7 @@ public final class StackSmash implements Analyzer
         {
             if (overlaps(va, e.size(), f, 16))
             {
-                report(cpu, e, Long.compareUnsigned(va + e.size(), f + 8) > 0 && Long.compareUnsigned(va, f + 16) < 0, n);
+                report(cpu, e, Long.compareUnsigned(va + e.size(), f + 8) > 0 && Long.compareUnsigned(va, f + 16) < 0, n, f);
                 return;
             }
             final long key = shadow.translate(cpu, f);
@@ -125,21 +143,88 @@ public final class StackSmash implements Analyzer
         return Long.compareUnsigned(a, b + blen) < 0 && Long.compareUnsigned(b, a + alen) < 0;
     }
 
-    private void report(final int cpu, final Event e, final boolean returnAddress, final int depth)
+    /** A smashed frame's epilogue reading its slot confirms it; the task moving its frame pointer off it drops it. */
+    private void judgePending(final Event e)
     {
-        final long i = byPc.get(e.pc());
+        final int cpu = e.cpu();
+        final boolean load = e.kind() == EventKind.LOAD;
+        final boolean newFp = e.kind() == EventKind.REG && (int)e.a() == Reg.FP;
+        if (!load && !newFp)
+        {
+            return;
+        }
+        for (int i = pending.size() - 1; i >= 0; i--)
+        {
+            final Smash p = pending.get(i);
+            if (p.writer.cpu != cpu || shadow.task(cpu) != p.writer.task)
+            {
+                continue;
+            }
+            if (load && shadow.fp(cpu) == p.frame && overlaps(e.vaddr(), e.size(), p.frame, 16))
+            {
+                pending.remove(i);
+                confirm(p);
+            }
+            else if (newFp && !onChain(cpu, e.b(), p.frame))
+            {
+                pending.remove(i);
+            }
+        }
+    }
+
+    /** Whether frame lies on the frame-pointer chain that starts at fp. */
+    private boolean onChain(final int cpu, final long fp, final long frame)
+    {
+        long f = fp;
+        for (int n = 0; n < MachineShadow.MAX_FRAMES && f != 0 && (f & 7) == 0 && shadow.onStack(cpu, f); n++)
+        {
+            if (f == frame)
+            {
+                return true;
+            }
+            final long key = shadow.translate(cpu, f);
+            if (key < 0)
+            {
+                return false;
+            }
+            final long next = shadow.memory().read64(key);
+            if (Long.compareUnsigned(next, f) <= 0)
+            {
+                return false;
+            }
+            f = next;
+        }
+        return false;
+    }
+
+    private void confirm(final Smash s)
+    {
+        final long i = byPc.get(s.writer.pc);
         if (i >= 0)
         {
-            smashes.get((int)i).more++;
+            smashes.get((int)i).more += 1 + s.more;
             return;
+        }
+        byPc.put(s.writer.pc, smashes.size());
+        smashes.add(s);
+    }
+
+    private void report(final int cpu, final Event e, final boolean returnAddress, final int depth, final long frame)
+    {
+        for (final Smash p : pending)
+        {
+            if (p.writer.pc == e.pc() && p.writer.cpu == cpu && p.frame == frame)
+            {
+                p.more++;
+                return;
+            }
         }
         final long[] stack = shadow.backtrace(cpu);
         // The smashed frame belongs to the function whose return address sits above it: the
         // (depth)th return address of the chain is where frame depth returns to, so the frame
         // itself is the function that return address's predecessor names.
         final long framePc = depth == 0 ? e.pc() : (depth - 1 < stack.length ? stack[depth - 1] : 0);
-        byPc.put(e.pc(), smashes.size());
-        smashes.add(new Smash(new Origin(e.index(), cpu, shadow.task(cpu), e.pc(), stack), e, returnAddress, framePc, depth));
+        pending.add(new Smash(new Origin(e.index(), cpu, shadow.task(cpu), e.pc(), stack), e, returnAddress, framePc, depth, frame));
     }
 
     @Override
@@ -147,6 +232,12 @@ public final class StackSmash implements Analyzer
     {
         if (findings.isEmpty())
         {
+            // Frames still live at the end of the trace: nothing abandoned them.
+            for (final Smash p : pending)
+            {
+                confirm(p);
+            }
+            pending.clear();
             for (final Smash s : smashes)
             {
                 findings.add(new Finding(NAME, s.writer.event, title(s), report(s), Finding.Role.CAUSE, "stack-out-of-bounds",
