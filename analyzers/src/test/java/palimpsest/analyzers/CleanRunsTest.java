@@ -43,17 +43,31 @@ class CleanRunsTest
 
     private static final MachineConfig SMALL = new MachineConfig(1, 2, 16);
 
-    private static final Map<String, Setup> SETUPS = Map.of(
-        "boot", new Setup(Map.of("idle", "20000"), "head", List.of(), SMALL),
-        "exec", new Setup(Map.of("rounds", "1"), "head", List.of(), SMALL),
-        "fork-cow", new Setup(Map.of("depth", "1"), "head", List.of(), SMALL),
-        "word-count", new Setup(Map.of("threads", "2", "words", "50"), "head", List.of(), SMALL),
-        "text-poke-scribble", new Setup(Map.of("rounds", "1", "dirs", "2", "files", "4", "checker-kb", "256"), "v2.6.25-git2",
-            List.of("+x86-fix-text-poke-core-kernel-text"), null),
-        "ipi-pingpong", new Setup(Map.of("rounds", "100"), "", List.of(), null),
-        "net-echo", new Setup(Map.of("frames", "2"), "", List.of(), null),
-        "tlb-stale", new Setup(Map.of("invlpg", "1"), "", List.of(), null),
-        "tlb-shootdown", new Setup(Map.of(), "head", List.of(), SMALL));
+    /** LegoOS: a processor node and a memory node. */
+    private static final MachineConfig LEGO = new MachineConfig(2, 2, 32);
+
+    private static final Map<String, Setup> SETUPS = Map.ofEntries(
+        setup("akaros-pmu-profile", new Setup(Map.of("yields", "100"), "akaros-2016-06-16", List.of(), null)),
+        setup("jos-hello", new Setup(Map.of("spin", "100000"), "jos-lab4", List.of(), null)),
+        setup("jos-user-exception", new Setup(Map.of("children", "1", "faults", "2"), "jos-lab4b-fix", List.of(), null)),
+        setup("lego-exec", new Setup(Map.of(), "head", List.of(), LEGO)),
+        setup("lego-word-count", new Setup(Map.of("threads", "2", "words", "200"), "head", List.of(), LEGO)),
+        setup("lego-word-count-seq", new Setup(Map.of("words", "200"), "head", List.of(), LEGO)),
+        setup("boot", new Setup(Map.of("idle", "20000"), "head", List.of(), SMALL)),
+        setup("exec", new Setup(Map.of("rounds", "1"), "head", List.of(), SMALL)),
+        setup("fork-cow", new Setup(Map.of("depth", "1"), "head", List.of(), SMALL)),
+        setup("word-count", new Setup(Map.of("threads", "2", "words", "50"), "head", List.of(), SMALL)),
+        setup("text-poke-scribble", new Setup(Map.of("rounds", "1", "dirs", "2", "files", "4", "checker-kb", "256"), "v2.6.25-git2",
+            List.of("+x86-fix-text-poke-core-kernel-text"), null)),
+        setup("ipi-pingpong", new Setup(Map.of("rounds", "100"), "", List.of(), null)),
+        setup("net-echo", new Setup(Map.of("frames", "2"), "", List.of(), null)),
+        setup("tlb-stale", new Setup(Map.of("invlpg", "1"), "", List.of(), null)),
+        setup("tlb-shootdown", new Setup(Map.of(), "head", List.of(), SMALL)));
+
+    private static Map.Entry<String, Setup> setup(final String scenario, final Setup setup)
+    {
+        return Map.entry(scenario, setup);
+    }
 
     @TempDir
     Path dir;

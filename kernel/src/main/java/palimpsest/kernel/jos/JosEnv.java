@@ -4,9 +4,9 @@ import palimpsest.emulator.Cpu;
 import palimpsest.emulator.Paging;
 import palimpsest.emulator.Routine;
 import palimpsest.kernel.Fn;
+import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
-import palimpsest.kernel.Globals;
 import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.sched.Task;
 import palimpsest.kernel.user.Syscalls;
@@ -311,7 +311,11 @@ public final class JosEnv
         // The student's code: make the exception stack reachable through kern_pgdir too.
         k.printk.emit(cpu, String.format("[%08x] insert 0x%08x%n", id, xstack));
         faultFn.at(cpu, 0x30);
+        // kern_pgdir is shared by every cpu: JOS's trap() holds the big kernel lock here (it takes
+        // it for every trap from user mode); without it two cpus' faults race on the same PTE.
+        k.spin.lock(cpu, Globals.KERNEL_LOCK);
         pageInsert(cpu, k.pt.swapperPgd(cpu), k.pages.physToPage(xstack), UXSTACK, PTE_W);
+        k.spin.unlock(cpu, Globals.KERNEL_LOCK);
         // Push the UTrapframe on the exception stack, through the environment's page table.
         final long pc = cpu.load64(frame + palimpsest.kernel.arch.Traps.F_PC);
         final long sp = cpu.load64(frame + palimpsest.kernel.arch.Traps.F_SP);
