@@ -78,6 +78,11 @@ final class BisectCommand implements Callable<Integer>
             "(bad if any is bad; default: ${DEFAULT-VALUE}).")
     int seeds;
 
+    @Option(names = "--jobs", paramLabel = "J",
+        description = "Patch bisect: run the K seeds of each step on J local workers at once; the result is the same " +
+            "as with --jobs 1 (default: the core count, no more than K or the heap holds).")
+    Integer jobs;
+
     @Option(names = "--invariant", paramLabel = "NAME", description = "Invariant bisect: the invariant to check (slab-poison, dcache-hash, page-tables, kernel-text, " +
         "or a plugin's; see --list-invariants).")
     String invariant;
@@ -191,6 +196,11 @@ final class BisectCommand implements Callable<Integer>
         }
         final MachineConfig d = scenario.defaultConfig();
         final MachineConfig config = new MachineConfig(d.nodes, cpus != null ? cpus : d.cpusPerNode, mem != null ? mem : d.memMiB);
+        if (jobs != null && jobs < 1)
+        {
+            throw new UserError("--jobs must be at least 1, got " + jobs);
+        }
+        final int workers = jobs != null ? jobs : defaultJobs(config);
         final Path dir;
         final boolean temporary = output == null;
         try
@@ -207,14 +217,15 @@ final class BisectCommand implements Callable<Integer>
         }
         final PatchBisect bisect = new PatchBisect(scenario, plugins.catalog())
             .good(good).bad(bad).firstFix(firstFix).args(args).config(config).schedule(schedule, seed).seeds(seeds)
-            .badTrace(dir).listener(this::progress);
+            .jobs(workers).badTrace(dir).listener(this::progress);
         final BisectResult r;
         try
         {
             final int n = bisect.candidates().size();
             io.err.println("bisect: " + n + " patches between " + (firstFix ? bad + " and " + good : good + " and " + bad) +
                 (firstFix ? " (first fix)" : "") + "; recording " + scenarioName + " at " + bad + " (" + schedule +
-                (seeds == 1 ? " seed " + seed : " seeds " + seed + ".." + (seed + seeds - 1)) + ")");
+                (seeds == 1 ? " seed " + seed : " seeds " + seed + ".." + (seed + seeds - 1)) + ")" +
+                (bisect.workers() > 1 ? " on " + bisect.workers() + " workers" : ""));
             r = bisect.run();
         }
         finally
@@ -248,6 +259,17 @@ final class BisectCommand implements Callable<Integer>
         out.println();
         out.print(r.log());
         return r.found() ? 0 : 1;
+    }
+
+    /**
+     * One worker per core, but no more than the heap holds: each machine keeps its RAM on the heap
+     * (allow twice that per run for the rest of the machine and the trace writer).
+     */
+    private static int defaultJobs(final MachineConfig config)
+    {
+        final long perRun = 2L * config.nodes * config.memMiB << 20;
+        final long fit = Math.max(1, Runtime.getRuntime().maxMemory() / Math.max(1, perRun));
+        return (int)Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), fit));
     }
 
     private void progress(final BisectStep s, final int left)

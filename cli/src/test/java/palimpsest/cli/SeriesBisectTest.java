@@ -95,4 +95,44 @@ class SeriesBisectTest
         assertTrue(r.err().contains("seed 5 skip, seed 6 skip"), r::toString);
         assertTrue(tmp.resolve("runs/seed-5").toFile().isDirectory() && tmp.resolve("runs/seed-6").toFile().isDirectory());
     }
+
+    @Test
+    void seedsOnSeveralWorkersGiveTheSameVerdictsCulpritAndLogAsOne()
+    {
+        final String[] bisect = {"bisect", "--scenario", ProbeScenario.NAME, "--good", "v0.3", "--bad", "v2.6.25", "--seeds", "3",
+            "--seed", "5", "--jobs"};
+        final Result one = pal(concat(bisect, "1"));
+        final Result three = pal(concat(bisect, "3"));
+        assertEquals(0, one.rc(), one::toString);
+        assertEquals(0, three.rc(), three::toString);
+        assertTrue(three.err().contains("(seeded seeds 5..7) on 3 workers"), three::toString);
+        assertFalse(one.err().contains("workers"), one::toString);
+        assertTrue(one.out().contains("#   seed 7: "), one::toString);
+        // Everything but the timing line: the culprit, the per-seed verdicts of every step, the log.
+        assertEquals(withoutTiming(one.out()), withoutTiming(three.out()));
+        assertTrue(three.out().contains("8 candidates, 15 replays of the recorded bad runs (3 seeds, "), three::toString);
+    }
+
+    @Test
+    void noWorkersIsRefused()
+    {
+        for (final String j : new String[] {"0", "-2"})
+        {
+            final Result r = pal("bisect", "--scenario", "fork-cow", "--good", "v0.2", "--bad", "v0.3", "--first-fix", "--jobs", j);
+            assertEquals(2, r.rc(), r::toString);
+            assertEquals(java.util.List.of("pal: --jobs must be at least 1, got " + j), r.err().lines().toList(), r::toString);
+        }
+    }
+
+    private static String[] concat(final String[] head, final String last)
+    {
+        final String[] out = java.util.Arrays.copyOf(head, head.length + 1);
+        out[head.length] = last;
+        return out;
+    }
+
+    private static String withoutTiming(final String out)
+    {
+        return out.lines().filter(l -> !l.contains(" replays of the recorded bad run")).collect(java.util.stream.Collectors.joining("\n"));
+    }
 }

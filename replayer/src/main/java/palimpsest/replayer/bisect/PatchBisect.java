@@ -7,6 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 
 import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Scenario;
@@ -41,6 +47,11 @@ import palimpsest.replayer.ReplayResult;
  * first new-term &lt;= new end; a skipped midpoint is replaced by the nearest untested candidate
  * between the bounds, alternating after and before it; when every candidate between the bounds is
  * skipped the answer is a range.
+ *
+ * <p>With {@link #jobs} above 1, the seeds of a step (the bad end's recordings, then each
+ * candidate's replays) run at once on that many threads. Every emulated machine is built from its
+ * own trace or seed and shares nothing mutable, so the verdicts are those of one thread; they are
+ * collected and reported in seed order, and the listener is only called from the caller's thread.
  */
 public final class PatchBisect
 {
@@ -61,6 +72,7 @@ public final class PatchBisect
     private String scheduleKind = "seeded";
     private long seed;
     private int seeds = 1;
+    private int jobs = 1;
     private Path badTrace;
     private Listener listener = (s, left) -> { };
     /** Events of each seed's recording of the bad end, in seed order. */
@@ -135,6 +147,26 @@ public final class PatchBisect
         }
         this.seeds = count;
         return this;
+    }
+
+    /**
+     * How many seeds run at once (default 1: one after another). More workers than seeds are not
+     * started. The result does not depend on it.
+     */
+    public PatchBisect jobs(final int count)
+    {
+        if (count < 1)
+        {
+            throw new IllegalArgumentException("--jobs must be at least 1, got " + count);
+        }
+        this.jobs = count;
+        return this;
+    }
+
+    /** The workers a run starts: {@link #jobs} capped by the seed count. */
+    public int workers()
+    {
+        return Math.min(jobs, seeds);
     }
 
     /**
@@ -243,13 +275,109 @@ public final class PatchBisect
             throw new IllegalStateException("good, bad and badTrace must be set");
         }
         final List<Patch> candidates = candidates();
+        final ExecutorService pool = workers() > 1 ? pool(workers()) : null;
+        try
+        {
+            return run(candidates, pool);
+        }
+        finally
+        {
+            if (pool != null)
+            {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    /** Worker threads see the caller's context class loader, where plugin scenarios and patches are found. */
+    private static ExecutorService pool(final int workers)
+    {
+        final ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        final AtomicInteger n = new AtomicInteger();
+        return Executors.newFixedThreadPool(workers, r ->
+        {
+            final Thread t = new Thread(r, "pal-bisect-" + n.incrementAndGet());
+            t.setDaemon(true);
+            t.setContextClassLoader(loader);
+            return t;
+        });
+    }
+
+    /**
+     * perSeed(i) for every seed index, in seed order: on the pool if there is one. Every task is
+     * waited for before a failure is rethrown (the first in seed order, as one thread would have
+     * met it), so no run is still writing into the trace directory when the caller cleans it up.
+     */
+    private static <T> List<T> eachSeed(final int count, final ExecutorService pool, final IntFunction<T> perSeed)
+    {
+        final List<T> out = new ArrayList<>(count);
+        if (pool == null)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                out.add(perSeed.apply(i));
+            }
+            return out;
+        }
+        final List<Future<T>> futures = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            final int seedIndex = i;
+            futures.add(pool.submit(() -> perSeed.apply(seedIndex)));
+        }
+        Throwable failure = null;
+        boolean interrupted = false;
+        for (final Future<T> f : futures)
+        {
+            while (true)
+            {
+                try
+                {
+                    out.add(f.get());
+                    break;
+                }
+                catch (final ExecutionException e)
+                {
+                    if (failure == null)
+                    {
+                        failure = e.getCause();
+                    }
+                    break;
+                }
+                catch (final InterruptedException e)
+                {
+                    interrupted = true; // keep waiting: the runs write into the caller's directory
+                }
+            }
+        }
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
+        }
+        if (failure instanceof RuntimeException)
+        {
+            throw (RuntimeException)failure;
+        }
+        if (failure instanceof Error)
+        {
+            throw (Error)failure;
+        }
+        if (failure != null)
+        {
+            throw new IllegalStateException(failure);
+        }
+        return out;
+    }
+
+    private BisectResult run(final List<Patch> candidates, final ExecutorService pool)
+    {
         final int n = candidates.size();
         final long t0 = System.nanoTime();
         final List<BisectStep> steps = new ArrayList<>();
         // The bad end: candidate n of a first-bad bisect, candidate 0 of a first-fix one.
         final int badEnd = firstFix ? 0 : n;
         final int goodEnd = n - badEnd;
-        final BisectStep recorded = record(candidates, badEnd);
+        final BisectStep recorded = record(candidates, badEnd, pool);
         steps.add(recorded);
         listener.step(recorded, n - 1);
         long events = 0;
@@ -261,7 +389,7 @@ public final class PatchBisect
         final Verdict.Kind[] known = new Verdict.Kind[n + 1];
         known[badEnd] = Verdict.Kind.BAD;
         int replays = 0;
-        final BisectStep other = replayStep(candidates, goodEnd, goodVersion, true);
+        final BisectStep other = replayStep(candidates, goodEnd, goodVersion, true, pool);
         replays += seeds;
         steps.add(other);
         if (other.kind != Verdict.Kind.GOOD)
@@ -283,7 +411,7 @@ public final class PatchBisect
             {
                 break;
             }
-            final BisectStep step = replayStep(candidates, k, label(k), false);
+            final BisectStep step = replayStep(candidates, k, label(k), false, pool);
             replays += seeds;
             known[k] = step.kind;
             if (step.kind == oldKind)
@@ -321,33 +449,33 @@ public final class PatchBisect
         return s.perSeed.size() == 1 ? s.message : s.seedSummary() + "; " + s.message;
     }
 
-    private BisectStep record(final List<Patch> candidates, final int k)
+    private BisectStep record(final List<Patch> candidates, final int k, final ExecutorService pool)
     {
         final long s0 = System.nanoTime();
+        final List<palimpsest.recorder.RecordingSummary> runs = eachSeed(seeds, pool, i -> new Recording(scenario).config(config)
+            .context(new ScenarioContext(args, badVersion, List.of()))
+            .schedule(scheduleKind, seed + i).output(traceOf(i)).run());
         final List<BisectStep.SeedVerdict> verdicts = new ArrayList<>();
         recordedEvents.clear();
         for (int i = 0; i < seeds; i++)
         {
-            final palimpsest.recorder.RecordingSummary rec = new Recording(scenario).config(config)
-                .context(new ScenarioContext(args, badVersion, List.of()))
-                .schedule(scheduleKind, seed + i).output(traceOf(i)).run();
-            recordedEvents.add(rec.events());
-            verdicts.add(new BisectStep.SeedVerdict(seed + i, rec.verdict()));
+            recordedEvents.add(runs.get(i).events());
+            verdicts.add(new BisectStep.SeedVerdict(seed + i, runs.get(i).verdict()));
         }
         return new BisectStep(k, null, badVersion, verdicts, System.nanoTime() - s0, true, firstFix);
     }
 
     /** Replays candidate k over every recorded seed; an end is named by its version, not its last patch. */
-    private BisectStep replayStep(final List<Patch> candidates, final int k, final String label, final boolean end)
+    private BisectStep replayStep(final List<Patch> candidates, final int k, final String label, final boolean end,
+        final ExecutorService pool)
     {
         final long s0 = System.nanoTime();
-        final List<BisectStep.SeedVerdict> verdicts = new ArrayList<>();
-        for (int i = 0; i < seeds; i++)
+        final List<BisectStep.SeedVerdict> verdicts = eachSeed(seeds, pool, i ->
         {
             final ReplayResult r = replay(candidates, k, traceOf(i));
-            verdicts.add(new BisectStep.SeedVerdict(seed + i,
-                r.verdict != null ? r.verdict : Verdict.skip("the replay gave no verdict: " + r.outcome)));
-        }
+            return new BisectStep.SeedVerdict(seed + i,
+                r.verdict != null ? r.verdict : Verdict.skip("the replay gave no verdict: " + r.outcome));
+        });
         return new BisectStep(k, k == 0 || end ? null : candidates.get(k - 1), label, verdicts, System.nanoTime() - s0, false,
             firstFix);
     }
