@@ -48,7 +48,10 @@ class JosEnvSetupVmStoryTest
             freedUnderSomeone |= out.indexOf("freed 0x" + pa + "\n", alloc.end()) >= 0;
         }
         assertTrue(freedUnderSomeone, r::toString);
-        assertTrue(out.matches("(?s).*\\[0000100\\d] user fault va [0-9a-f]+ ip [0-9a-f]+\\n.*") || out.contains("BUG: Bad page state"), r::toString);
+        // The damage shows later, in one of the shapes the schedule picks: an environment's exception
+        // frame holding another's bytes, its own data overwritten, or the freed page's state at exit.
+        assertTrue(out.matches("(?s).*\\[0000100\\d] user fault va [0-9a-f]+ ip [0-9a-f]+\\n.*") || out.contains("BUG: Bad page state") ||
+            out.matches("(?s).*\\[0000100\\d] string at [0-9a-f]+ was overwritten\\n.*"), r::toString);
     }
 
     @Test
