@@ -36,7 +36,7 @@ class JosEnvSetupVmStoryTest
     static void record()
     {
         bad = dir.resolve("bad");
-        final PalRunner.Result r = PalRunner.pal("record", "--scenario", "jos-user-exception", "--kernel", "jos-lab4b", "-o", bad.toString());
+        final PalRunner.Result r = PalRunner.pal("record", "--scenario", "jos-user-exception", "--kernel", "jos-lab4b", "--seed", "1", "-o", bad.toString());
         assertEquals(1, r.rc(), r::toString);
         final String out = r.out();
         // The notes' shapes: an exception stack allocated by one environment, then freed under it.
