@@ -15,9 +15,16 @@ public abstract class ShadowAnalyzerFactory implements AnalyzerFactory
 
     private final String name;
     private final String description;
-    private final Maker maker;
+    private final java.util.function.Function<AnalysisContext, Analyzer> maker;
 
     protected ShadowAnalyzerFactory(final String name, final String description, final Maker maker)
+    {
+        this(c -> maker.make(c.shadow, c.owners, c.symbols), name, description);
+    }
+
+    /** For an analyzer made from other parts of the context (the header's cpu count, the trace). */
+    protected ShadowAnalyzerFactory(final java.util.function.Function<AnalysisContext, Analyzer> maker, final String name,
+        final String description)
     {
         this.name = name;
         this.description = description;
@@ -39,6 +46,6 @@ public abstract class ShadowAnalyzerFactory implements AnalyzerFactory
     @Override
     public Analyzer create(final AnalysisContext c)
     {
-        return maker.make(c.shadow, c.owners, c.symbols);
+        return maker.apply(c);
     }
 }

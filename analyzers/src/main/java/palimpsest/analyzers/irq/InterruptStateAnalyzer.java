@@ -284,24 +284,12 @@ public final class InterruptStateAnalyzer implements Analyzer
     }
 
     /** {@code pal analyze --only irq-state}. */
-    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    public static final class Factory extends palimpsest.analyzers.ShadowAnalyzerFactory
     {
-        @Override
-        public String name()
+        public Factory()
         {
-            return "irq-state";
-        }
-
-        @Override
-        public String description()
-        {
-            return "an interrupt whose handler failed: why the cpu was in that state (who set IF, CPL; the gate type)";
-        }
-
-        @Override
-        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
-        {
-            return new InterruptStateAnalyzer(c.header.cpuCount(), c.symbols);
+            super((palimpsest.analyzers.AnalysisContext c) -> new InterruptStateAnalyzer(c.header.cpuCount(), c.symbols), "irq-state",
+                "an interrupt whose handler failed: why the cpu was in that state (who set IF, CPL; the gate type)");
         }
     }
 }

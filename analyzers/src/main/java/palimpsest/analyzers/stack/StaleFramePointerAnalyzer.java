@@ -283,24 +283,12 @@ public final class StaleFramePointerAnalyzer implements Analyzer
     }
 
     /** {@code pal analyze --only stale-fp}. */
-    public static final class Factory implements palimpsest.analyzers.AnalyzerFactory
+    public static final class Factory extends palimpsest.analyzers.ShadowAnalyzerFactory
     {
-        @Override
-        public String name()
+        public Factory()
         {
-            return "stale-fp";
-        }
-
-        @Override
-        public String description()
-        {
-            return "an interrupt taken with FP below SP on the same stack: the handler's frames clobber the stale chain";
-        }
-
-        @Override
-        public palimpsest.analyzers.Analyzer create(final palimpsest.analyzers.AnalysisContext c)
-        {
-            return new StaleFramePointerAnalyzer(c.header.cpuCount(), c.symbols);
+            super((palimpsest.analyzers.AnalysisContext c) -> new StaleFramePointerAnalyzer(c.header.cpuCount(), c.symbols), "stale-fp",
+                "an interrupt taken with FP below SP on the same stack: the handler's frames clobber the stale chain");
         }
     }
 }
