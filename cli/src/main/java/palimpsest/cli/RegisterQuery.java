@@ -41,7 +41,7 @@ final class RegisterQuery
         if (a.event < 0)
         {
             out.println("who wrote " + what + " on cpu" + cpu + " before " + when + ": nobody (the reset value)");
-            return 1;
+            return Whole.exit(io, 1, Whole.of(trace)); // "nobody" from a cut or damaged trace is not an answer
         }
         final Symbols symbols = Symbols.of(h, plugins.catalog());
         final Probe.Sight s = Probe.look(trace, symbols, List.of(a.event)).get(0);
@@ -53,6 +53,6 @@ final class RegisterQuery
             + " at " + symbols.sym(a.pc));
         out.println("  writer: " + symbols.chain(a.pc, s.stack));
         out.print(symbols.stack(new StringBuilder(), a.pc, s.stack).toString().replaceAll("(?m)^", "  "));
-        return 0;
+        return Whole.exit(io, 0, Whole.of(trace));
     }
 }
