@@ -27,7 +27,9 @@ public final class SvgTimeline implements TimelineSink
     private static final int TOP = 56;
     private static final int ROW = 12;
     private static final int ROWS = 4;
-    private static final int TRACK_GAP = 10;
+    private static final int LANES = 3;
+    private static final int LANE = 9;
+    private static final int TRACK_GAP = 6 + LANES * LANE;
     private static final int NODE_HEADER = 18;
     private static final int MAX_MARKERS = 400;
     private static final int MAX_ARROWS = 1000;
@@ -86,6 +88,7 @@ public final class SvgTimeline implements TimelineSink
     private final Map<String, String> arrows = new LinkedHashMap<>();    // "xs ks xf kf" -> name
     private long markersLeftOut;
     private long arrowsLeftOut;
+    private long unlabelled;
 
     /** @param first first timestamp shown, @param last last one (inclusive) */
     public SvgTimeline(final Writer out, final String title, final long first, final long last)
@@ -329,9 +332,51 @@ public final class SvgTimeline implements TimelineSink
     private void markers(final StringBuilder sb, final Map<Long, Integer> y)
     {
         sb.append("<g class=\"markers\">\n");
-        final int top = TOP;
         final int bottom = y.values().stream().mapToInt(Integer::intValue).max().orElse(TOP) + ROWS * ROW;
-        int lane = 0;
+        final int firstTrack = y.values().stream().mapToInt(Integer::intValue).min().orElse(TOP);
+        // Labels go in lanes under their track, each in the first lane free at its x; one that fits
+        // nowhere keeps only its tooltip.
+        final Map<Integer, int[]> laneEnds = new HashMap<>();
+        final Map<String, String> labels = new HashMap<>();
+        long unlabelled = 0;
+        final List<Map.Entry<String, int[]>> byPriority = new ArrayList<>(markers.entrySet());
+        byPriority.sort(java.util.Comparator.comparingInt(m -> priority(markerCategory.get(m.getKey()))));
+        for (final Map.Entry<String, int[]> m : byPriority)
+        {
+            final String[] p = m.getKey().split(" ", 3);
+            final int x = LEFT + m.getValue()[0];
+            final int count = m.getValue()[1];
+            final String category = markerCategory.get(m.getKey());
+            final Integer ty = "all".equals(p[0]) ? null : y.get(Long.parseLong(p[0]));
+            final int y1 = ty == null ? bottom : ty + ROWS * ROW;
+            final String colour = colour(category);
+            final String name = p[2] + (count > 1 ? " (x" + count + ")" : "");
+            final String label = name.length() > 48 ? name.substring(0, 47) + "~" : name;
+            final int w = label.length() * 5 + 6;
+            final boolean right = x + w > LEFT + WIDTH + 10;   // near the right edge: the label ends at the marker
+            final int from = right ? x - w : x;
+            final int[] ends = laneEnds.computeIfAbsent(y1, k -> new int[LANES * 2]);   // pairs: start, end
+            int lane = -1;
+            for (int i = 0; i < LANES && lane < 0; i++)
+            {
+                if (ends[2 * i + 1] == 0 || from + w <= ends[2 * i] || from >= ends[2 * i + 1])
+                {
+                    lane = i;
+                }
+            }
+            if (lane >= 0 && (ends[2 * lane + 1] == 0 || from >= ends[2 * lane + 1] || from + w <= ends[2 * lane]))
+            {
+                // Lanes keep the span they cover so far (an approximation: labels only extend it).
+                ends[2 * lane] = ends[2 * lane + 1] == 0 ? from : Math.min(ends[2 * lane], from);
+                ends[2 * lane + 1] = Math.max(ends[2 * lane + 1], from + w);
+                labels.put(m.getKey(), "<text x=\"" + (right ? x - 2 : x + 2) + "\" y=\"" + (y1 + LANE + lane * LANE - 1) + "\" fill=\"" +
+                    colour + "\" font-size=\"8\"" + (right ? " text-anchor=\"end\"" : "") + ">" + esc(label) + "</text>");
+            }
+            else
+            {
+                unlabelled++;
+            }
+        }
         for (final Map.Entry<String, int[]> m : markers.entrySet())
         {
             final String[] p = m.getKey().split(" ", 3);
@@ -339,22 +384,38 @@ public final class SvgTimeline implements TimelineSink
             final int count = m.getValue()[1];
             final String category = markerCategory.get(m.getKey());
             final Integer ty = "all".equals(p[0]) ? null : y.get(Long.parseLong(p[0]));
-            final int y0 = ty == null ? top : ty;
+            final int y0 = ty == null ? firstTrack : ty;
             final int y1 = ty == null ? bottom : ty + ROWS * ROW;
-            final String colour = "finding".equals(category) || "oops".equals(category) ? "#c00000" : "#222";
+            final String colour = colour(category);
             final String name = p[2] + (count > 1 ? " (x" + count + ")" : "");
             sb.append("<g class=\"marker\" data-category=\"").append(esc(category)).append("\"><title>").append(esc(name)).append("</title>");
             sb.append("<line x1=\"").append(x + 0.5).append("\" y1=\"").append(y0).append("\" x2=\"").append(x + 0.5).append("\" y2=\"")
                 .append(y1).append("\" stroke=\"").append(colour).append("\" stroke-width=\"1\"/>");
             sb.append("<path d=\"M ").append(x - 3).append(' ').append(y0).append(" L ").append(x + 4).append(' ').append(y0)
                 .append(" L ").append(x + 0.5).append(' ').append(y0 + 5).append(" z\" fill=\"").append(colour).append("\"/>");
-            // Labels go in three lanes below the track so neighbours overlap less.
-            final int ly = y1 + 8 + (lane++ % 3) * 9 - (ty == null ? 0 : ROWS * ROW - 2 * ROW);
-            final String label = name.length() > 48 ? name.substring(0, 47) + "~" : name;
-            sb.append("<text x=\"").append(x + 3).append("\" y=\"").append(ly).append("\" fill=\"").append(colour)
-                .append("\" font-size=\"8\">").append(esc(label)).append("</text></g>\n");
+            sb.append(labels.getOrDefault(m.getKey(), "")).append("</g>\n");
         }
         sb.append("</g>\n");
+        this.unlabelled = unlabelled;
+    }
+
+    /** Which markers get a label first when they crowd. */
+    private static int priority(final String category)
+    {
+        switch (category == null ? "" : category)
+        {
+            case "oops": return 0;
+            case "power": return 1;
+            case "finding": return 2;
+            case "hotplug": return 3;
+            case "module": return 4;
+            default: return 5;
+        }
+    }
+
+    private static String colour(final String category)
+    {
+        return "finding".equals(category) || "oops".equals(category) ? "#c00000" : "power".equals(category) ? "#1f5fbf" : "#222";
     }
 
     private void axis(final StringBuilder sb, final long first, final long last, final int y)
@@ -387,6 +448,10 @@ public final class SvgTimeline implements TimelineSink
         }
         sb.append("<text x=\"8\" y=\"").append(y + 26).append("\">rows: task, then nested interrupts/exceptions; arrows: IPIs (solid), "
             + "frames (dashed); a slice narrower than a pixel fills that pixel");
+        if (unlabelled > 0)
+        {
+            sb.append("; ").append(unlabelled).append(" marker label(s) did not fit: see their tooltips");
+        }
         if (markersLeftOut > 0 || arrowsLeftOut > 0)
         {
             sb.append("; not drawn: ").append(markersLeftOut).append(" marker(s), ").append(arrowsLeftOut).append(" arrow(s)");
