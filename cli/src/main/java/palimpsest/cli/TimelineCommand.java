@@ -125,7 +125,7 @@ final class TimelineCommand implements Callable<Integer>
              Writer w = new BufferedWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8), 1 << 16))
         {
             final TimelineSink sink = svg ? new SvgTimeline(w, title, from, span) : new ChromeTraceWriter(w, title);
-            stats = new Timeline(h, symbols, shadow, findings, from, last, sink).run(r, progress);
+            stats = new Timeline(h, symbols, shadow, findings, from, last, sink).describeFramesWith(scenario).run(r, progress);
             extent = Whole.of(trace, r);
         }
         catch (final IOException | UncheckedIOException e)

@@ -276,6 +276,38 @@ class TimelineCommandTest
     }
 
     @Test
+    void framesBetweenNodesAreArrowsFromOneNicToTheOther() throws IOException
+    {
+        final Path echo = dir.resolve("echo");
+        final PalRunner.Result rec = PalRunner.pal("record", "--scenario", "net-echo", "--arg", "frames=8", "-o", echo.toString());
+        assertEquals(0, rec.rc(), rec::toString);
+        final Path json = dir.resolve("echo.json");
+        final PalRunner.Result r = PalRunner.pal("timeline", echo.toString(), "-o", json.toString());
+        assertEquals(0, r.rc(), r::toString);
+        final List<JsonNode> evs = events(new ObjectMapper().readTree(json.toFile()));
+        wellFormed(evs);
+        final Map<Long, String> from = new HashMap<>();
+        final List<String> arrows = new ArrayList<>();
+        for (final JsonNode e : evs)
+        {
+            if ("net".equals(e.path("cat").asText()) && "s".equals(e.get("ph").asText()))
+            {
+                from.put(e.get("id").asLong(), e.get("pid").asInt() + "/" + e.get("tid").asInt());
+            }
+            if ("net".equals(e.path("cat").asText()) && "f".equals(e.get("ph").asText()))
+            {
+                arrows.add(from.get(e.get("id").asLong()) + " -> " + e.get("pid").asInt() + "/" + e.get("tid").asInt());
+            }
+        }
+        // 8 frames out, 8 echoes back, each from one node's NIC thread to the other's.
+        assertEquals(16, arrows.size(), arrows::toString);
+        final int nic0 = palimpsest.trace.EventKind.deviceId(0);
+        final int nic1 = palimpsest.trace.EventKind.deviceId(1);
+        assertEquals(8, arrows.stream().filter(a -> a.equals("0/" + nic0 + " -> 1/" + nic1)).count(), arrows::toString);
+        assertEquals(8, arrows.stream().filter(a -> a.equals("1/" + nic1 + " -> 0/" + nic0)).count(), arrows::toString);
+    }
+
+    @Test
     void badInputIsOneLine()
     {
         final PalRunner.Result fmt = PalRunner.pal("timeline", bad.toString(), "-o", dir.resolve("x").toString(), "--format", "png");

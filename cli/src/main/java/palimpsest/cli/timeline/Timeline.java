@@ -15,6 +15,7 @@ import palimpsest.analyzers.regs.RegisterWriters;
 import palimpsest.emulator.Apic;
 import palimpsest.emulator.Cpu;
 import palimpsest.emulator.InterruptSource;
+import palimpsest.emulator.Scenario;
 import palimpsest.kernel.Mark;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
@@ -90,6 +91,7 @@ public final class Timeline
     private final Symbols symbols;
     private final MachineShadow shadow;
     private final TimelineSink sink;
+    private Scenario frameNames;
     private final long from;
     private final long to;
     private final List<Finding> findings;
@@ -137,6 +139,13 @@ public final class Timeline
             traps.add(new ArrayDeque<>());
             ipis.add(new ArrayList<>());
         }
+    }
+
+    /** Names network frames as the scenario reads their payload (pal dump's "ibapi REQ ..."). */
+    public Timeline describeFramesWith(final Scenario scenario)
+    {
+        frameNames = scenario;
+        return this;
     }
 
     /** Reads the trace to its end (or past the window) and finishes the sink. */
@@ -430,14 +439,15 @@ public final class Timeline
         final long ts = e.index();
         final long peer = e.a();
         final long frame = e.b();
+        final String what = showing && frameNames != null ? frameNames.describeFrame(e.payload(), e.payloadLength()) : null;
         if (kind == EventKind.NET_SEND)
         {
             final Pending p = new Pending(nextFlow++, peer, false, showing, "frame " + frame + " to node" + peer, "net");
             frames.put((long)node << 40 | (frame & 0xff_ffff_ffffL), p);
             if (showing)
             {
-                sink.complete(node, tid, ts, 1, "send " + frame, "net", "frame", Long.toString(frame), "to", "node" + peer,
-                    "bytes", Integer.toString(e.payloadLength()));
+                sink.complete(node, tid, ts, 1, "send " + frame + (what == null ? "" : " " + what), "net", "frame", Long.toString(frame),
+                    "to", "node" + peer, "bytes", Integer.toString(e.payloadLength()), "payload", what);
                 sink.flow(true, p.id, node, tid, ts, p.name, "net");
                 stats.slices++;
                 stats.flows++;
@@ -445,8 +455,8 @@ public final class Timeline
         }
         else if (showing)
         {
-            sink.complete(node, tid, ts, 1, "deliver " + frame, "net", "frame", Long.toString(frame), "from", "node" + peer,
-                "bytes", Integer.toString(e.payloadLength()));
+            sink.complete(node, tid, ts, 1, "deliver " + frame + (what == null ? "" : " " + what), "net", "frame", Long.toString(frame),
+                "from", "node" + peer, "bytes", Integer.toString(e.payloadLength()), "payload", what);
             stats.slices++;
             final Pending p = frames.remove(peer << 40 | (frame & 0xff_ffff_ffffL));
             if (p != null && p.shown)
