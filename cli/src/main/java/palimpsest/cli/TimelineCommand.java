@@ -93,6 +93,15 @@ final class TimelineCommand implements Callable<Integer>
             h = r.header();
         }
         plugins.requireFor(h, "timeline");
+        // The chunk digests give the event count without decoding: the SVG's x scale needs it, and a
+        // window past the end is refused (as state --at is) before anything is written.
+        final Whole.Extent readable = Whole.of(trace);
+        if (from > 0 && from >= readable.events)
+        {
+            throw new UserError("--from " + from + " is beyond the last event " +
+                (readable.events == 0 ? "(there is none)" : Long.toString(readable.events - 1)) + " of " + trace +
+                (readable.complete() ? "" : " (" + readable.message + ")"));
+        }
         final long last = to != null ? to : Long.MAX_VALUE;
         final List<Finding> findings;
         if (noFindings)
@@ -116,8 +125,7 @@ final class TimelineCommand implements Callable<Integer>
         final String title = trace + ": " + h.scenario() + (h.kernelVersion().isEmpty() ? "" : " " + h.kernelVersion()) +
             (h.kernelPatches().isEmpty() ? "" : " " + String.join(" ", h.kernelPatches())) + ", " + h.nodes() + " node(s) x " +
             h.cpusPerNode() + " cpu(s), schedule " + h.scheduleKind() + " seed " + h.seed();
-        // The SVG's x scale needs the span before drawing: the chunk digests give the event count without decoding.
-        final long span = svg ? Math.min(last, Math.max(from, Whole.of(trace).events - 1)) : last;
+        final long span = Math.max(from, Math.min(last, readable.events - 1));
         final Timeline.Stats stats;
         final Whole.Extent extent;
         final PassProgress progress = new PassProgress(io, "timeline");

@@ -160,6 +160,20 @@ class TimelineCommandTest
         final long resume = firstInstant(evs, "resume");
         final long oops = firstInstant(evs, "oops in __d_lookup");
         assertTrue(suspend > 0 && resume > suspend && oops > resume, suspend + " " + resume + " " + oops);
+        // The module the pokes hit was loaded before; cpu1 went down and came back up between suspend and resume.
+        final long load = firstInstant(evs, "module-load e1000");
+        assertTrue(load > 0 && load < suspend, "module-load " + load);
+        long down = -1;
+        long up = -1;
+        for (final JsonNode e : evs)
+        {
+            if ("i".equals(e.get("ph").asText()) && e.get("tid").asInt() == 1 && e.get("ts").asLong() > suspend)
+            {
+                down = down < 0 && e.get("name").asText().equals("cpu-down 1") ? e.get("ts").asLong() : down;
+                up = up < 0 && e.get("name").asText().equals("cpu-up 1") ? e.get("ts").asLong() : up;
+            }
+        }
+        assertTrue(down > suspend && up > down && resume > up, down + " " + up);
         // The 0xf0 text_poke into the e1000 site (the dentry's byte) between resume's start and the oops.
         long poke = -1;
         for (final JsonNode e : evs)
@@ -318,5 +332,9 @@ class TimelineCommandTest
         final PalRunner.Result window = PalRunner.pal("timeline", bad.toString(), "-o", dir.resolve("y").toString(), "--from", "9", "--to", "3");
         assertEquals(2, window.rc(), window::toString);
         assertEquals(1, window.err().lines().count(), window::toString);
+        final PalRunner.Result beyond = PalRunner.pal("timeline", bad.toString(), "-o", dir.resolve("z").toString(), "--from", "99999999");
+        assertEquals(2, beyond.rc(), beyond::toString);
+        assertTrue(beyond.err().startsWith("pal: --from 99999999 is beyond the last event "), beyond::toString);
+        assertFalse(Files.exists(dir.resolve("z")), "nothing written");
     }
 }

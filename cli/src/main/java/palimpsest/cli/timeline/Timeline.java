@@ -486,8 +486,12 @@ public final class Timeline
         }
         else if (type == Mark.MODULE_LOAD || type == Mark.MODULE_UNLOAD)
         {
-            instant(cpu, ts, Mark.name(type), "module", "module", Symbols.hex16(e.b()), "text", Symbols.hex16(e.c()),
-                "text symbol", symbols.sym(e.c()), "at", at);
+            // The module's name is what its text symbolizes to: "e1000_probe+0x0/0x80 [e1000]".
+            final String text = symbols.sym(e.c());
+            final int open = text.lastIndexOf(" [");
+            final String module = open >= 0 && text.endsWith("]") ? " " + text.substring(open + 2, text.length() - 1) : "";
+            instant(cpu, ts, Mark.name(type) + module, "module", "module", Symbols.hex16(e.b()), "text", Symbols.hex16(e.c()),
+                "text symbol", text, "at", at);
         }
         else if (type == Mark.TEXT_POKE)
         {
