@@ -228,6 +228,9 @@ class TimelineCommandTest
         }
         assertTrue(firstInstant(evs, "suspend") > 0 && firstInstant(evs, "resume") > 0);
         assertEquals(-1, firstInstant(evs, "oops"));
+        // The IPI sent just after resume is delivered after the window: its arrow ends at the window's end, saying so.
+        assertTrue(evs.stream().anyMatch(e -> "X".equals(e.get("ph").asText()) && e.get("name").asText().equals("ipi fixed 0xfd not delivered")
+            && e.get("ts").asLong() == 1280001 && e.get("tid").asInt() == 1), "undelivered ipi at the window's end");
         assertEquals(-1, firstInstant(evs, "["), "no findings with --no-findings");
     }
 

@@ -155,9 +155,10 @@ public final class SvgTimeline implements TimelineSink
         final Track t = track(node, tid);
         final int x0 = x(ts);
         final int x1 = Math.max(x0, x(ts + duration) - 1);
+        final byte style = (byte)("net".equals(category) ? NET : style("irq-" + category));
         for (int x = x0; x <= x1; x++)
         {
-            t.px[0][x] = (byte)NET;
+            t.px[0][x] = style;
         }
     }
 

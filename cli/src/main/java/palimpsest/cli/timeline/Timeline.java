@@ -544,19 +544,23 @@ public final class Timeline
     {
         for (int c = 0; c < cpus; c++)
         {
-            for (final Pending p : ipis.get(c))
-            {
-                if (p.shown && started[c])
-                {
-                    sink.flow(false, p.id, nodeOf(c), c, ts, p.name + " (not delivered)", p.category);
-                }
-            }
-            ipis.get(c).clear();
             if (started[c])
             {
                 closeTraps(c, ts, traps.get(c));
                 end(c, ts);
             }
+            for (final Pending p : ipis.get(c))
+            {
+                if (p.shown)
+                {
+                    // Still pending when the window ends: the arrow ends there, on a slice saying so (after
+                    // the cpu's slices closed, so it nests in none of them).
+                    sink.complete(nodeOf(c), c, ts, 1, p.name + " not delivered", p.category);
+                    sink.flow(false, p.id, nodeOf(c), c, ts, p.name, p.category);
+                    stats.slices++;
+                }
+            }
+            ipis.get(c).clear();
         }
         for (final Map.Entry<Long, Pending> f : frames.entrySet().stream()
             .sorted(Map.Entry.comparingByValue((x, y) -> Long.compare(x.id, y.id))).toList())
@@ -571,8 +575,8 @@ public final class Timeline
                     nicNamed[node] = true;
                     sink.track(node, tid, "nic" + node);
                 }
-                sink.complete(node, tid, ts, 1, "not delivered", "net");
-                sink.flow(false, p.id, node, tid, ts, p.name + " (not delivered)", "net");
+                sink.complete(node, tid, ts, 1, p.name + " not delivered", "net");
+                sink.flow(false, p.id, node, tid, ts, p.name, "net");
                 stats.slices++;
             }
         }
