@@ -216,7 +216,10 @@ class TimelineCommandTest
         final PalRunner.Result r = PalRunner.pal("timeline", bad.toString(), "-o", json.toString(), "--from", "1270000", "--to",
             "1280000", "--no-findings");
         assertEquals(0, r.rc(), r::toString);
-        final List<JsonNode> evs = events(new ObjectMapper().readTree(json.toFile()));
+        final JsonNode doc = new ObjectMapper().readTree(json.toFile());
+        assertTrue(doc.get("otherData").get("traceStatus").asText().startsWith("trace complete"), doc.get("otherData").toString());
+        assertEquals("1270000..1280000", doc.get("otherData").get("events").asText());
+        final List<JsonNode> evs = events(doc);
         wellFormed(evs);
         for (final JsonNode e : evs)
         {

@@ -40,7 +40,7 @@ public final class SvgTimeline implements TimelineSink
         "syscall (int)", "page fault", "exception", "net"
     };
     private static final String[] COLOURS = {
-        "none", "#8fb3de", "#a6d0a1", "#d9c48b", "#c5a3d6", "#9ed6d1", "#e0a9b8", "#b9c27e", "#a9b4c9", "#c8c8c8",
+        "none", "#8fb3de", "#a6d0a1", "#d9c48b", "#d6b0b0", "#b8b8e0", "#cfd98f", "#e0c0a0", "#a9b4c9", "#c8c8c8",
         "#f28e2b", "#4e79a7", "#b07aa1", "#59a14f", "#76b7b2", "#edc948", "#e15759", "#9c1b1b", "#9c755f"
     };
     private static final int BOOT = 9;

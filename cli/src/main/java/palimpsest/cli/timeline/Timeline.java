@@ -22,6 +22,7 @@ import palimpsest.trace.EventKind;
 import palimpsest.trace.Reg;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceReader;
+import palimpsest.trace.TraceStatus;
 
 /**
  * One pass over a trace that turns its events into a timeline: per cpu, a slice for the task it runs
@@ -193,6 +194,10 @@ public final class Timeline
                 }
             }
             closeAll(end);
+        }
+        if (reader.status() == TraceStatus.READING)
+        {
+            reader.verify();   // a window ends early: the rest is still checked, so the file says whether the trace is whole
         }
         stats.firstEvent = showing ? Math.max(from, 0) : -1;
         stats.lastEvent = showing ? last : -1;
