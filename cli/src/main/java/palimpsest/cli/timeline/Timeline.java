@@ -109,6 +109,8 @@ public final class Timeline
     private final boolean[] nicNamed;
     private final Stats stats = new Stats();
     private boolean showing;
+    private boolean tracksNamed;
+    private long last = -1;
     private long nextFlow = 1;
     private int nextFinding;
 
@@ -152,35 +154,64 @@ public final class Timeline
     /** Reads the trace to its end (or past the window) and finishes the sink. */
     public Stats run(final TraceReader reader, final LongConsumer progress)
     {
-        for (int c = 0; c < cpus; c++)
-        {
-            sink.track(c / perNode, c, "cpu" + c);
-        }
         final Event e = new Event();
-        long last = -1;
-        while (reader.next(e))
+        while (reader.next(e) && accept(e))
         {
-            final long index = e.index();
-            if (index > to)
+            if (progress != null && (e.index() & 0xfffff) == 0)
             {
-                break;
-            }
-            last = index;
-            if (!showing && index >= from)
-            {
-                show(index);
-            }
-            if (shadow != null)
-            {
-                symbols.onEvent(e);
-                shadow.apply(e);
-            }
-            onEvent(e);
-            if (progress != null && (index & 0xfffff) == 0)
-            {
-                progress.accept(index);
+                progress.accept(e.index());
             }
         }
+        if (reader.status() == TraceStatus.READING)
+        {
+            reader.verify();   // a window ends early: the rest is still checked, so the file says whether the trace is whole
+        }
+        return finish(reader.statusMessage());
+    }
+
+    /**
+     * One event, in trace order.
+     *
+     * @return false once past the window (the event is not used; call {@link #finish})
+     */
+    public boolean accept(final Event e)
+    {
+        nameTracks();
+        final long index = e.index();
+        if (index > to)
+        {
+            return false;
+        }
+        last = index;
+        if (!showing && index >= from)
+        {
+            show(index);
+        }
+        if (shadow != null)
+        {
+            symbols.onEvent(e);
+            shadow.apply(e);
+        }
+        onEvent(e);
+        return true;
+    }
+
+    private void nameTracks()
+    {
+        if (!tracksNamed)
+        {
+            tracksNamed = true;
+            for (int c = 0; c < cpus; c++)
+            {
+                sink.track(c / perNode, c, "cpu" + c);
+            }
+        }
+    }
+
+    /** Closes what is open at the end of the events read and finishes the sink with the trace's status line. */
+    public Stats finish(final String traceStatus)
+    {
+        nameTracks();
         stats.eventsRead = last + 1;
         final long end = last + 1;
         if (showing)
@@ -195,13 +226,9 @@ public final class Timeline
             }
             closeAll(end);
         }
-        if (reader.status() == TraceStatus.READING)
-        {
-            reader.verify();   // a window ends early: the rest is still checked, so the file says whether the trace is whole
-        }
         stats.firstEvent = showing ? Math.max(from, 0) : -1;
         stats.lastEvent = showing ? last : -1;
-        sink.finish(showing ? from : 0, showing ? end : 0, reader.statusMessage());
+        sink.finish(showing ? from : 0, showing ? end : 0, traceStatus);
         return stats;
     }
 
@@ -506,7 +533,8 @@ public final class Timeline
         }
         else if (type == Mark.OOPS)
         {
-            instant(cpu, ts, "oops in " + symbols.function(e.c()), "oops", "address", Symbols.hex16(e.b()), "pc", symbols.sym(e.c()));
+            final String function = symbols.function(e.c());
+            instant(cpu, ts, "oops in " + (function != null ? function : Symbols.hex16(e.c())), "oops", "address", Symbols.hex16(e.b()), "pc", symbols.sym(e.c()));
         }
         else if (type == Mark.ALT_SMP_SWITCH)
         {
