@@ -22,11 +22,12 @@ import palimpsest.trace.EventKind;
 
 @Command(name = "completion", mixinStandardHelpOptions = true,
     header = "Print a shell completion script for pal (bash or zsh).",
-    description = {"Print a completion script for pal: verbs, options, and the values of --scenario, --kernel,",
-        "--patch, --good/--bad, --invariant, --only, --kind, --schedule and --format, taken from this pal's",
-        "registries (and the --plugin jars given here) when the script is generated. Load it with",
-        "  source <(pal completion bash)        (bash; or put it in ~/.bash_completion)",
-        "  source <(pal completion zsh)         (zsh: the same script, run through bashcompinit)"})
+    description = {"Print a completion script for pal: verbs, options, and the values of",
+        "--scenario, --kernel, --patch, --good/--bad, --invariant, --only, --kind,",
+        "--schedule and --format, from this pal's registries (and the --plugin jars",
+        "given here) as they are when the script is generated. Load it with",
+        "  source <(pal completion bash)   (or put it in ~/.bash_completion)",
+        "  source <(pal completion zsh)    (the same script, through bashcompinit)"})
 final class CompletionCommand implements Callable<Integer>
 {
     private final Io io;

@@ -28,12 +28,13 @@ import palimpsest.trace.TraceReader;
 
 @Command(name = "timeline", mixinStandardHelpOptions = true,
     header = "Write a trace's timeline: Chrome trace-event JSON (Perfetto, chrome://tracing) or an SVG.",
-    description = {"Write a trace's timeline: one process per node, one thread per cpu, a slice for the running task",
-        "with nested slices for interrupts and exceptions, arrows for IPIs and network frames, markers for cpu",
-        "hotplug, suspend/resume, module load/unload, text_poke, oops and the analyzers' findings.",
-        "Timestamps are event numbers (1 us = 1 event in the JSON). Open the JSON at https://ui.perfetto.dev",
-        "(Open trace file) or in chrome://tracing (Load). Exit 0, or 2 for bad input or a truncated or damaged",
-        "trace (the file then holds what was read)."})
+    description = {"Write a trace's timeline: one process per node, one thread per cpu, a slice",
+        "for the running task with nested slices for interrupts and exceptions, arrows",
+        "for IPIs and network frames, markers for cpu hotplug, suspend/resume, module",
+        "load/unload, text_poke, oops and the analyzers' findings. Timestamps are event",
+        "numbers (1 us = 1 event in the JSON). Open the JSON at https://ui.perfetto.dev",
+        "(Open trace file) or in chrome://tracing (Load). Exit 0, or 2 for bad input or",
+        "a truncated or damaged trace (the file then holds what was read)."})
 final class TimelineCommand implements Callable<Integer>
 {
     private final Io io;
