@@ -94,6 +94,22 @@ class CompletionCommandTest
     }
 
     @Test
+    void zshLoadsTheScriptAndRegistersPal() throws Exception
+    {
+        final boolean zsh = java.util.stream.Stream.of(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+            .anyMatch(d -> Files.isExecutable(Path.of(d, "zsh")));
+        org.junit.jupiter.api.Assumptions.assumeTrue(zsh, "no zsh here");
+        final Path z = dir.resolve("pal-completion.zsh");
+        Files.writeString(z, PalRunner.pal("completion", "zsh").out());
+        final Process p = new ProcessBuilder("zsh", "-f", "-c", "source '" + z + "' && print -r -- ${_comps[pal]}")
+            .redirectErrorStream(true).start();
+        final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("_bash_complete") || out.contains("_complete_pal"), out);
+    }
+
+    @Test
     void versionNamesTheTraceFormat()
     {
         final PalRunner.Result v = PalRunner.pal("--version");
