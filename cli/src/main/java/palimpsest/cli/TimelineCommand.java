@@ -127,6 +127,18 @@ final class TimelineCommand implements Callable<Integer>
             (h.kernelPatches().isEmpty() ? "" : " " + String.join(" ", h.kernelPatches())) + ", " + h.nodes() + " node(s) x " +
             h.cpusPerNode() + " cpu(s), schedule " + h.scheduleKind() + " seed " + h.seed();
         final long span = Math.max(from, Math.min(last, readable.events - 1));
+        try
+        {
+            final Path parent = output.toAbsolutePath().getParent();
+            if (parent != null)
+            {
+                Files.createDirectories(parent);
+            }
+        }
+        catch (final IOException e)
+        {
+            throw new UserError("cannot write " + output + ": " + Main.firstLine(String.valueOf(e.getMessage())));
+        }
         final Timeline.Stats stats;
         final Whole.Extent extent;
         final PassProgress progress = new PassProgress(io, "timeline");
