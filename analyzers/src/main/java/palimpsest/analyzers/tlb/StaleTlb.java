@@ -134,6 +134,15 @@ public final class StaleTlb implements Analyzer
         return NAME;
     }
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.WALK | 1 << EventKind.STORE | 1 << EventKind.RMW | 1 << EventKind.LOAD | 1 << EventKind.FETCH | 1 << EventKind.REG | 1 << EventKind.EXCEPTION;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

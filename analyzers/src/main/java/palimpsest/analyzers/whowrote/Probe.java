@@ -37,8 +37,24 @@ public final class Probe
         public long dmaBuffer;
     }
 
+    /**
+     * Answers "what was seen at these events", in the order asked. {@link #of} makes one pass per
+     * call; {@link palimpsest.analyzers.AnalysisContext#looker} answers the probes the second stages
+     * announced ({@link palimpsest.analyzers.Analyzer#probes}) from one shared pass.
+     */
+    public interface Looker
+    {
+        List<Sight> look(List<Long> events);
+    }
+
     private Probe()
     {
+    }
+
+    /** A looker that makes one pass over the trace per call. */
+    public static Looker of(final Path trace, final Symbols symbols)
+    {
+        return events -> look(trace, symbols, events);
     }
 
     public static List<Sight> look(final Path trace, final Symbols symbols, final List<Long> events)
