@@ -96,7 +96,7 @@ public final class AnalysisContext
             return;
         }
         final List<Long> wanted = new ArrayList<>(missing);
-        final List<Probe.Sight> got = Probe.look(trace, symbols, wanted);
+        final List<Probe.Sight> got = Probe.look(trace, symbols, wanted, progress);
         probePasses++;
         for (int i = 0; i < wanted.size(); i++)
         {
