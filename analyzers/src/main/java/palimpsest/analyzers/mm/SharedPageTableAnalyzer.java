@@ -65,6 +65,8 @@ public final class SharedPageTableAnalyzer implements Analyzer
     private final long[] walkCr3;
     /** Leaf entries (physKey) -> slot: the last address space whose MMU walk used the entry, and what it mapped then. */
     private final palimpsest.analyzers.core.LongLongMap leafSlot = new palimpsest.analyzers.core.LongLongMap(1024, -1);
+    /** The pages holding leaf entries of leafSlot: a store's page is asked first (runs of stores to one page ask once). */
+    private final palimpsest.analyzers.core.LongLongMap leafPages = new palimpsest.analyzers.core.LongLongMap(256, -1);
     private long[] leafCr3 = new long[1024];
     private long[] leafPid = new long[1024];
     private long[] leafEvent = new long[1024];
@@ -206,6 +208,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
                 }
                 slot = leaves++;
                 leafSlot.put(key, slot);
+                leafPages.put(key >>> 12, 1);
             }
             final int i = (int)slot;
             if (leafCr3[i] != shadowCr3(cpu) || leafFrame[i] != (e.value() & Paging.ADDR_MASK))
@@ -227,6 +230,10 @@ public final class SharedPageTableAnalyzer implements Analyzer
     private void onStore(final Event e, final int cpu)
     {
         final long key = shadow.physKey(cpu, e.paddr());
+        if (!leafPages.containsKey(key >>> 12))
+        {
+            return;
+        }
         final long slot = leafSlot.get(key);
         if (slot < 0)
         {
