@@ -87,6 +87,15 @@ public final class InterruptStateAnalyzer implements Analyzer
         return "irq-state";
     }
 
+    /** The kinds {@link #onEvent} looks at (its register writers' too). */
+    private static final int KINDS = 1 << EventKind.INTERRUPT | 1 << EventKind.EXCEPTION | 1 << EventKind.LOAD | 1 << EventKind.REG | 1 << EventKind.IO;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

@@ -48,6 +48,15 @@ public final class FrameWalkAnalyzer implements Analyzer
         return "frame-walk";
     }
 
+    /** The kinds {@link #onEvent} looks at (its register writers' too). */
+    private static final int KINDS = 1 << EventKind.LOAD | 1 << EventKind.EXCEPTION;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {
