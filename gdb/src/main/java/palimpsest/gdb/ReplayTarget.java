@@ -322,6 +322,10 @@ public final class ReplayTarget implements AutoCloseable
     public Stop resume(final boolean step, final int stepCpu, final BooleanSupplier interrupted)
     {
         pendingCpu = -1;
+        if (st.position() >= end)
+        {
+            return new Stop(Reason.END, thread, -1, 0, 0, null);
+        }
         final TraceReader r = reader();
         final Event e = scratch;
         final int perNode = st.config().cpusPerNode;
