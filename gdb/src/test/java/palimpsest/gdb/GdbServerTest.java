@@ -242,6 +242,91 @@ class GdbServerTest
     }
 
     @Test
+    void theSymbolFileParsesBackWithTheKernelsAndTheModulesFunctions() throws Exception
+    {
+        final byte[] elf = palimpsest.gdb.elf.SymbolFiles.elfOf(trace, CATALOG);
+        final List<palimpsest.gdb.elf.ElfSymbolFile.Section> sections = palimpsest.gdb.elf.ElfReader.sections(elf);
+        final CodeMap code = TraceState.initial(trace, CATALOG).machine().code();
+        final java.util.Map<String, palimpsest.gdb.elf.ElfSymbolFile.Function> byName = new java.util.HashMap<>();
+        for (final palimpsest.gdb.elf.ElfSymbolFile.Section sec : sections)
+        {
+            for (final palimpsest.gdb.elf.ElfSymbolFile.Function f : sec.functions())
+            {
+                byName.put(f.name(), f);
+                assertTrue(Long.compareUnsigned(f.start(), sec.start()) >= 0 && Long.compareUnsigned(f.start() + f.size(), sec.end()) <= 0,
+                    f + " inside " + sec.name());
+            }
+        }
+        final long[] count = new long[1];
+        code.forEachSymbol((name, start, size) ->
+        {
+            count[0]++;
+            assertEquals(start, byName.get(name).start(), name);
+            assertEquals(size, byName.get(name).size(), name);
+        });
+        assertTrue(count[0] > 100);
+        assertTrue(sections.stream().anyMatch(x -> x.name().equals(".text") && x.functions().stream().anyMatch(f -> f.name().equals("text_poke"))));
+        // the e1000 module the scenario loads, at its load address in module space
+        final palimpsest.gdb.elf.ElfSymbolFile.Function watchdog = byName.get("e1000_watchdog");
+        assertTrue(watchdog != null && Long.compareUnsigned(watchdog.start(), Layout.MODULES_VADDR) >= 0, String.valueOf(watchdog));
+        assertTrue(sections.stream().anyMatch(x -> x.name().equals(".text.e1000")));
+        final java.nio.file.Path file = dir.resolve("vmlinux.elf");
+        java.nio.file.Files.write(file, elf);
+        if (new java.io.File("/usr/bin/readelf").canExecute())
+        {
+            final String syms = run(List.of("readelf", "-s", "-W", file.toString()));
+            assertTrue(syms.matches("(?s).*FUNC +GLOBAL +DEFAULT +\\d+ text_poke\n.*"), syms);
+            final String frames = run(List.of("readelf", "--debug-dump=frames", file.toString()));
+            assertTrue(frames.contains("DW_CFA_def_cfa: r6 (rbp) ofs 16"), frames);
+        }
+    }
+
+    /** The real thing when it is installed (.ci/run installs it): gdb's bt and reverse-continue over the server. */
+    @Test
+    void realGdbReverseContinuesToTextPoke() throws Exception
+    {
+        org.junit.jupiter.api.Assumptions.assumeTrue(new java.io.File("/usr/bin/gdb").canExecute(), "no /usr/bin/gdb");
+        final java.nio.file.Path file = dir.resolve("vmlinux-gdb.elf");
+        java.nio.file.Files.write(file, palimpsest.gdb.elf.SymbolFiles.elfOf(trace, CATALOG));
+        final long watched = Layout.PAGE_OFFSET + pokePhys;
+        try (ReplayTarget t = ReplayTarget.open(trace, CATALOG);
+             java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
+        {
+            t.moveTo(pokeEvent + 1);
+            t.thread(pokeCpu);
+            final Thread serving = new Thread(() ->
+            {
+                try (java.net.Socket s = server.accept())
+                {
+                    new GdbServer(t, -1, new java.io.PrintStream(java.io.OutputStream.nullOutputStream())).serve(s);
+                }
+                catch (final java.io.IOException e)
+                {
+                    // gdb went away
+                }
+            });
+            serving.start();
+            final String out = run(List.of("gdb", "-q", "-nx", "-batch", file.toString(),
+                "-ex", "set pagination off", "-ex", "target remote 127.0.0.1:" + server.getLocalPort(),
+                "-ex", "bt", "-ex", "watch -l *(char *)0x" + Long.toHexString(watched), "-ex", "reverse-continue", "-ex", "bt",
+                "-ex", "monitor when"));
+            serving.join(30_000);
+            assertTrue(out.contains("Hardware watchpoint 1: -location"), out);
+            assertTrue(out.contains("through another mapping"), out);
+            assertTrue(out.matches("(?s).*in text_poke \\(\\)\n#1 +0x[0-9a-f]+ in alternatives_smp_(un)?lock \\(\\).*"), out);
+            assertTrue(out.contains("current event: " + pokeEvent + " "), out);
+        }
+    }
+
+    private static String run(final List<String> command) throws Exception
+    {
+        final Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor();
+        return out;
+    }
+
+    @Test
     void hexHelpersRoundTrip()
     {
         assertEquals("when", RspChannel.unhex(RspChannel.hex("when")));
