@@ -14,7 +14,7 @@ import palimpsest.trace.EventKind;
  * gdb's {@code monitor} commands ({@code qRcmd}) over a {@link ReplayTarget}:
  * <ul>
  *   <li>{@code when}: the current event (rr's {@code when});</li>
- *   <li>{@code goto N}: stand at event N (then {@code flushregs} in gdb, whose register cache
+ *   <li>{@code goto N}: stand at event N (then {@code maintenance flush register-cache} in gdb, whose register cache
  *       does not know the target moved);</li>
  *   <li>{@code who-wrote ADDR [LEN]}: the last writer of each byte of [ADDR, ADDR+LEN) before the
  *       current event, ADDR virtual through the current thread's page tables: event, cpu, pc, the
@@ -76,7 +76,7 @@ final class Monitor
             return "pal: event " + n + " is not in the trace (0.." + target.events() + ")\n";
         }
         target.moveTo(n);
-        return "now at event " + n + " (after events 0.." + (n - 1) + "); run 'flushregs' so gdb reads the registers again\n";
+        return "now at event " + n + " (after events 0.." + (n - 1) + "); run 'maintenance flush register-cache' (flushregs) so gdb reads the registers again\n";
     }
 
     private String whoWrote(final long vaddr, final int len)
