@@ -24,10 +24,10 @@ import palimpsest.trace.TraceReader;
  * re-executed). Each event is one instruction step of its cpu.
  *
  * <ul>
- *   <li>Forward ({@link #resume}): events are applied one by one from the current position and a
- *       stop is the event that hit (a breakpoint: a cpu arriving at the address; a watchpoint: an
- *       access to its bytes; a step: the stepping cpu's next event), applied, as hardware stops
- *       after the instruction that triggered it.</li>
+ *   <li>Forward ({@link #resume}): events are applied one by one from the current position. A
+ *       breakpoint (a cpu arriving at the address) and a step (the stepping cpu's next event) stop
+ *       just before that event, as hardware stops before the instruction; a watchpoint (an access to
+ *       its bytes) after it, as hardware stops after the instruction that wrote.</li>
  *   <li>Backward ({@link #reverse}): the last hit before the current point is found without
  *       replaying: writes to watched bytes from the who-wrote index (a binary search per page),
  *       breakpoints, read watchpoints and steps by scanning windows of the trace backwards. The
@@ -125,6 +125,7 @@ public final class ReplayTarget implements AutoCloseable
     private final ScenarioCatalog catalog;
     private WhoWroteIndex who;
     private Symbols symbols;
+    private Prologue prologue;
     private TraceState st;
     private TraceReader reader;
     private int thread;
@@ -233,10 +234,33 @@ public final class ReplayTarget implements AutoCloseable
         return st.regs(cpu);
     }
 
-    /** The cpu's RIP: the pc of its last event, or of the event it stands before. */
+    /**
+     * The cpu's RIP: the pc of its last event, or of the event it stands before, moved to the
+     * instruction of the prologue or epilogue it is in ({@link Prologue}).
+     */
     public long pc(final int cpu)
     {
-        return cpu == pendingCpu ? pendingPc : st.regs(cpu).pc();
+        final long pc = cpu == pendingCpu ? pendingPc : st.regs(cpu).pc();
+        return prologue().instruction(pc, st.regs(cpu).sp(), st.regs(cpu).fp(), a ->
+        {
+            try
+            {
+                return st.readVirt(cpu, a, 8);
+            }
+            catch (final palimpsest.replayer.state.UnmappedAddressException e)
+            {
+                return null;
+            }
+        });
+    }
+
+    private Prologue prologue()
+    {
+        if (prologue == null)
+        {
+            prologue = new Prologue(palimpsest.gdb.elf.SymbolFiles.functions(trace, catalog));
+        }
+        return prologue;
     }
 
     public Path trace()
@@ -321,6 +345,10 @@ public final class ReplayTarget implements AutoCloseable
      */
     public Stop resume(final boolean step, final int stepCpu, final BooleanSupplier interrupted)
     {
+        final boolean fromPending = pendingCpu >= 0;
+        final long from = st.position();
+        // standing before an event of the stepping cpu: that event is the step, the stop is before the next
+        int skip = fromPending && pendingCpu == stepCpu ? 1 : 0;
         pendingCpu = -1;
         if (st.position() >= end)
         {
@@ -336,16 +364,21 @@ public final class ReplayTarget implements AutoCloseable
             final int kind = e.kind();
             final boolean device = EventKind.isDevice(cpu);
             final boolean real = !device && !(kind == EventKind.INPUT && e.icount() == 0 && e.pc() == 0);
-            final long before = real ? st.regs(cpu).pc() : 0;
-            st.apply(e);
             if (real && step && cpu == stepCpu)
             {
-                return new Stop(Reason.STEP, cpu, e.index(), 0, 0, null);
+                if (skip == 0)
+                {
+                    return standBefore(e, Reason.STEP);
+                }
+                skip--;
             }
-            if (real && before != e.pc() && !breakpoints.isEmpty() && breakpoints.contains(e.pc()))
+            // a breakpoint is a cpu arriving at its address; the event we stand before does not hit again
+            if (real && !breakpoints.isEmpty() && !(fromPending && e.index() == from) && st.regs(cpu).pc() != e.pc() &&
+                breakpoints.contains(e.pc()))
             {
-                return new Stop(Reason.BREAKPOINT, cpu, e.index(), 0, 0, null);
+                return standBefore(e, Reason.BREAKPOINT);
             }
+            st.apply(e);
             if (!watches.isEmpty() && EventKind.isAccess(kind))
             {
                 final Stop s = watchHit(e, device ? cpu - EventKind.deviceId(0) : cpu / perNode, device);
@@ -360,6 +393,15 @@ public final class ReplayTarget implements AutoCloseable
             }
         }
         return new Stop(Reason.END, thread, -1, 0, 0, null);
+    }
+
+    /** Stops just before e, which was read but not applied (as a breakpoint stops before its instruction). */
+    private Stop standBefore(final Event e, final Reason why)
+    {
+        closeReader(); // it is one event ahead of the state now
+        pendingCpu = e.cpu();
+        pendingPc = e.pc();
+        return new Stop(why, e.cpu(), e.index(), 0, 0, null);
     }
 
     private Stop watchHit(final Event e, final int node, final boolean device)

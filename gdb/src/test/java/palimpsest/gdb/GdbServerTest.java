@@ -201,40 +201,48 @@ class GdbServerTest
     {
         try (ReplayTarget t = ReplayTarget.open(trace, CATALOG); RspClient c = new RspClient(t))
         {
+            c.ask("qSupported:swbreak+");
             c.ask("?");
             assertTrue(c.ask("s").contains("replaylog:end"), "nothing after the end");
             c.monitor("goto 0");
             assertEquals("OK", c.ask("Z0," + Long.toHexString(pokePc) + ",1"));
-            // the first arrival of a cpu at pokePc, from the trace
+            // the first arrival of a cpu at pokePc, and that cpu's next event, from the trace
             long first = -1;
+            long next = -1;
+            int firstCpu = -1;
             try (TraceReader r = TraceReader.open(trace))
             {
                 final Event e = new Event();
                 final long[] last = new long[16];
-                while (r.next(e) && first < 0)
+                while (r.next(e) && next < 0)
                 {
                     if (!EventKind.isDevice(e.cpu()))
                     {
-                        if (e.pc() == pokePc && last[e.cpu()] != pokePc)
+                        if (first >= 0 && e.cpu() == firstCpu)
+                        {
+                            next = e.index();
+                        }
+                        if (first < 0 && e.pc() == pokePc && last[e.cpu()] != pokePc)
                         {
                             first = e.index();
+                            firstCpu = e.cpu();
                         }
                         last[e.cpu()] = e.pc();
                     }
                 }
             }
+            // a breakpoint stops before the arriving event, its pc in RIP
             final String hit = c.ask("c");
-            assertTrue(hit.startsWith("T05thread:") && hit.contains("swbreak") == false || hit.startsWith("T05"), hit);
-            assertTrue(c.monitor("when").startsWith("current event: " + (first + 1) + " "), c.monitor("when"));
-            final int cpu = Integer.parseInt(hit.substring("T05thread:".length(), hit.indexOf(';')), 16) - 1;
+            assertTrue(hit.startsWith("T05thread:" + Integer.toHexString(firstCpu + 1) + ";") && hit.contains("swbreak:;"), hit);
+            assertTrue(c.monitor("when").startsWith("current event: " + first + " "), c.monitor("when"));
             assertEquals(pokePc, RspClient.le(c.ask("g"), 16 * 8, 8));
-            // a step is the cpu's next event; a reverse step goes back before it
-            c.ask("Hc" + Integer.toHexString(cpu + 1));
-            c.ask("s");
-            final long afterStep = Long.parseLong(c.monitor("when").split(" ")[2]);
-            assertTrue(afterStep > first + 1);
+            // a step executes it and stops before the cpu's next event; a reverse step goes back before it
+            c.ask("Hc" + Integer.toHexString(firstCpu + 1));
+            assertTrue(c.ask("s").startsWith("T05thread:" + Integer.toHexString(firstCpu + 1) + ";"));
+            assertTrue(c.monitor("when").startsWith("current event: " + next + " "), c.monitor("when"));
             c.ask("bs");
-            assertTrue(c.monitor("when").startsWith("current event: " + (afterStep - 1) + " "), c.monitor("when"));
+            assertTrue(c.monitor("when").startsWith("current event: " + first + " "), c.monitor("when"));
+            assertEquals(pokePc, RspClient.le(c.ask("g"), 16 * 8, 8));
             assertEquals("OK", c.ask("z0," + Long.toHexString(pokePc) + ",1"));
             assertTrue(c.ask("bc").contains("replaylog:begin"));
             assertTrue(c.monitor("when").startsWith("current event: 0 "));
@@ -277,7 +285,7 @@ class GdbServerTest
             final String syms = run(List.of("readelf", "-s", "-W", file.toString()));
             assertTrue(syms.matches("(?s).*FUNC +GLOBAL +DEFAULT +\\d+ text_poke\n.*"), syms);
             final String frames = run(List.of("readelf", "--debug-dump=frames", file.toString()));
-            assertTrue(frames.contains("DW_CFA_def_cfa: r6 (rbp) ofs 16"), frames);
+            assertTrue(frames.contains("DW_CFA_def_cfa_register: r6 (rbp)") && frames.contains("DW_CFA_def_cfa: r7 (rsp) ofs 8"), frames);
         }
     }
 

@@ -20,8 +20,9 @@ import java.util.Map;
  * <pre>
  *  offset
  *  0x00   ELF header (64 bytes): ELFCLASS64, little-endian, ET_EXEC, EM_X86_64, no program headers
- *  0x40   .debug_frame  CIE: CFA = RBP + 16, RIP at CFA - 8, RBP at CFA - 16 (code align 1, data align -8)
- *                       FDE per text section: [start, start + size), no further instructions
+ *  0x40   .debug_frame  CIE (code align 1, data align -8): CFA = RSP + 8, RIP at CFA - 8 (just called)
+ *                       FDE per function [start, start + size):  +1 (after push rbp): CFA = RSP + 16, RBP at
+ *                       CFA - 16 | +4 (after mov rbp, rsp): CFA = RBP + 16 | size - 1 (after leave): CFA = RSP + 8
  *  ....   .symtab       24 bytes per symbol: the null symbol, then GLOBAL FUNC symbols (name, address, size,
  *                       index of the text section that holds them)
  *  ....   .strtab       symbol names, NUL-terminated
@@ -30,11 +31,12 @@ import java.util.Map;
  *           [0] null | [1..k] .text* NOBITS ALLOC|EXECINSTR at their addresses (no bytes in the file:
  *           gdb reads code from the target) | .debug_frame | .symtab (link .strtab) | .strtab | .shstrtab
  * </pre>
- * The frame rule is the kernel's (and its user programs'): every function's prologue pushes the
- * caller's frame pointer and return address ({@code [fp] = caller's fp, [fp+8] = return address},
+ * The frame rules are the kernel's: every function is entered by a call and {@code push rbp; mov
+ * rbp, rsp} and left by {@code leave; ret} ({@code [fp] = caller's fp, [fp+8] = return address},
  * trap frames alike), so {@code bt} in gdb walks the same frame-pointer chain {@code pal state}
  * prints. The text itself is no x86 code, so gdb's prologue analyser would find nothing: the CFI
- * is what makes {@code bt} work.
+ * is what makes {@code bt} work (pal gdb puts RIP on the right instruction of those sequences:
+ * {@code Prologue}).
  */
 public final class ElfSymbolFile
 {
@@ -200,25 +202,93 @@ public final class ElfSymbolFile
         return b.array();
     }
 
-    /** DWARF .debug_frame (version 1, 32-bit): one CIE with the frame-pointer rule, an FDE per text section. */
+    /**
+     * DWARF .debug_frame (version 1, 32-bit): one CIE with the rule at a function's first byte, one
+     * FDE per function with the rows of its prologue, body and epilogue.
+     */
     static byte[] debugFrame(final List<Section> text)
     {
-        final ByteBuffer b = ByteBuffer.allocate(32 + 32 * text.size()).order(ByteOrder.LITTLE_ENDIAN);
-        // CIE: length, CIE id, version 1, augmentation "", code align 1, data align -8, return address column 16
-        b.putInt(28).putInt(0xffffffff).put((byte)1).put((byte)0).put((byte)1).put((byte)0x78).put((byte)16);
-        b.put((byte)0x0c).put((byte)6).put((byte)16);   // DW_CFA_def_cfa: rbp (6) + 16
-        b.put((byte)(0x80 | 16)).put((byte)1);            // DW_CFA_offset: rip (16) at CFA - 8
-        b.put((byte)(0x80 | 6)).put((byte)2);             // DW_CFA_offset: rbp (6) at CFA - 16
-        while (b.position() < 32)
-        {
-            b.put((byte)0);                               // DW_CFA_nop padding to the address size
-        }
+        final ByteArrayOutputStream b = new ByteArrayOutputStream();
+        // CIE: CIE id, version 1, augmentation "", code align 1, data align -8, return address column 16
+        final ByteArrayOutputStream cie = new ByteArrayOutputStream();
+        le(cie, 0xffffffffL, 4);
+        cie.writeBytes(new byte[] {1, 0, 1, 0x78, 16});
+        cie.writeBytes(new byte[] {0x0c, 7, 8});            // DW_CFA_def_cfa: rsp (7) + 8 (just called)
+        cie.writeBytes(new byte[] {(byte)(0x80 | 16), 1});  // DW_CFA_offset: rip (16) at CFA - 8
+        entry(b, cie);
         for (final Section s : text)
         {
-            // FDE: length, CIE pointer (offset 0), initial location, address range, padding
-            b.putInt(28).putInt(0).putLong(s.start()).putLong(s.end() - s.start()).putLong(0);
+            for (final Function f : s.functions())
+            {
+                final ByteArrayOutputStream fde = new ByteArrayOutputStream();
+                le(fde, 0, 4);                                 // CIE pointer: the CIE at offset 0
+                le(fde, f.start(), 8);
+                le(fde, f.size(), 8);
+                if (f.size() >= MIN_FRAMED)
+                {
+                    fde.write(0x40 | 1);                       // after push rbp (1 byte):
+                    fde.writeBytes(new byte[] {0x0e, 16});     //   CFA = rsp + 16
+                    fde.writeBytes(new byte[] {(byte)(0x80 | 6), 2}); //   rbp at CFA - 16
+                    fde.write(0x40 | 3);                       // after mov rbp, rsp (3 bytes):
+                    fde.writeBytes(new byte[] {0x0d, 6});      //   CFA = rbp + 16
+                    advance(fde, f.size() - 5);                // after leave (at size - 2, 1 byte), before ret:
+                    fde.writeBytes(new byte[] {0x0c, 7, 8});   //   CFA = rsp + 8
+                    fde.write(0xc0 | 6);                       //   rbp restored
+                }
+                else
+                {
+                    fde.writeBytes(new byte[] {0x0c, 6, 16, (byte)(0x80 | 6), 2}); // too small for a prologue: CFA = rbp + 16
+                }
+                entry(b, fde);
+            }
         }
-        return b.array();
+        return b.toByteArray();
+    }
+
+    /** Functions at least this long have the prologue and epilogue rows (push, mov, body, leave, ret). */
+    public static final int MIN_FRAMED = 6;
+
+    /** A length-prefixed CIE or FDE, padded with DW_CFA_nop to a multiple of the address size. */
+    private static void entry(final ByteArrayOutputStream out, final ByteArrayOutputStream body)
+    {
+        final int padded = align(4 + body.size(), 8) - 4;
+        le(out, padded, 4);
+        out.writeBytes(body.toByteArray());
+        for (int i = body.size(); i < padded; i++)
+        {
+            out.write(0);
+        }
+    }
+
+    private static void advance(final ByteArrayOutputStream out, final long delta)
+    {
+        if (delta < 64)
+        {
+            out.write(0x40 | (int)delta);
+        }
+        else if (delta < 256)
+        {
+            out.write(0x02);
+            le(out, delta, 1);
+        }
+        else if (delta < 65536)
+        {
+            out.write(0x03);
+            le(out, delta, 2);
+        }
+        else
+        {
+            out.write(0x04);
+            le(out, delta, 4);
+        }
+    }
+
+    private static void le(final ByteArrayOutputStream out, final long v, final int bytes)
+    {
+        for (int i = 0; i < bytes; i++)
+        {
+            out.write((int)(v >>> (8 * i)) & 0xff);
+        }
     }
 
     private static void shdr(final ByteBuffer b, final int name, final int type, final long flags, final long addr, final long offset,

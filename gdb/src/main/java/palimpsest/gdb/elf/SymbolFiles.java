@@ -26,8 +26,20 @@ public final class SymbolFiles
     {
     }
 
-    /** The run's functions and the boot entry, or an exception with one line for an unknown scenario. */
+    /** The ELF symbol file of the run (an exception with one line for an unknown scenario). */
     public static byte[] elfOf(final Path trace, final ScenarioCatalog catalog)
+    {
+        final Machine m = machine(trace, catalog);
+        return ElfSymbolFile.write(functions(trace, catalog, m), m.bootEntry(0));
+    }
+
+    /** The run's functions: the code map's and every module's the run loaded. */
+    public static List<ElfSymbolFile.Function> functions(final Path trace, final ScenarioCatalog catalog)
+    {
+        return functions(trace, catalog, machine(trace, catalog));
+    }
+
+    private static Machine machine(final Path trace, final ScenarioCatalog catalog)
     {
         final TraceHeader h;
         try (TraceReader r = TraceReader.open(trace))
@@ -40,7 +52,16 @@ public final class SymbolFiles
             throw new IllegalArgumentException("the trace was recorded with scenario '" + h.scenario() +
                 "', which this pal does not have (a plugin? pass --plugin JAR)");
         }
-        final Machine m = ScenarioCatalog.loadWithoutRunning(scenario, h);
+        return ScenarioCatalog.loadWithoutRunning(scenario, h);
+    }
+
+    private static List<ElfSymbolFile.Function> functions(final Path trace, final ScenarioCatalog catalog, final Machine m)
+    {
+        final TraceHeader h;
+        try (TraceReader r = TraceReader.open(trace))
+        {
+            h = r.header();
+        }
         final List<ElfSymbolFile.Function> functions = new ArrayList<>();
         m.code().forEachSymbol((name, start, size) -> functions.add(new ElfSymbolFile.Function(name, start, size, null)));
         for (final KernelInspector.ModuleSymbol s : modules(trace, h, new Symbols(m.code())))
@@ -50,7 +71,7 @@ public final class SymbolFiles
                 functions.add(new ElfSymbolFile.Function(s.name(), s.start(), s.size(), s.module()));
             }
         }
-        return ElfSymbolFile.write(functions, m.bootEntry(0));
+        return functions;
     }
 
     private static List<KernelInspector.ModuleSymbol> modules(final Path trace, final TraceHeader h, final Symbols symbols)
