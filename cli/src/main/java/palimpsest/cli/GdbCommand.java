@@ -112,7 +112,7 @@ final class GdbCommand implements Callable<Integer>
             throw new UserError("gdb connection: " + e.getMessage());
         }
         io.out.println("pal gdb: session over");
-        return extent.complete() ? 0 : Whole.EXIT_INCOMPLETE;
+        return Whole.exit(io, 0, extent);
     }
 
     private ServerSocket listen() throws IOException
