@@ -328,10 +328,14 @@ class GdbServerTest
 
     private static String run(final List<String> command) throws Exception
     {
-        final Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        final String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        p.waitFor();
-        return out;
+        final Path log = java.nio.file.Files.createTempFile(dir, "run", ".out");
+        final Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS))
+        {
+            p.destroyForcibly();
+            throw new AssertionError(command.get(0) + " did not finish in 120 s:\n" + java.nio.file.Files.readString(log));
+        }
+        return java.nio.file.Files.readString(log);
     }
 
     @Test
