@@ -91,8 +91,9 @@ final class GdbCommand implements Callable<Integer>
             final int cpus = node == null ? t.cpuCount() : t.state().config().cpusPerNode;
             io.out.printf("pal gdb: %s, %d events, %d cpu(s) as gdb threads; listening on 127.0.0.1:%d%n", trace,
                 t.events(), cpus, at);
-            io.out.printf("pal gdb: standing at the last event on cpu%d%s%n", t.faultCpu(),
-                t.faultEvent() >= 0 ? " (the oops, event " + t.faultEvent() + ")" : "");
+            final GdbServer gdb = new GdbServer(t, node == null ? -1 : node, io.out); // moves to --node's first cpu if need be
+            io.out.printf("pal gdb: standing at the last event on cpu%d%s%n", t.thread(),
+                t.faultEvent() >= 0 && t.thread() == t.faultCpu() ? " (the cpu of the oops, event " + t.faultEvent() + ")" : "");
             if (!extent.complete())
             {
                 io.out.println("pal gdb: the trace is " + extent.status.name().toLowerCase(java.util.Locale.ROOT) +
@@ -104,7 +105,7 @@ final class GdbCommand implements Callable<Integer>
             {
                 io.out.println("pal gdb: gdb connected from " + s.getRemoteSocketAddress());
                 io.out.flush();
-                new GdbServer(t, node == null ? -1 : node, io.out).serve(s);
+                gdb.serve(s);
             }
         }
         catch (final IOException e)
