@@ -47,6 +47,7 @@ public final class ReplayTarget implements AutoCloseable
     public static final int ACCESS = 4;
 
     private static final int SCAN_WINDOW = 1 << 18;
+    private static final int LOOK_BEHIND = 1 << 12;
 
     /** Why the target stopped. */
     public enum Reason
@@ -531,15 +532,25 @@ public final class ReplayTarget implements AutoCloseable
             final long lo = Math.max(Math.max(0, floor + 1), hi - SCAN_WINDOW);
             long found = -1;
             java.util.Arrays.fill(lastPc, -1);
+            // read a little before lo too: a cpu's pc before the window tells an arrival from a stay
+            final long from = Math.max(0, lo - LOOK_BEHIND);
             try (TraceReader r = TraceReader.open(trace))
             {
-                if (lo > 0 && !r.seek(lo))
+                if (from > 0 && !r.seek(from))
                 {
                     return -1;
                 }
                 final Event e = new Event();
                 while (r.next(e) && e.index() < hi)
                 {
+                    if (e.index() < lo)
+                    {
+                        if (!EventKind.isDevice(e.cpu()))
+                        {
+                            lastPc[e.cpu()] = e.pc();
+                        }
+                        continue;
+                    }
                     final int cpu = e.cpu();
                     final boolean device = EventKind.isDevice(cpu);
                     if (device || (e.kind() == EventKind.INPUT && e.icount() == 0 && e.pc() == 0))
