@@ -81,6 +81,8 @@ public final class Main
         cl.addSubcommand("who-wrote", new WhoWroteCommand(io));
         cl.addSubcommand("hunt", new HuntCommand(io));
         cl.addSubcommand("worker", new WorkerCommand(io));
+        cl.addSubcommand("gdb", new GdbCommand(io));
+        cl.addSubcommand("symbols", new SymbolsCommand(io));
         cl.addSubcommand("timeline", new TimelineCommand(io));
         cl.addSubcommand("completion", new CompletionCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
