@@ -106,7 +106,9 @@ public class LegoWordCountScenario extends KernelScenario
         {
             return v;
         }
-        return super.verdict(machine, outcome);
+        final Verdict w = super.verdict(machine, outcome);
+        final String confined = w.kind == Verdict.Kind.GOOD ? LegoVerdicts.placement(machine) : null;
+        return confined == null ? w : Verdict.bad("clean power-off, expected output present, but " + confined);
     }
 
     @Override
