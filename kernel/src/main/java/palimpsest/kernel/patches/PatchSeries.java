@@ -47,7 +47,8 @@ import java.util.ServiceLoader;
  * one kernel tree carries several architectures. A branch's patches come after the main line's
  * built-ins (so a branch version has every main-line built-in patch: shared mm, sched, slab and
  * trap code) and only that branch's tags apply them; {@code head} and the main-line tags never do.
- * {@link BranchSeries} lists them (kernel/README.md, "JOS and Akaros").
+ * {@link BranchSeries} lists them (kernel/README.md, "JOS and Akaros"); {@link LegoSeries} the LegoOS
+ * branch's (kernel/README.md, "The LegoOS branch").
  *
  * <p>A plugin patch with {@link Patch#after()} goes right after the named patch instead (several
  * after the same one keep name order; one may name another plugin patch): the tags behind that

@@ -55,4 +55,11 @@ public final class LegoForkCowScenario extends LegoWordCountScenario
         a.add(ScenarioArg.number("rounds", "100000", "rounds of the parent's writer thread at most (it stops when the child is done)"));
         return a;
     }
+
+    /** Its tasks mostly run one at a time: the placement on one cpu says nothing. */
+    @Override
+    protected boolean spreadsOverCpus()
+    {
+        return false;
+    }
 }
