@@ -30,10 +30,15 @@ class LegoLateDiaryTest
     private static final ScenarioCatalog CATALOG = ScenarioCatalog.load();
     private static final MachineConfig LEGO = new MachineConfig(2, 2, 32);
 
+    /** A COW break's line: the shared line's checksum, then the fill of the same page with its own. */
+    private static final java.util.regex.Pattern CSUM_PAIR = java.util.regex.Pattern.compile(
+        "pcache_do_wp_page\\(\\): pid:\\d+ tgid:\\d+ address:(0x7e[0-9a-f]+) shared line csum:(0x[0-9a-f]+)\n(?:.*\n)*?.*" +
+        "__pcache_do_fill_page\\(\\): O pid:\\d+ tgid:\\d+ address:\\1 flags:0x51 ret:0\\(OKAY\\) csum:(0x[0-9a-f]+)");
+
     @TempDir
     Path dir;
 
-    private record Run(Path trace, RecordingSummary summary, Analysis.Result analysis)
+    private record Run(Path trace, RecordingSummary summary, Analysis.Result analysis, StringBuilder console)
     {
     }
 
@@ -43,14 +48,21 @@ class LegoLateDiaryTest
         final Recording rec = new Recording(CATALOG.find(scenario)).context(new ScenarioContext(args, kernel, List.of()))
             .schedule("seeded", 0).keyframeEvery(0).output(trace);
         rec.config(LEGO);
+        final StringBuilder p0 = new StringBuilder();
+        rec.console((node, ch) -> {
+            if (node == 0)
+            {
+                p0.append(ch);
+            }
+        });
         final RecordingSummary sum = rec.run();
-        return new Run(trace, sum, Analysis.run(trace, Symbols.of(rec.header(), CATALOG), null));
+        return new Run(trace, sum, Analysis.run(trace, Symbols.of(rec.header(), CATALOG), null), p0);
     }
 
     @Test
     void forkCowWithoutTheFlushLetsTheParentsThreadWriteTheChildsCopy() throws Exception
     {
-        final Run bad = record("lego-fork-cow", "lego-2018-03-01", Map.of());
+        final Run bad = record("lego-fork-cow", "lego-2018-03-01", Map.of("page-csum", "1"));
         assertEquals(Verdict.Kind.BAD, bad.summary.verdict().kind, bad.summary.verdict()::toString);
         assertTrue(bad.summary.verdict().message.contains("the child's copy changed after fork"), bad.summary.verdict()::toString);
         // The mechanism: after fork_dup_pcache made the writer's pte read-only, the writer's cpu
@@ -89,9 +101,17 @@ class LegoLateDiaryTest
         assertTrue(bad.analysis.verdict.startsWith("verdict: stale-tlb: set_pte_at <- fork_dup_pcache <- p2m_fork"), bad.analysis.verdict);
         assertTrue(first.title.contains("wrote through a write-protected translation"), first.title);
 
-        final Run ok = record("lego-fork-cow", "lego-2018-03-01-fix", Map.of());
+        // The diary's csum pair: what the child saw in the shared line, then the memory node's copy of the same page.
+        final java.util.regex.Matcher b = CSUM_PAIR.matcher(bad.console);
+        assertTrue(b.find(), bad.console::toString);
+        assertTrue(!b.group(2).equals(b.group(3)), b.group());
+
+        final Run ok = record("lego-fork-cow", "lego-2018-03-01-fix", Map.of("page-csum", "1"));
         assertEquals(Verdict.Kind.GOOD, ok.summary.verdict().kind, ok.summary.verdict()::toString);
         assertEquals(0, ok.analysis.findings.size(), ok.analysis.findings::toString);
+        final java.util.regex.Matcher g = CSUM_PAIR.matcher(ok.console);
+        assertTrue(g.find(), ok.console::toString);
+        assertEquals(g.group(2), g.group(3), g.group());
     }
 
     @Test

@@ -275,6 +275,19 @@ public final class Pcache
         cowFn.at(cpu, 0x40);
         // Other threads of this mm may hold the translation too: shoot it down everywhere.
         dropRmaps(cpu, m, mm, true);
+        if (lego.config.pageCsum)
+        {
+            // What this mm saw in the shared line; its own copy's fill prints the memory node's next.
+            final long c = base(cpu);
+            final long lineVa = Layout.va(linePhys(cpu, c, (m - cpu.load64(c + C_META)) / META));
+            long sum = 0;
+            for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+            {
+                sum = Lego.csumStep(sum, cpu.load64(lineVa + o));
+            }
+            k.printk.printk(cpu, String.format("pcache_do_wp_page(): pid:%d tgid:%d address:0x%x shared line csum:0x%x",
+                cpu.load64(k.current(cpu) + Task.PID), cpu.load64(mm + MmStruct.LEGO_TGID), va, Lego.fold(sum)));
+        }
         return cowFn.leave(cpu, 0) != 0;
     }
 
