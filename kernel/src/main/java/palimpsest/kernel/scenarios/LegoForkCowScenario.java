@@ -31,7 +31,7 @@ public final class LegoForkCowScenario extends LegoWordCountScenario
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
         config.lego = cluster(context, machine.config().nodes);
-        config.program(new LegoForkCow(context.longArg("rounds", 100_000)));
+        config.program(new LegoForkCow(context.longArg("rounds", 20_000)));
         config.init("/bin/fork_cow");
     }
 
@@ -52,7 +52,7 @@ public final class LegoForkCowScenario extends LegoWordCountScenario
     {
         final java.util.List<ScenarioArg> a = new java.util.ArrayList<>(super.scenarioArgs());
         a.removeIf(x -> x.name().equals("threads") || x.name().equals("words") || x.name().equals("text-seed"));
-        a.add(ScenarioArg.number("rounds", "100000", "rounds of the parent's writer thread at most (it stops when the child is done)"));
+        a.add(ScenarioArg.number("rounds", "20000", "rounds of the parent's writer thread at most (it stops when the child is done)"));
         return a;
     }
 
