@@ -109,6 +109,7 @@ public final class Analysis
                 }
                 result.events++;
             }
+            context.end(r.end());
             for (final Analyzer a : all)
             {
                 a.onEnd();

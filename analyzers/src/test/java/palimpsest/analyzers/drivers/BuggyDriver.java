@@ -29,6 +29,8 @@ import palimpsest.kernel.user.Syscalls;
  * ioctl 5:     PING       sends one frame to this node through the TX ring (the NIC DMAs it into the RX buffer)
  * ioctl 6:     RX_COUNT   frames the RX interrupt handler saw
  * ioctl 7 ubuf: SET_NAME bounded to the buffer (the fixed form of 3)
+ * ioctl 8 arg: CONFIG     takes the device lock; its error path (always taken) returns without
+ *                         unlocking, so the next CONFIG spins forever (fixed: unlocks)
  * </pre>
  */
 public final class BuggyDriver extends Module
@@ -42,6 +44,7 @@ public final class BuggyDriver extends Module
     static final int D_RX_FRAMES = 24;
     static final int D_FOPS = 32;
     static final int D_TX_BUF = 40;
+    static final int D_LOCK = 48;
     static final int DEV_SIZE = 64;
     static final int R_FLAGS = 0;
     static final int R_LEN = 8;
@@ -165,6 +168,7 @@ public final class BuggyDriver extends Module
             case 4: rxReset(cpu, dev, arg != 0); break;
             case 5: ping(cpu, dev); break;
             case 6: r = cpu.load64(dev + D_RX_FRAMES); break;
+            case 8: r = config(cpu, dev, arg != 0); break;
             default: r = CharDevs.ENOTTY; break;
         }
         cpu.setReg(Syscalls.RAX, r);
@@ -214,6 +218,25 @@ public final class BuggyDriver extends Module
         setNameFn.at(cpu, 0x30);
         final long first = cpu.load8(name);
         return setNameFn.leave(cpu, first);
+    }
+
+    /** CONFIG: under the device lock; the error path forgets the unlock unless fixed. */
+    private long config(final Cpu cpu, final long dev, final boolean fixed)
+    {
+        ioctlFn.at(cpu, 0x90);
+        k.spin.lock(cpu, dev + D_LOCK);
+        final long busy = cpu.load64(dev + D_RX_FRAMES);
+        if (busy == 0)
+        {
+            ioctlFn.at(cpu, 0xa0);
+            if (fixed)
+            {
+                k.spin.unlock(cpu, dev + D_LOCK);
+            }
+            return -5; // -EIO
+        }
+        k.spin.unlock(cpu, dev + D_LOCK);
+        return 0;
     }
 
     /** RX_RESET: drops the RX buffer; the bug frees it while descriptor 0 still hands it to the NIC. */

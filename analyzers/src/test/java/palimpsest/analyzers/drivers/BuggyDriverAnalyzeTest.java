@@ -149,12 +149,29 @@ class BuggyDriverAnalyzeTest
     @Test
     void theFixedDriverAndTheBugFreeRunReportNothing()
     {
-        for (final String bug : new String[] {"none", "uninit-length", "uninit-branch", "stack", "dma-uaf"})
+        for (final String bug : new String[] {"none", "uninit-length", "uninit-branch", "stack", "dma-uaf", "lockup"})
         {
             final Run run = run(bug, true);
             assertEquals(Verdict.Kind.GOOD, run.summary().verdict().kind, () -> bug + ": " + run.summary().verdict());
             assertEquals("verdict: clean (no findings)", run.result().verdict, () -> bug + ": " + all(run.result()));
         }
+    }
+
+    @Test
+    void aLockNeverReleasedOnAnErrorPathIsASoftLockupNamingWhoHoldsIt()
+    {
+        final Run run = run("lockup", false);
+        assertEquals(Verdict.Kind.BAD, run.summary().verdict().kind, run.summary().verdict()::toString);
+        final Analysis.Result r = run.result();
+        assertEquals(1, r.findings.size(), () -> all(r));
+        final Finding f = only(r, "lockup");
+        assertEquals(Finding.Role.SYMPTOM, f.role);
+        assertTrue(r.verdict.startsWith("verdict: BUG: soft lockup - CPU#0 stuck: spinning in _spin_lock+0x14/0x40 on "), r.verdict);
+        assertTrue(r.verdict.contains("; no cause found: no finding links it to an earlier event; checked: "), r.verdict);
+        assertTrue(f.report.contains("called from buggy_ioctl+0x95/0x100 [buggydrv]"), f.report);
+        assertTrue(f.report.contains("The lock is held: taken at event "), f.report);
+        assertTrue(f.report.contains(" by buggy_ioctl+0x95/0x100 [buggydrv] on cpu0 task "), f.report);
+        assertTrue(f.report.contains("never released since (by the spinning task itself: a recursive lock)"), f.report);
     }
 
     @Test

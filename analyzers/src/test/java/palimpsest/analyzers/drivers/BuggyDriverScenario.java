@@ -14,7 +14,7 @@ import palimpsest.kernel.user.UserProgram;
 
 /**
  * test-buggy-driver: init loads {@link BuggyDriver}, drives one of its bugs through /dev/buggy
- * ({@code --arg bug=uninit-length|uninit-branch|stack|dma-uaf|none}, {@code --arg fixed=1} for
+ * ({@code --arg bug=uninit-length|uninit-branch|stack|dma-uaf|lockup|none}, {@code --arg fixed=1} for
  * the driver's fixed form), closes the device, unloads the module and powers off.
  */
 public final class BuggyDriverScenario extends KernelScenario
@@ -40,10 +40,17 @@ public final class BuggyDriverScenario extends KernelScenario
         return new MachineConfig(1, 2, 16);
     }
 
+    /** Short: a lockup runs into this limit. */
+    @Override
+    public long maxInstructions()
+    {
+        return 2_000_000L;
+    }
+
     @Override
     protected List<ScenarioArg> scenarioArgs()
     {
-        return List.of(ScenarioArg.choice("bug", "none", "which bug the program drives", "none", "uninit-length", "uninit-branch", "stack", "dma-uaf"),
+        return List.of(ScenarioArg.choice("bug", "none", "which bug the program drives", "none", "uninit-length", "uninit-branch", "stack", "dma-uaf", "lockup"),
             ScenarioArg.number("fixed", "0", "1: the driver's fixed form"));
     }
 
@@ -111,6 +118,10 @@ public final class BuggyDriverScenario extends KernelScenario
                     U.ioctl(cpu, fd, 5, 0);
                     U.sleep(cpu, 2);
                     r = U.ioctl(cpu, fd, 6, 0);
+                    break;
+                case "lockup":
+                    U.ioctl(cpu, fd, 8, f);
+                    r = U.ioctl(cpu, fd, 8, f);
                     break;
                 default: break;
             }
