@@ -42,15 +42,23 @@ class BuggyDriverAnalyzeTest
     {
     }
 
+    private Path trace(final String bug, final boolean fixed)
+    {
+        return dir.resolve(bug + (fixed ? "-fixed" : ""));
+    }
+
+    private Recording recording(final String bug, final boolean fixed)
+    {
+        return new Recording(CATALOG.find(BuggyDriverScenario.NAME))
+            .context(new ScenarioContext(Map.of("bug", bug, "fixed", fixed ? "1" : "0"), "head", List.of())).schedule("seeded", 1)
+            .keyframeEvery(0).output(trace(bug, fixed));
+    }
+
     private Run run(final String bug, final boolean fixed)
     {
-        final Path t = dir.resolve(bug + (fixed ? "-fixed" : ""));
-        final Recording rec = new Recording(CATALOG.find(BuggyDriverScenario.NAME))
-            .context(new ScenarioContext(Map.of("bug", bug, "fixed", fixed ? "1" : "0"), "head", List.of())).schedule("seeded", 1)
-            .keyframeEvery(0).output(t);
+        final Recording rec = recording(bug, fixed);
         final RecordingSummary sum = rec.run();
-        final Analysis.Result r = Analysis.run(t, Symbols.of(rec.header(), CATALOG), null);
-        return new Run(sum, r);
+        return new Run(sum, Analysis.run(trace(bug, fixed), Symbols.of(rec.header(), CATALOG), null));
     }
 
     private static String all(final Analysis.Result r)
@@ -177,10 +185,8 @@ class BuggyDriverAnalyzeTest
     @Test
     void moduleFunctionsKeepTheirNamesInTheDumpAfterTheModuleIsUnloaded() throws Exception
     {
-        final Path t = dir.resolve("names");
-        final Recording rec = new Recording(CATALOG.find(BuggyDriverScenario.NAME))
-            .context(new ScenarioContext(Map.of("bug", "uninit-length", "fixed", "1"), "head", List.of())).schedule("seeded", 1).keyframeEvery(0)
-            .output(t);
+        final Path t = trace("uninit-length", true);
+        final Recording rec = recording("uninit-length", true);
         rec.run();
         // As pal dump streams: the module symbols are remembered at load; by the end the module is gone
         // (rmmod: its text unregistered, its memory vfree'd), and its pcs still symbolize.

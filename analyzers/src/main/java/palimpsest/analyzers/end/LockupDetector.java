@@ -1,4 +1,4 @@
-package palimpsest.analyzers.hang;
+package palimpsest.analyzers.end;
 
 import java.util.ArrayList;
 import java.util.List;
