@@ -231,6 +231,7 @@ final class BenchCommand implements Callable<Integer>
                 BISECT_SCENARIO, BISECT_GOOD, BISECT_BAD, r.candidates.size(), r.replays, Fmt.seconds(r.nanos),
                 r.found() ? r.firstBad().name() : "(ambiguous: " + r.suspects.size() + " suspects)"));
             analyzeRow(dir.resolve("bad"), catalog);
+            GdbBench.row(dir.resolve("bad"), catalog, io.out);
         }
         catch (final IllegalArgumentException e)
         {
