@@ -522,7 +522,8 @@ public final class UninitShadow implements Analyzer
             if (!allocator.contains(ra))
             {
                 final String f = symbols.function(ra);
-                return f != null ? f : symbols.sym(ra);
+                // Module code is not in the code map: its name is the symbol without the offset.
+                return f != null ? f : symbols.sym(ra).replaceFirst("\\+0x[0-9a-f]+/0x[0-9a-f]+", "");
             }
         }
         return symbols.sym(o.pc);

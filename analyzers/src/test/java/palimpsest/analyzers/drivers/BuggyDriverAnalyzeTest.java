@@ -94,7 +94,7 @@ class BuggyDriverAnalyzeTest
         final Analysis.Result r = run.result();
         assertEquals(1, r.findings.size(), () -> all(r));
         final Finding f = only(r, "uninit-value");
-        assertTrue(r.verdict.startsWith("verdict: uninit-value: buggy_ioctl+0x"), r.verdict);
+        assertTrue(r.verdict.startsWith("verdict: uninit-value: buggy_ioctl [buggydrv]'s kmalloc at event "), r.verdict);
         // Module names survive the unload: the report is printed after rmmod freed the module's text.
         assertTrue(f.report.contains("BUG: KMSAN: uninit-value in buggy_ioctl+0x30/0x100 [buggydrv]\n buggy_ioctl+0x30/0x100 [buggydrv]\n"), f.report);
         assertTrue(f.report.contains("and used as a length at event"), f.report);
@@ -113,6 +113,7 @@ class BuggyDriverAnalyzeTest
         assertTrue(f.report.contains("BUG: KMSAN: uninit-value in buggy_ioctl+0x40/0x100 [buggydrv]"), f.report);
         assertTrue(f.report.contains("and used as a branch condition at event"), f.report);
         assertTrue(f.report.contains("Bytes 0-7 of 64 are uninitialized"), f.report);
+        assertEquals("buggy_ioctl [buggydrv]'s kmalloc", f.culprit);
     }
 
     @Test
