@@ -7,6 +7,7 @@ import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
+import palimpsest.kernel.Uses;
 import palimpsest.kernel.sched.Task;
 import palimpsest.kernel.user.Syscalls;
 
@@ -487,7 +488,8 @@ public final class Vm
             return faultFn.leave(cpu, 0) != 0;
         }
         faultFn.at(cpu, 0x60);
-        final long ops = cpu.load64(vma + MmStruct.VM_OPS);
+        // if (vma->vm_ops): a branch on a field of the vma (KMSAN checks it here).
+        final long ops = Uses.branch64(cpu, vma + MmStruct.VM_OPS);
         if (ops != 0)
         {
             // A file-backed vma: ask its vm_ops->fault (LegoOS: garbage vm_ops from kmalloc).
