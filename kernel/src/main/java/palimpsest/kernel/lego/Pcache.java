@@ -250,6 +250,10 @@ public final class Pcache
     private long fill(final Cpu cpu, final long c, final long tgid, final long va, final long lineVa, final boolean write)
     {
         fillFn.enter(cpu);
+        if (k.patches.enabled("lego-pcache-fill-stats"))
+        {
+            cpu.load64(Globals.LEGO_NR_MEMORY);
+        }
         final long reply = k.slab.kmalloc(cpu, 32);
         final long st = lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_PCACHE_MISS, tgid, va, write ? 1 : 0, 0, 0, 0,
             reply, lineVa, Layout.PAGE_SIZE, 0);
@@ -357,17 +361,52 @@ public final class Pcache
 
     private void unmapLine(final Cpu cpu, final long m)
     {
+        final long c = base(cpu);
         long r = cpu.load64(m + 8);
         while (r != 0)
         {
             evictFn.at(cpu, 0x140);
             final long next = cpu.load64(r);
-            k.pt.getAndClear(cpu, cpu.load64(r + 24));
-            k.smp.flushTlbPage(cpu, pgdPhys(cpu, cpu.load64(r + 8)), cpu.load64(r + 16));
+            if (rmapMatchesPte(cpu, c, m, r))
+            {
+                k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                k.smp.flushTlbPage(cpu, pgdPhys(cpu, cpu.load64(r + 8)), cpu.load64(r + 16));
+            }
             k.slab.kfree(cpu, r);
             r = next;
         }
         cpu.store64(m + 8, 0);
+    }
+
+    /**
+     * The rmap walk's check (rmap_get_locked_pte): the pte the rmap entry names must map this
+     * line. If it maps another line (or nothing), the entry is stale: say so, as LegoOS does, and
+     * leave that pte alone (it is not ours to clear).
+     */
+    private boolean rmapMatchesPte(final Cpu cpu, final long c, final long m, final long r)
+    {
+        final long ptep = cpu.load64(r + 24);
+        final long pte = cpu.load64(ptep);
+        final long line = (m - cpu.load64(c + C_META)) / META;
+        final long pcachePfn = linePhys(cpu, c, line) >>> Layout.PAGE_SHIFT;
+        final long ptePfn = (pte & Paging.ADDR_MASK) >>> Layout.PAGE_SHIFT;
+        if ((pte & Paging.P) != 0 && ptePfn == pcachePfn)
+        {
+            return true;
+        }
+        final long mm = cpu.load64(r + 8);
+        final long uva = cpu.load64(r + 16);
+        final long walked = k.pt.pte(cpu, pgdPhys(cpu, mm), uva, Layout.PAGE_OFFSET, false, true);
+        String comm = k.sched.comm(cpu, k.current(cpu));
+        if (comm.length() > 15)
+        {
+            comm = comm.substring(0, 15);
+        }
+        k.printk.printk(cpu, "****    ERROR: mismatched PTE and rmap");
+        k.printk.printk(cpu, String.format("****    rmap->owner_process: %s uva: 0x%x ptep: %x, rmap->page_table: %x", comm, uva,
+            walked, ptep));
+        k.printk.printk(cpu, String.format("****    pcache_pfn: 0x%x, pte_pfn: 0x%x", pcachePfn, ptePfn));
+        return false;
     }
 
     /** victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the victim cache. */
@@ -605,7 +644,10 @@ public final class Pcache
                     while (r != 0)
                     {
                         final long next = cpu.load64(r);
-                        k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                        if (rmapMatchesPte(cpu, c, m, r))
+                        {
+                            k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                        }
                         k.slab.kfree(cpu, r);
                         r = next;
                     }

@@ -60,6 +60,7 @@ public final class PatchSeries
 
     public static final String JOS = "jos";
     public static final String AKAROS = "akaros";
+    public static final String LEGO = "lego";
 
     private final List<Patch> series = new ArrayList<>();
     private final Map<String, Integer> tags = new LinkedHashMap<>();
@@ -157,6 +158,7 @@ public final class PatchSeries
         s.add(new SimplePatch("x86-fix-text-poke-core-kernel-text", "x86: fix text_poke: use core_kernel_text"));
         BranchSeries.jos(s);
         BranchSeries.akaros(s);
+        LegoSeries.diaryFebruary(s);
         return s;
     }
 

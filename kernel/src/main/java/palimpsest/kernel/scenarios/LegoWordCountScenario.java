@@ -76,10 +76,22 @@ public class LegoWordCountScenario extends KernelScenario
     @Override
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
-        final String text = WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        final String text = text(context);
         config.lego = cluster(context, machine.config().nodes);
         config.lego.initArgs.add("/data/words.txt");
         config.file("/data/words.txt", text.getBytes(StandardCharsets.US_ASCII));
+        program(config, context);
+    }
+
+    /** The input text of the arguments. */
+    protected String text(final ScenarioContext context)
+    {
+        return WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+    }
+
+    /** The program that runs as init on the processor, and its path. */
+    protected void program(final KernelConfig config, final ScenarioContext context)
+    {
         config.program(new WordCount(threads(context)));
         config.init("/bin/word_count");
     }
@@ -87,7 +99,7 @@ public class LegoWordCountScenario extends KernelScenario
     @Override
     protected String[] expected(final ScenarioContext context, final Machine machine)
     {
-        final String text = WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        final String text = text(context);
         final List<String> want = new ArrayList<>();
         for (final String l : WordCountScenario.expectedLines(text))
         {

@@ -9,6 +9,7 @@ import palimpsest.kernel.Layout;
 import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.PageAlloc;
+import palimpsest.kernel.patches.LegoSeries;
 import palimpsest.kernel.sched.Task;
 
 /**
@@ -164,7 +165,8 @@ public final class Loader
         bprmMmInitFn.enter(cpu);
         final long mm = k.vm.mmAlloc(cpu);
         final long vma;
-        if (k.patches.enabled("loader-kzalloc-vma"))
+        if (k.patches.enabled("loader-kzalloc-vma") &&
+            !LegoSeries.active(k.patches, "lego-loader-kmalloc-vma", "lego-loader-kzalloc-vma"))
         {
             vma = k.slab.kzalloc(cpu, MmStruct.VMA_SIZE);
         }
