@@ -31,6 +31,8 @@ public final class LegoSys
 
     private final Kernel k;
     private final Lego lego;
+    /** SYSC_mremap holds the process's mremap lock and fences the range off from evictions (see mremap). */
+    private final boolean serializes;
     private final Fn execveFn;
     private final Fn mmapFn;
     private final Fn munmapFn;
@@ -46,6 +48,7 @@ public final class LegoSys
     {
         this.k = k;
         this.lego = lego;
+        this.serializes = !LegoSeries.active(k.patches, "lego-pcache-move-pte", "lego-mremap-lock");
         this.execveFn = k.text.fn("p2m_execve", 0x200);
         this.mmapFn = k.text.fn("SYSC_mmap", 0x80);
         this.munmapFn = k.text.fn("SYSC_munmap", 0x80);
@@ -184,7 +187,7 @@ public final class LegoSys
         // Without the lock (LegoOS before 02/06) two threads' mremaps are ordered on the memory
         // component (its mmap_sem) but not here: a later move into A can reach the ptes before an
         // earlier move out of A, and pcache_move_pte then moves the wrong line's pte and rmap.
-        final boolean serialize = !LegoSeries.active(k.patches, "lego-pcache-move-pte", "lego-mremap-lock");
+        final boolean serialize = serializes;
         if (serialize)
         {
             mremapLock(cpu, mm);
@@ -195,6 +198,12 @@ public final class LegoSys
             mremapUnlock(cpu, mm);
         }
         return mremapFn.leave(cpu, r);
+    }
+
+    /** Whether mremaps are ordered on the processor (lego-mremap-lock, or a kernel without the 02/05 code). */
+    boolean serializesMremap()
+    {
+        return serializes;
     }
 
     private void mremapLock(final Cpu cpu, final long mm)
@@ -222,7 +231,26 @@ public final class LegoSys
         final long oldSize = (oldLen + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
         final long newSize = (newLen + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
         // Dirty pages of the range still in the victim cache go home first: they are written by address.
-        lego.pcache.flushVictims(cpu, lego.pcache.base(cpu), tgid(cpu), old, old + oldSize);
+        final boolean fenced = serializes;
+        if (fenced)
+        {
+            lego.pcache.beginMove(cpu, tgid(cpu), old, old + oldSize);
+        }
+        else
+        {
+            lego.pcache.flushVictims(cpu, lego.pcache.base(cpu), tgid(cpu), old, old + oldSize);
+        }
+        final long st = mremapMove(cpu, mm, old, oldLen, newLen, flags, oldSize, newSize, out);
+        if (fenced)
+        {
+            lego.pcache.endMove(cpu);
+        }
+        return st;
+    }
+
+    private long mremapMove(final Cpu cpu, final long mm, final long old, final long oldLen, final long newLen, final long flags,
+        final long oldSize, final long newSize, final long[] out)
+    {
         final long st = rpc(cpu, McManager.OP_MREMAP, old, oldLen, newLen | (flags << 56), 0, 0, 0, 0, out);
         if (st != 0)
         {

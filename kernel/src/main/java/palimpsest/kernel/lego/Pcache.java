@@ -25,6 +25,7 @@ import palimpsest.kernel.sched.Task;
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
  *   +104 csum errors  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }  +384 flushd's timer
+ *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
  * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
  * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
@@ -56,6 +57,9 @@ public final class Pcache
     /** kvictim_flushd's sleep timer (after the victim slots). */
     static final int C_TIMER = C_VICTIM + VICTIMS * 32;
     static final int META = 64;
+    /** The ranges mremaps are moving, one slot per cpu (after the timer). */
+    static final int C_MOVING = 512;
+    static final int MOVING_SLOTS = 16;
 
     private final Kernel k;
     private final Lego lego;
@@ -167,7 +171,20 @@ public final class Pcache
             if ((pte & Paging.P) != 0)
             {
                 faultFn.at(cpu, 0x69);
-                final long m = meta(cpu, c, lineOfPhys(cpu, c, pte));
+                final long present = lineOfPhys(cpu, c, pte);
+                final long lineLock = setLock(cpu, c, present / ways);
+                if (lineLock != lock)
+                {
+                    // A line mremap moved here lives in its old set: its flags are that set's lock's.
+                    k.spin.unlock(cpu, lock);
+                    k.spin.lock(cpu, lineLock);
+                    if (cpu.load64(ptep) != pte)
+                    {
+                        k.spin.unlock(cpu, lineLock);
+                        continue;
+                    }
+                }
+                final long m = meta(cpu, c, present);
                 boolean ok = true;
                 if (write && (pte & Paging.W) == 0)
                 {
@@ -181,7 +198,7 @@ public final class Pcache
                         k.pt.set(cpu, ptep, pte | Paging.W);
                     }
                 }
-                k.spin.unlock(cpu, lock);
+                k.spin.unlock(cpu, lineLock);
                 cpu.invlpg(va);
                 return faultFn.leave(cpu, ok ? 1 : 0) != 0;
             }
@@ -314,6 +331,12 @@ public final class Pcache
         evictFn.enter(cpu);
         final long m = meta(cpu, c, line);
         final long flags = cpu.load64(m);
+        if (lego.sys.serializesMremap() && moving(cpu, c, cpu.load64(m + 32), cpu.load64(m + 24)))
+        {
+            // An mremap of this page is under way: its data must reach the memory component by
+            // the move (or stay in the line), not by a writeback to the old address afterwards.
+            return evictFn.leave(cpu, 0) != 0;
+        }
         if ((flags & DIRTY) != 0)
         {
             final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
@@ -357,6 +380,68 @@ public final class Pcache
         cpu.store64(m, 0);
         cpu.xadd(k.spin.atomicSite(), c + C_EVICTIONS, 8, 1);
         return evictFn.leave(cpu, 1) != 0;
+    }
+
+    /** Whether (tgid, uva) lies in a range an mremap is moving (under the victim lock). */
+    private boolean moving(final Cpu cpu, final long c, final long tgid, final long uva)
+    {
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        boolean in = false;
+        for (int i = 0; i < MOVING_SLOTS && !in; i++)
+        {
+            final long s = c + C_MOVING + i * 24L;
+            in = cpu.load64(s) == tgid && tgid != 0 && Long.compareUnsigned(uva, cpu.load64(s + 8)) >= 0 &&
+                Long.compareUnsigned(uva, cpu.load64(s + 16)) < 0;
+        }
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+        return in;
+    }
+
+    /**
+     * mremap on P, before asking M to move [start, end): no line of the range leaves for the
+     * victim cache from now on, and the range's victims are written back (those a flush already
+     * has in flight included): everything the range holds is on M before M moves it.
+     */
+    void beginMove(final Cpu cpu, final long tgid, final long start, final long end)
+    {
+        final long c = base(cpu);
+        final long slot = c + C_MOVING + (cpu.apicId() % MOVING_SLOTS) * 24L;
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        cpu.store64(slot + 8, start);
+        cpu.store64(slot + 16, end);
+        cpu.store64(slot, tgid);
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+        while (true)
+        {
+            flushVictims(cpu, c, tgid, start, end);
+            boolean busy = false;
+            final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            for (int i = 0; i < VICTIMS && !busy; i++)
+            {
+                final long v = c + C_VICTIM + i * 32L;
+                // A slot reserved by an eviction that began before the range was registered: its
+                // owner is written after the copy, so wait for it whoever it is.
+                final long flags = cpu.load64(v);
+                busy = flags == 4 || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
+                    Long.compareUnsigned(cpu.load64(v + 16), end) < 0;
+            }
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
+            if (!busy)
+            {
+                return;
+            }
+            k.sched.yield(cpu);
+        }
+    }
+
+    /** The move is done (ptes and rmaps at the new address): the range's lines may be evicted again. */
+    void endMove(final Cpu cpu)
+    {
+        final long c = base(cpu);
+        final long slot = c + C_MOVING + (cpu.apicId() % MOVING_SLOTS) * 24L;
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        cpu.store64(slot, 0);
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
     }
 
     private void unmapLine(final Cpu cpu, final long m)
@@ -531,6 +616,12 @@ public final class Pcache
             final long lock = setLock(cpu, c, line / ways);
             movePteFn.at(cpu, 0x30);
             k.spin.lock(cpu, lock);
+            if (lego.sys.serializesMremap() && lineOfPhys(cpu, c, cpu.load64(optep)) != line)
+            {
+                // The line went (evicted, or another line took the pte) between the look and the lock.
+                k.spin.unlock(cpu, lock);
+                continue;
+            }
             final long pte = k.pt.getAndClear(cpu, optep);
             final long nptep = k.pt.pte(cpu, pgd, to + off, Layout.PAGE_OFFSET, true, true);
             k.pt.set(cpu, nptep, pte);

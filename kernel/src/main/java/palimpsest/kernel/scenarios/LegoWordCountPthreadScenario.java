@@ -26,13 +26,6 @@ public final class LegoWordCountPthreadScenario extends LegoWordCountScenario
         return "LegoOS: Phoenix word_count-pthread (pointer keys, per-thread text buffers, concurrent mremaps) through the pcache";
     }
 
-    /** 128 KiB (8-way, 4 sets): lines are evicted and written back while the threads run, as the diary's were. */
-    @Override
-    protected long pcacheKb()
-    {
-        return 128;
-    }
-
     /** More text and more distinct words than lego-word-count: every thread's buffers grow several times. */
     @Override
     protected String text(final ScenarioContext context)
@@ -50,10 +43,6 @@ public final class LegoWordCountPthreadScenario extends LegoWordCountScenario
             if (a.name().equals("words"))
             {
                 args.add(palimpsest.emulator.ScenarioArg.number("words", "8000", "words in the generated input text"));
-            }
-            else if (a.name().equals("pcache-kb"))
-            {
-                args.add(palimpsest.emulator.ScenarioArg.number("pcache-kb", "128", "pcache size in KiB (overrides pcache-mb)"));
             }
             else
             {
