@@ -275,7 +275,8 @@ public final class McManager
                 cpu.store64(e + 16, rep);
             }
             k.spin.unlockIrqRestore(cpu, mc + DEDUP_LOCK, g);
-            cpu.store64(mc + SERVED, cpu.load64(mc + SERVED) + 1);
+            // Several mc-manager threads serve at once: an atomic increment.
+            cpu.xadd(k.spin.atomicSite(), mc + SERVED, 8, 1);
             sendReply(cpu, src, msgid, rep);
             if (!mine)
             {

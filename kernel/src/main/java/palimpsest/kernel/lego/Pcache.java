@@ -39,11 +39,11 @@ public final class Pcache
     public static final long WRITABLE = 8;
     public static final int VICTIMS = 8;
 
-    static final int C_LINES = 0;
-    static final int C_META = 8;
-    static final int C_SETS = 16;
-    static final int C_WAYS = 24;
-    static final int C_LOCKS = 32;
+    public static final int C_LINES = 0;
+    public static final int C_META = 8;
+    public static final int C_SETS = 16;
+    public static final int C_WAYS = 24;
+    public static final int C_LOCKS = 32;
     static final int C_VLOCK = 40;
     static final int C_VPAGES = 48;
     static final int C_HAND = 56;
@@ -56,7 +56,7 @@ public final class Pcache
     static final int C_VICTIM = 128;
     /** kvictim_flushd's sleep timer (after the victim slots). */
     static final int C_TIMER = C_VICTIM + VICTIMS * 32;
-    static final int META = 64;
+    public static final int META = 64;
     /** The ranges mremaps are moving, one slot per cpu (after the timer). */
     static final int C_MOVING = 512;
     static final int MOVING_SLOTS = 16;
