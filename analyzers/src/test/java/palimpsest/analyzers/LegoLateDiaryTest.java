@@ -117,14 +117,14 @@ class LegoLateDiaryTest
     @Test
     void apsBootedWithoutTheirHotplugStatesAreNamedWithTheBootPath()
     {
-        final Run bad = record("lego-word-count", "lego-2018-02-05", Map.of("threads", "2", "words", "200"));
+        final Run bad = record("lego-word-count", "lego-2018-02-05-cpuhp", Map.of("threads", "2", "words", "200"));
         assertEquals(Verdict.Kind.BAD, bad.summary.verdict().kind, bad.summary.verdict()::toString);
         // Short runs on 2 cpus may end before the tick check can tell; the APs are never active, so nothing runs there either.
         final String why = bad.summary.verdict().message;
         assertTrue(why.contains("took no timer tick") || why.contains("ran on cpu 0 only"), why);
         assertTrue(bad.analysis.verdict.startsWith("verdict: cpu-bringup: do_boot_cpu <- _cpu_up"), bad.analysis.verdict);
         assertTrue(bad.analysis.findings.get(0).title.contains("came online without its hotplug states"), bad.analysis.findings::toString);
-        final Run ok = record("lego-word-count", "lego-2018-02-05-fix", Map.of("threads", "2", "words", "200"));
+        final Run ok = record("lego-word-count", "lego-2018-02-05-cpuhp-fix", Map.of("threads", "2", "words", "200"));
         assertEquals(Verdict.Kind.GOOD, ok.summary.verdict().kind, ok.summary.verdict()::toString);
         assertEquals(0, ok.analysis.findings.size(), ok.analysis.findings::toString);
     }

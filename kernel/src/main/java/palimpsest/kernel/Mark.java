@@ -36,6 +36,9 @@ package palimpsest.kernel;
  *                                      intentionally racy, e.g. a polled flag; KCSAN ignores them)
  *  ACCESS_ONCE     address             size (the next access of this cpu to address is marked:
  *                                      READ_ONCE/WRITE_ONCE/data_race(); KCSAN ignores it)
+ *  ZERO_FILL       kernel address      length (issue 14: the loader has made these bytes of a user
+ *                                      image zero-fill, the .bss tail of its last file page: from
+ *                                      here on they must read 0 until written)
  * </pre>
  */
 public final class Mark
@@ -70,6 +73,8 @@ public final class Mark
     // 30..39: analyzer annotations (issue 11b)
     public static final int DATA_RACY = 30;
     public static final int ACCESS_ONCE = 31;
+    // 40..44: LegoOS diary bugs 1-3 (issue 14, branch l14a)
+    public static final int ZERO_FILL = 40;
 
     private static final String[] NAMES = {
         "?", "slab-alloc", "slab-free", "page-alloc", "page-free", "text-register", "lock-acquire", "lock-release",
@@ -78,6 +83,7 @@ public final class Mark
         "kmalloc", "value-use", "env-id"
     };
     private static final String[] NAMES_30 = {"data-racy", "access-once"};
+    private static final String[] NAMES_40 = {"zero-fill"};
 
     private Mark()
     {
@@ -88,6 +94,10 @@ public final class Mark
         if (type >= 30 && type < 30 + NAMES_30.length)
         {
             return NAMES_30[(int)type - 30];
+        }
+        if (type >= 40 && type < 40 + NAMES_40.length)
+        {
+            return NAMES_40[(int)type - 40];
         }
         return type > 0 && type < NAMES.length ? NAMES[(int)type] : "mark#" + type;
     }

@@ -183,8 +183,8 @@ class PatchSeriesTest
             return out;
         };
         assertTrue(names.apply("head").stream().noneMatch(n -> n.startsWith("lego-")));
-        assertTrue(names.apply("lego-2018-02-05").contains("lego-smp-callin") && !names.apply("lego-2018-02-05").contains("lego-cpuhp-secondary"));
-        assertTrue(names.apply("lego-2018-02-05-fix").contains("lego-cpuhp-secondary"));
+        assertTrue(names.apply("lego-2018-02-05-cpuhp").contains("lego-smp-callin") && !names.apply("lego-2018-02-05-cpuhp").contains("lego-cpuhp-secondary"));
+        assertTrue(names.apply("lego-2018-02-05-cpuhp-fix").contains("lego-cpuhp-secondary"));
         assertTrue(names.apply("lego-2018-02-19").contains("lego-kernel-init") && !names.apply("lego-2018-02-19").contains("lego-init-cpus-allowed"));
         final List<String> bad = names.apply("lego-2018-03-01");
         assertTrue(bad.contains("lego-pcache-fork-cow") && !bad.contains("lego-fork-cow-flush-tlb"), bad.toString());

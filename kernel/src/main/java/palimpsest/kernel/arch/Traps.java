@@ -222,10 +222,32 @@ public final class Traps
     private void userFault(final Cpu cpu, final long frame, final String what, final long addr)
     {
         final long t = k.current(cpu);
+        if (k.lego != null && what.equals("general protection"))
+        {
+            legoGeneralProtection(cpu, frame, t);
+        }
         k.printk.printk(cpu, k.sched.comm(cpu, t) + "[" + k.sched.pid(cpu, t) + "]: " + what + " at " + Long.toHexString(addr) +
             " ip " + k.symbolize(cpu.load64(frame + F_PC)) + " sp " + Long.toHexString(cpu.load64(frame + F_SP)) +
             " error " + cpu.load64(frame + F_ERR));
         k.sched.doExit(cpu, 128 + 11);
+    }
+
+    /** LegoOS prints a user #GP as its diary shows: the ip, the task and the user registers. */
+    private void legoGeneralProtection(final Cpu cpu, final long frame, final long t)
+    {
+        final long fp = cpu.fp();
+        final long ip = cpu.load64(frame + F_PC);
+        final long sp = cpu.load64(frame + F_SP);
+        final String comm = k.sched.comm(cpu, t);
+        k.printk.printk(cpu, String.format("%s[%d] general protection ip:%x sp:%x error:%x", comm, k.sched.pid(cpu, t), ip, sp,
+            cpu.load64(frame + F_ERR)));
+        k.printk.printk(cpu, String.format("CPU: %d PID: %d Comm: %s", cpu.apicId(), k.sched.pid(cpu, t), comm));
+        k.printk.printk(cpu, String.format("RIP: 0033:[<%016x>]  [<%016x>] %s", ip, ip, k.symbolize(ip)));
+        k.printk.printk(cpu, String.format("RSP: 002b:%016x  EFLAGS: %08x", sp, cpu.load64(frame + F_FLAGS)));
+        k.printk.printk(cpu, String.format("RAX: %016x RBX: %016x RCX: %016x", cpu.load64(regAddr(fp, Syscalls.RAX)),
+            cpu.load64(regAddr(fp, Syscalls.RBX)), cpu.load64(regAddr(fp, Syscalls.RCX))));
+        k.printk.printk(cpu, String.format("RDX: %016x RSI: %016x RDI: %016x", cpu.load64(regAddr(fp, Syscalls.RDX)),
+            cpu.load64(regAddr(fp, Syscalls.RSI)), cpu.load64(regAddr(fp, Syscalls.RDI))));
     }
 
     private void doSystemCall(final Cpu cpu)

@@ -192,6 +192,11 @@ public final class Ibapi
     {
         callFn.enter(cpu);
         final long ib = base(cpu);
+        if (k.patches.enabled("lego-ibapi-stats"))
+        {
+            callFn.at(cpu, 0x18);
+            cpu.load64(Globals.LEGO_NODE);
+        }
         final long msgid = cpu.xadd(k.spin.atomicSite(), ib + NEXT_ID, 8, 1) + 1;
         long slot = 0;
         while (slot == 0)

@@ -5,10 +5,13 @@ import java.util.List;
 
 import palimpsest.emulator.Cpu;
 import palimpsest.kernel.Fn;
+import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Mark;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.Vm;
+import palimpsest.kernel.patches.LegoSeries;
 import palimpsest.kernel.sched.Task;
 import palimpsest.kernel.user.Syscalls;
 
@@ -28,6 +31,8 @@ public final class LegoSys
 
     private final Kernel k;
     private final Lego lego;
+    /** SYSC_mremap holds the process's mremap lock and fences the range off from evictions (see mremap). */
+    private final boolean serializes;
     private final Fn execveFn;
     private final Fn mmapFn;
     private final Fn munmapFn;
@@ -43,6 +48,7 @@ public final class LegoSys
     {
         this.k = k;
         this.lego = lego;
+        this.serializes = !LegoSeries.active(k.patches, "lego-pcache-move-pte", "lego-mremap-lock");
         this.execveFn = k.text.fn("p2m_execve", 0x200);
         this.mmapFn = k.text.fn("SYSC_mmap", 0x80);
         this.munmapFn = k.text.fn("SYSC_munmap", 0x80);
@@ -173,14 +179,82 @@ public final class LegoSys
         {
             return mremapFn.leave(cpu, Vm.EINVAL);
         }
+        if (k.patches.enabled("lego-mremap-trace"))
+        {
+            mremapFn.at(cpu, 0x18);
+            cpu.load64(Globals.LEGO_NR_MEMORY);
+        }
+        // Without the lock (LegoOS before 02/06) two threads' mremaps are ordered on the memory
+        // component (its mmap_sem) but not here: a later move into A can reach the ptes before an
+        // earlier move out of A, and pcache_move_pte then moves the wrong line's pte and rmap.
+        final boolean serialize = serializes;
+        if (serialize)
+        {
+            mremapLock(cpu, mm);
+        }
+        final long r = mremapLocked(cpu, mm, old, oldLen, newLen, flags, out);
+        if (serialize)
+        {
+            mremapUnlock(cpu, mm);
+        }
+        return mremapFn.leave(cpu, r);
+    }
+
+    /** Whether mremaps are ordered on the processor (lego-mremap-lock, or a kernel without the 02/05 code). */
+    boolean serializesMremap()
+    {
+        return serializes;
+    }
+
+    private void mremapLock(final Cpu cpu, final long mm)
+    {
+        final long lock = mm + MmStruct.LEGO_MREMAP_LOCK;
+        while (cpu.xchg(k.spin.atomicSite(), lock, 4, cpu.apicId() + 1) != 0)
+        {
+            mremapFn.at(cpu, 0x28);
+            k.sched.yield(cpu);
+        }
+        cpu.mark(Mark.LOCK_ACQUIRE, lock, cpu.pc());
+    }
+
+    private void mremapUnlock(final Cpu cpu, final long mm)
+    {
+        final long lock = mm + MmStruct.LEGO_MREMAP_LOCK;
+        mremapFn.at(cpu, 0xe0);
+        cpu.mark(Mark.LOCK_RELEASE, lock, cpu.pc());
+        cpu.store32(lock, 0);
+    }
+
+    private long mremapLocked(final Cpu cpu, final long mm, final long old, final long oldLen, final long newLen, final long flags,
+        final long[] out)
+    {
         final long oldSize = (oldLen + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
         final long newSize = (newLen + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
         // Dirty pages of the range still in the victim cache go home first: they are written by address.
-        lego.pcache.flushVictims(cpu, lego.pcache.base(cpu), tgid(cpu), old, old + oldSize);
+        final boolean fenced = serializes;
+        if (fenced)
+        {
+            lego.pcache.beginMove(cpu, tgid(cpu), old, old + oldSize);
+        }
+        else
+        {
+            lego.pcache.flushVictims(cpu, lego.pcache.base(cpu), tgid(cpu), old, old + oldSize);
+        }
+        final long st = mremapMove(cpu, mm, old, oldLen, newLen, flags, oldSize, newSize, out);
+        if (fenced)
+        {
+            lego.pcache.endMove(cpu);
+        }
+        return st;
+    }
+
+    private long mremapMove(final Cpu cpu, final long mm, final long old, final long oldLen, final long newLen, final long flags,
+        final long oldSize, final long newSize, final long[] out)
+    {
         final long st = rpc(cpu, McManager.OP_MREMAP, old, oldLen, newLen | (flags << 56), 0, 0, 0, 0, out);
         if (st != 0)
         {
-            return mremapFn.leave(cpu, st);
+            return st;
         }
         final long to = out[0];
         if (to == old)
@@ -190,13 +264,13 @@ public final class LegoSys
                 lego.pcache.zapRange(cpu, mm, old + newSize, old + oldSize);
                 k.smp.flushTlbRange(cpu, Layout.pa(cpu.load64(mm + MmStruct.PGD)), old + newSize, old + oldSize);
             }
-            return mremapFn.leave(cpu, to);
+            return to;
         }
         k.printk.printk(cpu, String.format("SYSC_mremap(cpu%d): move: [0x%x - 0x%x] -> [0x%x - 0x%x]", cpu.apicId(), old,
             old + oldSize, to, to + oldSize));
         mremapFn.at(cpu, 0x80);
         lego.pcache.movePtes(cpu, mm, old, to, oldSize);
-        return mremapFn.leave(cpu, to);
+        return to;
     }
 
     /**

@@ -9,7 +9,9 @@ import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.PageAlloc;
+import palimpsest.kernel.patches.LegoSeries;
 import palimpsest.kernel.sched.Task;
+import palimpsest.kernel.user.Loader;
 import palimpsest.kernel.user.UserProgram;
 
 /**
@@ -240,6 +242,10 @@ public final class McManager
         while (true)
         {
             managerFn.at(cpu, 0x20);
+            if (k.patches.enabled("lego-stop-machine"))
+            {
+                cpu.load64(Globals.LEGO_NR_MEMORY);
+            }
             final boolean f = k.spin.lockIrqSave(cpu, mc + QLOCK);
             final long req = cpu.load64(mc + QHEAD);
             if (req == 0)
@@ -273,7 +279,8 @@ public final class McManager
                 cpu.store64(e + 16, rep);
             }
             k.spin.unlockIrqRestore(cpu, mc + DEDUP_LOCK, g);
-            cpu.store64(mc + SERVED, cpu.load64(mc + SERVED) + 1);
+            // Several mc-manager threads serve at once: an atomic increment.
+            cpu.xadd(k.spin.atomicSite(), mc + SERVED, 8, 1);
             sendReply(cpu, src, msgid, rep);
             if (!mine)
             {
@@ -468,6 +475,11 @@ public final class McManager
                 s.length(), s));
             p += s.length() + 1;
         }
+        if (k.patches.enabled("lego-mc-manager-stats"))
+        {
+            execveFn.at(cpu, 0x1a0);
+            cpu.load64(Globals.LEGO_ROLE);
+        }
         execveFn.at(cpu, 0x1aa);
         final long r = execLoader(cpu, tgid, body, strings, argc, envc, rep);
         return execveFn.leave(cpu, r);
@@ -482,8 +494,9 @@ public final class McManager
         {
             return execLoaderFn.leave(cpu, ENOENT);
         }
-        final long hdr = k.slab.kmalloc(cpu, 64);
-        k.vfs.kernelRead(cpu, dentry, 0, hdr, 64);
+        // bprm->buf: the first BINPRM_BUF_SIZE bytes of the file (a kmalloc-128 object, as the stack vma is).
+        final long hdr = k.slab.kmalloc(cpu, Loader.BINPRM_BUF_SIZE);
+        k.vfs.kernelRead(cpu, dentry, 0, hdr, Loader.BINPRM_BUF_SIZE);
         if (cpu.load32(hdr) != UserProgram.MAGIC)
         {
             k.slab.kfree(cpu, hdr);
@@ -509,6 +522,11 @@ public final class McManager
         k.loader.loadBinary(cpu, mm, dentry, textVa, textSize, textOff, dataVa, dataSize, bssSize);
         final long startBrk = (dataVa + dataSize + bssSize + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
         cpu.store64(mm + MmStruct.LEGO_START_BRK, startBrk);
+        if (k.patches.enabled("lego-loader-brk-align"))
+        {
+            execLoaderFn.at(cpu, 0x2a0);
+            cpu.load64(mm + MmStruct.LEGO_START_BRK);
+        }
         cpu.store64(mm + MmStruct.LEGO_BRK, startBrk);
         final long files = k.slab.kzalloc(cpu, MAX_FILES * 16);
         final long old = setProxy(cpu, tgid, mm, files);
@@ -614,6 +632,21 @@ public final class McManager
     private boolean handleLegoMmFault(final Cpu cpu, final long mm, final long uva, final boolean write)
     {
         legoFaultFn.enter(cpu);
+        // handle_pte_fault, inlined: "if (vma->vm_ops && vma->vm_ops->fault)" is a file-backed fault
+        // (handle_mm_fault below calls it). A kmalloc'ed vma's vm_ops is its slot's last user's word.
+        k.vm.lockMm(cpu, mm);
+        final long vma = k.vm.findVma(cpu, mm, uva);
+        if (vma != 0)
+        {
+            legoFaultFn.at(cpu, 0x150);
+            final long ops = cpu.load64(vma + MmStruct.VM_OPS);
+            if (ops != 0)
+            {
+                legoFaultFn.at(cpu, 0x160);
+                cpu.load64(ops + MmStruct.VMOPS_FAULT);
+            }
+        }
+        k.vm.unlockMm(cpu, mm);
         final boolean ok = k.vm.handleMmFault(cpu, mm, uva, write ? Paging.PF_WRITE | Paging.PF_USER : Paging.PF_USER);
         legoFaultFn.leave(cpu);
         return ok;
@@ -623,6 +656,12 @@ public final class McManager
     public void clearUser(final Cpu cpu, final long mm, final long uva, final long len)
     {
         clearUserFn.enter(cpu);
+        if (LegoSeries.active(k.patches, "lego-clear-user-todo", "lego-clear-user"))
+        {
+            // TODO: not implemented (the diary's 02/17: "We did not implement the lego_clear_user function").
+            clearUserFn.leave(cpu);
+            return;
+        }
         for (long i = 0; i < len; i++)
         {
             clearUserFn.at(cpu, 0x20);

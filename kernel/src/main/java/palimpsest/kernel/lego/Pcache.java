@@ -25,6 +25,7 @@ import palimpsest.kernel.sched.Task;
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
  *   +104 csum errors  +112 flush passes  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }  +384 flushd's timer
+ *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
  * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable, 16 cow) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
  * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
@@ -40,11 +41,11 @@ public final class Pcache
     public static final long COW = 16;
     public static final int VICTIMS = 8;
 
-    static final int C_LINES = 0;
-    static final int C_META = 8;
-    static final int C_SETS = 16;
-    static final int C_WAYS = 24;
-    static final int C_LOCKS = 32;
+    public static final int C_LINES = 0;
+    public static final int C_META = 8;
+    public static final int C_SETS = 16;
+    public static final int C_WAYS = 24;
+    public static final int C_LOCKS = 32;
     static final int C_VLOCK = 40;
     static final int C_VPAGES = 48;
     static final int C_HAND = 56;
@@ -59,7 +60,10 @@ public final class Pcache
     static final int C_VICTIM = 128;
     /** kvictim_flushd's sleep timer (after the victim slots). */
     static final int C_TIMER = C_VICTIM + VICTIMS * 32;
-    static final int META = 64;
+    public static final int META = 64;
+    /** The ranges mremaps are moving, one slot per cpu (after the timer). */
+    static final int C_MOVING = 512;
+    static final int MOVING_SLOTS = 16;
 
     private final Kernel k;
     private final Lego lego;
@@ -175,14 +179,27 @@ public final class Pcache
             if ((pte & Paging.P) != 0)
             {
                 faultFn.at(cpu, 0x69);
-                final long m = meta(cpu, c, lineOfPhys(cpu, c, pte));
+                final long present = lineOfPhys(cpu, c, pte);
+                final long lineLock = setLock(cpu, c, present / ways);
+                if (lineLock != lock)
+                {
+                    // A line mremap moved here lives in its old set: its flags are that set's lock's.
+                    k.spin.unlock(cpu, lock);
+                    k.spin.lock(cpu, lineLock);
+                    if (cpu.load64(ptep) != pte)
+                    {
+                        k.spin.unlock(cpu, lineLock);
+                        continue;
+                    }
+                }
+                final long m = meta(cpu, c, present);
                 boolean ok = true;
                 if (write && (pte & Paging.W) == 0 && (cpu.load64(m) & COW) != 0 && !cowBreak(cpu, m, mm, va, ptep))
                 {
                     // Shared with the other side of a fork: this mm lets go of the line and
                     // faults its own copy in from the memory component (a write miss there
                     // breaks M's copy-on-write as well).
-                    k.spin.unlock(cpu, lock);
+                    k.spin.unlock(cpu, lineLock);
                     cpu.invlpg(va);
                     continue;
                 }
@@ -198,7 +215,7 @@ public final class Pcache
                         k.pt.set(cpu, ptep, pte | Paging.W);
                     }
                 }
-                k.spin.unlock(cpu, lock);
+                k.spin.unlock(cpu, lineLock);
                 cpu.invlpg(va);
                 return faultFn.leave(cpu, ok ? 1 : 0) != 0;
             }
@@ -347,6 +364,10 @@ public final class Pcache
     private long fill(final Cpu cpu, final long c, final long tgid, final long va, final long lineVa, final boolean write)
     {
         fillFn.enter(cpu);
+        if (k.patches.enabled("lego-pcache-fill-stats"))
+        {
+            cpu.load64(Globals.LEGO_NR_MEMORY);
+        }
         final long reply = k.slab.kmalloc(cpu, 32);
         final long st = lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_PCACHE_MISS, tgid, va, write ? 1 : 0, 0, 0, 0,
             reply, lineVa, Layout.PAGE_SIZE, 0);
@@ -407,6 +428,12 @@ public final class Pcache
         evictFn.enter(cpu);
         final long m = meta(cpu, c, line);
         final long flags = cpu.load64(m);
+        if (lego.sys.serializesMremap() && moving(cpu, c, cpu.load64(m + 32), cpu.load64(m + 24)))
+        {
+            // An mremap of this page is under way: its data must reach the memory component by
+            // the move (or stay in the line), not by a writeback to the old address afterwards.
+            return evictFn.leave(cpu, 0) != 0;
+        }
         if ((flags & DIRTY) != 0)
         {
             final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
@@ -452,19 +479,116 @@ public final class Pcache
         return evictFn.leave(cpu, 1) != 0;
     }
 
+    /** Whether (tgid, uva) lies in a range an mremap is moving (under the victim lock). */
+    private boolean moving(final Cpu cpu, final long c, final long tgid, final long uva)
+    {
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        boolean in = false;
+        for (int i = 0; i < MOVING_SLOTS && !in; i++)
+        {
+            final long s = c + C_MOVING + i * 24L;
+            in = cpu.load64(s) == tgid && tgid != 0 && Long.compareUnsigned(uva, cpu.load64(s + 8)) >= 0 &&
+                Long.compareUnsigned(uva, cpu.load64(s + 16)) < 0;
+        }
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+        return in;
+    }
+
+    /**
+     * mremap on P, before asking M to move [start, end): no line of the range leaves for the
+     * victim cache from now on, and the range's victims are written back (those a flush already
+     * has in flight included): everything the range holds is on M before M moves it.
+     */
+    void beginMove(final Cpu cpu, final long tgid, final long start, final long end)
+    {
+        final long c = base(cpu);
+        final long slot = c + C_MOVING + (cpu.apicId() % MOVING_SLOTS) * 24L;
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        cpu.store64(slot + 8, start);
+        cpu.store64(slot + 16, end);
+        cpu.store64(slot, tgid);
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+        while (true)
+        {
+            flushVictims(cpu, c, tgid, start, end);
+            boolean busy = false;
+            final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            for (int i = 0; i < VICTIMS && !busy; i++)
+            {
+                final long v = c + C_VICTIM + i * 32L;
+                // A slot reserved by an eviction that began before the range was registered: its
+                // owner is written after the copy, so wait for it whoever it is.
+                final long flags = cpu.load64(v);
+                busy = flags == 4 || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
+                    Long.compareUnsigned(cpu.load64(v + 16), end) < 0;
+            }
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
+            if (!busy)
+            {
+                return;
+            }
+            k.sched.yield(cpu);
+        }
+    }
+
+    /** The move is done (ptes and rmaps at the new address): the range's lines may be evicted again. */
+    void endMove(final Cpu cpu)
+    {
+        final long c = base(cpu);
+        final long slot = c + C_MOVING + (cpu.apicId() % MOVING_SLOTS) * 24L;
+        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+        cpu.store64(slot, 0);
+        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+    }
+
     private void unmapLine(final Cpu cpu, final long m)
     {
+        final long c = base(cpu);
         long r = cpu.load64(m + 8);
         while (r != 0)
         {
             evictFn.at(cpu, 0x140);
             final long next = cpu.load64(r);
-            k.pt.getAndClear(cpu, cpu.load64(r + 24));
-            k.smp.flushTlbPage(cpu, pgdPhys(cpu, cpu.load64(r + 8)), cpu.load64(r + 16));
+            if (rmapMatchesPte(cpu, c, m, r))
+            {
+                k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                k.smp.flushTlbPage(cpu, pgdPhys(cpu, cpu.load64(r + 8)), cpu.load64(r + 16));
+            }
             k.slab.kfree(cpu, r);
             r = next;
         }
         cpu.store64(m + 8, 0);
+    }
+
+    /**
+     * The rmap walk's check (rmap_get_locked_pte): the pte the rmap entry names must map this
+     * line. If it maps another line (or nothing), the entry is stale: say so, as LegoOS does, and
+     * leave that pte alone (it is not ours to clear).
+     */
+    private boolean rmapMatchesPte(final Cpu cpu, final long c, final long m, final long r)
+    {
+        final long ptep = cpu.load64(r + 24);
+        final long pte = cpu.load64(ptep);
+        final long line = (m - cpu.load64(c + C_META)) / META;
+        final long pcachePfn = linePhys(cpu, c, line) >>> Layout.PAGE_SHIFT;
+        final long ptePfn = (pte & Paging.ADDR_MASK) >>> Layout.PAGE_SHIFT;
+        if ((pte & Paging.P) != 0 && ptePfn == pcachePfn)
+        {
+            return true;
+        }
+        final long mm = cpu.load64(r + 8);
+        final long uva = cpu.load64(r + 16);
+        final long walked = k.pt.pte(cpu, pgdPhys(cpu, mm), uva, Layout.PAGE_OFFSET, false, true);
+        String comm = k.sched.comm(cpu, k.current(cpu));
+        if (comm.length() > 15)
+        {
+            comm = comm.substring(0, 15);
+        }
+        k.printk.printk(cpu, "****    ERROR: mismatched PTE and rmap");
+        k.printk.printk(cpu, String.format("****    rmap->owner_process: %s uva: 0x%x ptep: %x, rmap->page_table: %x", comm, uva,
+            walked, ptep));
+        k.printk.printk(cpu, String.format("****    pcache_pfn: 0x%x, pte_pfn: 0x%x", pcachePfn, ptePfn));
+        return false;
     }
 
     /** victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the victim cache. */
@@ -593,6 +717,12 @@ public final class Pcache
             final long lock = setLock(cpu, c, line / ways);
             movePteFn.at(cpu, 0x30);
             k.spin.lock(cpu, lock);
+            if (lego.sys.serializesMremap() && lineOfPhys(cpu, c, cpu.load64(optep)) != line)
+            {
+                // The line went (evicted, or another line took the pte) between the look and the lock.
+                k.spin.unlock(cpu, lock);
+                continue;
+            }
             final long pte = k.pt.getAndClear(cpu, optep);
             final long nptep = k.pt.pte(cpu, pgd, to + off, Layout.PAGE_OFFSET, true, true);
             k.pt.set(cpu, nptep, pte);
@@ -726,7 +856,10 @@ public final class Pcache
                     while (r != 0)
                     {
                         final long next = cpu.load64(r);
-                        k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                        if (rmapMatchesPte(cpu, c, m, r))
+                        {
+                            k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                        }
                         k.slab.kfree(cpu, r);
                         r = next;
                     }

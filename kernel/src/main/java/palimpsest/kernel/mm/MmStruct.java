@@ -33,6 +33,12 @@ public final class MmStruct
     public static final int PT_LOCK = 80;
     /** LegoOS processor: the process (tgid) this address space belongs to, for messages to the memory component. */
     public static final int LEGO_TGID = 96;
+    /**
+     * LegoOS processor: the process's mremap lock (a lock word; its holder may sleep in an RPC,
+     * so waiters yield): one mremap's move on the memory component and its pcache_move_pte on the
+     * processor happen before the next mremap's.
+     */
+    public static final int LEGO_MREMAP_LOCK = 88;
     /** LegoOS memory component: the program break and where it started (end of .bss, page aligned). */
     public static final int LEGO_BRK = 104;
     public static final int LEGO_START_BRK = 112;

@@ -171,6 +171,12 @@ public final class Slab
         cpu.store8(obj + size - 1, POISON_END);
     }
 
+    /** Slab poisoning: the debug patch, unless this is LegoOS, which has none. */
+    private boolean poisoning()
+    {
+        return k.patches.enabled("slab-poison") && !k.patches.enabled("lego-no-slab-poison");
+    }
+
     /** A new slab: pages from the buddy allocator, every object poisoned and on the freelist. */
     private boolean grow(final Cpu cpu, final long c)
     {
@@ -186,7 +192,7 @@ public final class Slab
         }
         growFn.at(cpu, 0x40);
         final long base = PageAlloc.pageAddress(page);
-        final boolean poison = k.patches.enabled("slab-poison");
+        final boolean poison = poisoning();
         long free = 0;
         for (int i = objects - 1; i >= 0; i--)
         {
@@ -273,7 +279,7 @@ public final class Slab
         final int size = (int)cpu.load32(c + C_SIZE);
         final int id = (int)cpu.load64(c + C_ID);
         cpu.mark(Mark.SLAB_FREE, obj, (long)id << 32 | size);
-        if (k.patches.enabled("slab-poison"))
+        if (poisoning())
         {
             freeFn.at(cpu, 0x30);
             poison(cpu, obj, size);

@@ -2,17 +2,43 @@ package palimpsest.kernel.patches;
 
 /**
  * The LegoOS branch of the series (see {@link PatchSeries}): the main line's built-ins plus the
- * splitkernel's own patches, with its own tags. Each block is one diary bug: the patch that
- * brought it, noise around it, the fix (kernel/README.md, "LegoOS").
+ * diary's patches, each bug in its own window (a bad tag) closed by its fix (a good tag), with
+ * noise patches around every bug so a bisect has real candidates. Kernel code asks
+ * {@link #active} whether a bug's code runs: the bug patch is in and its fix is not (head and
+ * the main-line tags have neither: fixed).
  *
  * <pre>
- *  lego branch (issue 14, bugs 4-7; a bisect's good end is the tag after the previous fix)   tags
- *                                                                               <- lego-2018-02-04
+ *  lego branch (diary of February 2018)                                          tags
+ *  lego-no-slab-poison          feature: LegoOS has no slab poisoning (freed objects keep their bytes)
+ *  lego-ibapi-stats             noise:   ibapi counts the bytes it sends
+ *                                                                                <- lego-2018-02-01
+ *  lego-pcache-move-pte         BUG:     mremap on P: pcache_move_pte moves ptes and rmaps without the
+ *                                        process's mremap lock (two mremaps' moves land in either order)
+ *  lego-mremap-trace            noise:   SYSC_mremap reads the victim count before flushing
+ *                                                                                <- lego-2018-02-05 (bad)
+ *  lego-mremap-lock             fix:     SYSC_mremap holds the process's mremap lock from M's move to
+ *                                        the last pcache_move_pte (rmap_get_locked_pte's lock order)
+ *                                                                                <- lego-2018-02-06
+ *  lego-stop-machine            noise:   mc_manager re-reads its request count before dispatch
+ *  lego-loader-kmalloc-vma      BUG:     __bprm_mm_init on M kmallocs the temporary stack vma
+ *  lego-mc-manager-stats        noise:   handle_p2m_execve counts execs
+ *                                                                                <- lego-2018-02-11 (bad)
+ *  lego-loader-kzalloc-vma      fix:     kzalloc it (commit 4cb3a8b6 "Use kzalloc instead of kmalloc")
+ *                                                                                <- lego-2018-02-12
+ *  lego-pcache-fill-stats       noise:   __pcache_do_fill_page reads the fill counter first
+ *  lego-clear-user-todo         BUG:     lego_clear_user is an unimplemented stub: the loader's .bss tail
+ *                                        keeps the file's bytes
+ *  lego-loader-brk-align        noise:   exec_loader re-reads the start of brk it stored
+ *                                                                                <- lego-2018-02-16 (bad)
+ *  lego-clear-user              fix:     implement lego_clear_user
+ *                                                                                <- lego-2018-02-17
+ *  then the later diary bugs (issue 14, bugs 5 and 7; they start from lego-2018-02-17; the cpuhp
+ *  tags carry -cpuhp: the mremap bug's window already has the day's tag)            tags
  *  lego-smp-callin            BUG:   APs come up through LegoOS's smp_callin, which runs no cpuhp states
  *  lego-mc-count              noise: the memory component prints how many manager threads it started
- *                                                                               <- lego-2018-02-05 (bad)
+ *                                                                               <- lego-2018-02-05-cpuhp (bad)
  *  lego-cpuhp-secondary       fix:   smp_callin runs the cpuhp states (notify_cpu_starting, online)
- *                                                                               <- lego-2018-02-05-fix
+ *                                                                               <- lego-2018-02-05-cpuhp-fix
  *  lego-kernel-init           BUG:   kernel_init hands over to LegoOS's processor/memory init,
  *                                    without kernel_init's set_cpus_allowed_ptr
  *  lego-pcache-banner         noise: the pcache banner names its line size
@@ -28,24 +54,56 @@ package palimpsest.kernel.patches;
  *                                                                               <- lego-2018-03-01-fix
  * </pre>
  */
-final class LegoSeries
+public final class LegoSeries
 {
     private LegoSeries()
     {
     }
 
-    /** Bugs 4-7 of the diary (issue 14, second half). */
+    /** Whether the code of bug patch {@code bug} runs: it is applied and its fix is not. */
+    public static boolean active(final Patches patches, final String bug, final String fix)
+    {
+        return patches.enabled(bug) && !patches.enabled(fix);
+    }
+
+    static void diaryFebruary(final PatchSeries s)
+    {
+        final String b = PatchSeries.LEGO;
+        s.addOnBranch(b, new SimplePatch("lego-no-slab-poison", "LegoOS: no slab poisoning (freed objects keep their last user's bytes)"));
+        s.addOnBranch(b, new SimplePatch("lego-ibapi-stats", "LegoOS ibapi: count the bytes sent"));
+        s.tagBranch(b, "lego-2018-02-01");
+        s.addOnBranch(b, new SimplePatch("lego-pcache-move-pte",
+            "LegoOS mremap on P: pcache_move_pte moves each pte and its rmap under the line's set lock only"));
+        s.addOnBranch(b, new SimplePatch("lego-mremap-trace", "LegoOS SYSC_mremap: read the victim count before the flush"));
+        s.tagBranch(b, "lego-2018-02-05");
+        s.addOnBranch(b, new SimplePatch("lego-mremap-lock",
+            "LegoOS SYSC_mremap: hold the process's mremap lock from the memory component's move to the last pcache_move_pte"));
+        s.tagBranch(b, "lego-2018-02-06");
+        s.addOnBranch(b, new SimplePatch("lego-stop-machine", "LegoOS mc_manager: re-read the request count before dispatching"));
+        s.addOnBranch(b, new SimplePatch("lego-loader-kmalloc-vma", "LegoOS loader: __bprm_mm_init kmallocs the temporary stack vma"));
+        s.addOnBranch(b, new SimplePatch("lego-mc-manager-stats", "LegoOS handle_p2m_execve: count execs"));
+        s.tagBranch(b, "lego-2018-02-11");
+        s.addOnBranch(b, new SimplePatch("lego-loader-kzalloc-vma", "memory: Use kzalloc instead of kmalloc in __bprm_mm_init (loader)"));
+        s.tagBranch(b, "lego-2018-02-12");
+        s.addOnBranch(b, new SimplePatch("lego-pcache-fill-stats", "LegoOS __pcache_do_fill_page: read the fill counter first"));
+        s.addOnBranch(b, new SimplePatch("lego-clear-user-todo", "LegoOS loader: lego_clear_user (TODO: not implemented)"));
+        s.addOnBranch(b, new SimplePatch("lego-loader-brk-align", "LegoOS exec_loader: re-read the start of brk"));
+        s.tagBranch(b, "lego-2018-02-16");
+        s.addOnBranch(b, new SimplePatch("lego-clear-user", "LegoOS loader: implement lego_clear_user (fixes the dirty .bss)"));
+        s.tagBranch(b, "lego-2018-02-17");
+    }
+
+    /** The later diary bugs (issue 14: cpuhp at secondary boot, cpus_allowed, the fork without a TLB flush), after the February block. */
     static void diaryLate(final PatchSeries s)
     {
         final String b = PatchSeries.LEGO;
-        s.tagBranch(b, "lego-2018-02-04");
         s.addOnBranch(b, new SimplePatch("lego-smp-callin",
             "LegoOS smp: secondary cpus come up through smp_callin (no cpuhp state callbacks on them)"));
         s.addOnBranch(b, new SimplePatch("lego-mc-count", "LegoOS memory component: print how many manager threads started"));
-        s.tagBranch(b, "lego-2018-02-05");
+        s.tagBranch(b, "lego-2018-02-05-cpuhp");
         s.addOnBranch(b, new SimplePatch("lego-cpuhp-secondary",
             "LegoOS smp: smp_callin invokes the cpuhp state callbacks (notify_cpu_starting, online states)"));
-        s.tagBranch(b, "lego-2018-02-05-fix");
+        s.tagBranch(b, "lego-2018-02-05-cpuhp-fix");
         s.addOnBranch(b, new SimplePatch("lego-kernel-init",
             "LegoOS init: kernel_init hands over to the processor/memory component's own init"));
         s.addOnBranch(b, new SimplePatch("lego-pcache-banner", "LegoOS pcache: the banner names the line size"));

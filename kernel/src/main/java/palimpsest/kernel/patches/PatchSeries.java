@@ -159,6 +159,7 @@ public final class PatchSeries
         s.add(new SimplePatch("x86-fix-text-poke-core-kernel-text", "x86: fix text_poke: use core_kernel_text"));
         BranchSeries.jos(s);
         BranchSeries.akaros(s);
+        LegoSeries.diaryFebruary(s);
         LegoSeries.diaryLate(s);
         return s;
     }

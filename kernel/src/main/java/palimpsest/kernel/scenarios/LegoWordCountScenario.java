@@ -50,7 +50,14 @@ public class LegoWordCountScenario extends KernelScenario
     /** The cluster of the arguments (pcache-kb wins over pcache-mb). */
     public static LegoConfig cluster(final ScenarioContext context, final int nodes)
     {
-        final long kb = context.longArg("pcache-kb", context.longArg("pcache-mb", 1) * 1024);
+        return cluster(context, nodes, 1024);
+    }
+
+    /** The cluster of the arguments, with this pcache size (KiB) when neither pcache-kb nor pcache-mb is given. */
+    public static LegoConfig cluster(final ScenarioContext context, final int nodes, final long defaultKb)
+    {
+        final long mb = context.longArg("pcache-mb", -1);
+        final long kb = context.longArg("pcache-kb", mb >= 0 ? mb * 1024 : defaultKb);
         return new LegoConfig((int)context.longArg("memory-nodes", nodes - 1), (int)kb, (int)context.longArg("pcache-ways", 8),
             context.longArg("page-csum", 0) != 0);
     }
@@ -76,10 +83,28 @@ public class LegoWordCountScenario extends KernelScenario
     @Override
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
-        final String text = WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
-        config.lego = cluster(context, machine.config().nodes);
+        final String text = text(context);
+        config.lego = cluster(context, machine.config().nodes, pcacheKb());
         config.lego.initArgs.add("/data/words.txt");
         config.file("/data/words.txt", text.getBytes(StandardCharsets.US_ASCII));
+        program(config, context);
+    }
+
+    /** The pcache size (KiB) when the arguments give none. */
+    protected long pcacheKb()
+    {
+        return 1024;
+    }
+
+    /** The input text of the arguments. */
+    protected String text(final ScenarioContext context)
+    {
+        return WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+    }
+
+    /** The program that runs as init on the processor, and its path. */
+    protected void program(final KernelConfig config, final ScenarioContext context)
+    {
         config.program(new WordCount(threads(context)));
         config.init("/bin/word_count");
     }
@@ -87,7 +112,7 @@ public class LegoWordCountScenario extends KernelScenario
     @Override
     protected String[] expected(final ScenarioContext context, final Machine machine)
     {
-        final String text = WordCountScenario.text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000));
+        final String text = text(context);
         final List<String> want = new ArrayList<>();
         for (final String l : WordCountScenario.expectedLines(text))
         {

@@ -557,6 +557,12 @@ public final class Sched
         if (t == cpu.load64(Globals.INIT_PROC))
         {
             k.printk.printk(cpu, "init: exited with code " + code);
+            final long initMm = cpu.load64(t + Task.MM);
+            if (k.lego != null && initMm != 0 && k.lego.isProcessor(cpu))
+            {
+                // pcache_exit_process: init's lines and rmaps go too (the rmap walk checks each).
+                k.lego.pcache.exitProcess(cpu, initMm);
+            }
             if (code == 0)
             {
                 k.printk.printk(cpu, "reboot: Power down");

@@ -6,9 +6,11 @@ import palimpsest.emulator.Routine;
 import palimpsest.kernel.Fn;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Mark;
 import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.PageAlloc;
+import palimpsest.kernel.patches.LegoSeries;
 import palimpsest.kernel.sched.Task;
 
 /**
@@ -164,7 +166,8 @@ public final class Loader
         bprmMmInitFn.enter(cpu);
         final long mm = k.vm.mmAlloc(cpu);
         final long vma;
-        if (k.patches.enabled("loader-kzalloc-vma"))
+        if (k.patches.enabled("loader-kzalloc-vma") &&
+            !LegoSeries.active(k.patches, "lego-loader-kmalloc-vma", "lego-loader-kzalloc-vma"))
         {
             vma = k.slab.kzalloc(cpu, MmStruct.VMA_SIZE);
         }
@@ -209,7 +212,8 @@ public final class Loader
                 loadBinaryFn.at(cpu, 0x80);
                 lastPage = mapFilePage(cpu, pgd, dentry, dataOff + off, dataVa + off, Paging.P | Paging.U | Paging.W | Paging.NX);
             }
-            if (lastPage != 0 && (dataEnd & Layout.PAGE_MASK()) != 0 && k.patches.enabled("loader-clear-bss"))
+            final boolean tail = lastPage != 0 && (dataEnd & Layout.PAGE_MASK()) != 0;
+            if (tail && k.patches.enabled("loader-clear-bss"))
             {
                 if (k.lego != null)
                 {
@@ -220,6 +224,11 @@ public final class Loader
                 {
                     padzero(cpu, lastPage, dataEnd & Layout.PAGE_MASK());
                 }
+            }
+            if (tail)
+            {
+                // The ELF promise, stated after the place that keeps it: these bytes are .bss now.
+                cpu.mark(Mark.ZERO_FILL, lastPage + (dataEnd & Layout.PAGE_MASK()), Layout.PAGE_SIZE - (dataEnd & Layout.PAGE_MASK()));
             }
             // The rest of .bss is anonymous memory, zero-filled on first touch.
         }

@@ -76,6 +76,7 @@ public abstract class UserProgram
         private final ByteArrayOutputStream data = new ByteArrayOutputStream();
         private long bss;
         private boolean bssStarted;
+        private boolean exactFileSize;
 
         Image(final CodeMap code, final String prefix, final long textBase)
         {
@@ -132,6 +133,15 @@ public abstract class UserProgram
             return data(z);
         }
 
+        /**
+         * The header's data size is the initialised bytes exactly (ELF's p_filesz), not rounded up
+         * to 8; .bss still starts at the next 8-byte boundary and the loader clears from the exact end.
+         */
+        public void exactFileSize()
+        {
+            exactFileSize = true;
+        }
+
         /** Zero-initialised data (.bss); returns its user address. */
         public long bss(final long size)
         {
@@ -144,6 +154,7 @@ public abstract class UserProgram
 
         byte[] build()
         {
+            final long fileSize = data.size();
             while (data.size() % 8 != 0)
             {
                 data.write(0);
@@ -153,7 +164,7 @@ public abstract class UserProgram
                 "completed.0\0__do_global_dtors_aux\0frame_dummy\0").getBytes(StandardCharsets.US_ASCII);
             final ByteBuffer h = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
             h.putInt(MAGIC).putInt(0).putLong(entry).putLong(textBase).putLong(textSize)
-                .putLong(textBase + DATA_OFFSET).putLong(data.size()).putLong(bss).putLong(64);
+                .putLong(textBase + DATA_OFFSET).putLong(exactFileSize ? fileSize : data.size()).putLong(bss).putLong(64);
             final ByteArrayOutputStream out = new ByteArrayOutputStream();
             out.write(h.array(), 0, 64);
             final byte[] text = new byte[(int)textSize];

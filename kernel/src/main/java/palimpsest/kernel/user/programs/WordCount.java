@@ -146,9 +146,16 @@ public final class WordCount extends UserProgram
             }
         }
         U.print(cpu, gScratch, "word_count: " + cpu.load64(gTotal) + " words, " + mcount + " distinct\n");
+        printTop(cpu, gScratch, merged, mcount, mainFn + 0x180);
+        U.exit(cpu, 0);
+    }
+
+    /** The TOP most frequent entries of a merged array, each once (its count is then spent). */
+    static void printTop(final Cpu cpu, final long scratch, final long merged, final long mcount, final long pc)
+    {
         for (int r = 0; r < TOP && r < mcount; r++)
         {
-            cpu.pc(mainFn + 0x180);
+            cpu.pc(pc);
             long best = -1;
             long bestCount = -1;
             for (long e = 0; e < mcount; e++)
@@ -160,10 +167,9 @@ public final class WordCount extends UserProgram
                     bestCount = c;
                 }
             }
-            U.print(cpu, gScratch, U.str(cpu, merged + best * ENTRY) + ": " + bestCount + "\n");
+            U.print(cpu, scratch, U.str(cpu, merged + best * ENTRY) + ": " + bestCount + "\n");
             cpu.store64(merged + best * ENTRY + 24, -1);
         }
-        U.exit(cpu, 0);
     }
 
     /** Compares the text slice [w, w+len) with a NUL-terminated entry word (strcmp semantics). */
@@ -181,7 +187,7 @@ public final class WordCount extends UserProgram
     }
 
     /** Binary search: index if found, else -(insertion point) - 1. */
-    private static long search(final Cpu cpu, final long arr, final long n, final long w, final long len)
+    static long search(final Cpu cpu, final long arr, final long n, final long w, final long len)
     {
         long lo = 0;
         long hi = n;
@@ -205,7 +211,7 @@ public final class WordCount extends UserProgram
         return -lo - 1;
     }
 
-    private static void insert(final Cpu cpu, final long arr, final long n, final long at, final long w, final long len,
+    static void insert(final Cpu cpu, final long arr, final long n, final long at, final long w, final long len,
         final long count)
     {
         for (long e = n; e > at; e--)
