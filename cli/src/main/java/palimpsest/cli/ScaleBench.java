@@ -47,7 +47,8 @@ final class ScaleBench
         int factor;
         long words;
         long events;
-        long traceBytes;
+        double bytesPerEvent;
+        long keyframeBytes;
         long indexBytes;
         final List<String> verbs = new ArrayList<>();
         final List<Run> runs = new ArrayList<>();
@@ -96,7 +97,8 @@ final class ScaleBench
         io.err.println("bench --scale: " + factor + "x (words=" + words + "): record...");
         child(s, "record", "record", "--scenario", SCENARIO, "--arg", "words=" + words, "-o", t.toString(), "--force");
         s.events = TraceExtent.verify(t).events;
-        s.traceBytes = packedSize(t);
+        s.bytesPerEvent = bytesPerEvent(work.resolve("child.log"));
+        s.keyframeBytes = Files.exists(t.resolve("keyframes.kryo")) ? Files.size(t.resolve("keyframes.kryo")) : 0;
         io.err.println("bench --scale: " + factor + "x: " + Fmt.count(s.events) + " events: replay, analyze, who-wrote, state, diff...");
         child(s, "replay", "replay", t.toString());
         child(s, "analyze", "analyze", t.toString(), "--summary");
@@ -126,23 +128,11 @@ final class ScaleBench
         return s;
     }
 
-    /** Queue files are sparse and preallocated: count the bytes actually written (the packed size is close). */
-    private static long packedSize(final Path t) throws IOException
+    /** The recording's own count (its summary line {@code (N bytes/event)}): queue files are sparse and preallocated. */
+    private static double bytesPerEvent(final Path recordLog) throws IOException
     {
-        long n = 0;
-        try (var ds = Files.newDirectoryStream(t, "*.cq4"))
-        {
-            for (final Path p : ds)
-            {
-                final Object blocks = Files.getAttribute(p, "unix:blocks", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                n += blocks instanceof Long ? (Long)blocks * 512 : Files.size(p);
-            }
-        }
-        catch (final UnsupportedOperationException | IllegalArgumentException e)
-        {
-            return Files.size(t);
-        }
-        return n;
+        final java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(([0-9.]+) bytes/event\\)").matcher(Files.readString(recordLog));
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
     }
 
     /** Runs {@code pal ARGS} as a child JVM with this JVM's flags; polls its VmHWM until it ends. */
@@ -209,8 +199,8 @@ final class ScaleBench
 
     private void print(final Step s)
     {
-        io.out.printf(Locale.ROOT, "%nscale %dx: %s --arg words=%s: %s events, %.2f bytes/event, who-wrote index %s%n", s.factor,
-            SCENARIO, Fmt.count(s.words), Fmt.count(s.events), (double)s.traceBytes / Math.max(1, s.events), Fmt.bytes(s.indexBytes));
+        io.out.printf(Locale.ROOT, "%nscale %dx: %s --arg words=%s: %s events, %.2f bytes/event, who-wrote index %s, keyframes %s%n",
+            s.factor, SCENARIO, Fmt.count(s.words), Fmt.count(s.events), s.bytesPerEvent, Fmt.bytes(s.indexBytes), Fmt.bytes(s.keyframeBytes));
         for (int i = 0; i < s.verbs.size(); i++)
         {
             final Run r = s.runs.get(i);

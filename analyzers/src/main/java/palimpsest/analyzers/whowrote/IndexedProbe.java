@@ -20,6 +20,7 @@ import palimpsest.replayer.state.StateIndex;
 import palimpsest.replayer.state.TraceState;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
+import palimpsest.trace.TraceReader;
 
 /**
  * {@link Probe} without the pass: each chosen event's backtrace comes from the machine state just
@@ -36,10 +37,15 @@ public final class IndexedProbe
     private final Map<Long, Origin> origins = new HashMap<>();
     private final Event scratch = new Event();
 
-    private IndexedProbe(final StateIndex states, final WhoWroteIndex idx)
+    private final Path trace;
+    private final int cpusPerNode;
+
+    private IndexedProbe(final Path trace, final StateIndex states, final WhoWroteIndex idx)
     {
+        this.trace = trace;
         this.states = states;
         this.idx = idx;
+        this.cpusPerNode = states.header().cpusPerNode();
     }
 
     /** The sights of the events, in their order, or null when one of them needs the pass. */
@@ -64,32 +70,76 @@ public final class IndexedProbe
         {
             return null; // a scenario this pal lacks: no machine to rebuild the state of
         }
-        return new IndexedProbe(states, idx).look(symbols, events, wanted);
+        return new IndexedProbe(trace, states, idx).look(symbols, events, wanted);
     }
 
+    /**
+     * Three steps so that one machine's memory serves every state: read the events and find the
+     * allocator marks their owners name (origins are placeholders then); rebuild the states of all
+     * those events in ascending order, each going forward from the last; describe with the origins.
+     */
     private List<Probe.Sight> look(final Symbols symbols, final List<Long> events, final TreeSet<Long> wanted)
     {
         final Map<Long, Probe.Sight> seen = new HashMap<>();
-        TraceState last = null;
-        for (final long ev : wanted)
+        final TreeSet<Long> needed = new TreeSet<>(wanted);
+        final Map<Long, java.util.Set<Integer>> caches = new HashMap<>();
+        try (TraceReader r = TraceReader.open(trace))
         {
-            final Event e = new Event();
-            final TraceState st = states.at(ev, e);
-            if (e.index() != ev || EventKind.isDevice(e.cpu()))
+            for (final long ev : wanted)
+            {
+                final Event e = new Event();
+                if (!r.seek(ev) || !r.next(e) || e.index() != ev || EventKind.isDevice(e.cpu()))
+                {
+                    return null;
+                }
+                final Probe.Sight s = new Probe.Sight();
+                s.event.copyFrom(e);
+                s.physKey = (long)(e.cpu() / Math.max(1, cpusPerNode)) << 48 | e.paddr();
+                final java.util.Set<Integer> ids = new java.util.TreeSet<>();
+                OwnerText.describe(new IndexedOwners(idx, ev, at ->
+                {
+                    needed.add(at);
+                    return new Origin(at, 0, 0, 0, new long[0]);
+                }, id ->
+                {
+                    ids.add(id);
+                    return "";
+                }), symbols, s.physKey);
+                caches.put(ev, ids);
+                seen.put(ev, s);
+            }
+        }
+        TraceState st = null;
+        final Map<Long, Map<Integer, String>> names = new HashMap<>();
+        for (final long ev : needed)
+        {
+            st = states.at(ev, scratch, st);
+            if (scratch.index() != ev)
             {
                 return null;
             }
-            final Probe.Sight s = new Probe.Sight();
-            s.event.copyFrom(e);
-            s.task = idx.task(e.cpu(), ev);
-            s.stack = returnAddresses(st, e.cpu());
-            s.physKey = (long)st.nodeOf(e.cpu()) << 48 | e.paddr();
-            final IndexedOwners owners = new IndexedOwners(idx, ev, this::origin, id -> cacheName(st, id));
-            s.owner = OwnerText.describe(owners, symbols, s.physKey);
-            seen.put(ev, s);
-            last = st;
+            final long[] stack = returnAddresses(st, scratch.cpu());
+            final long task = idx.task(scratch.cpu(), ev);
+            origins.put(ev, new Origin(ev, scratch.cpu(), task, scratch.pc(), stack));
+            final Probe.Sight s = seen.get(ev);
+            if (s != null)
+            {
+                s.task = task;
+                s.stack = stack;
+                final Map<Integer, String> n = new HashMap<>();
+                for (final int id : caches.get(ev))
+                {
+                    n.put(id, cacheName(st, id));
+                }
+                names.put(ev, n);
+            }
         }
-        final PhysicalMemory node0 = last.memory(0);
+        for (final long ev : wanted)
+        {
+            final Map<Integer, String> n = names.get(ev);
+            seen.get(ev).owner = OwnerText.describe(new IndexedOwners(idx, ev, origins::get, n::get), symbols, seen.get(ev).physKey);
+        }
+        final PhysicalMemory node0 = st.memory(0);
         symbols.readModulesFrom(new KernelInspector.Memory()
         {
             @Override
@@ -110,19 +160,6 @@ public final class IndexedProbe
             out.add(seen.get(ev));
         }
         return out;
-    }
-
-    /** Who was at an allocator mark: cpu, task, pc and backtrace just before it. */
-    private Origin origin(final long ev)
-    {
-        Origin o = origins.get(ev);
-        if (o == null)
-        {
-            final TraceState st = states.at(ev, scratch);
-            o = new Origin(ev, scratch.cpu(), idx.task(scratch.cpu(), ev), scratch.pc(), returnAddresses(st, scratch.cpu()));
-            origins.put(ev, o);
-        }
-        return o;
     }
 
     /** The frame-pointer chain's return addresses (the pc itself is not one), as MachineShadow gives them. */

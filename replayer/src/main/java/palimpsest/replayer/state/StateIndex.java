@@ -162,11 +162,54 @@ public final class StateIndex
                 }
             }
         }
+        return roll(st, n, next);
+    }
+
+    /**
+     * As {@link #at(long, Event)}, going forward from a state an earlier call returned (reuse, at or
+     * before n; null for none): the keyframe at or before n is applied over it when it is later than
+     * reuse's position (every page changed since the loaded machine has its last copy at or before
+     * that keyframe), then the gap is rolled. One machine's memory serves a whole series of events.
+     */
+    public TraceState at(final long n, final Event next, final TraceState reuse)
+    {
+        final KeyframeIndex ki = keyframeIndex();
+        if (reuse == null || reuse.position() > n || ki == null)
+        {
+            return at(n, next);
+        }
+        final int k = ki.before(n);
+        if (k >= 0 && ki.position(k) > reuse.position())
+        {
+            try
+            {
+                ki.apply(k, reuse);
+                keyframesUsed = k + 1;
+            }
+            catch (final KeyframeReader.Unusable e)
+            {
+                return at(n, next);
+            }
+        }
+        return roll(reuse, n, next);
+    }
+
+    /** Applies the events from st's position up to n, then reads event n into next. */
+    private TraceState roll(final TraceState st, final long n, final Event next)
+    {
         try (TraceReader reader = TraceReader.open(trace))
         {
-            if (st.position() < n && st.position() > 0 && !reader.seek(st.position()))
+            if (st.position() > 0 && !reader.seek(st.position()))
             {
-                throw beyond(n);
+                if (st.position() < n)
+                {
+                    throw beyond(n);
+                }
+                if (next != null)
+                {
+                    next.index(-1); // at the very end: no event n
+                }
+                return st;
             }
             st.advanceTo(reader, new Event(), n);
             if (st.position() < n)

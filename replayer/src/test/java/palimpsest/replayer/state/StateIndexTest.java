@@ -123,11 +123,23 @@ class StateIndexTest
             assertSameState(streamed(trace, n), got);
         }
         assertTrue(Files.isRegularFile(KeyframeIndex.of(trace)), "the index is kept next to the trace");
+        final Event e0 = new Event();
         final TraceExtent x = index.extent();
         assertTrue(x.complete());
         assertEquals(s.events(), x.events);
 
-        // The event itself comes with the state before it.
+        // Going forward from the last state (keyframes applied over it) gives the same states.
+        TraceState reuse = null;
+        for (final long n : new long[] {15_000, 15_001, 29_999, 47_000, s.events() - 3})
+        {
+            reuse = index.at(n, new Event(), reuse);
+            assertSameState(streamed(trace, n), reuse);
+        }
+
+        // The event itself comes with the state before it (at a keyframe too).
+        index.at(30_000, e0);
+        assertEquals(30_000, e0.index());
+
         final Event e = new Event();
         index.at(s.events() / 2, e);
         assertEquals(s.events() / 2, e.index());
