@@ -237,14 +237,16 @@ public final class StateIndex
         {
             return index;
         }
-        final MachineConfig c = TraceState.initial(header, catalog).config();
-        index = KeyframeIndex.open(trace, c.totalCpus(), header.digest());
+        // From the header, not a loaded machine: that would cost the machine's RAM once more.
+        final int nodes = header.nodes();
+        final int cpus = header.cpuCount();
+        index = KeyframeIndex.open(trace, cpus, header.digest());
         for (int attempt = 0; index == null && attempt < 2 && keyframesUsable; attempt++)
         {
             try
             {
-                KeyframeIndex.build(trace, c.nodes, c.totalCpus(), pagesPerNode(), header.digest(), this::checkBelongs);
-                index = KeyframeIndex.open(trace, c.totalCpus(), header.digest());
+                KeyframeIndex.build(trace, nodes, cpus, pagesPerNode(), header.digest(), this::checkBelongs);
+                index = KeyframeIndex.open(trace, cpus, header.digest());
                 if (index == null)
                 {
                     return null; // written but not readable back (a full disk): the sequential path still works
