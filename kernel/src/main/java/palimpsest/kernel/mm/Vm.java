@@ -599,7 +599,10 @@ public final class Vm
             copyPageRange(cpu, oldPgd, newPgd, v);
         }
         unlockMm(cpu, oldMm);
-        if (k.patches.enabled("fork-flush-tlb"))
+        // LegoOS's processor has no vmas: with fork_dup_pcache (lego-pcache-fork-cow) the page
+        // range is shared there, not here, and this flush of nothing write-protected goes.
+        final boolean legoCow = k.lego != null && k.patches.enabled("lego-pcache-fork-cow") && k.lego.isProcessor(cpu);
+        if (k.patches.enabled("fork-flush-tlb") && !legoCow)
         {
             // The parent's ptes just lost W: without this flush its TLB keeps writing the shared page.
             k.smp.flushTlbRange(cpu, oldPgd, 0, Layout.USER_TOP);
