@@ -135,7 +135,7 @@ public final class Analysis
             result.eventsRead = r.eventsVerified();
             if (index != null)
             {
-                context.index(index.finish());
+                context.index(index.finish(new palimpsest.replayer.state.TraceExtent(r.status(), r.eventsVerified(), r.statusMessage())));
             }
         }
         // Second stages: every probe they announce is taken in one shared pass, then each runs.

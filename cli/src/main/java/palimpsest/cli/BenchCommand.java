@@ -53,6 +53,14 @@ final class BenchCommand implements Callable<Integer>
         + "ipi-pingpong, net-echo, tlb-stale, and boot, word-count, fork-cow when they exist).")
     List<String> scenarios = new ArrayList<>();
 
+    @Option(names = "--scale", description = "Instead: the long workload (word-count) at 1x, 10x and 100x length, each verb as a " +
+        "child JVM: events/s, peak RSS, bytes/event, index size, query times, and whether time is linear and memory flat.")
+    boolean scale;
+
+    @Option(names = "--scale-base", paramLabel = "N", defaultValue = "25000",
+        description = "Words of word-count at 1x for --scale (default: ${DEFAULT-VALUE}; 100x is then about 120 M events).")
+    long scaleBase;
+
     @Option(names = "--index-events", paramLabel = "N", defaultValue = "10000000",
         description = "Events of the synthetic trace the who-wrote index is measured on (default: ${DEFAULT-VALUE}; 0 skips it).")
     long indexEvents;
@@ -149,6 +157,11 @@ final class BenchCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException, InterruptedException
     {
+        if (scale)
+        {
+            Limits.atLeast("--scale-base", scaleBase, 1);
+            return ScaleBench.run(io, scaleBase, plugins.catalog());
+        }
         Limits.atLeast("--index-events", indexEvents, 0);
         Limits.atLeast("--warmup", warmup, 0);
         Limits.atLeast("--repeat", repeat, 1);

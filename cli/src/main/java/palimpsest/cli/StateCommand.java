@@ -62,8 +62,11 @@ final class StateCommand implements Callable<Integer>
     public Integer call()
     {
         final int rc = answer();
-        return Whole.exit(io, rc, Whole.of(trace));
+        return Whole.exit(io, rc, Whole.of(trace, stateIndex == null ? null : stateIndex.extent()));
     }
+
+    /** Kept for its keyframe index, which knows the trace's extent without a verification pass. */
+    private StateIndex stateIndex;
 
     private int answer()
     {
@@ -79,6 +82,7 @@ final class StateCommand implements Callable<Integer>
         try
         {
             index = StateIndex.open(trace, plugins.catalog());
+            stateIndex = index;
             st = index.at(at);
         }
         catch (final StateIndex.BeyondEnd e)

@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.oops.OopsChain;
+import palimpsest.analyzers.whowrote.IndexedProbe;
 import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.Provenance;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
@@ -80,8 +81,11 @@ final class WhoWroteCommand implements Callable<Integer>
     public Integer call()
     {
         final int rc = answer();
-        return Whole.exit(io, rc, Whole.of(trace));
+        return Whole.exit(io, rc, Whole.of(trace, known));
     }
+
+    /** The trace's extent as the index recorded it (null until the index is open: then verify). */
+    private palimpsest.replayer.state.TraceExtent known;
 
     private int answer()
     {
@@ -107,6 +111,24 @@ final class WhoWroteCommand implements Callable<Integer>
         final PassProgress progress = new PassProgress(io, "building the who-wrote index");
         final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, progress);
         progress.done();
+        try
+        {
+            return answer(a, h, idx);
+        }
+        catch (final WhoWroteIndex.Damaged e)
+        {
+            // Damaged since it was opened (its entries are checked block by block as queries read them).
+            io.err.println("pal: note: " + e.getMessage() + "; rebuilding it");
+            final PassProgress again = new PassProgress(io, "rebuilding the who-wrote index");
+            final WhoWroteIndex rebuilt = WhoWroteIndex.rebuild(trace, again);
+            again.done();
+            return answer(a, h, rebuilt);
+        }
+    }
+
+    private int answer(final long a, final TraceHeader h, final WhoWroteIndex idx)
+    {
+        known = idx.extent();
         if (before != null && before > idx.events())
         {
             throw new UserError("--before " + before + " is beyond the end of the trace: it has " + idx.events() +
@@ -240,7 +262,12 @@ final class WhoWroteCommand implements Callable<Integer>
         {
             evs.add(w.event);
         }
-        final List<Probe.Sight> sights = Probe.look(trace, symbols, evs);
+        // From keyframes and the index's tables when it can (a few keyframe gaps); else one pass.
+        List<Probe.Sight> sights = IndexedProbe.look(trace, plugins.catalog(), symbols, idx, evs);
+        if (sights == null)
+        {
+            sights = Probe.look(trace, symbols, evs);
+        }
         for (int i = 0; i < ws.size(); i++)
         {
             final Probe.Sight s = sights.get(i);

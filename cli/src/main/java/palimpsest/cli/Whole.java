@@ -51,6 +51,15 @@ final class Whole
         }
     }
 
+    /**
+     * The extent an index recorded when it was built (the trace is unchanged since: the index
+     * carries its fingerprint), or, when null, {@link #of(Path)}.
+     */
+    static Extent of(final Path trace, final palimpsest.replayer.state.TraceExtent known)
+    {
+        return known == null ? of(trace) : new Extent(trace, known.status, known.message, known.events);
+    }
+
     /** The reader's extent once it reached its end. */
     static Extent of(final Path trace, final TraceReader r)
     {

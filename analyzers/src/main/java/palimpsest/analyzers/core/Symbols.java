@@ -61,6 +61,15 @@ public final class Symbols
         });
     }
 
+    /** Module symbols from now on come from this view of node 0's physical memory (one moment's). */
+    public void readModulesFrom(final KernelInspector.Memory memory)
+    {
+        if (this != NONE)
+        {
+            modules = new KernelInspector(memory);
+        }
+    }
+
     /**
      * Keeps the names of a module being unloaded (MODULE_UNLOAD: its struct module, symtab and
      * strtab are still in memory), so its functions print as {@code fn+0x../0x.. [mod]} in every

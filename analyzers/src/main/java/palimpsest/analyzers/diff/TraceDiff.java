@@ -2,9 +2,9 @@ package palimpsest.analyzers.diff;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.TreeSet;
+
+import palimpsest.analyzers.core.LongLongMap;
 
 import palimpsest.replayer.bisect.DivergenceBisect;
 import palimpsest.trace.Event;
@@ -27,8 +27,11 @@ public final class TraceDiff
 {
     /** Events that must agree in a row for two streams to count as reconverged. */
     public static final int WINDOW = 32;
-    /** Events per cpu kept for the alignment (16 bytes each): bounds memory on very long traces. */
-    public static final int MAX_PER_CPU = 8 << 20;
+    /**
+     * Events per cpu kept for the alignment, counted from the first divergence (16 bytes each; the
+     * events before it are the same in both traces and only counted): bounds memory on long traces.
+     */
+    public static final int MAX_PER_CPU = 4 << 20;
 
     /** One cpu's comparison. */
     public static final class CpuDiff
@@ -118,15 +121,34 @@ public final class TraceDiff
         long[][] ids = new long[0][];
         long[][] icounts = new long[0][];
         int[] count = new int[0];
+        /** Events of the cpu before the first divergence: not kept (both traces have them). */
+        long[] skipped = new long[0];
 
-        void add(final int cpu, final long id, final long icount)
+        private void grow(final int cpu)
         {
             if (cpu >= count.length)
             {
                 ids = Arrays.copyOf(ids, cpu + 1);
                 icounts = Arrays.copyOf(icounts, cpu + 1);
                 count = Arrays.copyOf(count, cpu + 1);
+                skipped = Arrays.copyOf(skipped, cpu + 1);
             }
+        }
+
+        void skip(final int cpu)
+        {
+            grow(cpu);
+            skipped[cpu]++;
+        }
+
+        long skipped(final int cpu)
+        {
+            return cpu < skipped.length ? skipped[cpu] : 0;
+        }
+
+        void add(final int cpu, final long id, final long icount)
+        {
+            grow(cpu);
             if (ids[cpu] == null)
             {
                 ids[cpu] = new long[1024];
@@ -151,6 +173,12 @@ public final class TraceDiff
         {
             return cpu < count.length ? count[cpu] : 0;
         }
+
+        /** The cpu's streams length as reported: skipped plus kept. */
+        long total(final int cpu)
+        {
+            return skipped(cpu) + count(cpu);
+        }
     }
 
     private static Streams read(final Path trace, final long from, final Side side)
@@ -163,9 +191,13 @@ public final class TraceDiff
             {
                 // Devices (NICs) get their own stream next to the cpus.
                 final int stream = EventKind.isDevice(e.cpu()) ? 64 + (e.cpu() & 0xff) : e.cpu();
-                s.add(stream, identity(e), e.icount());
-                if (e.index() >= from)
+                if (e.index() < from)
                 {
+                    s.skip(stream);
+                }
+                else
+                {
+                    s.add(stream, identity(e), e.icount());
                     side.events++;
                     side.kindCounts[e.kind()]++;
                     if (EventKind.isAccess(e.kind()) && EventKind.isWrite(e.kind()))
@@ -221,27 +253,35 @@ public final class TraceDiff
         {
             p++;
         }
+        // Both traces hold the same events before the divergence: positions count them too.
+        final long base = ta.skipped(cpu);
+        final long totalA = ta.total(cpu);
+        final long totalB = tb.total(cpu);
         if (p == na && p == nb)
         {
-            return new CpuDiff(cpu, na, nb, -1, 0, 0, -1, -1, 0, 0);
+            return new CpuDiff(cpu, totalA, totalB, -1, 0, 0, -1, -1, 0, 0);
         }
         final long pia = p < na ? ca[p] : -1;
         final long pib = p < nb ? cb[p] : -1;
         // Reconvergence: index every window of B after p by its hash, then scan A's windows in order.
-        final Map<Long, Integer> windows = new HashMap<>();
+        final LongLongMap windows = new LongLongMap(Math.max(16, nb - p), -1);
         for (int j = p + 1; j + WINDOW <= nb; j++)
         {
-            windows.putIfAbsent(windowHash(ib, j), j);
+            final long h = windowHash(ib, j);
+            if (!windows.containsKey(h))
+            {
+                windows.put(h, j);
+            }
         }
         for (int i = p + 1; i + WINDOW <= na; i++)
         {
-            final Integer j = windows.get(windowHash(ia, i));
-            if (j != null && Arrays.equals(ia, i, i + WINDOW, ib, j, j + WINDOW))
+            final int j = (int)windows.get(windowHash(ia, i));
+            if (j >= 0 && Arrays.equals(ia, i, i + WINDOW, ib, j, j + WINDOW))
             {
-                return new CpuDiff(cpu, na, nb, p, pia, pib, i, j, ca[i], cb[j]);
+                return new CpuDiff(cpu, totalA, totalB, base + p, pia, pib, base + i, base + j, ca[i], cb[j]);
             }
         }
-        return new CpuDiff(cpu, na, nb, p, pia, pib, -1, -1, 0, 0);
+        return new CpuDiff(cpu, totalA, totalB, base + p, pia, pib, -1, -1, 0, 0);
     }
 
     private static long windowHash(final long[] ids, final int from)
@@ -251,6 +291,6 @@ public final class TraceDiff
         {
             h = mix(h, ids[k]);
         }
-        return h;
+        return h == LongLongMap.EMPTY ? 0 : h; // the map's empty-slot key; equal windows are compared anyway
     }
 }

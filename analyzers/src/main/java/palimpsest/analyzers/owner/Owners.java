@@ -22,7 +22,7 @@ import palimpsest.trace.EventKind;
  * first page; a lookup walks back at most one object size or 2^10 pages, which is fine at report
  * time only.
  */
-public final class Owners
+public final class Owners implements OwnerView
 {
     private static final int MAX_ORDER = 10;
 
@@ -120,6 +120,7 @@ public final class Owners
     }
 
     /** The slab object (live or freed) whose bytes [start, start + size) hold this address, or null. */
+    @Override
     public SlabObject objectAt(final long key)
     {
         for (long k = key; k > key - maxObjectSize - 8 && k >= 0; k--)
@@ -134,6 +135,7 @@ public final class Owners
     }
 
     /** The nearest object starting at or before key (even if key is past its end), or null. */
+    @Override
     public SlabObject objectBefore(final long key)
     {
         for (long k = key; k > key - 2 * maxObjectSize - 16 && k >= 0; k--)
@@ -153,6 +155,7 @@ public final class Owners
     }
 
     /** The page-allocator block (allocated or last freed) covering the address, or null. */
+    @Override
     public PageBlock blockAt(final long key)
     {
         final long page = key & ~0xfffL;
@@ -168,6 +171,7 @@ public final class Owners
     }
 
     /** Name of a slab cache, read from its struct kmem_cache as the trace wrote it at boot. */
+    @Override
     public String cacheName(final int id)
     {
         final long key = shadow.translate(0, Slab.cacheAddr(id));
@@ -187,73 +191,18 @@ public final class Owners
     /** A paragraph saying what memory this physical address was at the current event. */
     public String describe(final long key)
     {
-        final StringBuilder sb = new StringBuilder();
-        final long pa = MachineShadow.paddrOf(key);
-        final SlabObject o = objectAt(key);
-        if (o != null)
-        {
-            sb.append("The buggy address belongs to the object at ").append(Long.toHexString(o.vaddr))
-                .append(" which belongs to the cache ").append(cacheName(o.cacheId)).append(" of size ").append(o.size)
-                .append("\nThe buggy address is located ").append(key - o.physKey).append(" bytes inside of\n ")
-                .append(o.size).append("-byte region [").append(Long.toHexString(o.vaddr)).append(", ")
-                .append(Long.toHexString(o.vaddr + o.size)).append(")\n")
-                .append(o.live() ? "The object is live (allocated, not freed)\n" : "The object is FREED\n");
-            sb.append("Allocated by");
-            o.allocated.describe(sb, symbols);
-            if (!o.live())
-            {
-                sb.append("Freed by");
-                o.freed.describe(sb, symbols);
-            }
-            return sb.toString();
-        }
-        final long textPhys = Layout.KERNEL_TEXT - Layout.START_KERNEL_MAP;
-        if (pa >= textPhys && pa < textPhys + Layout.TEXT_MAX)
-        {
-            final long va = pa + Layout.START_KERNEL_MAP;
-            return "The address is kernel text: " + symbols.sym(va) + " (" + Long.toHexString(va) + ")\n";
-        }
-        final long dataPhys = Layout.KERNEL_DATA - Layout.START_KERNEL_MAP;
-        if (pa >= dataPhys && pa < dataPhys + Layout.DATA_MAX)
-        {
-            return "The address is kernel data at " + Long.toHexString(pa + Layout.START_KERNEL_MAP) + "\n";
-        }
-        final long up = userVpage.get(key >>> 12);
-        if (up >= 0)
-        {
-            sb.append("The address is in a user page of task ").append(userTask.get(key >>> 12)).append(", mapped at ")
-                .append(Long.toHexString(up << 12 | (key & 0xfff))).append('\n');
-        }
-        final PageBlock b = blockAt(key);
-        if (b != null)
-        {
-            sb.append("The address is in an order-").append(b.order).append(" page block at phys ")
-                .append(Long.toHexString(MachineShadow.paddrOf(b.physKey)));
-            if (b.freed != null)
-            {
-                sb.append(", FREE (back in the page allocator) since event ").append(b.freed.event).append('\n');
-                sb.append("Allocated by");
-                b.allocated.describe(sb, symbols);
-                sb.append("Freed by");
-                b.freed.describe(sb, symbols);
-            }
-            else
-            {
-                sb.append(", allocated\nAllocated by");
-                b.allocated.describe(sb, symbols);
-            }
-            final SlabObject near = objectBefore(key);
-            if (near != null && b.freed == null && near.physKey >= b.physKey)
-            {
-                sb.append("(a slab page of cache ").append(cacheName(near.cacheId)).append(", between objects)\n");
-            }
-            return sb.toString();
-        }
-        if (sb.length() == 0)
-        {
-            sb.append("The trace says nothing of who owned phys ").append(Long.toHexString(pa))
-                .append(" (never allocated by a marked allocator during the trace)\n");
-        }
-        return sb.toString();
+        return OwnerText.describe(this, symbols, key);
+    }
+
+    @Override
+    public long userVpage(final long ppage)
+    {
+        return userVpage.get(ppage);
+    }
+
+    @Override
+    public long userTask(final long ppage)
+    {
+        return userTask.get(ppage);
     }
 }

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
+import palimpsest.replayer.state.TraceExtent;
 import palimpsest.trace.Event;
 
 /**
@@ -24,7 +25,8 @@ public final class IndexInPass
     {
         this.trace = trace;
         this.fingerprint = fingerprint;
-        this.builder = new WhoWroteIndex.Builder(Math.max(1, cpusPerNode));
+        this.builder = new WhoWroteIndex.Builder(Math.max(1, cpusPerNode), WhoWroteIndex.fileOf(trace).resolveSibling(WhoWroteIndex.FILE + ".runs"),
+            WhoWroteIndex.Builder.RUN_ENTRIES);
     }
 
     /** A builder for the pass, or null when a fresh index is already on disk (see {@link #existing}). */
@@ -45,21 +47,25 @@ public final class IndexInPass
     }
 
     /**
-     * Writes and opens the index; null when it cannot be written (a read-only trace directory):
+     * Writes and opens the index, with the extent the pass found (the reader's status at its end); null when it cannot be written (a read-only trace directory):
      * then {@link WhoWroteIndex#openOrBuild} reports why, if a second stage needs the index.
      */
-    public WhoWroteIndex finish()
+    public WhoWroteIndex finish(final TraceExtent extent)
     {
         final Path file = WhoWroteIndex.fileOf(trace);
         try
         {
             final Path tmp = file.resolveSibling(WhoWroteIndex.FILE + ".tmp");
-            builder.write(tmp, fingerprint);
+            builder.write(tmp, fingerprint, extent);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
-        catch (final IOException ex)
+        catch (final IOException | palimpsest.trace.TraceException ex)
         {
             return null;
+        }
+        finally
+        {
+            builder.close();
         }
         return WhoWroteIndex.tryOpen(file, fingerprint);
     }

@@ -39,6 +39,15 @@ public final class KeyframeReader implements AutoCloseable
         public int[] pageNumber = new int[16];
         /** Page i's bytes at [i * 4096, (i + 1) * 4096). */
         public byte[] data = new byte[16 * KeyframeFile.PAGE_SIZE];
+        /** Offset in the file of this keyframe's length word (random access: {@link #pageOffset}). */
+        public long fileOffset;
+    }
+
+    /** Offset in the file of page i's 4096 bytes within the keyframe at fileOffset. */
+    public static long pageOffset(final long fileOffset, final int cpus, final int i)
+    {
+        return fileOffset + 4 + KeyframeFile.BODY_PREFIX + (long)cpus * KeyframeFile.REGS_PER_CPU * 8 + 4 +
+            (long)i * (8 + KeyframeFile.PAGE_SIZE) + 8;
     }
 
     private final InputStream in;
@@ -48,6 +57,7 @@ public final class KeyframeReader implements AutoCloseable
     private final int pagesPerNode;
     private byte[] body = new byte[1 << 16];
     private int index;
+    private long offset = KeyframeFile.HEADER_LENGTH;
 
     private KeyframeReader(final InputStream in, final long every, final int nodes, final int cpus, final int pagesPerNode)
     {
@@ -129,6 +139,11 @@ public final class KeyframeReader implements AutoCloseable
         }
     }
 
+    public int cpus()
+    {
+        return cpus;
+    }
+
     public long every()
     {
         return every;
@@ -204,6 +219,8 @@ public final class KeyframeReader implements AutoCloseable
                 }
                 b.readBytes(k.data, i * KeyframeFile.PAGE_SIZE, KeyframeFile.PAGE_SIZE);
             }
+            k.fileOffset = offset;
+            offset += 4 + len + 8;
             index++;
             return true;
         }

@@ -102,12 +102,42 @@ public final class StateIndex
      */
     public TraceState at(final long n)
     {
+        return at(n, null);
+    }
+
+    /**
+     * As {@link #at(long)}, and reads event n itself into next (its index is -1 when the trace
+     * ends at n): the event a report looks at with the state just before it.
+     */
+    public TraceState at(final long n, final Event next)
+    {
         if (n < 0)
         {
             throw new IllegalArgumentException("event number must be >= 0: " + n);
         }
         TraceState st = TraceState.initial(header, catalog);
-        if (keyframesUsable)
+        final KeyframeIndex ki = keyframeIndex();
+        if (ki != null)
+        {
+            final int k = ki.before(n);
+            keyframesUsed = k + 1;
+            if (k >= 0)
+            {
+                try
+                {
+                    ki.apply(k, st);
+                }
+                catch (final KeyframeReader.Unusable e)
+                {
+                    // Damaged since the index was built: drop both and start again the slow way.
+                    dropIndex();
+                    rebuild(e.getMessage());
+                    st = TraceState.initial(header, catalog);
+                    keyframesUsed = 0;
+                }
+            }
+        }
+        if (ki == null && keyframesUsable)
         {
             try
             {
@@ -132,19 +162,132 @@ public final class StateIndex
                 }
             }
         }
+        return roll(st, n, next);
+    }
+
+    /**
+     * As {@link #at(long, Event)}, going forward from a state an earlier call returned (reuse, at or
+     * before n; null for none): the keyframe at or before n is applied over it when it is later than
+     * reuse's position (every page changed since the loaded machine has its last copy at or before
+     * that keyframe), then the gap is rolled. One machine's memory serves a whole series of events.
+     */
+    public TraceState at(final long n, final Event next, final TraceState reuse)
+    {
+        final KeyframeIndex ki = keyframeIndex();
+        if (reuse == null || reuse.position() > n || ki == null)
+        {
+            return at(n, next);
+        }
+        final int k = ki.before(n);
+        if (k >= 0 && ki.position(k) > reuse.position())
+        {
+            try
+            {
+                ki.apply(k, reuse);
+                keyframesUsed = k + 1;
+            }
+            catch (final KeyframeReader.Unusable e)
+            {
+                return at(n, next);
+            }
+        }
+        return roll(reuse, n, next);
+    }
+
+    /** Applies the events from st's position up to n, then reads event n into next. */
+    private TraceState roll(final TraceState st, final long n, final Event next)
+    {
         try (TraceReader reader = TraceReader.open(trace))
         {
-            if (st.position() < n && st.position() > 0 && !reader.seek(st.position()))
+            if (st.position() > 0 && !reader.seek(st.position()))
             {
-                throw beyond(n);
+                if (st.position() < n)
+                {
+                    throw beyond(n);
+                }
+                if (next != null)
+                {
+                    next.index(-1); // at the very end: no event n
+                }
+                return st;
             }
             st.advanceTo(reader, new Event(), n);
             if (st.position() < n)
             {
                 throw beyond(n);
             }
+            if (next != null && !reader.next(next))
+            {
+                next.index(-1);
+            }
         }
         return st;
+    }
+
+    private KeyframeIndex index;
+
+    /** The random-access index of the keyframes, built when missing or stale; null when unusable. */
+    private KeyframeIndex keyframeIndex()
+    {
+        if (!keyframesUsable)
+        {
+            return null;
+        }
+        if (index != null)
+        {
+            return index;
+        }
+        // From the header, not a loaded machine: that would cost the machine's RAM once more.
+        final int nodes = header.nodes();
+        final int cpus = header.cpuCount();
+        index = KeyframeIndex.open(trace, cpus, header.digest());
+        for (int attempt = 0; index == null && attempt < 2 && keyframesUsable; attempt++)
+        {
+            try
+            {
+                KeyframeIndex.build(trace, nodes, cpus, pagesPerNode(), header.digest(), this::checkBelongs);
+                index = KeyframeIndex.open(trace, cpus, header.digest());
+                if (index == null)
+                {
+                    return null; // written but not readable back (a full disk): the sequential path still works
+                }
+            }
+            catch (final KeyframeReader.Unusable e)
+            {
+                if (attempt == 0 && !e.getMessage().startsWith("cannot write"))
+                {
+                    rebuild(e.getMessage());
+                }
+                else
+                {
+                    return null;
+                }
+            }
+        }
+        return index;
+    }
+
+    private void dropIndex()
+    {
+        index = null;
+        try
+        {
+            Files.deleteIfExists(KeyframeIndex.of(trace));
+        }
+        catch (final IOException ignored)
+        {
+            // stale anyway: its fingerprint no longer matches once the keyframes are rebuilt
+        }
+    }
+
+    /**
+     * What the trace held when the keyframe index was built (the trace is unchanged since), or null
+     * when there is no usable index (then verify the trace).
+     */
+    public TraceExtent extent()
+    {
+        final KeyframeIndex ki = keyframeIndex();
+        return ki == null ? null : ki.extent();
     }
 
     /**

@@ -1,0 +1,240 @@
+package palimpsest.cli;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import palimpsest.analyzers.whowrote.WhoWroteIndex;
+import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.replayer.state.StateIndex;
+import palimpsest.replayer.state.TraceExtent;
+import palimpsest.trace.TempDirs;
+
+/**
+ * {@code pal bench --scale}: the long workload (word-count, {@code --arg words=N}) at 1x, 10x and
+ * 100x length, each verb run as a child JVM as a user runs it (so its peak RSS is its own: VmHWM
+ * from /proc, polled while it runs), then the in-process query times. Says whether time grows
+ * within 1.2x of linear (100x against 10x: at 1x the JVM's start dominates) and memory stays flat
+ * (peak RSS at 100x within 1.2x of 10x's and under 1 GiB).
+ */
+final class ScaleBench
+{
+    static final String SCENARIO = "word-count";
+    /** Words at 1x: word-count makes about 49 events per word, so 100x is about 120 M events. */
+    static final long DEFAULT_BASE = 25_000;
+    static final int[] FACTORS = {1, 10, 100};
+    static final double LINEAR = 1.2;
+    static final long RSS_LIMIT = 1L << 30;
+
+    private final Io io;
+    private final Path work;
+
+    /** One child run: wall time and peak RSS. */
+    static final class Run
+    {
+        long nanos;
+        long peakRss;
+        int rc;
+    }
+
+    /** One length. */
+    static final class Step
+    {
+        int factor;
+        long words;
+        long events;
+        double bytesPerEvent;
+        long keyframeBytes;
+        long indexBytes;
+        final List<String> verbs = new ArrayList<>();
+        final List<Run> runs = new ArrayList<>();
+        double queryMicros;
+        double stateMillis;
+    }
+
+    private ScaleBench(final Io io, final Path work)
+    {
+        this.io = io;
+        this.work = work;
+    }
+
+    static int run(final Io io, final long base, final ScenarioCatalog catalog) throws IOException, InterruptedException
+    {
+        final Path work = TempDirs.create("pal-bench-scale");
+        try
+        {
+            return new ScaleBench(io, work).all(base, catalog);
+        }
+        finally
+        {
+            TempDirs.delete(work);
+        }
+    }
+
+    private int all(final long base, final ScenarioCatalog catalog) throws IOException, InterruptedException
+    {
+        final List<Step> steps = new ArrayList<>();
+        for (final int f : FACTORS)
+        {
+            final Step s = step(f, base * f, catalog);
+            steps.add(s);
+            print(s);
+        }
+        verdict(steps);
+        return 0;
+    }
+
+    private Step step(final int factor, final long words, final ScenarioCatalog catalog) throws IOException, InterruptedException
+    {
+        final Step s = new Step();
+        s.factor = factor;
+        s.words = words;
+        final Path t = work.resolve(factor + "x");
+        io.err.println("bench --scale: " + factor + "x (words=" + words + "): record...");
+        child(s, "record", "record", "--scenario", SCENARIO, "--arg", "words=" + words, "-o", t.toString(), "--force");
+        s.events = TraceExtent.verify(t).events;
+        s.bytesPerEvent = bytesPerEvent(work.resolve("child.log"));
+        s.keyframeBytes = Files.exists(t.resolve("keyframes.kryo")) ? Files.size(t.resolve("keyframes.kryo")) : 0;
+        io.err.println("bench --scale: " + factor + "x: " + Fmt.count(s.events) + " events: replay, analyze, who-wrote, state, diff...");
+        child(s, "replay", "replay", t.toString());
+        child(s, "analyze", "analyze", t.toString(), "--summary");
+        final String addr = "100000";
+        child(s, "who-wrote (builds the index)", "who-wrote", t.toString(), "--phys", "--addr", addr, "--len", "8");
+        s.indexBytes = Files.size(WhoWroteIndex.fileOf(t));
+        final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(t, null);
+        final long phys = idx.pageAddress(idx.pages() / 2);
+        child(s, "who-wrote (index on disk)", "who-wrote", t.toString(), "--phys", "--addr", Long.toHexString(phys), "--len", "8");
+        final long at = Math.max(0, s.events - 1000);
+        child(s, "state --at " + at, "state", t.toString(), "--at", String.valueOf(at));
+        child(s, "diff (with itself)", "diff", t.toString(), t.toString());
+        // In-process: what pal gdb or a test pays once the JVM and the files are warm.
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 200; i++)
+        {
+            final long t0 = System.nanoTime();
+            idx.writers(idx.pageAddress((int)((i * 7919L) % idx.pages())) + ((i * 104729L) & 0xff8), 8, Long.MAX_VALUE, false);
+            best = Math.min(best, System.nanoTime() - t0);
+        }
+        s.queryMicros = best / 1e3;
+        final StateIndex si = StateIndex.open(t, catalog);
+        si.at(at);
+        final long t0 = System.nanoTime();
+        si.at(at);
+        s.stateMillis = (System.nanoTime() - t0) / 1e6;
+        return s;
+    }
+
+    /** The recording's own count (its summary line {@code (N bytes/event)}): queue files are sparse and preallocated. */
+    private static double bytesPerEvent(final Path recordLog) throws IOException
+    {
+        final java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(([0-9.]+) bytes/event\\)").matcher(Files.readString(recordLog));
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    /** Runs {@code pal ARGS} as a child JVM with this JVM's flags; polls its VmHWM until it ends. */
+    private void child(final Step s, final String label, final String... args) throws IOException, InterruptedException
+    {
+        final List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (final String a : ManagementFactory.getRuntimeMXBean().getInputArguments())
+        {
+            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent"))
+            {
+                cmd.add(a);
+            }
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of(args));
+        final ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("PAL_PROGRESS", "off");
+        final Path log = work.resolve("child.log");
+        pb.redirectOutput(log.toFile());
+        pb.redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("child.err").toFile()));
+        final long t0 = System.nanoTime();
+        final Process p = pb.start();
+        final Path status = Path.of("/proc", String.valueOf(p.pid()), "status");
+        long peak = 0;
+        while (p.isAlive())
+        {
+            peak = Math.max(peak, hwm(status));
+            Thread.sleep(20);
+        }
+        final Run r = new Run();
+        r.rc = p.waitFor();
+        r.nanos = System.nanoTime() - t0;
+        r.peakRss = peak;
+        s.verbs.add(label);
+        s.runs.add(r);
+        if (r.rc > 1)
+        {
+            throw new UserError("bench --scale: pal " + String.join(" ", args) + " exited " + r.rc + " (see " + work + "/child.err)");
+        }
+    }
+
+    /** VmHWM of a live process in bytes, 0 when it cannot be read (ended, or no /proc). */
+    static long hwm(final Path status)
+    {
+        try
+        {
+            for (final String line : Files.readAllLines(status))
+            {
+                if (line.startsWith("VmHWM:"))
+                {
+                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            // the process just ended
+        }
+        return 0;
+    }
+
+    private void print(final Step s)
+    {
+        io.out.printf(Locale.ROOT, "%nscale %dx: %s --arg words=%s: %s events, %.2f bytes/event, who-wrote index %s, keyframes %s%n",
+            s.factor, SCENARIO, Fmt.count(s.words), Fmt.count(s.events), s.bytesPerEvent, Fmt.bytes(s.indexBytes), Fmt.bytes(s.keyframeBytes));
+        for (int i = 0; i < s.verbs.size(); i++)
+        {
+            final Run r = s.runs.get(i);
+            io.out.printf(Locale.ROOT, "  %-30s %9s wall  %12s events/s  peak RSS %s%n", s.verbs.get(i), Fmt.seconds(r.nanos),
+                Fmt.si(s.events * 1e9 / Math.max(1, r.nanos)), Fmt.bytes(r.peakRss));
+        }
+        io.out.printf(Locale.ROOT, "  in-process: who-wrote index query %.1f us, state --at %.0f ms (keyframe + gap)%n", s.queryMicros,
+            s.stateMillis);
+    }
+
+    private void verdict(final List<Step> steps)
+    {
+        final Step ten = steps.get(1);
+        final Step hundred = steps.get(2);
+        final double events = (double)hundred.events / Math.max(1, ten.events);
+        io.out.printf(Locale.ROOT, "%ngrowth 10x -> 100x (%.1fx the events; JVM start dominates 1x):%n", events);
+        boolean linear = true;
+        boolean flat = true;
+        for (int i = 0; i < hundred.verbs.size(); i++)
+        {
+            final String v = hundred.verbs.get(i);
+            final boolean query = v.startsWith("who-wrote (index") || v.startsWith("state");
+            final double time = (double)hundred.runs.get(i).nanos / Math.max(1, ten.runs.get(i).nanos);
+            final double mem = (double)hundred.runs.get(i).peakRss / Math.max(1, ten.runs.get(i).peakRss);
+            // A pass may take events x 1.2 the time; a query should not grow with the trace at all.
+            final boolean okTime = query ? time <= LINEAR : time <= events * LINEAR;
+            final boolean okMem = mem <= LINEAR && hundred.runs.get(i).peakRss < RSS_LIMIT;
+            linear &= okTime;
+            flat &= okMem;
+            io.out.printf(Locale.ROOT, "  %-30s time x%.2f [%s, target <= %.1f]  peak RSS x%.2f, %s [%s]%n", v, time,
+                okTime ? "met" : "MISSED", query ? LINEAR : events * LINEAR, mem, Fmt.bytes(hundred.runs.get(i).peakRss),
+                okMem ? "met" : "MISSED");
+        }
+        io.out.printf(Locale.ROOT, "time %s, memory %s (peak RSS < %s at %s events)%n", linear ? "within 1.2x of linear" : "NOT linear",
+            flat ? "flat" : "NOT flat", Fmt.bytes(RSS_LIMIT), Fmt.count(hundred.events));
+    }
+}
