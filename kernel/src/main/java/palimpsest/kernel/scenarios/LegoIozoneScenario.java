@@ -47,4 +47,11 @@ public final class LegoIozoneScenario extends LegoWordCountScenario
             "iozone test complete.", "reboot: Power down"
         };
     }
+
+    /** One process, one thread: all of it on one cpu says nothing about cpus_allowed. */
+    @Override
+    protected boolean spreadsOverCpus()
+    {
+        return false;
+    }
 }
