@@ -21,7 +21,7 @@ public final class TraceFormat
     public static final long MAGIC = 0x5453504d494c4150L; // "PALIMPST" read as a little-endian long
 
     /** Format version written by this code. */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     /** First byte of a chunk excerpt. */
     public static final byte RECORD_CHUNK = 'C';
