@@ -7,27 +7,33 @@ import java.util.Arrays;
  * {@link TraceFormat#CHUNK_HEADER_LENGTH} bytes are left for the chunk header. Allocation-free per
  * event (the array only grows for a network payload larger than the whole chunk).
  *
- * <h2>Event encoding</h2>
+ * <h2>Event encoding (format 3)</h2>
  * Every event starts with a tag byte. {@code zz(x)} is a zigzag LEB128 varint of x, {@code uv(x)} an
  * unsigned LEB128 varint; {@code tvN(sel, x)} a varint carrying an N-bit selector: first byte
- * {@code more<<7 | (x & (2^(7-N)-1)) << N | sel}, then, if more, uv(x >>> (7-N)). All deltas are
- * against the per-cpu prediction state of {@link CodecState}.
+ * {@code more<<7 | (x & (2^(7-N)-1)) << N | sel}, then, if more, uv(x >>> (7-N)). All deltas and
+ * predictions are against the prediction state of {@link CodecState}.
  * <pre>
- *  tag 0x00..0xD7  compact memory access: the code stands for (kind, log2 size, instruction mode,
- *                  P), see {@link AccessTags} for the code table and the instruction modes, which
- *                  give icount and pc in 0, 1 or 2 varints
- *   then  vaddr: fetch: zz(vaddr - pc)
+ *  tag 0x00..0xBF  compact memory access: the code stands for (kind, log2 size, instruction mode, V, O),
+ *                  see {@link AccessTags}; its paddr is always the predicted one
+ *   then  icount/pc: mode SAME, TICK nothing; NEXT zz(pc delta); GENERAL zz(icount delta) zz(pc delta)
+ *         vaddr:  fetch: zz(vaddr - pc)
  *                 others: d = vaddr - base[i], i = one of 4 per-cpu vaddr bases (the encoder picks the
  *                 nearest, or the least recently used one for a far address); base[i] becomes vaddr
  *                   size 1:       tv2(i, zigzag(d))
  *                   size 2, 4, 8: tv3(i, zigzag(d))                 or, if d is a multiple of size,
  *                                 tv3(4 | i, zigzag(d / size))
- *         P=1: paddr = prediction; P=0: zz(paddr - prediction)
- *         value:  walk: zz(value - prediction) (last entry at this level; leaf: frame of vaddr + offset)
+ *         value (V=0 only; V=1: the predicted value):
+ *                 walk: zz(value - prediction)
  *                 size 1/2: 1/2 raw bytes; size 4: uv(value);
  *                 size 8: tv1(0, zigzag(value)) or tv1(1, zigzag(value - vaddr)), whichever is shorter
- *         old value (store, rmw, dma-write only): size 1/2 raw bytes, else
- *                 tv1(0, zigzag(old - value)) or tv1(1, zigzag(old)), whichever is shorter
+ *         old value (store, rmw, dma-write with O=0 only; O=1: the predicted old value):
+ *                 size 1/2 raw bytes, else tv1(0, zigzag(old - value)) or tv1(1, zigzag(old)), the shorter
+ *
+ *  tag 0xC0..0xDF  rsp or rbp written, c = 0: 0xC0 + (rbp ? 16 : 0) + instruction mode * 4 + value mode
+ *     instruction modes: 0 same icount and pc; 1 icount + 1; 2 pc += zz; 3 icount += zz, pc += zz
+ *     rsp value modes:   0 rsp - 8 (push); 1 rsp + 8 (pop); 2 = rbp (leave); 3 rsp + zz
+ *     rbp value modes:   0 = rsp (mov rbp, rsp); 1 = the cpu's last loaded value (pop rbp);
+ *                        2 rbp + zz; 3 rsp + zz
  *
  *  tag 0xE0 + (kind - 7)  kinds 7..17       tag 0xFD uv(kind): any other kind
  *   +--------+ +---------------------+
@@ -38,20 +44,15 @@ import java.util.Arrays;
  *     a' = a - previous event's cpu for cpu-switch, else a
  *     b' = b - last value of that register on this cpu for reg (register ids 0..31), else b
  *
- *  tag 0xD8  push: REG rsp, rsp - 8, same icount and pc as the cpu's last event (no more bytes)
- *  tag 0xD9  pop:  REG rsp, rsp + 8, same icount and pc                          (no more bytes)
- *            (every push and pop records its stack pointer so a state can be rebuilt from the
- *            trace; in kernel runs they are a fifth of all events, so they get one byte each)
- *
- *  tag 0xFE  access, full form (anything the compact form cannot hold):
+ *  tag 0xFE  access, full form (anything the compact form cannot hold, a mispredicted paddr included):
  *     uv(kind) zz(size) zz(icount delta) zz(pc delta) u8(i) zz(vaddr - base[i], or - pc if i = 4)
  *     zz(paddr - prediction) zz(value) zz(old value)
  *  tag 0xFF  cpu change: zz(cpu); the following events are on that cpu (prefix, not an event)
- *  tags 0xDA..0xDF, 0xEB..0xFC reserved.
+ *  tags 0xEB..0xFC reserved.
  * </pre>
- * Compact accesses need: kind 0..6, size 1, 2, 4 or 8 (walks: 8), values of size 1 and 2 (and their
- * old values) fitting that many bytes, and an old value of 0 for kinds that do not write. Any other
- * access takes the full form, so every field of every event round-trips exactly.
+ * Compact accesses need: kind 0..6, size 1, 2, 4 or 8 (walks: 8), the predicted paddr, values of size 1
+ * and 2 (and their old values) fitting that many bytes, and an old value of 0 for kinds that do not
+ * write. Any other access takes the full form, so every field of every event round-trips exactly.
  */
 public final class ChunkEncoder implements EventSink
 {
