@@ -225,13 +225,17 @@ public final class ChunkDecoder
             }
             final long paddr = st.predictPaddr(s, kind, vaddr, base);
             final boolean write = EventKind.isWrite(kind);
-            final long predictedValue = st.predictValue(s, kind, pc, vaddr, paddr, size, base);
-            long value = predictedValue;
-            if ((fields & AccessTags.V) == 0)
+            // The prediction has no side effects: only worked out when the value (or a walk's delta) needs it.
+            long value;
+            if ((fields & AccessTags.V) != 0)
+            {
+                value = st.predictValue(s, kind, pc, vaddr, paddr, size, base);
+            }
+            else
             {
                 if (kind == EventKind.WALK)
                 {
-                    value = predictedValue + zz();
+                    value = st.predictValue(s, kind, pc, vaddr, paddr, size, base) + zz();
                 }
                 else
                 {
