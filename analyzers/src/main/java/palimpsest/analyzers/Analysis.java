@@ -11,16 +11,21 @@ import java.util.function.LongConsumer;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.Owners;
+import palimpsest.analyzers.whowrote.IndexInPass;
+import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
+import palimpsest.trace.EventKind;
 import palimpsest.trace.TraceHeader;
-import palimpsest.trace.TraceReader;
 import palimpsest.trace.TraceStatus;
 
 /**
  * {@code pal analyze}: every registered analyzer ({@link AnalyzerFactory}, ServiceLoader) in one
  * streaming pass, then their second stages, then the findings merged and ranked into
- * {@link Stories} with a one-line verdict. Per event: the analyzers look first, then the memory
- * owners and the machine shadow take the event in.
+ * {@link Stories} with a one-line verdict. Per event: the analyzers subscribed to its kind look
+ * first, then the memory owners and the machine shadow take the event in, and the who-wrote index
+ * (when it is not on disk yet) takes it too: the trace is decoded once for all of them. The second
+ * stages' probes are then taken in one shared pass ({@link Analyzer#probes}), only when some
+ * stage has something to report.
  */
 public final class Analysis
 {
@@ -42,6 +47,8 @@ public final class Analysis
         /** Whether the trace was read whole; the findings cover events 0..eventsRead-1 only otherwise. */
         public TraceStatus status = TraceStatus.READING;
         public long eventsRead;
+        /** Passes the second stages' probes cost after the analysis pass (0 on a clean run; 1 when every stage announced its probes). */
+        public int probePasses;
     }
 
     private Analysis()
@@ -80,7 +87,8 @@ public final class Analysis
         final Result result = new Result();
         final List<Analyzer> analyzers = new ArrayList<>();
         final AnalysisContext context;
-        try (TraceReader r = TraceReader.open(trace))
+        // Decoding runs on the decode-ahead thread, overlapped with the analyzers on this one.
+        try (DecodeAhead r = DecodeAhead.open(trace))
         {
             final TraceHeader h = r.header();
             final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
@@ -92,17 +100,25 @@ public final class Analysis
                 analyzers.add(f.create(context));
                 result.analyzers.add(f.name());
             }
+            final Analyzer[][] byKind = byKind(analyzers);
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
-            final Event e = new Event();
-            while (r.next(e))
+            // The same pass builds the who-wrote index the second stages query (unless it is on disk already).
+            final IndexInPass index = IndexInPass.start(trace, h.cpusPerNode());
+            Event e;
+            while ((e = r.next()) != null)
             {
-                for (final Analyzer a : all)
+                final int kind = e.kind();
+                for (final Analyzer a : kind >= 0 && kind < byKind.length ? byKind[kind] : all)
                 {
                     a.onEvent(e);
                 }
                 owners.onEvent(e);
                 symbols.onEvent(e);
                 shadow.apply(e);
+                if (index != null)
+                {
+                    index.accept(e);
+                }
                 if (progress != null && (e.index() & 0xfffff) == 0)
                 {
                     progress.accept(e.index());
@@ -113,18 +129,26 @@ public final class Analysis
             {
                 a.onEnd();
             }
-            if (r.status() == TraceStatus.READING)
-            {
-                r.verify();
-            }
             result.traceStatus = r.statusMessage();
             result.status = r.status();
             result.eventsRead = r.eventsVerified();
+            if (index != null)
+            {
+                context.index(index.finish());
+            }
         }
+        // Second stages: every probe they announce is taken in one shared pass, then each runs.
+        final List<Long> probes = new ArrayList<>();
+        for (final Analyzer a : analyzers)
+        {
+            probes.addAll(a.probes(context));
+        }
+        context.prefetch(probes);
         for (final Analyzer a : analyzers)
         {
             a.afterPass(context);
         }
+        result.probePasses = context.probePasses();
         for (final Analyzer a : analyzers)
         {
             result.findings.addAll(a.findings());
@@ -138,6 +162,25 @@ public final class Analysis
         result.stories = Stories.of(result.findings);
         result.verdict = Stories.verdict(result.stories, result.checked);
         return result;
+    }
+
+    /** Per event kind, the analyzers that subscribe to it ({@link Analyzer#kinds}), in pass order. */
+    private static Analyzer[][] byKind(final List<Analyzer> analyzers)
+    {
+        final Analyzer[][] t = new Analyzer[EventKind.COUNT][];
+        for (int k = 0; k < EventKind.COUNT; k++)
+        {
+            final List<Analyzer> l = new ArrayList<>();
+            for (final Analyzer a : analyzers)
+            {
+                if ((a.kinds() & 1 << k) != 0)
+                {
+                    l.add(a);
+                }
+            }
+            t[k] = l.toArray(new Analyzer[0]);
+        }
+        return t;
     }
 
     private static List<AnalyzerFactory> select(final Collection<String> only)

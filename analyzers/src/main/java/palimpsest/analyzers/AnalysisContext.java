@@ -1,15 +1,26 @@
 package palimpsest.analyzers;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import java.util.function.LongConsumer;
 
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.Owners;
+import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.trace.TraceHeader;
 
-/** What an analyzer of one pass may use: the trace, its header, symbols, the shared shadow and owners, the who-wrote index. */
+/**
+ * What an analyzer of one pass may use: the trace, its header, symbols, the shared shadow and
+ * owners, the who-wrote index (built during the pass when it was not on disk), and the probes of
+ * the second stages ({@link #looker}: one shared pass answers what every stage announced).
+ */
 public final class AnalysisContext
 {
     public final Path trace;
@@ -19,6 +30,8 @@ public final class AnalysisContext
     public final Owners owners;
     private final LongConsumer progress;
     private WhoWroteIndex index;
+    private final Map<Long, Probe.Sight> sights = new HashMap<>();
+    private int probePasses;
 
     public AnalysisContext(final Path trace, final TraceHeader header, final Symbols symbols, final MachineShadow shadow,
         final Owners owners, final LongConsumer progress)
@@ -31,7 +44,7 @@ public final class AnalysisContext
         this.progress = progress;
     }
 
-    /** The who-wrote index of the trace, built on first use (second stages only: it reads the whole trace). */
+    /** The who-wrote index of the trace: the one the pass built, else opened (or built in a pass of its own) on first use. */
     public WhoWroteIndex whoWrote()
     {
         if (index == null)
@@ -39,5 +52,61 @@ public final class AnalysisContext
             index = WhoWroteIndex.openOrBuild(trace, progress);
         }
         return index;
+    }
+
+    /** The index the pass built (null: none, whoWrote() opens or builds it). */
+    void index(final WhoWroteIndex built)
+    {
+        index = built;
+    }
+
+    /**
+     * Probes for the second stages: sights already taken (by {@link #prefetch}) come from memory;
+     * any other is taken by a pass of its own, so an analyzer that announced too little is only slower.
+     */
+    public Probe.Looker looker()
+    {
+        return this::look;
+    }
+
+    private List<Probe.Sight> look(final List<Long> events)
+    {
+        prefetch(events);
+        final List<Probe.Sight> out = new ArrayList<>(events.size());
+        for (final long e : events)
+        {
+            out.add(sights.get(e));
+        }
+        return out;
+    }
+
+    /** Takes the sights of these events that are not taken yet, in one pass up to the last of them. */
+    void prefetch(final Collection<Long> events)
+    {
+        final TreeSet<Long> missing = new TreeSet<>();
+        for (final long e : events)
+        {
+            if (!sights.containsKey(e))
+            {
+                missing.add(e);
+            }
+        }
+        if (missing.isEmpty())
+        {
+            return;
+        }
+        final List<Long> wanted = new ArrayList<>(missing);
+        final List<Probe.Sight> got = Probe.look(trace, symbols, wanted, progress);
+        probePasses++;
+        for (int i = 0; i < wanted.size(); i++)
+        {
+            sights.put(wanted.get(i), got.get(i));
+        }
+    }
+
+    /** How many probe passes the second stages cost (for tests and bench: one at most when every stage announces its probes). */
+    public int probePasses()
+    {
+        return probePasses;
     }
 }

@@ -16,6 +16,18 @@ public interface Analyzer
 {
     String name();
 
+    /** Every event kind: the default of {@link #kinds}. */
+    int ALL_KINDS = (1 << palimpsest.trace.EventKind.COUNT) - 1;
+
+    /**
+     * The event kinds {@link #onEvent} wants, as a mask of {@code 1 << EventKind.X}: the pass calls it
+     * only for these (an analyzer that ignores most kinds costs nothing on them).
+     */
+    default int kinds()
+    {
+        return ALL_KINDS;
+    }
+
     void onEvent(Event e);
 
     /** The trace ended (after the last event). */
@@ -23,7 +35,17 @@ public interface Analyzer
     {
     }
 
-    /** Second stage, after the pass and {@link #onEnd}; the context gives the who-wrote index. */
+    /**
+     * The events {@link #afterPass} will probe ({@code context.looker()}), given the pass and the
+     * who-wrote index: every stage's are taken in one shared pass before any second stage runs. A
+     * probe not announced here still works, at the cost of a pass of its own.
+     */
+    default java.util.Collection<Long> probes(final AnalysisContext context)
+    {
+        return List.of();
+    }
+
+    /** Second stage, after the pass and {@link #onEnd}; the context gives the who-wrote index and the probes. */
     default void afterPass(final AnalysisContext context)
     {
     }

@@ -71,7 +71,7 @@ final class AnalyzeCommand implements Callable<Integer>
         }
         plugins.requireFor(h, "analyze");
         final Symbols symbols = Symbols.of(h, plugins.catalog());
-        final PassProgress progress = new PassProgress(io, "analyze");
+        final PassProgress progress = PassProgress.overTrace(io, "analyze", trace);
         final Analysis.Result result;
         try
         {

@@ -80,6 +80,8 @@ public final class Main
         cl.addSubcommand("who-wrote", new WhoWroteCommand(io));
         cl.addSubcommand("hunt", new HuntCommand(io));
         cl.addSubcommand("worker", new WorkerCommand(io));
+        cl.addSubcommand("gdb", new GdbCommand(io));
+        cl.addSubcommand("symbols", new SymbolsCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));
         cl.setParameterExceptionHandler((ex, args) ->

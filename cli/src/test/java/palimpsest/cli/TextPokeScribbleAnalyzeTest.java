@@ -39,6 +39,41 @@ class TextPokeScribbleAnalyzeTest
         assertTrue(rec.out().contains("BUG: unable to handle kernel paging request at " + FAULT), rec::toString);
     }
 
+    /**
+     * Issue 17: one decode of the trace feeds every analyzer and the who-wrote index (built in the
+     * pass when it is not on disk), and every second stage's probes share one more pass; the same
+     * findings whether the index was built in the pass or read from disk.
+     */
+    @Test
+    void analyzeDecodesTheTraceOnceAndItsSecondStagesShareOneProbePass() throws Exception
+    {
+        final Path idx = palimpsest.analyzers.whowrote.WhoWroteIndex.fileOf(bad);
+        java.nio.file.Files.deleteIfExists(idx);
+        final palimpsest.trace.TraceHeader h;
+        try (var r = palimpsest.trace.TraceReader.open(bad))
+        {
+            h = r.header();
+        }
+        final palimpsest.recorder.ScenarioCatalog catalog = palimpsest.recorder.ScenarioCatalog.load(getClass().getClassLoader());
+        final palimpsest.analyzers.Analysis.Result built = palimpsest.analyzers.Analysis.run(bad,
+            palimpsest.analyzers.core.Symbols.of(h, catalog), null);
+        assertTrue(java.nio.file.Files.isRegularFile(idx), "the pass wrote " + idx);
+        assertEquals(1, built.probePasses, "one probe pass for every second stage");
+        assertTrue(built.analyzers.size() >= 13, built.analyzers::toString);
+        final palimpsest.analyzers.Analysis.Result again = palimpsest.analyzers.Analysis.run(bad,
+            palimpsest.analyzers.core.Symbols.of(h, catalog), null);
+        assertEquals(reports(built), reports(again));
+        assertEquals(built.verdict, again.verdict);
+        assertTrue(built.findings.size() >= 9, reports(built));
+    }
+
+    private static String reports(final palimpsest.analyzers.Analysis.Result r)
+    {
+        final StringBuilder sb = new StringBuilder();
+        r.findings.forEach(f -> sb.append(f.event).append(' ').append(f.title).append('\n').append(f.report));
+        return sb.toString();
+    }
+
     @Test
     void analyzeNamesTextPokeFromAlternativesSmpLockTheDentryItHitAndTheOops()
     {

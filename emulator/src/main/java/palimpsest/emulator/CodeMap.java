@@ -137,6 +137,21 @@ public final class CodeMap
         return count;
     }
 
+    /** Receives symbols from {@link #forEachSymbol}. */
+    public interface SymbolVisitor
+    {
+        void symbol(String name, long start, long size);
+    }
+
+    /** Visits every symbol (name, start, size) in address order: symbol files are written from it. */
+    public synchronized void forEachSymbol(final SymbolVisitor visitor)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            visitor.symbol(names[i], starts[i] ^ Long.MIN_VALUE, sizes[i]);
+        }
+    }
+
     /** System.map-style listing: one {@code address T name} line per symbol. */
     public synchronized String systemMap()
     {

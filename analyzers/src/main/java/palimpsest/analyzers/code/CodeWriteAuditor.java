@@ -81,6 +81,15 @@ public final class CodeWriteAuditor implements Analyzer
         return codeWrites;
     }
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.STORE | 1 << EventKind.RMW | 1 << EventKind.MARK;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

@@ -16,6 +16,10 @@ public final class LongLongMap
     private long[] values;
     private int mask;
     private int size;
+    /** The last key looked up and its value (missing if absent): runs of accesses to one page ask the same key. */
+    private long lastKey = EMPTY;
+    private long lastValue;
+    private boolean lastPresent;
 
     public LongLongMap(final int expected, final long missing)
     {
@@ -39,42 +43,50 @@ public final class LongLongMap
 
     public long get(final long key)
     {
+        if (key == lastKey && key != EMPTY)
+        {
+            return lastValue;
+        }
         int i = hash(key) & mask;
         while (true)
         {
             final long k = keys[i];
             if (k == key)
             {
-                return values[i];
+                return remember(key, values[i], true);
             }
             if (k == EMPTY)
             {
-                return missing;
+                return remember(key, missing, false);
             }
             i = (i + 1) & mask;
         }
+    }
+
+    private long remember(final long key, final long value, final boolean present)
+    {
+        lastKey = key;
+        lastValue = value;
+        lastPresent = present;
+        return value;
     }
 
     public boolean containsKey(final long key)
     {
-        int i = hash(key) & mask;
-        while (true)
+        if (key == lastKey && key != EMPTY)
         {
-            final long k = keys[i];
-            if (k == key)
-            {
-                return true;
-            }
-            if (k == EMPTY)
-            {
-                return false;
-            }
-            i = (i + 1) & mask;
+            return lastPresent;
         }
+        get(key);
+        return lastPresent;
     }
 
     public void put(final long key, final long value)
     {
+        if (key == lastKey)
+        {
+            lastKey = EMPTY; // only this key's cached answer changes (growing moves slots, not values)
+        }
         int i = hash(key) & mask;
         while (true)
         {
@@ -101,6 +113,10 @@ public final class LongLongMap
     /** Removes a key (backward-shift deletion keeps probe chains intact). */
     public void remove(final long key)
     {
+        if (key == lastKey)
+        {
+            lastKey = EMPTY;
+        }
         int i = hash(key) & mask;
         while (true)
         {

@@ -31,6 +31,14 @@ public final class MachineShadow
     private final SparseMemory memory = new SparseMemory();
     /** vpage key (see {@link #vkey}) -> physical page key. */
     private final LongLongMap pages = new LongLongMap(4096, -1);
+    /**
+     * The translations put into pages most recently, direct-mapped by virtual key: a translation
+     * already there is not put again (memcpy alternating two pages changes page at every access).
+     * A slot always holds the latest put of its key when it holds that key at all.
+     */
+    private final long[] recentKey = new long[RECENT];
+    private final long[] recentPage = new long[RECENT];
+    private static final int RECENT = 1024;
     private final LongLongMap spaces = new LongLongMap(64, -1);
 
     public MachineShadow(final int cpus, final int cpusPerNode)
@@ -43,6 +51,7 @@ public final class MachineShadow
         lastVpage = new long[cpus];
         lastPpage = new long[cpus];
         java.util.Arrays.fill(lastVpage, -1);
+        java.util.Arrays.fill(recentKey, Long.MIN_VALUE); // no virtual key: kernel keys are vpage | node << 56, user ones space << 36 | vpage
     }
 
     public long physKey(final int cpu, final long paddr)
@@ -133,7 +142,15 @@ public final class MachineShadow
         }
         lastVpage[cpu] = vpage;
         lastPpage[cpu] = ppage;
-        pages.put(vkey(cpu, vaddr), ppage);
+        final long vk = vkey(cpu, vaddr);
+        final int r = (int)(vk ^ vk >>> 36) & (RECENT - 1);
+        if (recentKey[r] == vk && recentPage[r] == ppage)
+        {
+            return;
+        }
+        recentKey[r] = vk;
+        recentPage[r] = ppage;
+        pages.put(vk, ppage);
     }
 
     /**

@@ -62,12 +62,34 @@ public final class SparseMemory
         final int s = slot(addr >>> PAGE_SHIFT, true);
         final byte[] p = pages.get(s);
         final long[] k = knownBits.get(s);
-        for (int i = 0; i < size; i++)
+        if (size == 8)
         {
-            p[off + i] = (byte)(value >>> (8 * i));
-            k[(off + i) >>> 6] |= 1L << (off + i);
+            LE64.set(p, off, value);
+        }
+        else
+        {
+            for (int i = 0; i < size; i++)
+            {
+                p[off + i] = (byte)(value >>> (8 * i));
+            }
+        }
+        final int bit = off & 63;
+        if (bit + size <= 64)
+        {
+            // The usual case (aligned access): one mask into one word of known bits.
+            k[off >>> 6] |= (size == 64 ? -1L : (1L << size) - 1) << bit;
+        }
+        else
+        {
+            for (int i = 0; i < size; i++)
+            {
+                k[(off + i) >>> 6] |= 1L << (off + i);
+            }
         }
     }
+
+    private static final java.lang.invoke.VarHandle LE64 =
+        java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     public int read8(final long addr)
     {
@@ -77,6 +99,12 @@ public final class SparseMemory
 
     public long read64(final long addr)
     {
+        final int off = (int)(addr & (PAGE - 1));
+        if (off + 8 <= PAGE)
+        {
+            final int s = slot(addr >>> PAGE_SHIFT, false);
+            return s < 0 ? 0 : (long)LE64.get(pages.get(s), off);
+        }
         long v = 0;
         for (int i = 7; i >= 0; i--)
         {

@@ -85,6 +85,37 @@ public final class Symbols
         }
     }
 
+    /**
+     * Every module function known now: those of the modules loaded (read from the memory the pass
+     * reached) and of those it saw unloaded, newest first (symbol files are written from it).
+     */
+    public java.util.List<KernelInspector.ModuleSymbol> moduleSymbols()
+    {
+        final java.util.List<KernelInspector.ModuleSymbol> out = new java.util.ArrayList<>();
+        if (modules != null)
+        {
+            try
+            {
+                for (final long mod : modules.modules())
+                {
+                    out.addAll(modules.moduleSymbols(mod));
+                }
+            }
+            catch (final RuntimeException e)
+            {
+                // a module list the trace has not (fully) written: the unloaded ones only
+            }
+        }
+        for (final KernelInspector.ModuleSymbol m : unloaded)
+        {
+            if (!out.contains(m))
+            {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
     /** {@code name+0xoff/0xsize [module]} for module text (loaded now, or unloaded earlier in the pass), or null. */
     public String moduleSym(final long pc)
     {

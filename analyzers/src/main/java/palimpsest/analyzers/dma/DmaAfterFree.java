@@ -91,6 +91,15 @@ public final class DmaAfterFree implements Analyzer
         return NAME;
     }
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.DMA_READ | 1 << EventKind.DMA_WRITE;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {
@@ -133,16 +142,21 @@ public final class DmaAfterFree implements Analyzer
             owners.describe(key)));
     }
 
+    /** The posting store of every fill that hit a buffer freed or reallocated while the device owned it. */
     @Override
-    public void afterPass(final AnalysisContext context)
+    public java.util.Collection<Long> probes(final AnalysisContext context)
     {
-        if (candidates.isEmpty())
-        {
-            return;
-        }
-        final WhoWroteIndex idx = context.whoWrote();
-        final List<Candidate> bad = new ArrayList<>();
         final List<Long> posts = new ArrayList<>();
+        if (!candidates.isEmpty())
+        {
+            suspects(context.whoWrote(), new ArrayList<>(), posts);
+        }
+        return posts;
+    }
+
+    /** The candidates whose buffer was freed or allocated after the device was handed it, with their posting stores. */
+    private void suspects(final WhoWroteIndex idx, final List<Candidate> bad, final List<Long> posts)
+    {
         for (final Candidate c : candidates)
         {
             final List<WhoWroteIndex.Write> ws = idx.writers(c.descriptorPhys, 8, c.descriptorEvent, false);
@@ -159,11 +173,23 @@ public final class DmaAfterFree implements Analyzer
                 posts.add(posted);
             }
         }
+    }
+
+    @Override
+    public void afterPass(final AnalysisContext context)
+    {
+        if (candidates.isEmpty())
+        {
+            return;
+        }
+        final List<Candidate> bad = new ArrayList<>();
+        final List<Long> posts = new ArrayList<>();
+        suspects(context.whoWrote(), bad, posts);
         if (bad.isEmpty())
         {
             return;
         }
-        final List<Probe.Sight> sights = Probe.look(context.trace, symbols, posts);
+        final List<Probe.Sight> sights = context.looker().look(posts);
         for (int i = 0; i < bad.size() && findings.size() < 16; i++)
         {
             final Candidate c = bad.get(i);

@@ -106,6 +106,15 @@ public final class HeapShadow implements Analyzer
         return g == null ? NONE : g[(int)((key & 0xfff) >>> 3)];
     }
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.LOAD | 1 << EventKind.STORE | 1 << EventKind.RMW | 1 << EventKind.DMA_READ | 1 << EventKind.DMA_WRITE | 1 << EventKind.MARK;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

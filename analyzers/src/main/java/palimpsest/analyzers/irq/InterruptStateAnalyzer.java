@@ -87,6 +87,15 @@ public final class InterruptStateAnalyzer implements Analyzer
         return "irq-state";
     }
 
+    /** The kinds {@link #onEvent} looks at (its register writers' too). */
+    private static final int KINDS = 1 << EventKind.INTERRUPT | 1 << EventKind.EXCEPTION | 1 << EventKind.LOAD | 1 << EventKind.REG | 1 << EventKind.IO;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {
@@ -201,6 +210,12 @@ public final class InterruptStateAnalyzer implements Analyzer
     /** Second stage: the call chains of the writers, then the finding. */
     public void explain(final Path trace)
     {
+        explain(Probe.of(trace, symbols));
+    }
+
+    /** {@link #explain(Path)} with the probes from a looker. */
+    public void explain(final Probe.Looker looker)
+    {
         for (final Object[] p : pending)
         {
             final Open o = (Open)p[0];
@@ -215,7 +230,7 @@ public final class InterruptStateAnalyzer implements Analyzer
             {
                 evs.add(o.cplEvent);
             }
-            final List<Probe.Sight> sights = Probe.look(trace, symbols, evs);
+            final List<Probe.Sight> sights = looker.look(evs);
             final long[] ifStack = o.ifEvent >= 0 ? sights.get(0).stack : new long[0];
             final long[] cplStack = o.cplEvent >= 0 ? (o.cplEvent == o.ifEvent ? ifStack : sights.get(sights.size() - 1).stack) : new long[0];
             findings.add(finding(o, cpu, what, ifStack, cplStack));
@@ -274,7 +289,27 @@ public final class InterruptStateAnalyzer implements Analyzer
     @Override
     public void afterPass(final palimpsest.analyzers.AnalysisContext context)
     {
-        explain(context.trace);
+        explain(context.looker());
+    }
+
+    /** The IF and CPL writers of every interrupt whose handler failed. */
+    @Override
+    public java.util.Collection<Long> probes(final palimpsest.analyzers.AnalysisContext context)
+    {
+        final List<Long> evs = new ArrayList<>();
+        for (final Object[] p : pending)
+        {
+            final Open o = (Open)p[0];
+            if (o.ifEvent >= 0)
+            {
+                evs.add(o.ifEvent);
+            }
+            if (o.cplEvent >= 0)
+            {
+                evs.add(o.cplEvent);
+            }
+        }
+        return evs;
     }
 
     @Override

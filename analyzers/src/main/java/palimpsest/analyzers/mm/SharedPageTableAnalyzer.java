@@ -65,6 +65,8 @@ public final class SharedPageTableAnalyzer implements Analyzer
     private final long[] walkCr3;
     /** Leaf entries (physKey) -> slot: the last address space whose MMU walk used the entry, and what it mapped then. */
     private final palimpsest.analyzers.core.LongLongMap leafSlot = new palimpsest.analyzers.core.LongLongMap(1024, -1);
+    /** The pages holding leaf entries of leafSlot: a store's page is asked first (runs of stores to one page ask once). */
+    private final palimpsest.analyzers.core.LongLongMap leafPages = new palimpsest.analyzers.core.LongLongMap(256, -1);
     private long[] leafCr3 = new long[1024];
     private long[] leafPid = new long[1024];
     private long[] leafEvent = new long[1024];
@@ -103,6 +105,15 @@ public final class SharedPageTableAnalyzer implements Analyzer
         }
         final long t = shadow.readVirt64(cpu, pcpu + PerCpu.CURRENT);
         return t == 0 ? 0 : shadow.readVirt64(cpu, t + Task.PID);
+    }
+
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.WALK | 1 << EventKind.STORE | 1 << EventKind.MARK | 1 << EventKind.REG;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
     }
 
     @Override
@@ -197,6 +208,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
                 }
                 slot = leaves++;
                 leafSlot.put(key, slot);
+                leafPages.put(key >>> 12, 1);
             }
             final int i = (int)slot;
             if (leafCr3[i] != shadowCr3(cpu) || leafFrame[i] != (e.value() & Paging.ADDR_MASK))
@@ -218,6 +230,10 @@ public final class SharedPageTableAnalyzer implements Analyzer
     private void onStore(final Event e, final int cpu)
     {
         final long key = shadow.physKey(cpu, e.paddr());
+        if (!leafPages.containsKey(key >>> 12))
+        {
+            return;
+        }
         final long slot = leafSlot.get(key);
         if (slot < 0)
         {
@@ -285,7 +301,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
     {
         if (sawSharing())
         {
-            explain(context.trace, context.whoWrote());
+            explain(context.looker(), context.whoWrote());
         }
     }
 
@@ -317,6 +333,12 @@ public final class SharedPageTableAnalyzer implements Analyzer
     /** Second stage: who linked each extra address space to a shared table; the frees through them. */
     public void explain(final Path trace, final WhoWroteIndex idx)
     {
+        explain(Probe.of(trace, symbols), idx);
+    }
+
+    /** {@link #explain(Path, WhoWroteIndex)} with the probes from a looker. */
+    public void explain(final Probe.Looker looker, final WhoWroteIndex idx)
+    {
         int shared = 0;
         final Map<Long, Table> all = new HashMap<>(tables);
         all.putAll(retired);
@@ -331,14 +353,14 @@ public final class SharedPageTableAnalyzer implements Analyzer
                 continue;
             }
             shared++;
-            findings.add(sharedFinding(trace, idx, en.getKey(), t));
+            findings.add(sharedFinding(looker, idx, en.getKey(), t));
         }
         for (final long[] f : frees)
         {
             final Table t = all.get(f[5] & ~0xfffL);
             if (t != null && t.via.size() > 1 && findings.size() < MAX_SHARED + MAX_FREES)
             {
-                findings.add(freeFinding(trace, f));
+                findings.add(freeFinding(looker, f));
             }
         }
     }
@@ -352,14 +374,14 @@ public final class SharedPageTableAnalyzer implements Analyzer
         return parent != null && parent.via.size() > 1 || old != null && old.via.size() > 1;
     }
 
-    private Finding sharedFinding(final Path trace, final WhoWroteIndex idx, final long page, final Table t)
+    private Finding sharedFinding(final Probe.Looker looker, final WhoWroteIndex idx, final long page, final Table t)
     {
         final List<long[]> vs = new ArrayList<>(t.via.values());
         final long[] first = vs.get(0);
         final long[] second = vs.get(1);
         // Who wrote the entry through which the second address space reached this table?
         final List<WhoWroteIndex.Write> ws = second[1] == 0 ? List.of() : idx.writers(second[1], 8, second[0], false);
-        final Probe.Sight s = ws.isEmpty() ? null : Probe.look(trace, symbols, List.of(ws.get(0).event)).get(0);
+        final Probe.Sight s = ws.isEmpty() ? null : looker.look(List.of(ws.get(0).event)).get(0);
         final String linker = s == null ? "an entry nobody wrote during the trace" :
             symbols.sym(s.event.pc()) + " (event " + s.event.index() + ")";
         final long event = s == null ? second[0] : s.event.index();
@@ -387,7 +409,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
             s == null ? "" : symbols.sym(s.event.pc()), 80, second[0]);
     }
 
-    private Finding freeFinding(final Path trace, final long[] f)
+    private Finding freeFinding(final Probe.Looker looker, final long[] f)
     {
         final long freeEvent = f[0];
         final long frame = f[1];
@@ -397,7 +419,7 @@ public final class SharedPageTableAnalyzer implements Analyzer
         final long pc = f[6];
         final long installEvent = f[7];
         final long installerPid = f[9];
-        final Probe.Sight s = Probe.look(trace, symbols, List.of(removeEvent)).get(0);
+        final Probe.Sight s = looker.look(List.of(removeEvent)).get(0);
         final String chain = symbols.chain(pc, s.stack);
         final String[] parts = chain.split(" <- ");
         final String title = String.format("page %x freed (event %d) while %s still mapped it: %s's %s replaced the mapping " +

@@ -36,6 +36,8 @@ import palimpsest.trace.TraceReader;
 public final class OopsChain implements Analyzer
 {
     private static final int RING = 64;
+    /** Earlier writes of the differing byte printed after the culprit. */
+    private static final int EARLIER = 4;
 
     private final MachineShadow shadow;
     private final Owners owners;
@@ -115,6 +117,15 @@ public final class OopsChain implements Analyzer
     public String name()
     {
         return "oops";
+    }
+
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.LOAD | 1 << EventKind.EXCEPTION | 1 << EventKind.MARK | 1 << EventKind.IO;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
     }
 
     @Override
@@ -404,12 +415,85 @@ public final class OopsChain implements Analyzer
     {
         if (sawOops())
         {
-            explain(context.trace, context.whoWrote());
+            explain(context.looker(), context.whoWrote());
         }
     }
 
-    /** Second stage, after the pass: follows the bad value back through the who-wrote index and prints the chain. */
+    /** The writes {@link #explain} probes: the bad frame slot's writer, the writers of X, the earlier writes of the differing byte. */
+    @Override
+    public java.util.Collection<Long> probes(final palimpsest.analyzers.AnalysisContext context)
+    {
+        final List<Long> evs = new ArrayList<>();
+        if (oops == null)
+        {
+            return evs;
+        }
+        final Fault f = oops;
+        final WhoWroteIndex index = context.whoWrote();
+        if (!f.badFrameWhat.isEmpty())
+        {
+            final List<WhoWroteIndex.Write> ws = index.writers(f.badFrameKey, 8, f.event, false);
+            if (!ws.isEmpty())
+            {
+                evs.add(ws.get(0).event);
+            }
+        }
+        final int c = carrier(f);
+        if (c >= 0)
+        {
+            final List<WhoWroteIndex.Write> ws = index.writers(f.phys[c], 8, f.events[c], false);
+            final int k = culpritOf(ws, f);
+            if (k >= 0)
+            {
+                for (final WhoWroteIndex.Write w : ws)
+                {
+                    evs.add(w.event);
+                }
+                final WhoWroteIndex.Write w = ws.get(k);
+                final List<WhoWroteIndex.Write> earlier = index.writers(w.physAddr, w.size, w.event, true);
+                for (int i = 0; i < Math.min(EARLIER, earlier.size()); i++)
+                {
+                    evs.add(earlier.get(i).event);
+                }
+            }
+        }
+        return evs;
+    }
+
+    /**
+     * Which of X's writers (newest first) wrote the differing byte: the newest that covers only part
+     * of the 8 bytes, else the newest; -1 when there is no lead (nobody wrote X, or only before the
+     * object X lies in was allocated).
+     */
+    private static int culpritOf(final List<WhoWroteIndex.Write> ws, final Fault f)
+    {
+        long newest = -1;
+        for (final WhoWroteIndex.Write w : ws)
+        {
+            newest = Math.max(newest, w.event);
+        }
+        if (ws.isEmpty() || f.sourceAllocEvent >= 0 && newest < f.sourceAllocEvent)
+        {
+            return -1;
+        }
+        for (int i = 0; i < ws.size(); i++)
+        {
+            if (ws.get(i).size < 8)
+            {
+                return i;
+            }
+        }
+        return 0;
+    }
+
+    /** {@link #explain(Probe.Looker, WhoWroteIndex)} with a pass over the trace per probe. */
     public void explain(final Path trace, final WhoWroteIndex index)
+    {
+        explain(Probe.of(trace, symbols), index);
+    }
+
+    /** Second stage, after the pass: follows the bad value back through the who-wrote index and prints the chain. */
+    public void explain(final Probe.Looker looker, final WhoWroteIndex index)
     {
         if (oops == null)
         {
@@ -433,7 +517,7 @@ public final class OopsChain implements Analyzer
             }
             else
             {
-                final Probe.Sight s = Probe.look(trace, symbols, List.of(ws.get(0).event)).get(0);
+                final Probe.Sight s = looker.look(List.of(ws.get(0).event)).get(0);
                 sb.append("      that garbage was written at event ").append(ws.get(0).event).append(" by ")
                     .append(symbols.chain(s.event.pc(), s.stack)).append('\n');
                 extraLinks.add(ws.get(0).event);
@@ -494,18 +578,10 @@ public final class OopsChain implements Analyzer
                 {
                     evs.add(w.event);
                 }
-                final List<Probe.Sight> sights = Probe.look(trace, symbols, evs);
+                final List<Probe.Sight> sights = looker.look(evs);
                 // The culprit: the newest write that covers only part of the 8 bytes (the differing
                 // byte); if every write is whole, the newest one.
-                int culprit = 0;
-                for (int i = 0; i < ws.size(); i++)
-                {
-                    if (ws.get(i).size < 8)
-                    {
-                        culprit = i;
-                        break;
-                    }
-                }
+                final int culprit = culpritOf(ws, f);
                 for (int i = 0; i < ws.size(); i++)
                 {
                     final WhoWroteIndex.Write w = ws.get(i);
@@ -538,7 +614,7 @@ public final class OopsChain implements Analyzer
         }
         if (culprit != null)
         {
-            earlierWrites(trace, index, sb);
+            earlierWrites(looker, index, sb);
         }
         sb.append("==================================================================\n");
         final List<Long> all = new ArrayList<>(List.of(f.event));
@@ -563,10 +639,10 @@ public final class OopsChain implements Analyzer
      * The writes of the differing byte(s) before the culprit, newest first (at most four): a stray
      * writer often hit the same place before, and the first time is where the damage began.
      */
-    private void earlierWrites(final Path trace, final WhoWroteIndex index, final StringBuilder sb)
+    private void earlierWrites(final Probe.Looker looker, final WhoWroteIndex index, final StringBuilder sb)
     {
         final List<WhoWroteIndex.Write> ws = index.writers(culprit.physAddr, culprit.size, culprit.event, true);
-        final int n = Math.min(4, ws.size());
+        final int n = Math.min(EARLIER, ws.size());
         if (n == 0)
         {
             return;
@@ -576,7 +652,7 @@ public final class OopsChain implements Analyzer
         {
             evs.add(ws.get(i).event);
         }
-        final List<Probe.Sight> sights = Probe.look(trace, symbols, evs);
+        final List<Probe.Sight> sights = looker.look(evs);
         sb.append("  [5] before that, the same byte").append(culprit.size > 1 ? "s were" : " was").append(" written:\n");
         for (int i = 0; i < n; i++)
         {

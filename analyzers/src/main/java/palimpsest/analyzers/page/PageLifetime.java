@@ -95,6 +95,15 @@ public final class PageLifetime implements Analyzer
         return NAME;
     }
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.MARK | 1 << EventKind.WALK | 1 << EventKind.STORE | 1 << EventKind.RMW;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

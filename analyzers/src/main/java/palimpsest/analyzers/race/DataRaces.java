@@ -124,6 +124,15 @@ public final class DataRaces implements Analyzer
         return NAME;
     }
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.LOAD | 1 << EventKind.STORE | 1 << EventKind.RMW | 1 << EventKind.MARK | 1 << EventKind.IPI | 1 << EventKind.INTERRUPT | 1 << EventKind.TASK_SWITCH | 1 << EventKind.REG;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {
@@ -412,8 +421,21 @@ public final class DataRaces implements Analyzer
     {
         if (found())
         {
-            explain(context.trace);
+            explain(context.looker());
         }
+    }
+
+    /** Both accesses of every race. */
+    @Override
+    public java.util.Collection<Long> probes(final palimpsest.analyzers.AnalysisContext context)
+    {
+        final List<Long> events = new ArrayList<>();
+        for (final Race r : races)
+        {
+            events.add(r.earlier);
+            events.add(r.later);
+        }
+        return events;
     }
 
     @Override
@@ -425,13 +447,19 @@ public final class DataRaces implements Analyzer
     /** Second pass: both accesses of each race with their stacks, then one report per pair of functions. */
     public void explain(final Path trace)
     {
+        explain(Probe.of(trace, symbols));
+    }
+
+    /** {@link #explain(Path)} with the probes from a looker. */
+    public void explain(final Probe.Looker looker)
+    {
         final List<Long> events = new ArrayList<>();
         for (final Race r : races)
         {
             events.add(r.earlier);
             events.add(r.later);
         }
-        final List<Probe.Sight> sights = Probe.look(trace, symbols, events);
+        final List<Probe.Sight> sights = looker.look(events);
         final Map<String, Integer> counts = new HashMap<>();
         final List<Object[]> firsts = new ArrayList<>();
         for (int i = 0; i < races.size(); i++)

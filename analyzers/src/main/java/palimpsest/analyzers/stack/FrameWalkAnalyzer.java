@@ -48,6 +48,15 @@ public final class FrameWalkAnalyzer implements Analyzer
         return "frame-walk";
     }
 
+    /** The kinds {@link #onEvent} looks at (its register writers' too). */
+    private static final int KINDS = 1 << EventKind.LOAD | 1 << EventKind.EXCEPTION;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {
@@ -88,11 +97,17 @@ public final class FrameWalkAnalyzer implements Analyzer
     /** Second stage: who wrote each bad link. */
     public void explain(final Path trace, final WhoWroteIndex idx)
     {
+        explain(Probe.of(trace, symbols), idx);
+    }
+
+    /** {@link #explain(Path, WhoWroteIndex)} with the probes from a looker. */
+    public void explain(final Probe.Looker looker, final WhoWroteIndex idx)
+    {
         for (final long[] b : bad)
         {
             final List<WhoWroteIndex.Write> ws = idx.writers(b[4], 8, b[5], false);
             final long writer = ws.isEmpty() ? -1 : ws.get(0).event;
-            final Probe.Sight s = writer < 0 ? null : Probe.look(trace, symbols, List.of(writer)).get(0);
+            final Probe.Sight s = writer < 0 ? null : looker.look(List.of(writer)).get(0);
             findings.add(finding(b, s));
         }
         bad.clear();
@@ -102,8 +117,24 @@ public final class FrameWalkAnalyzer implements Analyzer
     {
         if (sawBadWalk())
         {
-            explain(context.trace, context.whoWrote());
+            explain(context.looker(), context.whoWrote());
         }
+    }
+
+    /** The writer of every bad link. */
+    @Override
+    public java.util.Collection<Long> probes(final palimpsest.analyzers.AnalysisContext context)
+    {
+        final List<Long> evs = new java.util.ArrayList<>();
+        for (final long[] b : bad)
+        {
+            final List<WhoWroteIndex.Write> ws = context.whoWrote().writers(b[4], 8, b[5], false);
+            if (!ws.isEmpty())
+            {
+                evs.add(ws.get(0).event);
+            }
+        }
+        return evs;
     }
 
     public boolean sawBadWalk()

@@ -82,6 +82,15 @@ public final class StaleFramePointerAnalyzer implements Analyzer
         return "stale-fp";
     }
 
+    /** The kinds {@link #onEvent} looks at (its register writers' too). */
+    private static final int KINDS = 1 << EventKind.INTERRUPT | 1 << EventKind.EXCEPTION | 1 << EventKind.STORE | 1 << EventKind.LOAD | 1 << EventKind.REG;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

@@ -57,6 +57,8 @@ public final class StaleTlb implements Analyzer
     private final int[] walkLevel;
     /** Physical keys of leaf PTEs any TLB ever cached (a superset of those cached now). */
     private final LongLongMap cachedPtes = new LongLongMap(4096, -1);
+    /** The pages holding cached ptes: a store's page is asked first (runs of stores to one page ask once). */
+    private final LongLongMap ptePages = new LongLongMap(1024, -1);
     private final List<Change> changes = new ArrayList<>();
     private final List<Use> uses = new ArrayList<>();
     /** Call site of the pte store (pc and two callers) and staleness kind -> the first use reported for it. */
@@ -134,6 +136,15 @@ public final class StaleTlb implements Analyzer
         return NAME;
     }
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.WALK | 1 << EventKind.STORE | 1 << EventKind.RMW | 1 << EventKind.LOAD | 1 << EventKind.FETCH | 1 << EventKind.REG | 1 << EventKind.EXCEPTION;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {
@@ -202,6 +213,7 @@ public final class StaleTlb implements Analyzer
             if (!cachedPtes.containsKey(key))
             {
                 cachedPtes.put(key, 1);
+                ptePages.put(key >>> 12, 1);
             }
         }
     }
@@ -209,7 +221,7 @@ public final class StaleTlb implements Analyzer
     private void pteStore(final int cpu, final Event e)
     {
         final long key = shadow.physKey(cpu, e.paddr()) & ~7L;
-        if (e.size() != 8 || !cachedPtes.containsKey(key))
+        if (e.size() != 8 || !ptePages.containsKey(key >>> 12) || !cachedPtes.containsKey(key))
         {
             return;
         }

@@ -223,6 +223,15 @@ public final class UninitShadow implements Analyzer
 
     // ------------------------------------------------------------------ the pass
 
+    /** The kinds {@link #onEvent} looks at. */
+    private static final int KINDS = 1 << EventKind.LOAD | 1 << EventKind.FETCH | 1 << EventKind.STORE | 1 << EventKind.RMW | 1 << EventKind.DMA_WRITE | 1 << EventKind.EXCEPTION | 1 << EventKind.INTERRUPT | 1 << EventKind.TASK_SWITCH | 1 << EventKind.MARK;
+
+    @Override
+    public int kinds()
+    {
+        return KINDS;
+    }
+
     @Override
     public void onEvent(final Event e)
     {
@@ -461,6 +470,30 @@ public final class UninitShadow implements Analyzer
         }
     }
 
+    /** For each use, the last write of its bytes before their allocation (the leftover line). */
+    @Override
+    public java.util.Collection<Long> probes(final AnalysisContext context)
+    {
+        final List<Long> evs = new ArrayList<>();
+        for (final Use u : uses)
+        {
+            final Origin alloc = allocation(u);
+            if (alloc != null)
+            {
+                long last = -1;
+                for (final WhoWroteIndex.Write w : context.whoWrote().writers(u.loadKey, u.loadSize, alloc.event, false))
+                {
+                    last = Math.max(last, w.event);
+                }
+                if (last >= 0)
+                {
+                    evs.add(last);
+                }
+            }
+        }
+        return evs;
+    }
+
     private Origin allocation(final Use u)
     {
         return u.object != null ? u.object.allocated : u.block != null ? u.block.allocated : null;
@@ -568,7 +601,7 @@ public final class UninitShadow implements Analyzer
             firstEv = Math.min(firstEv, w.event);
             lastEv = Math.max(lastEv, w.event);
         }
-        final Probe.Sight s = Probe.look(context.trace, symbols, List.of(lastEv)).get(0);
+        final Probe.Sight s = context.looker().look(List.of(lastEv)).get(0);
         final boolean poison = allocator.contains(s.event.pc());
         sb.append(poison ? "They are slab poison, " : "They are the previous owner's leftover, ").append("last written at event")
             .append(firstEv == lastEv ? " " + lastEv : "s " + firstEv + ".." + lastEv).append(" by ")
