@@ -125,6 +125,7 @@ public final class Analysis
                 }
                 result.events++;
             }
+            context.end(r.end());
             for (final Analyzer a : all)
             {
                 a.onEnd();

@@ -14,6 +14,7 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.Owners;
 import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
+import palimpsest.trace.EndRecord;
 import palimpsest.trace.TraceHeader;
 
 /**
@@ -32,6 +33,7 @@ public final class AnalysisContext
     private WhoWroteIndex index;
     private final Map<Long, Probe.Sight> sights = new HashMap<>();
     private int probePasses;
+    private EndRecord end;
 
     public AnalysisContext(final Path trace, final TraceHeader header, final Symbols symbols, final MachineShadow shadow,
         final Owners owners, final LongConsumer progress)
@@ -42,6 +44,17 @@ public final class AnalysisContext
         this.shadow = shadow;
         this.owners = owners;
         this.progress = progress;
+    }
+
+    /** How the run ended (the trace's end record), once the pass has read it: null before and for a truncated trace. */
+    public EndRecord end()
+    {
+        return end;
+    }
+
+    void end(final EndRecord record)
+    {
+        this.end = record;
     }
 
     /** The who-wrote index of the trace: the one the pass built, else opened (or built in a pass of its own) on first use. */

@@ -51,6 +51,7 @@ class CleanRunsTest
         setup("jos-hello", new Setup(Map.of("spin", "100000"), "jos-lab4", List.of(), null)),
         setup("jos-user-exception", new Setup(Map.of("children", "1", "faults", "2"), "jos-lab4b-fix", List.of(), null)),
         setup("lego-exec", new Setup(Map.of(), "head", List.of(), LEGO)),
+        setup("lego-fork-cow", new Setup(Map.of(), "lego-2018-03-01-fix", List.of(), LEGO)),
         setup("lego-word-count", new Setup(Map.of("threads", "2", "words", "200"), "head", List.of(), LEGO)),
         setup("lego-word-count-seq", new Setup(Map.of("words", "200"), "head", List.of(), LEGO)),
         setup("boot", new Setup(Map.of("idle", "20000"), "head", List.of(), SMALL)),

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -111,5 +112,43 @@ class OopsKindsTest
         final String oops = r.stories.get(0).symptom().report;
         assertTrue(oops.contains("a bad indirect call to 0000000000a5a5a0"), oops);
         assertTrue(oops.contains("then the oops path itself faulted at event ") && oops.contains(" in oops_begin+0x20/0x100 on 000000000dead000"), oops);
+    }
+
+    /** A ret that pops target from a slot d_alloc wrote (a ret's pop: 8 bytes at SP, then SP += 8, then the cpu runs at the value). */
+    private Path ret(final String name, final long target)
+    {
+        final Path t = dir.resolve(name);
+        final long slot = STACK + 0x100;
+        final long retPc = HandMade.pc("__d_lookup", 0xfe);
+        try (HandMade h = new HandMade(t))
+        {
+            h.frames(0, STACK, HandMade.pc("cpu_up", 0x20));
+            h.reg(0, palimpsest.trace.Reg.SP, slot);
+            h.store(0, HandMade.pc("d_alloc", 0x30), slot, 8, target);
+            h.load(0, retPc, slot, 8, target);
+            h.event(EventKind.REG, 0, retPc, palimpsest.trace.Reg.SP, slot + 8, 0);
+            h.load(0, target, OBJ, 8, 1);
+            h.load(0, target + 4, OBJ + 8, 8, 2);
+        }
+        return t;
+    }
+
+    @Test
+    void aRetToAnAddressThatIsNotTextIsABadReturnNamingWhoWroteTheSlot()
+    {
+        final Analysis.Result r = Analysis.run(ret("badret", 0x0000414141414141L), HandMade.SYMBOLS, null, List.of("oops"));
+        assertEquals(1, r.findings.size(), () -> r.findings.toString());
+        final Finding f = r.findings.get(0);
+        assertEquals("bad-return", f.bugClass);
+        assertEquals(Finding.Role.SYMPTOM, f.role);
+        assertTrue(f.title.startsWith("bad return in __d_lookup+0xfe/0x100 to 0000414141414141 (not text); the return address was written by d_alloc"),
+            f.title);
+        assertTrue(f.report.contains("the slot was last written 0x414141414141 (was 0x0) at event "), f.report);
+    }
+
+    @Test
+    void aRetToTextIsNoFinding()
+    {
+        assertEquals(0, Analysis.run(ret("goodret", HandMade.pc("cpu_up", 0x20)), HandMade.SYMBOLS, null, List.of("oops")).findings.size());
     }
 }

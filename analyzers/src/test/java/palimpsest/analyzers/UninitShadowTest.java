@@ -127,4 +127,62 @@ class UninitShadowTest
             + " page fault's, not this one's)"), oops);
         assertTrue(oops.contains("X was not written since its allocation at event"), oops);
     }
+
+    /** A kmalloc'ed (or kzalloc'ed) field loaded and then used as a branch condition or a length, as the kernel says with a VALUE_USE mark. */
+    private Path recordUse(final String name, final int kind, final boolean kzalloc)
+    {
+        final Path t = dir.resolve(name);
+        try (HandMade h = new HandMade(t))
+        {
+            h.cacheName(3, "kmalloc-128");
+            h.frames(0, STACK, HandMade.pc("d_alloc", 0x10), HandMade.pc("cpu_up", 0x20));
+            h.alloc(0, OBJ, 3, 128).mark(0, HandMade.pc("d_alloc", 0x8), Mark.KMALLOC, OBJ, 64);
+            if (kzalloc)
+            {
+                for (int i = 0; i < 64; i += 8)
+                {
+                    h.store(0, HandMade.pc("d_alloc", 0xc), OBJ + i, 8, 0);
+                }
+            }
+            h.frames(0, STACK + 0x200, HandMade.pc("cpu_up", 0x30));
+            final long v = kzalloc ? 0 : 0x6b6b6b6b6b6b6b6bL;
+            h.load(0, HandMade.pc("__d_lookup", 0x40), OBJ + 16, 8, v);
+            h.mark(0, HandMade.pc("__d_lookup", 0x40), Mark.VALUE_USE, OBJ + 16, 8 | kind << 8);
+            // A use of a copy far later, at an address nobody derived from it: nothing.
+            h.load(0, HandMade.pc("__d_lookup", 0x48), STACK + 0x100, 8, 1);
+        }
+        return t;
+    }
+
+    @Test
+    void anUninitialisedFieldUsedAsABranchConditionIsReportedAtTheBranchWithItsOrigin()
+    {
+        final Analysis.Result r = Analysis.run(recordUse("branch", palimpsest.kernel.Uses.BRANCH, false), HandMade.SYMBOLS, null, List.of("kmsan"));
+        assertEquals(1, r.findings.size(), () -> r.findings.toString());
+        final Finding f = r.findings.get(0);
+        assertEquals("uninit-value", f.bugClass);
+        assertEquals("d_alloc's kmalloc", f.culprit);
+        final String rep = f.report;
+        assertTrue(rep.contains("BUG: KMSAN: uninit-value in __d_lookup+0x40/0x100\n __d_lookup+0x40/0x100\n cpu_up+0x30/0x100"), rep);
+        assertTrue(rep.contains("and used as a branch condition at event"), rep);
+        assertTrue(rep.contains("Uninit was created at:\n kmem_cache_alloc+0x65/0x100\n d_alloc+0x10/0x100"), rep);
+        assertTrue(rep.contains("Bytes 16-23 of 64 are uninitialized"), rep);
+        assertTrue(rep.contains("The bytes: 6b 6b 6b 6b 6b 6b 6b 6b"), rep);
+        assertTrue(f.title.contains("used as a branch condition; created by d_alloc's kmalloc"), f.title);
+    }
+
+    @Test
+    void anUninitialisedFieldUsedAsALengthIsReported()
+    {
+        final Analysis.Result r = Analysis.run(recordUse("length", palimpsest.kernel.Uses.LENGTH, false), HandMade.SYMBOLS, null, List.of("kmsan"));
+        assertEquals(1, r.findings.size(), () -> r.findings.toString());
+        assertTrue(r.findings.get(0).report.contains("and used as a length at event"), r.findings.get(0).report);
+    }
+
+    @Test
+    void aKzallocedFieldUsedAsABranchOrLengthIsNotReported()
+    {
+        assertEquals(0, Analysis.run(recordUse("zb", palimpsest.kernel.Uses.BRANCH, true), HandMade.SYMBOLS, null, List.of("kmsan")).findings.size());
+        assertEquals(0, Analysis.run(recordUse("zl", palimpsest.kernel.Uses.LENGTH, true), HandMade.SYMBOLS, null, List.of("kmsan")).findings.size());
+    }
 }

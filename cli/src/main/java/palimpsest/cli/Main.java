@@ -11,6 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import palimpsest.recorder.Version;
 import palimpsest.trace.TraceException;
+import palimpsest.trace.TraceFormat;
 
 /**
  * The {@code pal} command. Exit status: what the verb says (record: 0 good, 1 bad, 125 skip), 2 for
@@ -82,6 +83,8 @@ public final class Main
         cl.addSubcommand("worker", new WorkerCommand(io));
         cl.addSubcommand("gdb", new GdbCommand(io));
         cl.addSubcommand("symbols", new SymbolsCommand(io));
+        cl.addSubcommand("timeline", new TimelineCommand(io));
+        cl.addSubcommand("completion", new CompletionCommand(io));
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));
         cl.setParameterExceptionHandler((ex, args) ->
@@ -160,7 +163,8 @@ public final class Main
         @Override
         public String[] getVersion()
         {
-            return new String[] {Version.tool()};
+            return new String[] {Version.tool(), "trace format " + TraceFormat.VERSION + " (writes format " + TraceFormat.VERSION +
+                "; reads formats " + TraceFormat.FIRST_DIGESTED_VERSION + ".." + TraceFormat.VERSION + ")"};
         }
     }
 }

@@ -243,6 +243,7 @@ class TraceFuzzTest
             {"diff", base.toString(), m.toString()},
             {"check", m.toString()},
             {"pack", m.toString(), m + ".pack", "--force"},
+            {"timeline", m.toString(), "-o", m + ".json", "--force"},
         };
         final String[] v = verbs[Math.floorMod(i * 31 + region.hashCode(), verbs.length)];
         final Result r = run(v);
@@ -260,6 +261,7 @@ class TraceFuzzTest
             assertEquals(2, r.rc(), what + ": diff against a damaged trace: " + r);
         }
         Files.deleteIfExists(Path.of(m + ".pack"));
+        Files.deleteIfExists(Path.of(m + ".json"));
     }
 
     /** The state's registers and backtraces: what follows its first line (which names the trace and keyframe). */

@@ -402,10 +402,21 @@ public final class Cpu
         core.pc = target;
     }
 
-    /** ret: pops the return address into PC and returns it. */
+    /**
+     * ret: pops the return address into PC and returns it. A non-canonical return address (a
+     * smashed stack slot) is a #GP at the ret, as on x86-64: the fault's pc is the ret's and its
+     * address the popped value; the handler decides what happens (an oops, for kernel code).
+     */
     public long ret()
     {
         final long ra = pop();
+        if (!Paging.canonical(ra))
+        {
+            final CpuCore c = core;
+            sink.event(EventKind.EXCEPTION, c.id, c.icount, c.pc, Paging.VEC_GP, 0, ra);
+            trap(Paging.VEC_GP, 0);
+            return ra;
+        }
         core.pc = ra;
         return ra;
     }

@@ -28,6 +28,10 @@ package palimpsest.kernel;
  *  SUSPEND         0                   0 (tasks frozen, secondary cpus about to go down)
  *  RESUME          0                   0 (secondary cpus back, tasks thawed)
  *  KMALLOC         object address      requested size (after the SLAB_ALLOC or PAGE_ALLOC it took; kzalloc too)
+ *  VALUE_USE       address             size | kind << 8 (the value this cpu just loaded from address
+ *                                      decides a branch (kind 1) or is a length (kind 2): {@link Uses})
+ *  ENV_ID          struct Env address  pid (JOS: the env record of a task was (re)written; its first
+ *                                      8 bytes are the env id, the name JOS prints for the address space)
  *  DATA_RACY       address             size (a __data_racy variable: its plain accesses are
  *                                      intentionally racy, e.g. a polled flag; KCSAN ignores them)
  *  ACCESS_ONCE     address             size (the next access of this cpu to address is marked:
@@ -59,6 +63,10 @@ public final class Mark
     public static final int RESUME = 21;
     /** kmalloc's requested size (issue 11; this branch's range is 22..29): KASAN's precise end of the object. */
     public static final int KMALLOC = 22;
+    /** A loaded value used as a branch condition or a length (issue 11, range 23..29): KMSAN's "use". */
+    public static final int VALUE_USE = 23;
+    /** JOS: a task's struct Env written (issue 11): analyzers read the env id from it rather than guess it. */
+    public static final int ENV_ID = 24;
     // 30..39: analyzer annotations (issue 11b)
     public static final int DATA_RACY = 30;
     public static final int ACCESS_ONCE = 31;
@@ -67,7 +75,7 @@ public final class Mark
         "?", "slab-alloc", "slab-free", "page-alloc", "page-free", "text-register", "lock-acquire", "lock-release",
         "vmalloc", "vfree", "task-create", "task-exit", "oops", "smp-lock-site", "cpu-up", "module-load",
         "module-unload", "text-poke", "alt-smp-switch", "cpu-down", "suspend", "resume",
-        "kmalloc"
+        "kmalloc", "value-use", "env-id"
     };
     private static final String[] NAMES_30 = {"data-racy", "access-once"};
 

@@ -172,4 +172,26 @@ class PatchSeriesTest
         assertEquals(PatchSeries.JOS, s.branchOf("jos-timer-irq"));
         assertEquals(null, s.branchOf("big-kernel-lock"));
     }
+
+    @Test
+    void theLegoBranchHasEachBugThenItsFix()
+    {
+        final PatchSeries s = PatchSeries.load();
+        final java.util.function.Function<String, List<String>> names = v -> {
+            final List<String> out = new ArrayList<>();
+            s.resolve(v, List.of()).forEach(p -> out.add(p.name()));
+            return out;
+        };
+        assertTrue(names.apply("head").stream().noneMatch(n -> n.startsWith("lego-")));
+        assertTrue(names.apply("lego-2018-02-05").contains("lego-smp-callin") && !names.apply("lego-2018-02-05").contains("lego-cpuhp-secondary"));
+        assertTrue(names.apply("lego-2018-02-05-fix").contains("lego-cpuhp-secondary"));
+        assertTrue(names.apply("lego-2018-02-19").contains("lego-kernel-init") && !names.apply("lego-2018-02-19").contains("lego-init-cpus-allowed"));
+        final List<String> bad = names.apply("lego-2018-03-01");
+        assertTrue(bad.contains("lego-pcache-fork-cow") && !bad.contains("lego-fork-cow-flush-tlb"), bad.toString());
+        final List<String> fixed = names.apply("lego-2018-03-01-fix");
+        assertTrue(fixed.containsAll(List.of("x86-fix-text-poke-core-kernel-text", "lego-cpuhp-secondary", "lego-init-cpus-allowed",
+            "lego-fork-cow-flush-tlb")), fixed.toString());
+        assertTrue(fixed.stream().noneMatch(n -> n.startsWith("jos-") || n.startsWith("akaros-")), fixed.toString());
+        assertEquals(PatchSeries.LEGO, s.branchOf("lego-pcache-fork-cow"));
+    }
 }

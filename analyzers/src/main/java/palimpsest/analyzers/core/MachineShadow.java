@@ -215,6 +215,11 @@ public final class MachineShadow
         return cpu < task.length ? task[cpu] : 0;
     }
 
+    public int cpusPerNode()
+    {
+        return cpusPerNode;
+    }
+
     public int cpus()
     {
         return fp.length;

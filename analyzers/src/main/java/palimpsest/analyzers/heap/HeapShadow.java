@@ -124,7 +124,8 @@ public final class HeapShadow implements Analyzer
             onMark(e);
             return;
         }
-        if (kind > EventKind.DMA_WRITE || kind == EventKind.FETCH || kind == EventKind.WALK || pageSlots.size() == 0)
+        // A device's DMA is the dma analyzer's (it names the device, the descriptor and who posted it).
+        if (kind > EventKind.DMA_WRITE || kind == EventKind.FETCH || kind == EventKind.WALK || pageSlots.size() == 0 || EventKind.isDevice(e.cpu()))
         {
             return;
         }

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import palimpsest.analyzers.Analyzer;
 import palimpsest.analyzers.Finding;
+import palimpsest.analyzers.core.LongLongMap;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.whowrote.Probe;
@@ -35,8 +36,9 @@ import palimpsest.trace.EventKind;
  * page_remove), so the address space that installed it lost it without unmapping it, and the
  * page went back to the allocator.</li>
  * </ul>
- * Address spaces are named by the task running when they were seen (pid, and JOS's env id when the
- * kernel has JOS environments). Nothing is reported when every table page has one address space.
+ * Address spaces are named by the task running when they were seen (pid, and the env id when the
+ * kernel named it: a {@code Mark.ENV_ID} points at the struct Env whose first word, as the trace
+ * wrote it, is the id). Nothing is reported when every table page has one address space.
  */
 public final class SharedPageTableAnalyzer implements Analyzer
 {
@@ -55,7 +57,8 @@ public final class SharedPageTableAnalyzer implements Analyzer
 
     private final MachineShadow shadow;
     private final Symbols symbols;
-    private final boolean envIds;
+    /** pid -> the env id the kernel wrote in its struct Env (Mark.ENV_ID), read from the shadow memory. */
+    private final LongLongMap envIds = new LongLongMap(64, -1);
     private final Map<Long, Table> tables = new HashMap<>();
     /** Shared tables that were freed since (kept for the report). */
     private final Map<Long, Table> retired = new HashMap<>();
@@ -83,8 +86,6 @@ public final class SharedPageTableAnalyzer implements Analyzer
     {
         this.shadow = shadow;
         this.symbols = symbols;
-        // JOS names address spaces by env id (0x1000 + pid - 1): say both when the kernel has JOS environments.
-        this.envIds = symbols.address("env_setup_vm") != -1;
         this.walk = new long[shadow.cpus()][4];
         this.walkCr3 = new long[shadow.cpus()];
     }
@@ -128,6 +129,15 @@ public final class SharedPageTableAnalyzer implements Analyzer
         if (kind == EventKind.WALK)
         {
             onWalk(e, cpu);
+        }
+        else if (kind == EventKind.MARK && e.a() == Mark.ENV_ID)
+        {
+            // The kernel names the address space (JOS's env id): read it from the struct it just wrote.
+            final long key = shadow.translate(cpu, e.b());
+            if (key >= 0 && shadow.memory().known(key))
+            {
+                envIds.put(e.c(), shadow.memory().read64(key));
+            }
         }
         else if (kind == EventKind.STORE && e.size() == 8)
         {
@@ -327,7 +337,8 @@ public final class SharedPageTableAnalyzer implements Analyzer
         {
             return "the kernel";
         }
-        return envIds ? String.format("pid %d (env %08x)", pid, 0x1000 + pid - 1) : "pid " + pid;
+        final long env = envIds.get(pid);
+        return env >= 0 ? String.format("pid %d (env %08x)", pid, env) : "pid " + pid;
     }
 
     /** Second stage: who linked each extra address space to a shared table; the frees through them. */

@@ -14,6 +14,7 @@ import palimpsest.analyzers.owner.PageBlock;
 import palimpsest.analyzers.owner.SlabObject;
 import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
+import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
@@ -47,7 +48,25 @@ public final class OopsChain implements Analyzer
     private final long[][] ringPhys;
     private final long[][] ringPc;
     private final long[][] ringEvent;
+    /** Whether the ring's load was a pop (8 bytes at SP): a ret's return address or a restored register. */
+    private final boolean[][] ringPop;
     private final int[] ringPos;
+    // Per cpu: the last pop of a kernel function, until the cpu's next event at another pc says where control went.
+    private final long[] popValue;
+    private final long[] popPc;
+    private final long[] popEvent;
+    private final long[] popSlot;
+    private final boolean[] popArmed;
+    /** The first return to a non-text address that did not fault (the ret's pop, recorded): -1 when none. */
+    private long badRetEvent = -1;
+    private long badRetPopEvent;
+    private long badRetPc;
+    private long badRetTarget;
+    private long badRetSlot;
+    private long badRetSlotKey;
+    private int badRetCpu;
+    private long badRetTask;
+    private long[] badRetStack;
     private final List<Finding> findings = new ArrayList<>();
     private Fault pending;
     private Fault oops;
@@ -80,6 +99,7 @@ public final class OopsChain implements Analyzer
         long[] phys = new long[RING];
         long[] pcs = new long[RING];
         long[] events = new long[RING];
+        boolean[] pops = new boolean[RING];
         int count;
         String sourceOwner = "";
         long error;
@@ -110,7 +130,13 @@ public final class OopsChain implements Analyzer
         ringPhys = new long[n][RING];
         ringPc = new long[n][RING];
         ringEvent = new long[n][RING];
+        ringPop = new boolean[n][RING];
         ringPos = new int[n];
+        popValue = new long[n];
+        popPc = new long[n];
+        popEvent = new long[n];
+        popSlot = new long[n];
+        popArmed = new boolean[n];
     }
 
     @Override
@@ -133,14 +159,28 @@ public final class OopsChain implements Analyzer
     {
         final int kind = e.kind();
         final int cpu = e.cpu();
+        if (cpu < ringPos.length && popArmed[cpu] && e.pc() != popPc[cpu])
+        {
+            returned(e, cpu);
+        }
         if (kind == EventKind.LOAD && cpu < ringPos.length)
         {
             final int i = ringPos[cpu]++ & (RING - 1);
+            final boolean pop = e.size() == 8 && e.vaddr() == shadow.sp(cpu);
             ringValue[cpu][i] = e.value();
             ringVaddr[cpu][i] = e.vaddr();
             ringPhys[cpu][i] = shadow.physKey(cpu, e.paddr());
             ringPc[cpu][i] = e.pc();
             ringEvent[cpu][i] = e.index();
+            ringPop[cpu][i] = pop;
+            if (pop && badRetEvent < 0 && oops == null && isText(e.pc()))
+            {
+                popArmed[cpu] = true;
+                popValue[cpu] = e.value();
+                popPc[cpu] = e.pc();
+                popEvent[cpu] = e.index();
+                popSlot[cpu] = e.vaddr();
+            }
         }
         else if (kind == EventKind.EXCEPTION && (e.a() == 14 || e.a() == 13) && cpu < ringPos.length && oops == null)
         {
@@ -161,6 +201,7 @@ public final class OopsChain implements Analyzer
                 f.phys[k] = ringPhys[cpu][i];
                 f.pcs[k] = ringPc[cpu][i];
                 f.events[k] = ringEvent[cpu][i];
+                f.pops[k] = ringPop[cpu][i];
             }
             f.count = n;
             f.error = e.b();
@@ -209,6 +250,58 @@ public final class OopsChain implements Analyzer
             powerCode = e.b();
             powerPc = e.pc();
         }
+    }
+
+    /**
+     * The cpu's first event at another pc after a kernel function's pop: if it runs at the popped
+     * value, control went there (a ret); a target that is not text (and did not fault: a canonical
+     * address) is a bad return. Anything else (a restored register, a ret to text) is no news.
+     */
+    private void returned(final Event e, final int cpu)
+    {
+        popArmed[cpu] = false;
+        final long v = popValue[cpu];
+        // Text here is where code can be: the kernel image's text and the module area (a
+        // function table gap there is no evidence of garbage).
+        if (e.pc() != v || v == 0 || Long.compareUnsigned(v - Layout.KERNEL_TEXT, Layout.TEXT_MAX) < 0
+            || Long.compareUnsigned(v - Layout.MODULES_VADDR, Layout.MODULES_END - Layout.MODULES_VADDR) < 0 || isText(v))
+        {
+            return;
+        }
+        badRetEvent = e.index();
+        badRetPopEvent = popEvent[cpu];
+        badRetPc = popPc[cpu];
+        badRetTarget = v;
+        badRetSlot = popSlot[cpu];
+        badRetSlotKey = shadow.translate(cpu, popSlot[cpu]);
+        badRetCpu = cpu;
+        badRetTask = shadow.task(cpu);
+        badRetStack = shadow.backtrace(cpu);
+    }
+
+    /** Text addresses already looked up (direct-mapped, so a ret's check costs a compare, not a symbol search). */
+    private final long[] textSeen = new long[1024];
+
+    private boolean isText(final long pc)
+    {
+        final int i = (int)(pc ^ pc >>> 10) & (textSeen.length - 1);
+        if (textSeen[i] == pc && pc != 0)
+        {
+            return true;
+        }
+        if (symbols.function(pc) != null || symbols.sym(pc).contains(" ["))
+        {
+            textSeen[i] = pc;
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether the fault's bad value is the return address its own ret popped: a bad return. */
+    static boolean badReturn(final Fault f)
+    {
+        final int c = carrier(f);
+        return c >= 0 && f.pops[c] && f.values[c] == f.addr && (f.pcs[c] == f.pc || f.pc == f.addr);
     }
 
     @Override
@@ -289,6 +382,11 @@ public final class OopsChain implements Analyzer
     /** One line: what kind of fault, from the exception event (vector, error code, the access's address). */
     String faultKind(final Fault f)
     {
+        if (badReturn(f))
+        {
+            return "bad return: ret to " + Symbols.hex16(f.addr) + ", not text (" + (f.vector == 13 ? "general protection fault on a non-canonical"
+                + " address" : "page fault on the fetch") + "), the return address popped from " + Long.toHexString(f.vaddrs[carrier(f)]);
+        }
         if (f.vector == 13)
         {
             final boolean canonical = (f.addr >> 47) == 0 || (f.addr >> 47) == -1;
@@ -417,6 +515,42 @@ public final class OopsChain implements Analyzer
         {
             explain(context.looker(), context.whoWrote());
         }
+        if (badRetEvent >= 0)
+        {
+            badReturnReport(context.trace, context.whoWrote());
+        }
+    }
+
+    /** A ret to a canonical non-text address (no fault stopped it): where, to what, and who wrote the return address slot. */
+    private void badReturnReport(final Path trace, final WhoWroteIndex index)
+    {
+        final StringBuilder sb = new StringBuilder();
+        sb.append("==================================================================\n");
+        sb.append("bad return: ret in ").append(symbols.sym(badRetPc)).append(" to ").append(Symbols.hex16(badRetTarget))
+            .append(", which is not text, on cpu").append(badRetCpu).append(" task ").append(badRetTask).append(" (the return address was popped from ")
+            .append(Long.toHexString(badRetSlot)).append(" at event ").append(badRetPopEvent).append("; the cpu ran on at it from event ")
+            .append(badRetEvent).append(")\n");
+        symbols.stack(sb, badRetPc, badRetStack);
+        final List<WhoWroteIndex.Write> ws = badRetSlotKey < 0 ? List.of() : index.writers(badRetSlotKey, 8, badRetPopEvent, false);
+        long writer = -1;
+        String chain = "";
+        if (ws.isEmpty())
+        {
+            sb.append("nobody wrote the return address slot during the trace\n");
+        }
+        else
+        {
+            writer = ws.get(0).event;
+            final Probe.Sight s = Probe.look(trace, symbols, List.of(writer)).get(0);
+            chain = symbols.chain(s.event.pc(), s.stack);
+            sb.append("the slot was last written ").append(String.format("0x%x", s.event.value())).append(" (was ")
+                .append(String.format("0x%x", s.event.oldValue())).append(") at event ").append(writer).append(" by ").append(chain).append('\n');
+            symbols.stack(sb, s.event.pc(), s.stack);
+        }
+        sb.append("==================================================================\n");
+        findings.add(new Finding(name(), badRetEvent, "bad return in " + symbols.sym(badRetPc) + " to " + Symbols.hex16(badRetTarget)
+            + " (not text)" + (chain.isEmpty() ? "" : "; the return address was written by " + chain), sb.toString(), Finding.Role.SYMPTOM,
+            "bad-return", symbols.function(badRetPc), 80, badRetPopEvent, writer));
     }
 
     /** The writes {@link #explain} probes: the bad frame slot's writer, the writers of X, the earlier writes of the differing byte. */
@@ -529,7 +663,7 @@ public final class OopsChain implements Analyzer
                 .append(" on ").append(Symbols.hex16(f.nestedAddr)).append(" (the printed Call Trace may be cut short)\n");
         }
         final int c = carrier(f);
-        final String kindNote = f.vector == 13 ? " (general protection fault)" : Long.compareUnsigned(f.addr, 4096) < 0 ? " (NULL pointer dereference)" : "";
+        final String kindNote = badReturn(f) ? " (bad return)" : f.vector == 13 ? " (general protection fault)" : Long.compareUnsigned(f.addr, 4096) < 0 ? " (NULL pointer dereference)" : "";
         String title = "oops at " + Long.toHexString(f.addr) + " in " + symbols.sym(f.pc) + kindNote;
         if (c < 0)
         {

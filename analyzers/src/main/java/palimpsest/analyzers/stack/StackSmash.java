@@ -62,6 +62,17 @@ public final class StackSmash implements Analyzer
         /** The smashed frame (its saved frame pointer's address). */
         final long frame;
         long more;
+        /** The events of this smash's stores (the first ones): the story links the oops that used the slots to them. */
+        final long[] events = new long[8];
+        int nEvents;
+
+        void add(final long event)
+        {
+            if (nEvents < events.length)
+            {
+                events[nEvents++] = event;
+            }
+        }
 
         Smash(final Origin writer, final Event e, final boolean returnAddress, final long frameFunctionPc, final int depth,
             final long frame)
@@ -75,6 +86,7 @@ public final class StackSmash implements Analyzer
             this.returnAddress = returnAddress;
             this.frameFunctionPc = frameFunctionPc;
             this.depth = depth;
+            add(e.index());
         }
     }
 
@@ -202,7 +214,12 @@ public final class StackSmash implements Analyzer
         final long i = byPc.get(s.writer.pc);
         if (i >= 0)
         {
-            smashes.get((int)i).more += 1 + s.more;
+            final Smash first = smashes.get((int)i);
+            first.more += 1 + s.more;
+            for (int k = 0; k < s.nEvents; k++)
+            {
+                first.add(s.events[k]);
+            }
             return;
         }
         byPc.put(s.writer.pc, smashes.size());
@@ -216,6 +233,7 @@ public final class StackSmash implements Analyzer
             if (p.writer.pc == e.pc() && p.writer.cpu == cpu && p.frame == frame)
             {
                 p.more++;
+                p.add(e.index());
                 return;
             }
         }
@@ -241,7 +259,7 @@ public final class StackSmash implements Analyzer
             for (final Smash s : smashes)
             {
                 findings.add(new Finding(NAME, s.writer.event, title(s), report(s), Finding.Role.CAUSE, "stack-out-of-bounds",
-                    fn(s.writer.pc), 85));
+                    fn(s.writer.pc), 85, java.util.Arrays.copyOf(s.events, s.nEvents)));
             }
         }
         return findings;

@@ -22,6 +22,7 @@ import palimpsest.analyzers.owner.SlabObject;
 import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.kernel.Mark;
+import palimpsest.kernel.Uses;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 
@@ -39,7 +40,10 @@ import palimpsest.trace.EventKind;
  * exception an access raised) whose address lies in [V, V + 4 KiB) used V as an address (a
  * pointer plus a field offset); when that access is the indirect-call thunk's probe of its target,
  * V was a call target. The window is emptied at interrupts and task switches (another
- * instruction stream). A branch on V or V as a length leaves no address behind and is not seen.
+ * instruction stream). A branch on V or V as a length leaves no address behind: the kernel says
+ * it in the trace ({@link Uses}: a {@code VALUE_USE} mark right after the load), and such a use
+ * is exact: the marked bytes are still uninitialised in the shadow and the cpu's latest
+ * uninitialised load read them.
  *
  * <p><b>Report</b> (KMSAN's shape, one step further): {@code BUG: KMSAN: uninit-value in f+0x..},
  * the use's stack, the load that read the value, {@code Uninit was created at:} with the
@@ -97,6 +101,8 @@ public final class UninitShadow implements Analyzer
         long addr;
         boolean callTarget;
         boolean fault;
+        /** 0: an address (or call target); {@link Uses#BRANCH} or {@link Uses#LENGTH}: a recorded VALUE_USE. */
+        int kind;
         long[] stack;
         long loadEvent;
         long loadPc;
@@ -333,6 +339,9 @@ public final class UninitShadow implements Analyzer
                 }
                 break;
             }
+            case Mark.VALUE_USE:
+                valueUse(e);
+                break;
             case Mark.PAGE_ALLOC:
                 mark(shadow.physKey(e.cpu(), e.b()), 4096L << (int)e.c(), true);
                 allocations++;
@@ -376,6 +385,36 @@ public final class UninitShadow implements Analyzer
         ringCount[cpu] = Math.min(RING, ringCount[cpu] + 1);
     }
 
+    /**
+     * A recorded use (branch condition, length) of the value the cpu just loaded from [a, a + size):
+     * a use of uninitialised bytes when the shadow of that memory is still uninitialised (nothing
+     * wrote it since the load: the value in the register is what the memory holds). The load is
+     * the cpu's latest uninitialised load of that address.
+     */
+    private void valueUse(final Event e)
+    {
+        final int cpu = e.cpu();
+        if (cpu >= ringPos.length || pageIndex.size() == 0 || allocator.contains(e.pc()))
+        {
+            return;
+        }
+        final long key = shadow.translate(cpu, e.b());
+        final int size = Uses.size(e.c());
+        if (key < 0 || size == 0 || size > 8 || uninitMask(key, size) == 0)
+        {
+            return;
+        }
+        for (int k = 0; k < RING; k++)
+        {
+            final int i = (ringPos[cpu] - 1 - k) & (RING - 1);
+            if (k < ringPos[cpu] && ringKey[cpu][i] == key && ringEvent[cpu][i] < e.index() && (ringSize[cpu][i] & 0xff) == size)
+            {
+                found(e, e.b(), false, cpu, i, Uses.kind(e.c()));
+                return;
+            }
+        }
+    }
+
     /** Does this access (or fault) use a recent uninitialised value of its cpu as an address? */
     private void use(final Event e, final long addr, final boolean fault)
     {
@@ -401,14 +440,14 @@ public final class UninitShadow implements Analyzer
             if (size == 8 && Long.compareUnsigned(addr - v, PTR_SPAN) < 0 && ringEvent[cpu][i] != e.index()
                 && !allocator.contains(e.pc()))
             {
-                found(e, addr, fault, cpu, i);
+                found(e, addr, fault, cpu, i, 0);
                 ringCount[cpu] = 0;
                 return;
             }
         }
     }
 
-    private void found(final Event e, final long addr, final boolean fault, final int cpu, final int i)
+    private void found(final Event e, final long addr, final boolean fault, final int cpu, final int i, final int kind)
     {
         final long loadEvent = ringEvent[cpu][i];
         if (uses.size() >= MAX_REPORTS || !reportedLoads.add(loadEvent))
@@ -422,7 +461,8 @@ public final class UninitShadow implements Analyzer
         u.pc = e.pc();
         u.addr = addr;
         u.fault = fault;
-        u.callTarget = thunk.contains(e.pc()) && addr == ringValue[cpu][i];
+        u.kind = kind;
+        u.callTarget = kind == 0 && thunk.contains(e.pc()) && addr == ringValue[cpu][i];
         u.stack = shadow.backtrace(cpu);
         u.loadEvent = loadEvent;
         u.loadPc = ringPc[cpu][i];
@@ -515,7 +555,8 @@ public final class UninitShadow implements Analyzer
             if (!allocator.contains(ra))
             {
                 final String f = symbols.function(ra);
-                return f != null ? f : symbols.sym(ra);
+                // Module code is not in the code map: its name is the symbol without the offset.
+                return f != null ? f : symbols.sym(ra).replaceFirst("\\+0x[0-9a-f]+/0x[0-9a-f]+", "");
             }
         }
         return symbols.sym(o.pc);
@@ -533,8 +574,9 @@ public final class UninitShadow implements Analyzer
         sb.append('\n');
         sb.append("The value ").append(String.format("0x%016x", u.value)).append(" was loaded from ").append(Long.toHexString(u.loadVaddr))
             .append(" by ").append(symbols.sym(u.loadPc)).append(" at event ").append(u.loadEvent).append(",\n")
-            .append("and used as ").append(u.callTarget ? "an indirect call target" : "an address").append(" at event ").append(u.event)
-            .append(u.fault ? " (the access faulted at " + Symbols.hex16(u.addr) + ")" : " (access at " + Long.toHexString(u.addr) + ")")
+            .append("and used as ").append(useName(u, true)).append(" at event ").append(u.event)
+            .append(u.kind != 0 ? " (by " + symbols.sym(u.pc) + ")" : u.fault ? " (the access faulted at " + Symbols.hex16(u.addr) + ")"
+                : " (access at " + Long.toHexString(u.addr) + ")")
             .append('\n');
         sb.append('\n');
         sb.append("Uninit was created at:\n");
@@ -574,11 +616,21 @@ public final class UninitShadow implements Analyzer
         sb.append("CPU: ").append(u.cpu).append(" task ").append(u.task).append('\n');
         sb.append("=====================================================\n");
         final String title = "KMSAN: uninit-value in " + symbols.sym(u.pc) + ": " + String.format("0x%x", u.value) + " from "
-            + Long.toHexString(u.loadVaddr) + " used as " + (u.callTarget ? "a call target" : "an address") + "; created by " + creator
+            + Long.toHexString(u.loadVaddr) + " used as " + useName(u, false) + "; created by " + creator
             + "'s " + how + (alloc != null ? " at event " + alloc.event : "");
         final long[] links = {u.loadEvent, u.event};
         findings.add(new Finding(name(), alloc != null ? alloc.event : u.loadEvent, title, sb.toString(), Finding.Role.CAUSE, "uninit-value",
             creator.isEmpty() ? symbols.sym(u.loadPc) : creator + "'s " + how, 85, links));
+    }
+
+    private static String useName(final Use u, final boolean longForm)
+    {
+        switch (u.kind)
+        {
+            case Uses.BRANCH: return "a branch condition";
+            case Uses.LENGTH: return "a length";
+            default: return u.callTarget ? longForm ? "an indirect call target" : "a call target" : "an address";
+        }
     }
 
     /** What the uninitialised bytes really held and why: the last write before the allocation. */
@@ -630,7 +682,7 @@ public final class UninitShadow implements Analyzer
     {
         public Factory()
         {
-            super("kmsan", "KMSAN-style uninitialised values: bytes of kmalloc/alloc_pages never written, loaded, then used as an address or call target", UninitShadow::new);
+            super("kmsan", "KMSAN-style uninitialised values: bytes of kmalloc/alloc_pages never written, loaded, then used as an address, call target, branch condition or length", UninitShadow::new);
         }
     }
 }

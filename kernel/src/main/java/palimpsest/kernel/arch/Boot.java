@@ -399,7 +399,10 @@ public final class Boot
         kernelInit.prologue(cpu);
         final long idleTicks = cpu.reg(Syscalls.RDI);
         k.alternatives.markRodataRo(cpu, (int)cpu.load64(Globals.NR_CPUS));
-        if (k.patches.enabled("init-cpus-allowed"))
+        // LegoOS's kernel_init hands over to its own processor/memory init path (patch
+        // lego-kernel-init), which lost this call until lego-init-cpus-allowed (the diary's 02/19).
+        final boolean legoInit = k.lego != null && k.patches.enabled("lego-kernel-init");
+        if (legoInit ? k.patches.enabled("lego-init-cpus-allowed") : k.patches.enabled("init-cpus-allowed"))
         {
             // sched_init made init_task the boot cpu's idle task, bound to that cpu, and we were
             // forked from it: without this, init and everything it starts run on cpu 0 only.

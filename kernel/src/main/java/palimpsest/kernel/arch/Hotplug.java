@@ -311,7 +311,7 @@ public final class Hotplug
             idle = k.sched.createIdleTask(cpu, id);
         }
         cpu.store64(pcpu + PerCpu.CURRENT, idle);
-        if (k.patches.enabled("cpuhp-secondary"))
+        if (cpuhpOnSecondaries())
         {
             bringUp(cpu, id, Globals.CPUHP_AP);
         }
@@ -343,11 +343,25 @@ public final class Hotplug
         return doBootCpu.leave(cpu, 0);
     }
 
+    /**
+     * Whether an AP runs the cpuhp states as it comes up. LegoOS boots its APs through its own
+     * smp_callin (patch lego-smp-callin, the diary's 02/05), which ran none of them until
+     * lego-cpuhp-secondary.
+     */
+    private boolean cpuhpOnSecondaries()
+    {
+        if (k.lego != null && k.patches.enabled("lego-smp-callin"))
+        {
+            return k.patches.enabled("lego-cpuhp-secondary");
+        }
+        return k.patches.enabled("cpuhp-secondary");
+    }
+
     /** start_secondary's hotplug part, on the AP: AP startup states, online mask, "CPU n is up". */
     void apOnline(final Cpu cpu)
     {
         final int id = cpu.apicId();
-        final boolean cpuhp = k.patches.enabled("cpuhp-secondary");
+        final boolean cpuhp = cpuhpOnSecondaries();
         if (cpuhp)
         {
             bringUp(cpu, id, Globals.CPUHP_ONLINE);

@@ -6,6 +6,7 @@ import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Lists;
+import palimpsest.kernel.Uses;
 import palimpsest.kernel.arch.Initrd;
 import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.sched.Task;
@@ -545,7 +546,8 @@ public final class Vfs
         final long buf = cpu.reg(Syscalls.RSI);
         final long count = cpu.reg(Syscalls.RDX);
         final long inode = cpu.load64(file + F_INODE);
-        final long size = cpu.load64(inode + I_SIZE);
+        // i_size bounds the copy: a length.
+        final long size = Uses.length64(cpu, inode + I_SIZE);
         final long pos = cpu.load64(file + F_POS);
         final long n = Math.max(0, Math.min(count, size - pos));
         final long pages = cpu.load64(inode + I_PAGES);

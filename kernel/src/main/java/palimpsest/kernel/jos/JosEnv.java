@@ -131,7 +131,12 @@ public final class JosEnv
     {
         final long pid = cpu.load64(task + Task.PID);
         final long e = envs(cpu) + (pid % NENV) * ENV_SIZE;
-        cpu.store64(e + ENV_ID, Jos.envId(pid));
+        final long id = Jos.envId(pid);
+        if (cpu.load64(e + ENV_ID) != id)
+        {
+            cpu.store64(e + ENV_ID, id);
+            cpu.mark(palimpsest.kernel.Mark.ENV_ID, e, pid);
+        }
         return e;
     }
 

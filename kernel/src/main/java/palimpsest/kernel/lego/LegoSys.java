@@ -345,9 +345,16 @@ public final class LegoSys
         forkFn.enter(cpu);
         final long tg = tgid(cpu);
         k.printk.printk(cpu, "p2m_fork(cpu" + cpu.apicId() + "): I cur:" + tg + "-" + k.sched.comm(cpu, k.current(cpu)) +
-            " new:" + childPid);
+            " new:" + childPid + (k.patches.enabled("lego-fork-print-flags") ? " flags:0x11" : ""));
         cpu.store64(childMm + MmStruct.LEGO_TGID, childPid);
-        lego.pcache.flushMm(cpu, parentMm, tg);
+        if (k.patches.enabled("lego-pcache-fork-cow"))
+        {
+            lego.pcache.forkDup(cpu, parentMm, childMm, tg);
+        }
+        else
+        {
+            lego.pcache.flushMm(cpu, parentMm, tg);
+        }
         final long st = rpc(cpu, McManager.OP_FORK, childPid, cpu.load64(palimpsest.kernel.Globals.LEGO_NODE), 0, 0, 0, 0, 0, null);
         k.printk.printk(cpu, "p2m_fork(cpu" + cpu.apicId() + "): O " + (st == 0 ? "succeed" : "failed " + st) + " cur:" + tg + "-" +
             k.sched.comm(cpu, k.current(cpu)) + " new:" + childPid);

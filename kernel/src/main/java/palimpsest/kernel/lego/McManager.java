@@ -147,6 +147,10 @@ public final class McManager
             cpu.store64(mc + MANAGERS + c * 8L, t);
             cpu.store64(mc + NR_MANAGERS, c + 1);
         }
+        if (k.patches.enabled("lego-mc-count"))
+        {
+            k.printk.printk(cpu, "Memory-component: " + cpu.load64(mc + NR_MANAGERS) + " manager threads");
+        }
         k.printk.printk(cpu, "Memory-component manager is up and running.");
     }
 

@@ -24,8 +24,8 @@ import palimpsest.kernel.sched.Task;
  * control (memblock page, Globals.LEGO_PCACHE)
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
- *   +104 csum errors  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }  +384 flushd's timer
- * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable) +8 rmap +16 mm +24 uva +32 tgid
+ *   +104 csum errors  +112 flush passes  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }  +384 flushd's timer
+ * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable, 16 cow) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
  * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
  * </pre>
@@ -36,6 +36,8 @@ public final class Pcache
     public static final long DIRTY = 2;
     public static final long LOCKED = 4;
     public static final long WRITABLE = 8;
+    /** Shared copy-on-write with a forked child (patch lego-pcache-fork-cow): a write fault breaks it. */
+    public static final long COW = 16;
     public static final int VICTIMS = 8;
 
     static final int C_LINES = 0;
@@ -52,6 +54,8 @@ public final class Pcache
     public static final int C_WRITEBACKS = 88;
     public static final int C_VICTIM_HITS = 96;
     public static final int C_CSUM_ERRORS = 104;
+    /** victim_flush_func passes (patch lego-pcache-victim-stats). */
+    static final int C_FLUSH_PASSES = 112;
     static final int C_VICTIM = 128;
     /** kvictim_flushd's sleep timer (after the victim slots). */
     static final int C_TIMER = C_VICTIM + VICTIMS * 32;
@@ -70,6 +74,8 @@ public final class Pcache
     private final Fn zapFn;
     private final Fn exitFn;
     private final Fn flushMmFn;
+    private final Fn dupFn;
+    private final Fn cowFn;
 
     Pcache(final Kernel k, final Lego lego)
     {
@@ -86,6 +92,8 @@ public final class Pcache
         this.zapFn = k.text.fn("pcache_zap_range", 0x100);
         this.exitFn = k.text.fn("pcache_exit_process", 0x100);
         this.flushMmFn = k.text.fn("pcache_flush_mm", 0x100);
+        this.dupFn = k.text.fn("fork_dup_pcache", 0x140);
+        this.cowFn = k.text.fn("pcache_do_wp_page", 0xc0);
     }
 
     long base(final Cpu cpu)
@@ -105,8 +113,8 @@ public final class Pcache
         cpu.store64(c + C_WAYS, ways);
         cpu.store64(c + C_LOCKS, Layout.va(k.memblockAllocPhys(cpu, (lines / ways * 8 + 4095) / 4096, false)));
         cpu.store64(c + C_VPAGES, Layout.va(k.memblockAllocPhys(cpu, VICTIMS, false, false)));
-        k.printk.printk(cpu, "pcache: " + kib + " KiB, " + ways + "-way, " + lines / ways + " sets; victim cache: " + VICTIMS +
-            " entries");
+        k.printk.printk(cpu, "pcache: " + kib + " KiB, " + ways + "-way, " + lines / ways + " sets" +
+            (k.patches.enabled("lego-pcache-banner") ? " of 4096-byte lines" : "") + "; victim cache: " + VICTIMS + " entries");
     }
 
     void startFlushd(final Cpu cpu)
@@ -169,6 +177,15 @@ public final class Pcache
                 faultFn.at(cpu, 0x69);
                 final long m = meta(cpu, c, lineOfPhys(cpu, c, pte));
                 boolean ok = true;
+                if (write && (pte & Paging.W) == 0 && (cpu.load64(m) & COW) != 0 && !cowBreak(cpu, m, mm, va, ptep))
+                {
+                    // Shared with the other side of a fork: this mm lets go of the line and
+                    // faults its own copy in from the memory component (a write miss there
+                    // breaks M's copy-on-write as well).
+                    k.spin.unlock(cpu, lock);
+                    cpu.invlpg(va);
+                    continue;
+                }
                 if (write && (pte & Paging.W) == 0)
                 {
                     if ((cpu.load64(m) & WRITABLE) == 0)
@@ -231,6 +248,86 @@ public final class Pcache
             cpu.xadd(k.spin.atomicSite(), c + C_FILLS, 8, 1);
             return faultFn.leave(cpu, 1) != 0;
         }
+    }
+
+    /**
+     * pcache_do_wp_page, under the set lock, on a write to a COW line: the last mapper takes the
+     * line over (true: upgrade it in place); otherwise this mm's mapping goes (false: fault again).
+     */
+    private boolean cowBreak(final Cpu cpu, final long m, final long mm, final long va, final long ptep)
+    {
+        cowFn.enter(cpu);
+        long others = 0;
+        for (long r = cpu.load64(m + 8); r != 0; )
+        {
+            final long next = cpu.load64(r);
+            others += cpu.load64(r + 8) == mm && cpu.load64(r + 16) == va ? 0 : 1;
+            r = next;
+        }
+        if (others == 0)
+        {
+            cpu.store64(m, cpu.load64(m) & ~COW);
+            cpu.store64(m + 16, mm);
+            cpu.store64(m + 24, va);
+            cpu.store64(m + 32, cpu.load64(mm + MmStruct.LEGO_TGID));
+            return cowFn.leave(cpu, 1) != 0;
+        }
+        cowFn.at(cpu, 0x40);
+        // Other threads of this mm may hold the translation too: shoot it down everywhere.
+        dropRmaps(cpu, m, mm, true);
+        if (lego.config.pageCsum)
+        {
+            // What this mm saw in the shared line; its own copy's fill prints the memory node's next.
+            final long c = base(cpu);
+            final long lineVa = Layout.va(linePhys(cpu, c, (m - cpu.load64(c + C_META)) / META));
+            long sum = 0;
+            for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+            {
+                sum = Lego.csumStep(sum, cpu.load64(lineVa + o));
+            }
+            k.printk.printk(cpu, String.format("pcache_do_wp_page(): pid:%d tgid:%d address:0x%x shared line csum:0x%x",
+                cpu.load64(k.current(cpu) + Task.PID), cpu.load64(mm + MmStruct.LEGO_TGID), va, Lego.fold(sum)));
+        }
+        return cowFn.leave(cpu, 0) != 0;
+    }
+
+    /**
+     * Removes mm's rmap entries of a line (clearing their ptes, flushing them if asked); if the
+     * owner let go and others still map it, the first of them owns it now. Returns how many remain.
+     */
+    private long dropRmaps(final Cpu cpu, final long m, final long mm, final boolean flush)
+    {
+        long prev = m + 8;
+        long remaining = 0;
+        for (long r = cpu.load64(prev); r != 0; )
+        {
+            final long next = cpu.load64(r);
+            if (cpu.load64(r + 8) == mm)
+            {
+                k.pt.getAndClear(cpu, cpu.load64(r + 24));
+                if (flush)
+                {
+                    k.smp.flushTlbPage(cpu, pgdPhys(cpu, mm), cpu.load64(r + 16));
+                }
+                cpu.store64(prev, next);
+                k.slab.kfree(cpu, r);
+            }
+            else
+            {
+                remaining++;
+                prev = r;
+            }
+            r = next;
+        }
+        final long first = cpu.load64(m + 8);
+        if (first != 0 && cpu.load64(m + 16) == mm)
+        {
+            final long owner = cpu.load64(first + 8);
+            cpu.store64(m + 16, owner);
+            cpu.store64(m + 24, cpu.load64(first + 16));
+            cpu.store64(m + 32, cpu.load64(owner + MmStruct.LEGO_TGID));
+        }
+        return remaining;
     }
 
     private void addRmap(final Cpu cpu, final long m, final long mm, final long uva, final long ptep)
@@ -427,6 +524,10 @@ public final class Pcache
     boolean flushVictims(final Cpu cpu, final long c, final long tgid, final long start, final long end)
     {
         flushOneFn.enter(cpu);
+        if (k.patches.enabled("lego-pcache-victim-stats"))
+        {
+            cpu.xadd(k.spin.atomicSite(), c + C_FLUSH_PASSES, 8, 1);
+        }
         boolean any = false;
         for (int i = 0; i < VICTIMS; i++)
         {
@@ -560,8 +661,19 @@ public final class Pcache
             final long lock = setLock(cpu, c, line / ways);
             k.spin.lock(cpu, lock);
             final long m = meta(cpu, c, line);
-            unmapLine(cpu, m);
-            cpu.store64(m, 0);
+            if ((cpu.load64(m) & COW) != 0)
+            {
+                // Shared with a fork's other side: only this mm's mappings go.
+                if (dropRmaps(cpu, m, mm, true) == 0)
+                {
+                    cpu.store64(m, 0);
+                }
+            }
+            else
+            {
+                unmapLine(cpu, m);
+                cpu.store64(m, 0);
+            }
             k.spin.unlock(cpu, lock);
         }
         dropVictims(cpu, c, tgid(cpu, k), start, end);
@@ -591,6 +703,7 @@ public final class Pcache
         final long sets = cpu.load64(c + C_SETS);
         final long ways = cpu.load64(c + C_WAYS);
         final long tg = cpu.load64(mm + MmStruct.LEGO_TGID);
+        final boolean cow = k.patches.enabled("lego-pcache-fork-cow");
         for (long s = 0; s < sets; s++)
         {
             exitFn.at(cpu, 0x10);
@@ -599,7 +712,15 @@ public final class Pcache
             for (long w = 0; w < ways; w++)
             {
                 final long m = meta(cpu, c, s * ways + w);
-                if (cpu.load64(m) != 0 && cpu.load64(m + 16) == mm)
+                if (cow && cpu.load64(m) != 0)
+                {
+                    // A line shared at fork may be owned by the other side and still mapped by it.
+                    if (dropRmaps(cpu, m, mm, false) == 0 && cpu.load64(m + 16) == mm)
+                    {
+                        cpu.store64(m, 0);
+                    }
+                }
+                else if (cpu.load64(m) != 0 && cpu.load64(m + 16) == mm)
                 {
                     long r = cpu.load64(m + 8);
                     while (r != 0)
@@ -667,5 +788,86 @@ public final class Pcache
         k.pages.freePage(cpu, k.pages.physToPage(Layout.pa(page)));
         flushVictims(cpu, c, tgid, 0, -1L);
         flushMmFn.leave(cpu);
+    }
+
+    /**
+     * fork_dup_pcache (patch lego-pcache-fork-cow), from p2m_fork: the child maps every line the
+     * parent maps, both read-only and the line copy-on-write (the first write fault of either side
+     * gets it its own copy, {@link #cowBreak}); dirty lines go home first, so the memory
+     * component's copy for the child is the parent's data. The parent's ptes lose W here, so its
+     * TLB entries must go too (patch lego-fork-cow-flush-tlb): a stale writable entry lets the
+     * parent keep writing the line the child reads.
+     */
+    void forkDup(final Cpu cpu, final long parentMm, final long childMm, final long tgid)
+    {
+        dupFn.enter(cpu);
+        final long c = base(cpu);
+        final long sets = cpu.load64(c + C_SETS);
+        final long ways = cpu.load64(c + C_WAYS);
+        final long parentPgd = pgdPhys(cpu, parentMm);
+        final long childPgd = pgdPhys(cpu, childMm);
+        final boolean flush = k.patches.enabled("lego-fork-cow-flush-tlb");
+        final long page = k.pages.getZeroedPage(cpu);
+        for (long line = 0; line < sets * ways; line++)
+        {
+            dupFn.at(cpu, 0x10);
+            final long m = meta(cpu, c, line);
+            final long lock = setLock(cpu, c, line / ways);
+            k.spin.lock(cpu, lock);
+            final long flags = cpu.load64(m);
+            if ((flags & VALID) == 0 || (flags & LOCKED) != 0)
+            {
+                k.spin.unlock(cpu, lock);
+                continue;
+            }
+            boolean mapped = false;
+            for (long r = cpu.load64(m + 8), next; r != 0; r = next)
+            {
+                next = cpu.load64(r);
+                if (cpu.load64(r + 8) != parentMm)
+                {
+                    continue;
+                }
+                mapped = true;
+                final long ptep = cpu.load64(r + 24);
+                final long uva = cpu.load64(r + 16);
+                final long pte = cpu.load64(ptep) & ~Paging.W;
+                dupFn.at(cpu, 0x60);
+                k.pt.set(cpu, ptep, pte);
+                if (flush)
+                {
+                    k.smp.flushTlbPage(cpu, parentPgd, uva);
+                }
+                dupFn.at(cpu, 0x90);
+                final long cptep = k.pt.pte(cpu, childPgd, uva, Layout.PAGE_OFFSET, true, true);
+                k.pt.set(cpu, cptep, pte);
+                addRmap(cpu, m, childMm, uva, cptep);
+            }
+            if (!mapped)
+            {
+                k.spin.unlock(cpu, lock);
+                continue;
+            }
+            final boolean dirty = (flags & DIRTY) != 0;
+            if (dirty)
+            {
+                final long src = Layout.va(linePhys(cpu, c, line));
+                for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+                {
+                    cpu.store64(page + o, cpu.load64(src + o));
+                }
+            }
+            cpu.store64(m, (flags & ~DIRTY) | COW);
+            final long owner = cpu.load64(m + 32);
+            final long uva = cpu.load64(m + 24);
+            k.spin.unlock(cpu, lock);
+            if (dirty)
+            {
+                writeback(cpu, owner, uva, page);
+            }
+        }
+        k.pages.freePage(cpu, k.pages.physToPage(Layout.pa(page)));
+        flushVictims(cpu, c, tgid, 0, -1L);
+        dupFn.leave(cpu);
     }
 }

@@ -7,6 +7,7 @@ import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
+import palimpsest.kernel.Uses;
 import palimpsest.kernel.sched.Task;
 import palimpsest.kernel.user.Syscalls;
 
@@ -487,7 +488,8 @@ public final class Vm
             return faultFn.leave(cpu, 0) != 0;
         }
         faultFn.at(cpu, 0x60);
-        final long ops = cpu.load64(vma + MmStruct.VM_OPS);
+        // if (vma->vm_ops): a branch on a field of the vma (KMSAN checks it here).
+        final long ops = Uses.branch64(cpu, vma + MmStruct.VM_OPS);
         if (ops != 0)
         {
             // A file-backed vma: ask its vm_ops->fault (LegoOS: garbage vm_ops from kmalloc).
@@ -599,7 +601,10 @@ public final class Vm
             copyPageRange(cpu, oldPgd, newPgd, v);
         }
         unlockMm(cpu, oldMm);
-        if (k.patches.enabled("fork-flush-tlb"))
+        // LegoOS's processor has no vmas: with fork_dup_pcache (lego-pcache-fork-cow) the page
+        // range is shared there, not here, and this flush of nothing write-protected goes.
+        final boolean legoCow = k.lego != null && k.patches.enabled("lego-pcache-fork-cow") && k.lego.isProcessor(cpu);
+        if (k.patches.enabled("fork-flush-tlb") && !legoCow)
         {
             // The parent's ptes just lost W: without this flush its TLB keeps writing the shared page.
             k.smp.flushTlbRange(cpu, oldPgd, 0, Layout.USER_TOP);

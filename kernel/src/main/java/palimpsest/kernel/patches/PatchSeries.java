@@ -47,7 +47,8 @@ import java.util.ServiceLoader;
  * one kernel tree carries several architectures. A branch's patches come after the main line's
  * built-ins (so a branch version has every main-line built-in patch: shared mm, sched, slab and
  * trap code) and only that branch's tags apply them; {@code head} and the main-line tags never do.
- * {@link BranchSeries} lists them (kernel/README.md, "JOS and Akaros").
+ * {@link BranchSeries} lists them (kernel/README.md, "JOS and Akaros"); {@link LegoSeries} the LegoOS
+ * branch's (kernel/README.md, "The LegoOS branch").
  *
  * <p>A plugin patch with {@link Patch#after()} goes right after the named patch instead (several
  * after the same one keep name order; one may name another plugin patch): the tags behind that
@@ -60,6 +61,7 @@ public final class PatchSeries
 
     public static final String JOS = "jos";
     public static final String AKAROS = "akaros";
+    public static final String LEGO = "lego";
 
     private final List<Patch> series = new ArrayList<>();
     private final Map<String, Integer> tags = new LinkedHashMap<>();
@@ -157,6 +159,7 @@ public final class PatchSeries
         s.add(new SimplePatch("x86-fix-text-poke-core-kernel-text", "x86: fix text_poke: use core_kernel_text"));
         BranchSeries.jos(s);
         BranchSeries.akaros(s);
+        LegoSeries.diaryLate(s);
         return s;
     }
 

@@ -102,6 +102,25 @@ public abstract class KernelScenario implements Scenario
         return new String[0];
     }
 
+    /**
+     * The console line that says the program saw wrong data (one holding a {@link #failures} string),
+     * or null: the verdict's reason, and what an analyzer reading the console from a trace reports.
+     */
+    public final String wrongOutput(final String console)
+    {
+        for (final String f : failures())
+        {
+            final int at = console.indexOf(f);
+            if (at >= 0)
+            {
+                final int from = console.lastIndexOf('\n', at) + 1;
+                final int to = console.indexOf('\n', at);
+                return console.substring(from, to < 0 ? console.length() : to).trim();
+            }
+        }
+        return null;
+    }
+
     /** A secondary cpu online this many jiffies (cpu 0's ticks) without one tick of its own has no timer. */
     static final long TICKLESS_JIFFIES = 3;
 
@@ -135,15 +154,10 @@ public abstract class KernelScenario implements Scenario
     public Verdict verdict(final Machine machine, final Outcome outcome)
     {
         final String console = machine.console(0).text();
-        for (final String f : failures())
+        final String wrong = wrongOutput(console);
+        if (wrong != null)
         {
-            final int at = console.indexOf(f);
-            if (at >= 0)
-            {
-                final int from = console.lastIndexOf('\n', at) + 1;
-                final int to = console.indexOf('\n', at);
-                return Verdict.bad("the program saw wrong data: " + console.substring(from, to < 0 ? console.length() : to).trim());
-            }
+            return Verdict.bad("the program saw wrong data: " + wrong);
         }
         if (!outcome.clean())
         {

@@ -97,6 +97,15 @@ public class LegoWordCountScenario extends KernelScenario
         return want.toArray(new String[0]);
     }
 
+    /**
+     * Whether the workload's user tasks spread over the cpus when nothing confines them (its
+     * worker threads run at once), so that all of them on one cpu is a fault: word_count-pthread's.
+     */
+    protected boolean spreadsOverCpus()
+    {
+        return true;
+    }
+
     /** GOOD: the counts on the processor's console, every memory node up and powered off, all clean. */
     @Override
     public Verdict verdict(final Machine machine, final Outcome outcome)
@@ -106,7 +115,9 @@ public class LegoWordCountScenario extends KernelScenario
         {
             return v;
         }
-        return super.verdict(machine, outcome);
+        final Verdict w = super.verdict(machine, outcome);
+        final String confined = w.kind == Verdict.Kind.GOOD && spreadsOverCpus() ? LegoVerdicts.placement(machine) : null;
+        return confined == null ? w : Verdict.bad("clean power-off, expected output present, but " + confined);
     }
 
     @Override

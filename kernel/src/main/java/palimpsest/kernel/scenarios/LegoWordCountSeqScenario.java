@@ -22,4 +22,11 @@ public final class LegoWordCountSeqScenario extends LegoWordCountScenario
     {
         return 1;
     }
+
+    /** Its tasks mostly run one at a time: the placement on one cpu says nothing. */
+    @Override
+    protected boolean spreadsOverCpus()
+    {
+        return false;
+    }
 }

@@ -28,6 +28,7 @@ package palimpsest.kernel.sched;
  *   +176 wq.since          jiffies + 1 when the oldest pending item was queued (0: none)
  *   +184 wq.flags          POOL_ONLINE (workqueue_online_cpu), POOL_PARKED (smpboot_park_threads)
  *   +192 wq.lost           dead tasks that found no worker pool (never freed)
+ *   +1024 user_switches    LegoOS only: switches to a task with an mm (where user work ran; the verdict reads it)
  * </pre>
  */
 public final class PerCpu
@@ -55,6 +56,7 @@ public final class PerCpu
     public static final int WQ_SINCE = 176;
     public static final int WQ_FLAGS = 184;
     public static final int WQ_LOST = 192;
+    public static final int USER_SWITCHES = 1024;
     public static final long POOL_ONLINE = 1;
     public static final long POOL_PARKED = 2;
 

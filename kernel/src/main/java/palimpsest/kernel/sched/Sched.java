@@ -423,6 +423,10 @@ public final class Sched
         cpu.store64(pcpu + PerCpu.NR_SWITCHES, cpu.load64(pcpu + PerCpu.NR_SWITCHES) + 1);
         contextSwitchFn.at(cpu, 0x20);
         final long mm = cpu.load64(next + Task.MM);
+        if (k.lego != null && mm != 0)
+        {
+            cpu.store64(pcpu + PerCpu.USER_SWITCHES, cpu.load64(pcpu + PerCpu.USER_SWITCHES) + 1);
+        }
         final long pgd = mm == 0 ? k.pt.swapperPgd(cpu) : Layout.pa(cpu.load64(mm + MmStruct.PGD));
         if (cpu.cr3() != pgd)
         {
