@@ -44,8 +44,8 @@ final class BenchCommand implements Callable<Integer>
         "lego-word-count", "lego-exec");
 
     static final double TARGET_EVENTS_PER_S = 5e6;
-    static final double TARGET_COST = 2.0;
-    static final double TARGET_BYTES_PER_EVENT = 6.0;
+    static final double TARGET_COST = 1.5;
+    static final double TARGET_BYTES_PER_EVENT = 4.0;
 
     private final Io io;
 
@@ -98,7 +98,7 @@ final class BenchCommand implements Callable<Integer>
     }
 
     record Row(String name, long instructions, long events, long nullNanos, long recNanos, double bytesPerEvent,
-        double rawChunkRate, double rawEventRate, String outcome, Replayed replay, long messages)
+        double rawChunkRate, double rawEventRate, String outcome, Replayed replay, long messages, Packed packed)
     {
         double nullMessageRate()
         {
@@ -200,6 +200,7 @@ final class BenchCommand implements Callable<Integer>
                 rows.add(measure(s, work.resolve(s.name())));
             }
             print(rows);
+            printPack(rows);
             if (indexEvents > 0)
             {
                 io.err.println("bench: who-wrote index over " + Fmt.count(indexEvents) + " synthetic events...");
@@ -383,7 +384,67 @@ final class BenchCommand implements Callable<Integer>
                 c.length, Math.max(1, Math.round(c.length / (float)Math.max(1, c.count))), Math.min(events, 2_000_000));
         }
         return new Row(s.name(), nul[1], rec.events(), nul[0], rec.elapsedNanos(), rec.bytesPerEvent(), rawChunk,
-            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events()), messages(trace));
+            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events()), messages(trace),
+            packed(trace, dir));
+    }
+
+    /** pal pack of one recording with each codec: file size, and pack / unpack speed over the excerpt bytes. */
+    record Packed(long excerptBytes, long zstdBytes, long zstdNanos, long zstdUnpackNanos, long deflateBytes,
+        long deflateNanos, long deflateUnpackNanos)
+    {
+        static double mbps(final long bytes, final long nanos)
+        {
+            return bytes / 1e6 / Math.max(1e-9, nanos / 1e9);
+        }
+    }
+
+    private Packed packed(final Path trace, final Path dir)
+    {
+        final long[] z = packOnce(trace, dir, palimpsest.trace.TracePacker.Codec.ZSTD);
+        final long[] d = packOnce(trace, dir, palimpsest.trace.TracePacker.Codec.DEFLATE);
+        return new Packed(z[0], z[1], z[2], z[3], d[1], d[2], d[3]);
+    }
+
+    /** {excerpt bytes, pack file bytes, fastest pack nanos, fastest unpack nanos} over --repeat runs. */
+    private long[] packOnce(final Path trace, final Path dir, final palimpsest.trace.TracePacker.Codec codec)
+    {
+        final Path file = dir.resolve("pack-" + codec);
+        long packNanos = Long.MAX_VALUE;
+        long unpackNanos = Long.MAX_VALUE;
+        palimpsest.trace.TracePacker.Result r = null;
+        for (int i = 0; i < Math.max(1, repeat); i++)
+        {
+            final long t0 = System.nanoTime();
+            r = palimpsest.trace.TracePacker.pack(trace, file, codec);
+            packNanos = Math.min(packNanos, System.nanoTime() - t0);
+            final Path back = dir.resolve("unpack-" + codec + "-" + i);
+            final long t1 = System.nanoTime();
+            palimpsest.trace.TracePacker.unpack(file, back);
+            unpackNanos = Math.min(unpackNanos, System.nanoTime() - t1);
+            delete(back);
+        }
+        return new long[] {r.excerptBytes(), r.fileBytes(), packNanos, unpackNanos};
+    }
+
+    private void printPack(final List<Row> rows)
+    {
+        final StringBuilder b = new StringBuilder("\n");
+        final String head = "%-19s %10s | %10s %8s %11s %11s | %10s %8s %11s %11s%n";
+        b.append(String.format(Locale.ROOT, head, "scenario", "excerpts", "zstd", "ratio", "pack MB/s", "unpack MB/s",
+            "deflate", "ratio", "pack MB/s", "unpack MB/s"));
+        for (final Row r : rows)
+        {
+            final Packed p = r.packed();
+            b.append(String.format(Locale.ROOT, head, r.name(), Fmt.si(p.excerptBytes()) + "B", Fmt.si(p.zstdBytes()) + "B",
+                Fmt.fixed(p.excerptBytes() / (double)Math.max(1, p.zstdBytes()), 2) + "x",
+                Fmt.fixed(Packed.mbps(p.excerptBytes(), p.zstdNanos()), 1), Fmt.fixed(Packed.mbps(p.excerptBytes(), p.zstdUnpackNanos()), 1),
+                Fmt.si(p.deflateBytes()) + "B", Fmt.fixed(p.excerptBytes() / (double)Math.max(1, p.deflateBytes()), 2) + "x",
+                Fmt.fixed(Packed.mbps(p.excerptBytes(), p.deflateNanos()), 1),
+                Fmt.fixed(Packed.mbps(p.excerptBytes(), p.deflateUnpackNanos()), 1)));
+        }
+        b.append("columns: pal pack of the recording with zstd (the default, level 3) and with Deflate (pack version 1);\n");
+        b.append("  ratio = excerpt bytes / pack file bytes; MB/s over the excerpt bytes, fastest of --repeat, unpack included.\n");
+        io.out.print(b);
     }
 
     /** Network messages (NET_SEND events) of a recording. */

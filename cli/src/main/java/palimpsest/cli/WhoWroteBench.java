@@ -16,8 +16,8 @@ import palimpsest.trace.TraceWriter;
  */
 final class WhoWroteBench
 {
-    static final double TARGET_BUILD_EVENTS_PER_S = 10e6;
-    static final double TARGET_QUERY_MS = 50;
+    static final double TARGET_BUILD_EVENTS_PER_S = 20e6;
+    static final double TARGET_QUERY_MS = 10;
 
     private WhoWroteBench()
     {

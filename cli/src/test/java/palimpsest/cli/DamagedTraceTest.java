@@ -163,7 +163,8 @@ class DamagedTraceTest
         // A well-formed pack whose end record (digest recomputed) says the run ended otherwise.
         final byte[] pack = Files.readAllBytes(packOf(trace));
         final List<byte[]> xs = new ArrayList<>();
-        try (DataInputStream in = new DataInputStream(new InflaterInputStream(
+        assertEquals(2, pack[9], "pal pack writes zstd (pack version 2)");
+        try (DataInputStream in = new DataInputStream(new com.github.luben.zstd.ZstdInputStream(
             new java.io.ByteArrayInputStream(pack, 12, pack.length - 12))))
         {
             for (int len = in.readInt(); len != -1; len = in.readInt())
@@ -178,7 +179,12 @@ class DamagedTraceTest
         bb.putInt(4, 0x10001); // failure, code 1
         bb.putLong(end.length - 8, Hash64.hash(end, 0, end.length - 8, 0x50414C454E44L));
         final ByteArrayOutputStream z = new ByteArrayOutputStream();
+        // Forged as a Deflate pack (version 1): unpack still reads those.
         z.write(pack, 0, 12);
+        final byte[] bytes0 = z.toByteArray();
+        z.reset();
+        bytes0[9] = 1;
+        z.write(bytes0);
         try (DataOutputStream out = new DataOutputStream(new DeflaterOutputStream(z)))
         {
             long total = 0;

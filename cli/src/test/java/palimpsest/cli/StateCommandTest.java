@@ -334,6 +334,28 @@ class StateCommandTest
                 ", this pal reads up to v" + palimpsest.trace.TraceFormat.VERSION + "; upgrade pal",
                 bad(args(verb, newer, extra)).err().strip());
         }
+
+        // A trace of the previous format (its header intact): one line naming the last pal that reads it.
+        final Path older = tmp.resolve("older");
+        final byte[] o = TraceHeader.builder().machine(1, 2, 16).scenario("ipi-pingpong").schedule("seeded", 1).build().encode();
+        o[8] = 2;
+        o[9] = 0;
+        final long d = palimpsest.trace.Hash64.hash(o, 0, o.length - 8, 0x50414C48454144L);
+        for (int i = 0; i < 8; i++)
+        {
+            o[o.length - 8 + i] = (byte)(d >>> (8 * i));
+        }
+        try (ChronicleQueue q = ChronicleQueue.singleBuilder(older).build();
+            DocumentContext dc = q.createAppender().writingDocument())
+        {
+            dc.wire().bytes().write(o);
+        }
+        for (final String verb : new String[] {"replay", "state", "dump"})
+        {
+            final String[] extra = "state".equals(verb) ? new String[] {"--at", "0"} : new String[0];
+            assertEquals("pal: trace recorded by format 2: re-record it or use pal 35de8b3 (git commit, the last that reads it); "
+                + "trace " + older, bad(args(verb, older, extra)).err().strip());
+        }
     }
 
     @Test

@@ -26,9 +26,10 @@ import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceWriter;
 
 /**
- * One recording: builds the trace header, opens a {@link TraceWriter} and hands it to the machine as
- * its event sink (directly: nothing sits between the emulator and the encoder, so nothing is
- * allocated per event), loads the scenario, runs the machine, and closes the trace with the outcome.
+ * One recording: builds the trace header, opens a {@link TraceWriter} that encodes on its own thread
+ * ({@link TraceWriter#createEncodingAhead}: the emulator only copies each event into a preallocated
+ * batch, nothing is allocated per event) and hands it to the machine as its event sink, loads the
+ * scenario, runs the machine, and closes the trace with the outcome.
  *
  * <p>{@link #events()} and {@link #virtualTime()} may be polled from another thread while
  * {@link #run()} executes; they are progress figures, read without synchronisation.
@@ -212,7 +213,8 @@ public final class Recording
         final InputSource input = InputSources.create(scheduleKind, seed);
         final TraceHeader header = header(scenario, config, context, input.kind(), seed).withPlugins(plugins);
         final boolean existed = Files.exists(output);
-        final TraceWriter w = TraceWriter.create(output, header);
+        // Encoding, digesting and appending run on the encoder thread (the machine's other core).
+        final TraceWriter w = TraceWriter.createEncodingAhead(output, header);
         final Machine m;
         KeyframeWriter kw = null;
         KeyframeRecorder kr = null;

@@ -1,45 +1,46 @@
 package palimpsest.trace;
 
 /**
- * The compact access tag codes 0x00..0xD7: each code stands for one (kind, log2 size, instruction mode,
- * P) combination. Codes are handed out in this order, kinds 0..6, then sizes, then modes, then P:
+ * The compact access tag codes 0x00..0xBF (format 3): each code stands for one (kind, log2 size,
+ * instruction mode, V, O) combination. Codes are handed out in this order: kinds 0..6, then sizes,
+ * then modes, then V, then O (writes only):
  * <pre>
- *   kind        sizes        instruction modes      codes
- *   load        1 2 4 8      0..7                   64   0x00..0x3F
- *   store       1 2 4 8      0..7                   64   0x40..0x7F
- *   rmw         1 2 4 8      0..3                   32   0x80..0x9F
- *   fetch       1 2 4 8      0..3                   32   0xA0..0xBF
- *   walk        8            0..3                    8   0xC0..0xC7
- *   dma-read    1 2 4 8      2                       8   0xC8..0xCF
- *   dma-write   1 2 4 8      2                       8   0xD0..0xD7
- *   (0xD8..0xDF unused)
+ *   kind        sizes        instruction modes   bits   codes
+ *   load        1 2 4 8      0..3                V      32   0x00..0x1F
+ *   store       1 2 4 8      0..3                V O    64   0x20..0x5F
+ *   rmw         1 2 4 8      0, 3                V O    32   0x60..0x7F
+ *   fetch       1 2 4 8      0..3                V      32   0x80..0x9F
+ *   walk        8            0..3                V       8   0xA0..0xA7
+ *   dma-read    1 2 4 8      3                   V       8   0xA8..0xAF
+ *   dma-write   1 2 4 8      3                   V O    16   0xB0..0xBF
  * </pre>
- * code = first code of the (kind, size) group + mode index * 2 + P.
+ * V = 1: the value is the predicted one and takes no bytes; O = 1: likewise the old value (see
+ * {@link CodecState#predictValue} and {@link CodecState#predictOld}). The physical address of a
+ * compact access is always the predicted one (a miss, under 0.3% of kernel accesses, takes the full form).
  *
  * <p>Instruction modes (icount and pc against the cpu's last ones):
  * <pre>
  *   0 SAME     icount += 0, pc += 0               no bytes
- *   1 NEXT     icount += 1, pc += zz              1 varint
- *   2 GENERAL  icount += zz, pc += zz             2 varints
- *   3 STEP     icount += 1, pc += last pc step    no bytes
- *   4..7       icount += 1, pc += 2, 3, 4, 5      no bytes
+ *   1 TICK     icount += 1, pc += 0               no bytes  (the emulator's pc names a code site, which
+ *                                                            most instructions share with the one before)
+ *   2 NEXT     icount += 1, pc += zz              1 varint
+ *   3 GENERAL  icount += zz, pc += zz             2 varints
  * </pre>
  */
 final class AccessTags
 {
     static final int SAME = 0;
-    static final int NEXT = 1;
-    static final int GENERAL = 2;
-    static final int STEP = 3;
-    static final int INLINE = 4;
-    static final int INLINE_FIRST_DELTA = 2;
-    static final int INLINE_COUNT = 4;
-    static final int MODES = 8;
+    static final int TICK = 1;
+    static final int NEXT = 2;
+    static final int GENERAL = 3;
+    static final int MODES = 4;
 
-    /** [((kind * 4 + sizeCode) * 8 + mode) * 2 + P] -> tag, or -1. */
-    private static final short[] ENCODE = new short[7 * 4 * MODES * 2];
-    /** [tag] -> kind | sizeCode << 3 | mode << 5 | P << 8 | VALID. */
+    /** [(((kind * 4 + sizeCode) * 4 + mode) * 2 + V) * 2 + O] -> tag, or -1. */
+    private static final short[] ENCODE = new short[7 * 4 * MODES * 4];
+    /** [tag] -> kind | sizeCode << 3 | mode << 5 | V << 7 | O << 8 | VALID. */
     private static final int[] DECODE = new int[256];
+    static final int V = 1 << 7;
+    static final int O = 1 << 8;
     static final int VALID = 1 << 9;
     static final int LIMIT;
 
@@ -49,6 +50,7 @@ final class AccessTags
         int code = 0;
         for (int kind = 0; kind <= EventKind.DMA_WRITE; kind++)
         {
+            final int olds = EventKind.isWrite(kind) ? 2 : 1;
             for (int sizeCode = 0; sizeCode < 4; sizeCode++)
             {
                 if (kind == EventKind.WALK && sizeCode != 3)
@@ -61,17 +63,20 @@ final class AccessTags
                     {
                         continue;
                     }
-                    for (int p = 0; p < 2; p++)
+                    for (int v = 0; v < 2; v++)
                     {
-                        ENCODE[((kind * 4 + sizeCode) * MODES + mode) * 2 + p] = (short)code;
-                        DECODE[code] = kind | sizeCode << 3 | mode << 5 | p << 8 | VALID;
-                        code++;
+                        for (int o = 0; o < olds; o++)
+                        {
+                            ENCODE[index(kind, sizeCode, mode, v, o)] = (short)code;
+                            DECODE[code] = kind | sizeCode << 3 | mode << 5 | v << 7 | o << 8 | VALID;
+                            code++;
+                        }
                     }
                 }
             }
         }
         LIMIT = code;
-        if (LIMIT > ChunkEncoder.TAG_FIRST_EVENT)
+        if (LIMIT > ChunkEncoder.TAG_FIRST_REG)
         {
             throw new IllegalStateException("access tags overflow: " + LIMIT);
         }
@@ -81,25 +86,29 @@ final class AccessTags
     {
     }
 
+    private static int index(final int kind, final int sizeCode, final int mode, final int v, final int o)
+    {
+        return (((kind * 4 + sizeCode) * MODES + mode) * 2 + v) * 2 + o;
+    }
+
     private static boolean allowed(final int kind, final int mode)
     {
         switch (kind)
         {
-            case EventKind.LOAD:
-            case EventKind.STORE:
-                return true;
+            case EventKind.RMW:
+                return mode == SAME || mode == GENERAL;
             case EventKind.DMA_READ:
             case EventKind.DMA_WRITE:
                 return mode == GENERAL;
             default:
-                return mode < INLINE;
+                return true;
         }
     }
 
     /** @return the tag, or -1 if (kind, sizeCode, mode) has none. */
-    static int encode(final int kind, final int sizeCode, final int mode, final int p)
+    static int encode(final int kind, final int sizeCode, final int mode, final int v, final int o)
     {
-        return ENCODE[((kind * 4 + sizeCode) * MODES + mode) * 2 + p];
+        return ENCODE[index(kind, sizeCode, mode, v, o)];
     }
 
     /** @return the packed fields of a tag (see {@link #VALID}), 0 if not an access tag. */

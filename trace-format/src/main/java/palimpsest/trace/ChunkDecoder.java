@@ -97,6 +97,58 @@ public final class ChunkDecoder
         return Bits.unzigzag(uv());
     }
 
+    /** A compact rsp/rbp write: code = (rbp ? 16 : 0) + instruction mode * 4 + value mode. */
+    private void compactReg(final Event e, final int code, final int s, final int cpu)
+    {
+        final CodecState st = this.st;
+        final int mode = (code >>> 2) & 3;
+        final int valueMode = code & 3;
+        final int r = code < 16 ? Reg.SP : Reg.FP;
+        long icount = st.icount[s];
+        long pc = st.pc[s];
+        switch (mode)
+        {
+            case ChunkEncoder.REG_SAME:
+                break;
+            case ChunkEncoder.REG_TICK:
+                icount += 1;
+                break;
+            case ChunkEncoder.REG_JUMP:
+                pc += zz();
+                break;
+            default:
+                icount += zz();
+                pc += zz();
+                break;
+        }
+        final long sp = st.reg[s * CodecState.REGS + Reg.SP];
+        final long fp = st.reg[s * CodecState.REGS + Reg.FP];
+        final long b;
+        if (r == Reg.SP)
+        {
+            switch (valueMode)
+            {
+                case 0: b = sp - 8; break;
+                case 1: b = sp + 8; break;
+                case 2: b = fp; break;
+                default: b = sp + zz(); break;
+            }
+        }
+        else
+        {
+            switch (valueMode)
+            {
+                case 0: b = sp; break;
+                case 1: b = st.lastLoad[s]; break;
+                case 2: b = fp + zz(); break;
+                default: b = sp + zz(); break;
+            }
+        }
+        st.commitInstruction(s, icount, pc);
+        st.reg[s * CodecState.REGS + r] = b;
+        e.setEvent(EventKind.REG, cpu, icount, pc, r, b, 0);
+    }
+
     /**
      * Decodes the next event into e.
      *
@@ -128,28 +180,24 @@ public final class ChunkDecoder
         {
             final int kind = fields & 7;
             final int sizeCode = (fields >>> 3) & 3;
-            final int mode = (fields >>> 5) & 7;
+            final int mode = (fields >>> 5) & 3;
+            final int size = 1 << sizeCode;
             long icount = st.icount[s];
             long pc = st.pc[s];
             switch (mode)
             {
                 case AccessTags.SAME:
                     break;
+                case AccessTags.TICK:
+                    icount += 1;
+                    break;
                 case AccessTags.NEXT:
                     icount += 1;
                     pc += zz();
                     break;
-                case AccessTags.GENERAL:
+                default:
                     icount += zz();
                     pc += zz();
-                    break;
-                case AccessTags.STEP:
-                    icount += 1;
-                    pc += st.pcStep[s];
-                    break;
-                default:
-                    icount += 1;
-                    pc += mode - AccessTags.INLINE + AccessTags.INLINE_FIRST_DELTA;
                     break;
             }
             final long vaddr;
@@ -175,54 +223,67 @@ public final class ChunkDecoder
                 }
                 st.useBase(s, base, vaddr);
             }
-            final long predicted = st.predictPaddr(s, kind, vaddr, base);
-            final long paddr = (fields & (1 << 8)) != 0 ? predicted : predicted + zz();
+            final long paddr = st.predictPaddr(s, kind, vaddr, base);
             final boolean write = EventKind.isWrite(kind);
+            // The prediction has no side effects: only worked out when the value (or a walk's delta) needs it.
             long value;
-            long old = 0;
-            if (kind == EventKind.WALK)
+            if ((fields & AccessTags.V) != 0)
             {
-                value = st.predictWalkValue(s, vaddr, base) + zz();
+                value = st.predictValue(s, kind, pc, vaddr, paddr, size, base);
             }
             else
             {
-                switch (sizeCode)
+                if (kind == EventKind.WALK)
                 {
-                    case 0:
-                        value = buf[pos++] & 0xFFL;
-                        if (write)
-                        {
-                            old = buf[pos++] & 0xFFL;
-                        }
-                        break;
-                    case 1:
-                        value = Bits.getUShort(buf, pos);
-                        pos += 2;
-                        if (write)
-                        {
-                            old = Bits.getUShort(buf, pos);
+                    value = st.predictValue(s, kind, pc, vaddr, paddr, size, base) + zz();
+                }
+                else
+                {
+                    switch (sizeCode)
+                    {
+                        case 0:
+                            value = buf[pos++] & 0xFFL;
+                            break;
+                        case 1:
+                            value = Bits.getUShort(buf, pos);
                             pos += 2;
-                        }
-                        break;
-                    case 2:
-                        value = uv();
-                        if (write)
-                        {
-                            old = old(value);
-                        }
-                        break;
-                    default:
-                        final long v = Bits.unzigzag(tagged(1));
-                        value = selector == 0 ? v : v + vaddr;
-                        if (write)
-                        {
-                            old = old(value);
-                        }
-                        break;
+                            break;
+                        case 2:
+                            value = uv();
+                            break;
+                        default:
+                            final long v = Bits.unzigzag(tagged(1));
+                            value = selector == 0 ? v : v + vaddr;
+                            break;
+                    }
                 }
             }
-            st.commitAccess(s, kind, icount, pc, vaddr, paddr, value, base);
-            e.setAccess(kind, cpu, icount, pc, vaddr, paddr, 1 << sizeCode, value, old);
+            long old = 0;
+            if (write)
+            {
+                if ((fields & AccessTags.O) != 0)
+                {
+                    old = st.predictOld(paddr, size, value);
+                }
+                else
+                {
+                    switch (sizeCode)
+                    {
+                        case 0:
+                            old = buf[pos++] & 0xFFL;
+                            break;
+                        case 1:
+                            old = Bits.getUShort(buf, pos);
+                            pos += 2;
+                            break;
+                        default:
+                            old = old(value);
+                            break;
+                    }
+                }
+            }
+            st.commitAccess(s, kind, icount, pc, vaddr, paddr, size, value, base);
+            e.setAccess(kind, cpu, icount, pc, vaddr, paddr, size, value, old);
         }
         else if (tag == ChunkEncoder.TAG_ACCESS_FULL)
         {
@@ -248,15 +309,12 @@ public final class ChunkDecoder
             final long paddr = st.predictPaddr(s, kind, vaddr, base) + zz();
             final long value = zz();
             final long old = zz();
-            st.commitAccess(s, kind, icount, pc, vaddr, paddr, value, base);
+            st.commitAccess(s, kind, icount, pc, vaddr, paddr, (int)size, value, base);
             e.setAccess(kind, cpu, icount, pc, vaddr, paddr, (int)size, value, old);
         }
-        else if (tag == ChunkEncoder.TAG_PUSH || tag == ChunkEncoder.TAG_POP)
+        else if (tag >= ChunkEncoder.TAG_FIRST_REG && tag <= ChunkEncoder.TAG_LAST_REG)
         {
-            final int r = s * CodecState.REGS + Reg.SP;
-            final long sp = st.reg[r] + (tag == ChunkEncoder.TAG_PUSH ? -8 : 8);
-            st.reg[r] = sp;
-            e.setEvent(EventKind.REG, cpu, st.icount[s], st.pc[s], Reg.SP, sp, 0);
+            compactReg(e, tag - ChunkEncoder.TAG_FIRST_REG, s, cpu);
         }
         else if (tag <= ChunkEncoder.TAG_FIRST_EVENT + EventKind.MARK - EventKind.INTERRUPT ||
             tag == ChunkEncoder.TAG_OTHER_EVENT)

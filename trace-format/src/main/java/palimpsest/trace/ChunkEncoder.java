@@ -7,27 +7,33 @@ import java.util.Arrays;
  * {@link TraceFormat#CHUNK_HEADER_LENGTH} bytes are left for the chunk header. Allocation-free per
  * event (the array only grows for a network payload larger than the whole chunk).
  *
- * <h2>Event encoding</h2>
+ * <h2>Event encoding (format 3)</h2>
  * Every event starts with a tag byte. {@code zz(x)} is a zigzag LEB128 varint of x, {@code uv(x)} an
  * unsigned LEB128 varint; {@code tvN(sel, x)} a varint carrying an N-bit selector: first byte
- * {@code more<<7 | (x & (2^(7-N)-1)) << N | sel}, then, if more, uv(x >>> (7-N)). All deltas are
- * against the per-cpu prediction state of {@link CodecState}.
+ * {@code more<<7 | (x & (2^(7-N)-1)) << N | sel}, then, if more, uv(x >>> (7-N)). All deltas and
+ * predictions are against the prediction state of {@link CodecState}.
  * <pre>
- *  tag 0x00..0xD7  compact memory access: the code stands for (kind, log2 size, instruction mode,
- *                  P), see {@link AccessTags} for the code table and the instruction modes, which
- *                  give icount and pc in 0, 1 or 2 varints
- *   then  vaddr: fetch: zz(vaddr - pc)
+ *  tag 0x00..0xBF  compact memory access: the code stands for (kind, log2 size, instruction mode, V, O),
+ *                  see {@link AccessTags}; its paddr is always the predicted one
+ *   then  icount/pc: mode SAME, TICK nothing; NEXT zz(pc delta); GENERAL zz(icount delta) zz(pc delta)
+ *         vaddr:  fetch: zz(vaddr - pc)
  *                 others: d = vaddr - base[i], i = one of 4 per-cpu vaddr bases (the encoder picks the
  *                 nearest, or the least recently used one for a far address); base[i] becomes vaddr
  *                   size 1:       tv2(i, zigzag(d))
  *                   size 2, 4, 8: tv3(i, zigzag(d))                 or, if d is a multiple of size,
  *                                 tv3(4 | i, zigzag(d / size))
- *         P=1: paddr = prediction; P=0: zz(paddr - prediction)
- *         value:  walk: zz(value - prediction) (last entry at this level; leaf: frame of vaddr + offset)
+ *         value (V=0 only; V=1: the predicted value):
+ *                 walk: zz(value - prediction)
  *                 size 1/2: 1/2 raw bytes; size 4: uv(value);
  *                 size 8: tv1(0, zigzag(value)) or tv1(1, zigzag(value - vaddr)), whichever is shorter
- *         old value (store, rmw, dma-write only): size 1/2 raw bytes, else
- *                 tv1(0, zigzag(old - value)) or tv1(1, zigzag(old)), whichever is shorter
+ *         old value (store, rmw, dma-write with O=0 only; O=1: the predicted old value):
+ *                 size 1/2 raw bytes, else tv1(0, zigzag(old - value)) or tv1(1, zigzag(old)), the shorter
+ *
+ *  tag 0xC0..0xDF  rsp or rbp written, c = 0: 0xC0 + (rbp ? 16 : 0) + instruction mode * 4 + value mode
+ *     instruction modes: 0 same icount and pc; 1 icount + 1; 2 pc += zz; 3 icount += zz, pc += zz
+ *     rsp value modes:   0 rsp - 8 (push); 1 rsp + 8 (pop); 2 = rbp (leave); 3 rsp + zz
+ *     rbp value modes:   0 = rsp (mov rbp, rsp); 1 = the cpu's last loaded value (pop rbp);
+ *                        2 rbp + zz; 3 rsp + zz
  *
  *  tag 0xE0 + (kind - 7)  kinds 7..17       tag 0xFD uv(kind): any other kind
  *   +--------+ +---------------------+
@@ -38,25 +44,24 @@ import java.util.Arrays;
  *     a' = a - previous event's cpu for cpu-switch, else a
  *     b' = b - last value of that register on this cpu for reg (register ids 0..31), else b
  *
- *  tag 0xD8  push: REG rsp, rsp - 8, same icount and pc as the cpu's last event (no more bytes)
- *  tag 0xD9  pop:  REG rsp, rsp + 8, same icount and pc                          (no more bytes)
- *            (every push and pop records its stack pointer so a state can be rebuilt from the
- *            trace; in kernel runs they are a fifth of all events, so they get one byte each)
- *
- *  tag 0xFE  access, full form (anything the compact form cannot hold):
+ *  tag 0xFE  access, full form (anything the compact form cannot hold, a mispredicted paddr included):
  *     uv(kind) zz(size) zz(icount delta) zz(pc delta) u8(i) zz(vaddr - base[i], or - pc if i = 4)
  *     zz(paddr - prediction) zz(value) zz(old value)
  *  tag 0xFF  cpu change: zz(cpu); the following events are on that cpu (prefix, not an event)
- *  tags 0xDA..0xDF, 0xEB..0xFC reserved.
+ *  tags 0xEB..0xFC reserved.
  * </pre>
- * Compact accesses need: kind 0..6, size 1, 2, 4 or 8 (walks: 8), values of size 1 and 2 (and their
- * old values) fitting that many bytes, and an old value of 0 for kinds that do not write. Any other
- * access takes the full form, so every field of every event round-trips exactly.
+ * Compact accesses need: kind 0..6, size 1, 2, 4 or 8 (walks: 8), the predicted paddr, values of size 1
+ * and 2 (and their old values) fitting that many bytes, and an old value of 0 for kinds that do not
+ * write. Any other access takes the full form, so every field of every event round-trips exactly.
  */
 public final class ChunkEncoder implements EventSink
 {
-    static final int TAG_PUSH = 0xD8;
-    static final int TAG_POP = 0xD9;
+    static final int TAG_FIRST_REG = 0xC0;
+    static final int TAG_LAST_REG = 0xDF;
+    static final int REG_SAME = 0;
+    static final int REG_TICK = 1;
+    static final int REG_JUMP = 2;
+    static final int REG_GENERAL = 3;
     static final int TAG_FIRST_EVENT = 0xE0;
     static final int TAG_OTHER_EVENT = 0xFD;
     static final int TAG_ACCESS_FULL = 0xFE;
@@ -164,47 +169,27 @@ public final class ChunkEncoder implements EventSink
         final int sizeCode = sizeCode(size);
         final boolean write = EventKind.isWrite(kind);
         final boolean walk = kind == EventKind.WALK;
-        boolean compact = kind >= 0 && kind <= EventKind.DMA_WRITE && sizeCode >= 0 && (write || oldValue == 0);
-        if (compact && !walk && sizeCode < 2)
-        {
-            final long mask = sizeCode == 0 ? ~0xFFL : ~0xFFFFL;
-            compact = (value & mask) == 0 && (!write || (oldValue & mask) == 0);
-        }
         final long icd = icount - st.icount[s];
         final long pcd = pc - st.pc[s];
         final boolean fetch = kind == EventKind.FETCH;
         final int base = fetch ? BASE_PC : st.chooseBase(s, vaddr);
         final long vz = Bits.zigzag(vaddr - (fetch ? pc : st.base(s, base)));
         final long predicted = st.predictPaddr(s, kind, vaddr, base);
-        if (compact && walk && sizeCode != 3)
+        boolean compact = kind >= 0 && kind <= EventKind.DMA_WRITE && sizeCode >= 0 && (write || oldValue == 0) &&
+            paddr == predicted && (!walk || sizeCode == 3);
+        if (compact && !walk && sizeCode < 2)
         {
-            compact = false;
+            final long mask = sizeCode == 0 ? ~0xFFL : ~0xFFFFL;
+            compact = (value & mask) == 0 && (!write || (oldValue & mask) == 0);
         }
         if (compact)
         {
             final int tagPos = p++;
-            int mode;
-            if (icd == 0 && pcd == 0)
+            int mode = icd == 0 && pcd == 0 ? AccessTags.SAME : icd != 1 ? AccessTags.GENERAL :
+                pcd == 0 ? AccessTags.TICK : AccessTags.NEXT;
+            if (AccessTags.encode(kind, sizeCode, mode, 0, 0) < 0)
             {
-                mode = AccessTags.SAME;
-            }
-            else if (icd == 1 && pcd == st.pcStep[s])
-            {
-                mode = AccessTags.STEP;
-            }
-            else if (icd == 1 && pcd >= AccessTags.INLINE_FIRST_DELTA &&
-                pcd < AccessTags.INLINE_FIRST_DELTA + AccessTags.INLINE_COUNT)
-            {
-                mode = AccessTags.INLINE + (int)pcd - AccessTags.INLINE_FIRST_DELTA;
-            }
-            else
-            {
-                mode = icd == 1 ? AccessTags.NEXT : AccessTags.GENERAL;
-            }
-            if (AccessTags.encode(kind, sizeCode, mode, 0) < 0)
-            {
-                mode = icd == 1 && AccessTags.encode(kind, sizeCode, AccessTags.NEXT, 0) >= 0 ?
-                    AccessTags.NEXT : AccessTags.GENERAL;
+                mode = AccessTags.GENERAL;
             }
             if (mode == AccessTags.NEXT)
             {
@@ -235,60 +220,25 @@ public final class ChunkEncoder implements EventSink
                     p = Bits.putTagged(buf, p, vz, base, 3);
                 }
             }
-            final int pflag;
-            if (paddr == predicted)
+            final long predictedValue = st.predictValue(s, kind, pc, vaddr, paddr, size, base);
+            final int v = value == predictedValue ? 1 : 0;
+            final int o = write && oldValue == st.predictOld(paddr, size, value) ? 1 : 0;
+            if (v == 0)
             {
-                pflag = 1;
-            }
-            else
-            {
-                pflag = 0;
-                p = Bits.putVarint(buf, p, Bits.zigzag(paddr - predicted));
-            }
-            if (walk)
-            {
-                p = Bits.putVarint(buf, p, Bits.zigzag(value - st.predictWalkValue(s, vaddr, base)));
-            }
-            else
-            {
-                switch (sizeCode)
+                if (walk)
                 {
-                    case 0:
-                        buf[p++] = (byte)value;
-                        if (write)
-                        {
-                            buf[p++] = (byte)oldValue;
-                        }
-                        break;
-                    case 1:
-                        Bits.putShort(buf, p, (int)value);
-                        p += 2;
-                        if (write)
-                        {
-                            Bits.putShort(buf, p, (int)oldValue);
-                            p += 2;
-                        }
-                        break;
-                    case 2:
-                        p = Bits.putVarint(buf, p, value);
-                        if (write)
-                        {
-                            p = putOld(buf, p, value, oldValue);
-                        }
-                        break;
-                    default:
-                        final long plain = Bits.zigzag(value);
-                        final long relative = Bits.zigzag(value - vaddr);
-                        p = Long.compareUnsigned(relative, plain) < 0 ?
-                            Bits.putTagged(buf, p, relative, 1, 1) : Bits.putTagged(buf, p, plain, 0, 1);
-                        if (write)
-                        {
-                            p = putOld(buf, p, value, oldValue);
-                        }
-                        break;
+                    p = Bits.putVarint(buf, p, Bits.zigzag(value - predictedValue));
+                }
+                else
+                {
+                    p = putValue(buf, p, sizeCode, value, vaddr);
                 }
             }
-            buf[tagPos] = (byte)AccessTags.encode(kind, sizeCode, mode, pflag);
+            if (write && o == 0)
+            {
+                p = putOldValue(buf, p, sizeCode, value, oldValue);
+            }
+            buf[tagPos] = (byte)AccessTags.encode(kind, sizeCode, mode, v, o);
         }
         else
         {
@@ -308,8 +258,46 @@ public final class ChunkEncoder implements EventSink
         {
             st.useBase(s, base, vaddr);
         }
-        st.commitAccess(s, kind, icount, pc, vaddr, paddr, value, base);
+        st.commitAccess(s, kind, icount, pc, vaddr, paddr, size, value, base);
         count++;
+    }
+
+    /** A value that was not predicted: size 1/2 raw bytes, 4 uv, 8 plain or relative to vaddr (the shorter). */
+    private static int putValue(final byte[] buf, int p, final int sizeCode, final long value, final long vaddr)
+    {
+        switch (sizeCode)
+        {
+            case 0:
+                buf[p++] = (byte)value;
+                return p;
+            case 1:
+                Bits.putShort(buf, p, (int)value);
+                return p + 2;
+            case 2:
+                return Bits.putVarint(buf, p, value);
+            default:
+                final long plain = Bits.zigzag(value);
+                final long relative = Bits.zigzag(value - vaddr);
+                return Long.compareUnsigned(relative, plain) < 0 ?
+                    Bits.putTagged(buf, p, relative, 1, 1) : Bits.putTagged(buf, p, plain, 0, 1);
+        }
+    }
+
+    /** An old value that was not predicted: size 1/2 raw bytes, else {@link #putOld}. */
+    private static int putOldValue(final byte[] buf, final int p, final int sizeCode, final long value,
+        final long oldValue)
+    {
+        switch (sizeCode)
+        {
+            case 0:
+                buf[p] = (byte)oldValue;
+                return p + 1;
+            case 1:
+                Bits.putShort(buf, p, (int)oldValue);
+                return p + 2;
+            default:
+                return putOld(buf, p, value, oldValue);
+        }
     }
 
     /** Old value of a 4 or 8 byte write: relative to the new value or on its own, whichever is shorter. */
@@ -353,6 +341,73 @@ public final class ChunkEncoder implements EventSink
         }
     }
 
+    /** A write of rsp or rbp in one tag byte plus what the prediction missed (see the class comment). */
+    private int compactReg(final byte[] buf, int p, final int s, final int r, final long icount, final long pc,
+        final long b)
+    {
+        final CodecState st = this.st;
+        final int tagPos = p++;
+        final long icd = icount - st.icount[s];
+        final long pcd = pc - st.pc[s];
+        final int mode;
+        if (icd == 0)
+        {
+            mode = pcd == 0 ? REG_SAME : REG_JUMP;
+        }
+        else
+        {
+            mode = icd == 1 && pcd == 0 ? REG_TICK : REG_GENERAL;
+        }
+        if (mode == REG_JUMP)
+        {
+            p = Bits.putVarint(buf, p, Bits.zigzag(pcd));
+        }
+        else if (mode == REG_GENERAL)
+        {
+            p = Bits.putVarint(buf, p, Bits.zigzag(icd));
+            p = Bits.putVarint(buf, p, Bits.zigzag(pcd));
+        }
+        final long sp = st.reg[s * CodecState.REGS + Reg.SP];
+        final long fp = st.reg[s * CodecState.REGS + Reg.FP];
+        final int value;
+        if (r == Reg.SP)
+        {
+            final long d = b - sp;
+            if (d == -8 || d == 8)
+            {
+                value = d == -8 ? 0 : 1;
+            }
+            else if (b == fp)
+            {
+                value = 2;
+            }
+            else
+            {
+                value = 3;
+                p = Bits.putVarint(buf, p, Bits.zigzag(d));
+            }
+        }
+        else if (b == sp)
+        {
+            value = 0;
+        }
+        else if (b == st.lastLoad[s])
+        {
+            value = 1;
+        }
+        else
+        {
+            final long fromFp = Bits.zigzag(b - fp);
+            final long fromSp = Bits.zigzag(b - sp);
+            value = Long.compareUnsigned(fromFp, fromSp) <= 0 ? 2 : 3;
+            p = Bits.putVarint(buf, p, value == 2 ? fromFp : fromSp);
+        }
+        buf[tagPos] = (byte)(TAG_FIRST_REG + (r == Reg.SP ? 0 : 16) + mode * 4 + value);
+        st.commitInstruction(s, icount, pc);
+        st.reg[s * CodecState.REGS + r] = b;
+        return p;
+    }
+
     private void encodeEvent(final int kind, final int cpu, final long icount, final long pc, final long a,
         final long b, final long c, final byte[] payload, final int offset, final int length)
     {
@@ -362,17 +417,11 @@ public final class ChunkEncoder implements EventSink
         final int s = st.slot;
         final byte[] buf = this.buf;
         int p = pos;
-        if (kind == EventKind.REG && a == Reg.SP && c == 0 && length < 0 && icount == st.icount[s] && pc == st.pc[s])
+        if (kind == EventKind.REG && (a == Reg.SP || a == Reg.FP) && c == 0 && length < 0)
         {
-            final long d = b - st.reg[s * CodecState.REGS + Reg.SP];
-            if (d == -8 || d == 8)
-            {
-                buf[p++] = (byte)(d == -8 ? TAG_PUSH : TAG_POP);
-                pos = p;
-                st.reg[s * CodecState.REGS + Reg.SP] = b;
-                count++;
-                return;
-            }
+            pos = compactReg(buf, p, s, (int)a, icount, pc, b);
+            count++;
+            return;
         }
         if (kind >= EventKind.INTERRUPT && kind <= EventKind.MARK)
         {

@@ -8,9 +8,11 @@ import java.util.Arrays;
  * logically reset at each chunk start (lazily, per cpu slot, through a generation number), which is
  * what makes every chunk decodable on its own.
  *
- * <p>Per cpu slot: last icount, last pc, last pc step (pc delta of the last "next instruction"), last
- * vaddr, last data (paddr - vaddr), a 16-entry direct-mapped page -> frame table of data accesses,
- * per-level last page-walk entry address and value, and the last value of each of registers 0..31.
+ * <p>Per cpu slot: last icount, last pc, last vaddr, last data (paddr - vaddr), a 16-entry direct-mapped
+ * page -> frame table of data accesses, per-level last page-walk entry address and value, the last value
+ * of each of registers 0..31 and the value of the last load. Shared by all slots (format 3): a
+ * 4096-entry direct-mapped cache of the last value accessed at each physical word (index paddr / 8),
+ * and a 4096-entry table of the last value accessed by each code site (index a hash of pc).
  * Slots: cpus 0..255 are slots 0..255, devices 0x8000..0x80ff slots 256..511, any other id shares
  * slot 512 (still exact, only less well predicted).
  */
@@ -20,6 +22,9 @@ final class CodecState
     static final int TLB = 16;
     static final int WALK_LEVELS = 8;
     static final int REGS = 32;
+    /** Entries of the physical-word value cache and of the per-pc value table (powers of two). */
+    static final int VALUES = 4096;
+    static final int PCS = 4096;
     static final int PAGE_SHIFT = 12;
     static final long PAGE_MASK = (1L << PAGE_SHIFT) - 1;
     /** Virtual address bases per slot (stack, heap object, ...): a vaddr is a delta from one of them. */
@@ -31,7 +36,6 @@ final class CodecState
 
     final long[] icount = new long[SLOTS];
     final long[] pc = new long[SLOTS];
-    final long[] pcStep = new long[SLOTS];
     final long[] vbase = new long[SLOTS * BASES];
     final long[] vbaseUse = new long[SLOTS * BASES];
     final long[] baseOffset = new long[SLOTS * BASES];
@@ -42,6 +46,12 @@ final class CodecState
     final long[] walkPaddr = new long[SLOTS * WALK_LEVELS];
     final long[] walkValue = new long[SLOTS * WALK_LEVELS];
     final long[] reg = new long[SLOTS * REGS];
+    final long[] lastLoad = new long[SLOTS];
+    private final long[] valueAddr = new long[VALUES];
+    private final int[] valueSize = new int[VALUES];
+    private final long[] valueAt = new long[VALUES];
+    private final long[] pcKey = new long[PCS];
+    private final long[] pcValue = new long[PCS];
     private final int[] slotGeneration = new int[SLOTS];
     private int generation;
     private long clock;
@@ -64,6 +74,11 @@ final class CodecState
             Arrays.fill(slotGeneration, 0);
             generation = 1;
         }
+        Arrays.fill(valueAddr, -1L);
+        Arrays.fill(valueSize, 0);
+        Arrays.fill(valueAt, 0L);
+        Arrays.fill(pcKey, -1L);
+        Arrays.fill(pcValue, 0L);
         cpu = 0;
         slot = slotOf(0);
     }
@@ -103,7 +118,7 @@ final class CodecState
         slotGeneration[s] = generation;
         icount[s] = 0;
         pc[s] = 0;
-        pcStep[s] = 0;
+        lastLoad[s] = 0;
         Arrays.fill(vbase, s * BASES, s * BASES + BASES, 0L);
         Arrays.fill(vbaseUse, s * BASES, s * BASES + BASES, 0L);
         Arrays.fill(baseOffset, s * BASES, s * BASES + BASES, 0L);
@@ -214,19 +229,60 @@ final class CodecState
         return last;
     }
 
+    private static int valueIndex(final long paddr)
+    {
+        return (int)(paddr >>> 3) & (VALUES - 1);
+    }
+
+    private static int pcIndex(final long pc)
+    {
+        return (int)((pc * 0x9E3779B97F4A7C15L) >>> 52) & (PCS - 1);
+    }
+
+    /**
+     * Predicted value of an access at paddr (the V bit of a compact access says it was right).
+     * <ul>
+     *   <li>walk read: {@link #predictWalkValue}</li>
+     *   <li>load, fetch, dma-read: the last value accessed at paddr with this size, if cached (a pop, a
+     *       reload, a re-read of the same field), else the last value accessed by the same code site</li>
+     *   <li>store, rmw, dma-write: the last value accessed by the same code site (a call site pushes
+     *       the same return address, a loop stores the same constant), else the cached one</li>
+     * </ul>
+     */
+    long predictValue(final int s, final int kind, final long pc, final long vaddr, final long paddr, final int size,
+        final int base)
+    {
+        if (kind == EventKind.WALK)
+        {
+            return predictWalkValue(s, vaddr, base);
+        }
+        final int v = valueIndex(paddr);
+        final boolean cached = valueAddr[v] == paddr && valueSize[v] == size;
+        final int p = pcIndex(pc);
+        final boolean site = pcKey[p] == pc;
+        if (EventKind.isWrite(kind))
+        {
+            return site ? pcValue[p] : cached ? valueAt[v] : 0;
+        }
+        return cached ? valueAt[v] : site ? pcValue[p] : 0;
+    }
+
+    /** Predicted old value of a write (the O bit): the cached value at paddr, else the new value itself. */
+    long predictOld(final long paddr, final int size, final long value)
+    {
+        final int v = valueIndex(paddr);
+        return valueAddr[v] == paddr && valueSize[v] == size ? valueAt[v] : value;
+    }
+
     void commitInstruction(final int s, final long icount, final long pc)
     {
-        if (icount - this.icount[s] == 1)
-        {
-            pcStep[s] = pc - this.pc[s];
-        }
         this.icount[s] = icount;
         this.pc[s] = pc;
     }
 
     /** After an access (the vaddr base, if any, was already updated through {@link #useBase}). */
     void commitAccess(final int s, final int kind, final long icount, final long pc, final long vaddr,
-        final long paddr, final long value, final int base)
+        final long paddr, final int size, final long value, final int base)
     {
         commitInstruction(s, icount, pc);
         if (kind == EventKind.WALK)
@@ -241,6 +297,17 @@ final class CodecState
         }
         else
         {
+            final int v = valueIndex(paddr);
+            valueAddr[v] = paddr;
+            valueSize[v] = size;
+            valueAt[v] = value;
+            final int p = pcIndex(pc);
+            pcKey[p] = pc;
+            pcValue[p] = value;
+            if (kind == EventKind.LOAD)
+            {
+                lastLoad[s] = value;
+            }
             walkLevel[s] = 0;
             if (((paddr ^ vaddr) & PAGE_MASK) == 0)
             {

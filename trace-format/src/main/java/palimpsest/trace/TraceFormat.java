@@ -21,7 +21,7 @@ public final class TraceFormat
     public static final long MAGIC = 0x5453504d494c4150L; // "PALIMPST" read as a little-endian long
 
     /** Format version written by this code. */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     /** First byte of a chunk excerpt. */
     public static final byte RECORD_CHUNK = 'C';
@@ -45,6 +45,19 @@ public final class TraceFormat
     static final long END_DIGEST_SEED = 0x50414C454E44L; // "PALEND"
     /** The first version whose header, chunk headers and end record are all covered by digests. */
     public static final int FIRST_DIGESTED_VERSION = 2;
+    /**
+     * For each older format, the last pal (its git commit) that reads it: [1] and [2]. A reader reads
+     * exactly its own version, since each bump changed what the bytes of a chunk mean.
+     */
+    private static final String[] LAST_READER = {"", "0bda3ef", "35de8b3"};
+
+    /** The one-line refusal of a trace of an older format version (the trace's path is added by the reader). */
+    static String olderFormat(final int version)
+    {
+        final String pal = version >= 1 && version < LAST_READER.length ? "pal " + LAST_READER[version] +
+            " (git commit, the last that reads it)" : "an older pal";
+        return "trace recorded by format " + version + ": re-record it or use " + pal;
+    }
 
     // Chunk header field offsets.
     static final int CH_TYPE = 0;

@@ -295,10 +295,9 @@ public final class TraceHeader
             throw new TraceException("was written by trace format v" + version + ", this pal reads up to v" +
                 TraceFormat.VERSION + "; upgrade pal");
         }
-        if (!intact && version < TraceFormat.FIRST_DIGESTED_VERSION)
+        if (version < TraceFormat.VERSION)
         {
-            throw new TraceException("was recorded by trace format " + version + ", which this pal (format " +
-                TraceFormat.VERSION + ") no longer reads: re-record it with this pal");
+            throw new TraceException(TraceFormat.olderFormat(version));
         }
         if (!intact)
         {

@@ -18,6 +18,9 @@ import java.util.zip.Inflater;
 import java.util.zip.InflaterInputStream;
 import java.util.zip.ZipException;
 
+import com.github.luben.zstd.ZstdIOException;
+import com.github.luben.zstd.ZstdInputStream;
+import com.github.luben.zstd.ZstdOutputStream;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -32,14 +35,16 @@ import net.openhft.chronicle.wire.DocumentContext;
  * <pre>
  *  0          8        10       12
  *  +----------+--------+--------+-------------------------------------------------------------+
- *  | "PALPACK1"| version| 0      | zlib (deflate) stream of:                                   |
- *  | 8 bytes  | u16 =1 | u16    |   n x ( u32 length | length bytes of one excerpt )           |
+ *  | "PALPACK1"| version| 0      | compressed stream (version 2: zstd frame with its checksum,  |
+ *  | 8 bytes  | u16 BE | u16    | version 1: zlib/deflate) of:                                |
+ *  |          | 2 or 1 |        |   n x ( u32 length | length bytes of one excerpt )           |
  *  |          |        |        |   u32 0xFFFFFFFF | u64 n | u64 total excerpt bytes          |
  *  +----------+--------+--------+-------------------------------------------------------------+
  * </pre>
- * Integers are big-endian inside the compressed stream (java.io.DataOutput). The zlib stream's
- * Adler-32 and the trailer's counts catch a cut-short or corrupted pack; the excerpts themselves
- * still carry the trace's own chunk digests.
+ * Integers are big-endian inside the compressed stream (java.io.DataOutput). The stream's checksum
+ * (zstd's XXH64 content checksum, zlib's Adler-32) and the trailer's counts catch a cut-short or
+ * corrupted pack; the excerpts themselves still carry the trace's own chunk digests. {@code pack}
+ * writes zstd unless asked for Deflate; {@code unpack} reads both.
  */
 public final class TracePacker
 {
@@ -51,7 +56,25 @@ public final class TracePacker
 
     /** "PALPACK1" as it appears in the file. */
     static final byte[] PACK_MAGIC = {'P', 'A', 'L', 'P', 'A', 'C', 'K', '1'};
-    static final int PACK_VERSION = 1;
+    static final int PACK_VERSION = 2;
+
+    /** How the excerpts are compressed; the pack's version field says which. */
+    public enum Codec
+    {
+        /** java.util.zip Deflate at its default level (pack version 1). */
+        DEFLATE(1),
+        /** zstd level 3 with a content checksum (pack version 2, the default). */
+        ZSTD(2);
+
+        final int version;
+
+        Codec(final int version)
+        {
+            this.version = version;
+        }
+    }
+
+    private static final int ZSTD_LEVEL = 3;
     private static final int END_MARK = 0xFFFFFFFF;
     private static final int MAX_EXCERPT = 1 << 30;
 
@@ -126,6 +149,12 @@ public final class TracePacker
      */
     public static Result pack(final Path traceDir, final Path file)
     {
+        return pack(traceDir, file, Codec.ZSTD);
+    }
+
+    /** {@link #pack(Path, Path)} with the given compression. */
+    public static Result pack(final Path traceDir, final Path file, final Codec codec)
+    {
         final Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         long excerpts = 0;
         long total = 0;
@@ -136,15 +165,25 @@ public final class TracePacker
             try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16))
             {
                 raw.write(PACK_MAGIC);
-                raw.write(PACK_VERSION >>> 8);
-                raw.write(PACK_VERSION);
+                raw.write(codec.version >>> 8);
+                raw.write(codec.version);
                 raw.write(0);
                 raw.write(0);
-                final Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION);
+                final Deflater deflater = codec == Codec.DEFLATE ? new Deflater(Deflater.DEFAULT_COMPRESSION) : null;
                 try
                 {
-                    final DataOutputStream out = new DataOutputStream(
-                        new BufferedOutputStream(new DeflaterOutputStream(raw, deflater, 1 << 16), 1 << 16));
+                    final OutputStream compressed;
+                    if (deflater != null)
+                    {
+                        compressed = new DeflaterOutputStream(raw, deflater, 1 << 16);
+                    }
+                    else
+                    {
+                        final ZstdOutputStream z = new ZstdOutputStream(raw, ZSTD_LEVEL);
+                        z.setChecksum(true);
+                        compressed = z;
+                    }
+                    final DataOutputStream out = new DataOutputStream(new BufferedOutputStream(compressed, 1 << 16));
                     byte[] b = new byte[1 << 16];
                     while (true)
                     {
@@ -190,7 +229,10 @@ public final class TracePacker
                 }
                 finally
                 {
-                    deflater.end();
+                    if (deflater != null)
+                    {
+                        deflater.end();
+                    }
                 }
             }
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
@@ -250,20 +292,21 @@ public final class TracePacker
                 throw new TraceException("not a Palimpsest pack file: " + file);
             }
             final int version = ((head[8] & 0xFF) << 8) | (head[9] & 0xFF);
-            if (version > PACK_VERSION)
+            if (version > PACK_VERSION || version < 1)
             {
                 throw new TraceException("pack format version " + version + " is newer than this tool's " +
                     PACK_VERSION);
             }
             Queues.prepareEmptyDir(dir);
             boolean done = false;
-            final Inflater inflater = new Inflater();
+            final Inflater inflater = version == Codec.DEFLATE.version ? new Inflater() : null;
             try (SingleChronicleQueue queue = Queues.createWritable(dir))
             {
                 final ExcerptAppender appender = queue.createAppender();
                 appender.singleThreadedCheckDisabled(true);
-                final DataInputStream in = new DataInputStream(
-                    new BufferedInputStream(new InflaterInputStream(raw, inflater, 1 << 16), 1 << 16));
+                final InputStream decompressed = inflater != null ? new InflaterInputStream(raw, inflater, 1 << 16) :
+                    new ZstdInputStream(raw);
+                final DataInputStream in = new DataInputStream(new BufferedInputStream(decompressed, 1 << 16));
                 byte[] b = new byte[1 << 16];
                 long excerpts = 0;
                 long total = 0;
@@ -301,8 +344,8 @@ public final class TracePacker
                     throw new TraceException("pack file " + file + " is corrupt (says " + n + " excerpts, holds " +
                         excerpts + ")");
                 }
-                // Reach the end of the zlib stream so that its checksum is verified.
-                if (in.read() != -1 || !inflater.finished())
+                // Reach the end of the compressed stream so that its checksum is verified.
+                if (in.read() != -1 || inflater != null && !inflater.finished())
                 {
                     throw new TraceException("pack file " + file + " is corrupt (data after the end mark)");
                 }
@@ -311,7 +354,10 @@ public final class TracePacker
             }
             finally
             {
-                inflater.end();
+                if (inflater != null)
+                {
+                    inflater.end();
+                }
                 if (!done)
                 {
                     deleteContents(dir);
@@ -321,6 +367,13 @@ public final class TracePacker
         catch (final EOFException ex)
         {
             throw new TraceException("pack file " + file + " is cut short", ex);
+        }
+        catch (final ZstdIOException ex)
+        {
+            // zstd-jni reports a frame that ends early as "Truncated source".
+            final boolean cut = String.valueOf(ex.getMessage()).startsWith("Truncated");
+            throw new TraceException("pack file " + file + (cut ? " is cut short" : " is corrupt (" + ex.getMessage() + ")"),
+                ex);
         }
         catch (final ZipException ex)
         {

@@ -130,6 +130,10 @@ public final class TraceReader implements AutoCloseable
             catch (final TraceException ex)
             {
                 final String m = ex.getMessage();
+                if (m.startsWith("trace recorded by format "))
+                {
+                    throw new TraceException(m + "; trace " + dir, ex);
+                }
                 throw new TraceException(dir + (m.startsWith("was ") ? " " : ": ") + m, ex);
             }
             return new TraceReader(dir, queue, tailer, header, index);

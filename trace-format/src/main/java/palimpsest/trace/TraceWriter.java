@@ -44,6 +44,41 @@ public final class TraceWriter implements EventSink, AutoCloseable
     private long flushedPayloadBytes;
     private long digest = TraceFormat.DIGEST_SEED;
     private boolean closed;
+    /** Non-null: events are encoded on the encoder thread ({@link #createEncodingAhead}). */
+    private EncodeAhead ahead;
+    /** The direct path: what the encoder thread feeds. */
+    private final EncodeAhead.Target direct = new EncodeAhead.Target()
+    {
+        @Override
+        public void access(final int kind, final int cpu, final long icount, final long pc, final long vaddr,
+            final long paddr, final int size, final long value, final long oldValue)
+        {
+            encodeAccess(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
+        }
+
+        @Override
+        public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b,
+            final long c)
+        {
+            encodeEvent(kind, cpu, icount, pc, a, b, c);
+        }
+
+        @Override
+        public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
+            final byte[] payload, final int offset, final int length)
+        {
+            encodeNet(kind, device, vtime, peerNode, frameId, payload, offset, length);
+        }
+
+        @Override
+        public void chunkBoundary()
+        {
+            if (encoder.count() > 0)
+            {
+                flushChunk();
+            }
+        }
+    };
 
     private TraceWriter(final Path dir, final SingleChronicleQueue queue, final ExcerptAppender appender)
     {
@@ -77,6 +112,24 @@ public final class TraceWriter implements EventSink, AutoCloseable
         return w;
     }
 
+    /**
+     * {@link #create}, with the encoding, digesting and appending done on a thread of their own
+     * ({@link EncodeAhead}): the caller only copies each event into a preallocated batch. Same chunks,
+     * digests and excerpts as {@link #create}; {@link #chunks()}, {@link #digest()},
+     * {@link #payloadBytes()} and {@link #flush()} wait for the encoder to catch up. A kill -9 loses
+     * at most {@link #MAX_LOST_ENCODING_AHEAD} events more than a direct writer (which loses its
+     * current chunk).
+     */
+    public static TraceWriter createEncodingAhead(final Path dir, final TraceHeader header)
+    {
+        final TraceWriter w = create(dir, header);
+        w.ahead = new EncodeAhead(w.direct);
+        return w;
+    }
+
+    /** Events not yet appended that a kill -9 may lose, beyond the current chunk, when encoding ahead. */
+    public static final long MAX_LOST_ENCODING_AHEAD = EncodeAhead.MAX_LOST;
+
     private void append(final byte[] b, final int off, final int len)
     {
         try (DocumentContext dc = appender.writingDocument())
@@ -89,6 +142,50 @@ public final class TraceWriter implements EventSink, AutoCloseable
     public void access(final int kind, final int cpu, final long icount, final long pc, final long vaddr,
         final long paddr, final int size, final long value, final long oldValue)
     {
+        final EncodeAhead a = ahead;
+        if (a != null)
+        {
+            a.access(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
+        }
+        else
+        {
+            encodeAccess(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
+        }
+    }
+
+    @Override
+    public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b,
+        final long c)
+    {
+        final EncodeAhead x = ahead;
+        if (x != null)
+        {
+            x.event(kind, cpu, icount, pc, a, b, c);
+        }
+        else
+        {
+            encodeEvent(kind, cpu, icount, pc, a, b, c);
+        }
+    }
+
+    @Override
+    public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
+        final byte[] payload, final int offset, final int length)
+    {
+        final EncodeAhead x = ahead;
+        if (x != null)
+        {
+            x.net(kind, device, vtime, peerNode, frameId, payload, offset, length);
+        }
+        else
+        {
+            encodeNet(kind, device, vtime, peerNode, frameId, payload, offset, length);
+        }
+    }
+
+    private void encodeAccess(final int kind, final int cpu, final long icount, final long pc, final long vaddr,
+        final long paddr, final int size, final long value, final long oldValue)
+    {
         encoder.access(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
         if (encoder.isFull())
         {
@@ -96,9 +193,8 @@ public final class TraceWriter implements EventSink, AutoCloseable
         }
     }
 
-    @Override
-    public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b,
-        final long c)
+    private void encodeEvent(final int kind, final int cpu, final long icount, final long pc, final long a,
+        final long b, final long c)
     {
         encoder.event(kind, cpu, icount, pc, a, b, c);
         if (encoder.isFull())
@@ -107,9 +203,8 @@ public final class TraceWriter implements EventSink, AutoCloseable
         }
     }
 
-    @Override
-    public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
-        final byte[] payload, final int offset, final int length)
+    private void encodeNet(final int kind, final int device, final long vtime, final long peerNode,
+        final long frameId, final byte[] payload, final int offset, final int length)
     {
         if (!encoder.fits(length) && encoder.count() > 0)
         {
@@ -126,6 +221,11 @@ public final class TraceWriter implements EventSink, AutoCloseable
     public void flush()
     {
         checkOpen();
+        if (ahead != null)
+        {
+            ahead.drain(true);
+            return;
+        }
         if (encoder.count() > 0)
         {
             flushChunk();
@@ -166,25 +266,38 @@ public final class TraceWriter implements EventSink, AutoCloseable
     /** Events written so far (including those still buffered in the current chunk). */
     public long events()
     {
-        return flushedEvents + encoder.count();
+        final EncodeAhead a = ahead;
+        return a != null ? a.produced() : flushedEvents + encoder.count();
     }
 
-    /** Chunks appended so far. */
+    /** Chunks appended so far (encoding ahead: once every event so far is encoded). */
     public long chunks()
     {
+        drain();
         return chunks;
     }
 
     /** Encoded event bytes so far (chunk payloads, including the current chunk; no headers). */
     public long payloadBytes()
     {
+        drain();
         return flushedPayloadBytes + encoder.payloadLength();
     }
 
     /** Running digest over the chunks appended so far (the buffered chunk is not in it yet). */
     public long digest()
     {
+        drain();
         return digest;
+    }
+
+    /** Encoding ahead: waits until every event so far is encoded (no chunk boundary). */
+    private void drain()
+    {
+        if (ahead != null && !closed)
+        {
+            ahead.drain(false);
+        }
     }
 
     public Path dir()
@@ -208,12 +321,23 @@ public final class TraceWriter implements EventSink, AutoCloseable
         }
         try
         {
+            if (ahead != null)
+            {
+                ahead.drain(true);
+                ahead.stop(false);
+                ahead = null;
+            }
             flush();
             final byte[] end = new EndRecord(outcomeCode, outcomeMessage, flushedEvents, chunks, digest).encode();
             append(end, 0, end.length);
         }
         finally
         {
+            if (ahead != null)
+            {
+                ahead.stop(true); // the encoder failed: stop its thread
+                ahead = null;
+            }
             closed = true;
             appender.close();
             queue.close();
@@ -225,6 +349,11 @@ public final class TraceWriter implements EventSink, AutoCloseable
     {
         if (!closed)
         {
+            if (ahead != null)
+            {
+                ahead.stop(true);
+                ahead = null;
+            }
             closed = true;
             appender.close();
             queue.close();

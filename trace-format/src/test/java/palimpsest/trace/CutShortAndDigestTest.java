@@ -177,7 +177,25 @@ class CutShortAndDigestTest
             }
         }
         final TraceException ex = assertThrows(TraceException.class, () -> TraceReader.open(tmp));
-        assertTrue(ex.getMessage().contains("was recorded by trace format 1") && ex.getMessage().contains("re-record"),
-            ex.getMessage());
+        assertEquals("trace recorded by format 1: re-record it or use pal 0bda3ef (git commit, the last that reads it); "
+            + "trace " + tmp, ex.getMessage());
+    }
+
+    @Test
+    void aFormatTwoTraceIsRefusedWithReRecordOrTheLastPalThatReadsIt()
+    {
+        final byte[] h = TestEvents.header().encode();
+        Bits.putShort(h, 8, 2);
+        Bits.putLong(h, h.length - 8, Hash64.hash(h, 0, h.length - 8, TraceFormat.HEADER_DIGEST_SEED));
+        try (ChronicleQueue q = ChronicleQueue.singleBuilder(tmp).build())
+        {
+            try (DocumentContext dc = q.createAppender().writingDocument())
+            {
+                dc.wire().bytes().write(h, 0, h.length);
+            }
+        }
+        final TraceException ex = assertThrows(TraceException.class, () -> TraceReader.open(tmp));
+        assertEquals("trace recorded by format 2: re-record it or use pal 35de8b3 (git commit, the last that reads it); "
+            + "trace " + tmp, ex.getMessage());
     }
 }

@@ -95,7 +95,47 @@ class PackTest
     }
 
     @Test
-    void badPackFiles() throws Exception
+    void badZstdPackFiles() throws Exception
+    {
+        badPackFiles(TracePacker.Codec.ZSTD);
+    }
+
+    @Test
+    void badDeflatePackFiles() throws Exception
+    {
+        badPackFiles(TracePacker.Codec.DEFLATE);
+    }
+
+    /** zstd packs (the default) and Deflate packs (pack version 1) unpack to the same excerpts. */
+    @Test
+    void bothCodecsUnpackToTheSameExcerpts() throws Exception
+    {
+        final Path trace = tmp.resolve("trace");
+        try (TraceWriter w = TraceWriter.create(trace, TestEvents.header()))
+        {
+            new SyntheticTrace(3, 2).generate(w, 50_000);
+        }
+        final Path z = tmp.resolve("z.palpack");
+        final Path d = tmp.resolve("d.palpack");
+        TracePacker.pack(trace, z);
+        TracePacker.pack(trace, d, TracePacker.Codec.DEFLATE);
+        assertEquals(2, Files.readAllBytes(z)[9], "zstd is pack version 2 and the default");
+        assertEquals(1, Files.readAllBytes(d)[9]);
+        final List<byte[]> original = DeterminismTest.excerpts(trace);
+        for (final Path pack : List.of(z, d))
+        {
+            final Path back = tmp.resolve("back-" + pack.getFileName());
+            TracePacker.unpack(pack, back);
+            final List<byte[]> b = DeterminismTest.excerpts(back);
+            assertEquals(original.size(), b.size());
+            for (int i = 0; i < b.size(); i++)
+            {
+                assertArrayEquals(original.get(i), b.get(i), pack + " excerpt " + i);
+            }
+        }
+    }
+
+    private void badPackFiles(final TracePacker.Codec codec) throws Exception
     {
         final Path trace = tmp.resolve("trace");
         try (TraceWriter w = TraceWriter.create(trace, TestEvents.header()))
@@ -103,7 +143,7 @@ class PackTest
             new SyntheticTrace(2, 2).generate(w, 20_000);
         }
         final Path pack = tmp.resolve("good.palpack");
-        TracePacker.pack(trace, pack);
+        TracePacker.pack(trace, pack, codec);
         final byte[] good = Files.readAllBytes(pack);
 
         assertEquals("no such pack file: " + tmp.resolve("none"), failure(tmp.resolve("none"), tmp.resolve("o1")));
@@ -128,7 +168,7 @@ class PackTest
         final byte[] newer = good.clone();
         newer[9] = 9;
         final Path future = Files.write(tmp.resolve("newer.palpack"), newer);
-        assertEquals("pack format version 9 is newer than this tool's 1", failure(future, tmp.resolve("o5")));
+        assertEquals("pack format version 9 is newer than this tool's 2", failure(future, tmp.resolve("o5")));
 
         final Path notEmpty = Files.createDirectories(tmp.resolve("o6"));
         Files.writeString(notEmpty.resolve("x"), "x");
