@@ -193,6 +193,14 @@ public final class Pcache
                     }
                 }
                 final long m = meta(cpu, c, present);
+                if ((cpu.load64(m) & LOCKED) != 0)
+                {
+                    // fork_dup_pcache is writing this line home: the memory component's copy is
+                    // not the line's yet, so a COW break now would fault in stale data. Wait.
+                    k.spin.unlock(cpu, lineLock);
+                    k.sched.yield(cpu);
+                    continue;
+                }
                 boolean ok = true;
                 if (write && (pte & Paging.W) == 0 && (cpu.load64(m) & COW) != 0 && !cowBreak(cpu, m, mm, va, ptep))
                 {
@@ -990,13 +998,19 @@ public final class Pcache
                     cpu.store64(page + o, cpu.load64(src + o));
                 }
             }
-            cpu.store64(m, (flags & ~DIRTY) | COW);
+            // A dirty line stays LOCKED until its data is home: a write fault of another thread
+            // of the parent in between would break the COW and fault in the memory component's
+            // older copy (the fault path waits for LOCKED lines).
+            cpu.store64(m, (flags & ~DIRTY) | COW | (dirty ? LOCKED : 0));
             final long owner = cpu.load64(m + 32);
             final long uva = cpu.load64(m + 24);
             k.spin.unlock(cpu, lock);
             if (dirty)
             {
                 writeback(cpu, owner, uva, page);
+                k.spin.lock(cpu, lock);
+                cpu.store64(m, cpu.load64(m) & ~LOCKED);
+                k.spin.unlock(cpu, lock);
             }
         }
         k.pages.freePage(cpu, k.pages.physToPage(Layout.pa(page)));
