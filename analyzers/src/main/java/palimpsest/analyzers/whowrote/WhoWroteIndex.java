@@ -371,6 +371,9 @@ public final class WhoWroteIndex
      */
     static final class Builder implements AutoCloseable
     {
+        /** The largest page-block order a PAGE_ALLOC mark may carry to be taken as a block. */
+        private static final long MAX_BLOCK_ORDER = 20;
+
         static final int RUN_ENTRIES = 1 << 22;
         private final int cpusPerNode;
         private final int runEntries;
@@ -543,7 +546,9 @@ public final class WhoWroteIndex
             {
                 final long key = (long)nodeOf(cpu) << 48 | e.b();
                 blocks.add(key, e.index(), (long)type << 32 | (e.c() & 0xffffffffL), 0);
-                if (type == palimpsest.kernel.Mark.PAGE_ALLOC)
+                // A block's order is small (buddy's MAX_ORDER is 11); a larger one is a damaged or
+                // foreign mark, whose "block" would be the whole address space: not a user page's reuse.
+                if (type == palimpsest.kernel.Mark.PAGE_ALLOC && e.c() >= 0 && e.c() <= MAX_BLOCK_ORDER)
                 {
                     for (long p = key; p < key + (4096L << (int)e.c()); p += 4096)
                     {
