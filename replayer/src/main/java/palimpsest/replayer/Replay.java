@@ -30,9 +30,6 @@ import palimpsest.trace.TraceStatus;
  */
 public final class Replay
 {
-    private static final int INPUT_BATCH = 64;
-    private static final int INPUT_BATCHES = 8;
-
     private final Path trace;
     private final ScenarioCatalog catalog;
     private String kernelVersion;
@@ -78,10 +75,11 @@ public final class Replay
      */
     public ReplayResult run()
     {
-        // Two decode threads: every event for the verifier, the inputs alone for ReplayInput (inputs are
-        // answered before the events they lead to, so they come from a stream of their own).
-        try (DecodeAhead recording = DecodeAhead.open(trace);
-            DecodeAhead inputs = DecodeAhead.open(trace, DecodeAhead.Mode.INPUTS, INPUT_BATCH, INPUT_BATCHES))
+        // One decode thread: every event for the verifier. ReplayInput answers each question from the
+        // verifier's next recorded event (the INPUT the replay records right after asking), and opens a
+        // stream of inputs of its own only once the run leaves the recording (a what-if run going on).
+        ReplayInput input = null;
+        try (DecodeAhead recording = DecodeAhead.open(trace))
         {
             final TraceHeader h = recording.header();
             final Scenario scenario = catalog.find(h.scenario());
@@ -103,8 +101,8 @@ public final class Replay
             }
             final InputSource fallback = "free".equals(h.scheduleKind()) || "replay".equals(h.scheduleKind()) ?
                 new SeededInput(h.seed()) : InputSources.create(h.scheduleKind(), h.seed());
-            final ReplayInput input = new ReplayInput(inputs, fallback);
             final Verifier verifier = new Verifier(recording, !whatIf());
+            input = new ReplayInput(verifier, trace, fallback);
             final Machine machine = new Machine(config, verifier, input);
             verifier.attach(machine);
             if (tap != null)
@@ -124,6 +122,13 @@ public final class Replay
             return new ReplayResult(h, verifier.verified(), verifier.afterDivergence(), verifier.divergence(),
                 input.departure(), outcome, verdict, nanos, recording.status(), recording.statusMessage(), machine,
                 recording.status() == TraceStatus.COMPLETE ? recording.end() : null);
+        }
+        finally
+        {
+            if (input != null)
+            {
+                input.close();
+            }
         }
     }
 }

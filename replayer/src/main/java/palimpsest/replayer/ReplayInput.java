@@ -19,8 +19,13 @@ import palimpsest.trace.TraceReader;
  */
 public final class ReplayInput implements InputSource
 {
-    private final TraceReader inputs;
-    private final DecodeAhead ahead;
+    private TraceReader inputs;
+    private DecodeAhead ahead;
+    /** Answers from the verifier's next recorded event while it is the INPUT asked for (null: a stream of inputs). */
+    private Verifier lookahead;
+    private java.nio.file.Path trace;
+    /** Index after the last recorded INPUT answered from the lookahead: where a stream of inputs would go on. */
+    private long cursor;
     private final InputSource fallback;
     private final Event scratch = new Event();
     /** The next recorded input (valid while hasNext): scratch, or a reference into ahead's current batch. */
@@ -51,6 +56,53 @@ public final class ReplayInput implements InputSource
         advance();
     }
 
+    /**
+     * Answers from the verifier's stream of recorded events, with no decoding of its own: the emulator
+     * records each answer as an INPUT event right after asking, so while the replay agrees with the
+     * recording the question meets its answer as the very next recorded event. When it does not (the
+     * run is about to diverge, or has: a what-if replay runs on), the answers go on from a stream of
+     * the trace's inputs from the first one not answered yet: the same answers, in the same order, as
+     * a stream of inputs from the start ({@link DecodeAhead.Mode#INPUTS}) would give.
+     */
+    ReplayInput(final Verifier lookahead, final java.nio.file.Path trace, final InputSource fallback)
+    {
+        this.lookahead = lookahead;
+        this.trace = trace;
+        this.fallback = fallback;
+    }
+
+    /** Makes next the next recorded input (hasNext false when there is none): from the lookahead while it can. */
+    private void locate()
+    {
+        if (lookahead == null)
+        {
+            return;
+        }
+        final Event p = lookahead.peekRecorded();
+        if (p != null && p.kind() == EventKind.INPUT)
+        {
+            next = p;
+            hasNext = true;
+            return;
+        }
+        // Off the lookahead for good: from here on a stream of inputs, from the first one not answered.
+        lookahead = null;
+        ahead = DecodeAhead.open(trace, DecodeAhead.Mode.INPUTS, INPUT_BATCH, INPUT_BATCHES, cursor);
+        advance();
+    }
+
+    /** Stops the stream of inputs, if one was opened (its decode thread). */
+    void close()
+    {
+        if (lookahead == null && trace != null && ahead != null)
+        {
+            ahead.close();
+        }
+    }
+
+    static final int INPUT_BATCH = 64;
+    static final int INPUT_BATCHES = 8;
+
     private void advance()
     {
         if (ahead != null)
@@ -79,6 +131,10 @@ public final class ReplayInput implements InputSource
     /** Whether recorded inputs remain unread (the replayed run ended before the recording did). */
     public boolean inputsLeft()
     {
+        if (departure == null)
+        {
+            locate();
+        }
         return departure == null && hasNext;
     }
 
@@ -88,6 +144,7 @@ public final class ReplayInput implements InputSource
         {
             return false;
         }
+        locate();
         if (!hasNext)
         {
             departure = "recorded inputs used up after " + answered + " answers (asked for " + InputKind.name(kind) + ")";
@@ -106,6 +163,12 @@ public final class ReplayInput implements InputSource
     {
         final long v = next.b();
         answered++;
+        if (lookahead != null)
+        {
+            // The verifier consumes the event when the replay records its answer.
+            cursor = next.index() + 1;
+            return v;
+        }
         advance();
         return v;
     }

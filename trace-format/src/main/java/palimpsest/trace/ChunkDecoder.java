@@ -46,6 +46,34 @@ public final class ChunkDecoder
     private long uv()
     {
         final byte[] buf = this.buf;
+        final int p = pos;
+        final byte b = buf[p];
+        if (b >= 0)
+        {
+            pos = p + 1;
+            return b;
+        }
+        if (p + 8 <= buf.length)
+        {
+            // Up to 8 bytes at once: the first byte with its top bit clear ends the varint; its 7-bit groups
+            // are then squeezed together (branch-free, where a byte loop mispredicts on every length change).
+            final long w = Bits.getLong(buf, p);
+            final long stops = ~w & 0x8080808080808080L;
+            if (stops != 0)
+            {
+                pos = p + (Long.numberOfTrailingZeros(stops) >>> 3) + 1;
+                long x = w & (stops ^ (stops - 1)) & 0x7F7F7F7F7F7F7F7FL;
+                x = (x & 0x007F007F007F007FL) | ((x & 0x7F007F007F007F00L) >>> 1);
+                x = (x & 0x00003FFF00003FFFL) | ((x & 0x3FFF00003FFF0000L) >>> 2);
+                return (x & 0x000000000FFFFFFFL) | ((x & 0x0FFFFFFF00000000L) >>> 4);
+            }
+        }
+        return uvSlow();
+    }
+
+    private long uvSlow()
+    {
+        final byte[] buf = this.buf;
         int p = pos;
         byte b = buf[p++];
         if (b >= 0)

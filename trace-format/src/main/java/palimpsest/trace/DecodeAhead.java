@@ -63,6 +63,9 @@ public final class DecodeAhead implements AutoCloseable
 
     private static final long POLL_MS = 20;
 
+    /** Decode threads for {@link #openParallel} by default: one per core, at most 4. */
+    public static final int PARALLEL = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
     /** What the decode thread reads: every event, or only {@link EventKind#INPUT} events. */
     public enum Mode
     {
@@ -78,7 +81,7 @@ public final class DecodeAhead implements AutoCloseable
 
     private static final class Batch
     {
-        final Event[] events;
+        Event[] events;
         int count;
         boolean last;
 
@@ -90,31 +93,70 @@ public final class DecodeAhead implements AutoCloseable
                 events[i] = new Event();
             }
         }
+
+        /** Makes room for n events (a parallel worker's batch holds one whole chunk: up to the chunk's size). */
+        Event[] ensure(final int n)
+        {
+            if (events.length < n)
+            {
+                final int old = events.length;
+                events = java.util.Arrays.copyOf(events, Math.max(n, Math.min(TraceFormat.CHUNK_MAX_EVENTS, old * 2)));
+                for (int i = old; i < events.length; i++)
+                {
+                    events[i] = new Event();
+                }
+            }
+            return events;
+        }
     }
 
     /** Offered to the free queue by {@link #close} to wake a decode thread waiting for a free batch. */
     private static final Batch STOP = new Batch(0);
 
+    /** One decode thread with its reader's results and its two queues. */
+    private final class Worker
+    {
+        final int phase;
+        final ArrayBlockingQueue<Batch> free;
+        final ArrayBlockingQueue<Batch> full;
+        final Thread thread;
+
+        // Written by the decode thread before the queue handoff that publishes them (open latch, last batch).
+        TraceHeader header;
+        Throwable openError;
+        Throwable decodeError;
+        TraceStatus endStatus;
+        String endMessage;
+        EndRecord endRecord;
+        long endVerified;
+        long endDigest;
+
+        Worker(final int phase, final int batchEvents, final int batches)
+        {
+            this.phase = phase;
+            this.free = new ArrayBlockingQueue<>(batches + 1); // + 1: room for STOP
+            this.full = new ArrayBlockingQueue<>(batches);
+            for (int i = 0; i < batches; i++)
+            {
+                free.add(new Batch(batchEvents));
+            }
+            this.thread = new Thread(() -> decodeLoop(this), workers(phase));
+            this.thread.setDaemon(true);
+        }
+    }
+
     private final Path dir;
     private final Mode mode;
-    private final ArrayBlockingQueue<Batch> free;
-    private final ArrayBlockingQueue<Batch> full;
-    private final CountDownLatch opened = new CountDownLatch(1);
-    private final Thread thread;
+    private final Worker[] workers;
+    private final CountDownLatch opened;
     private volatile boolean stopping;
-
-    // Written by the decode thread before the queue handoff that publishes them (open latch, last batch).
+    private final long from;
     private TraceHeader header;
-    private Throwable openError;
-    private Throwable decodeError;
-    private TraceStatus endStatus;
-    private String endMessage;
-    private EndRecord endRecord;
-    private long endVerified;
-    private long endDigest;
 
     // Consumer side.
     private Batch current;
+    /** Which worker the current batch came from; batches are taken from the workers in turn (chunk order). */
+    private int turn;
     private int position;
     private boolean ended;
     private boolean closed;
@@ -124,22 +166,32 @@ public final class DecodeAhead implements AutoCloseable
     private long eventsVerified;
     private long digest = TraceFormat.DIGEST_SEED;
 
-    private DecodeAhead(final Path dir, final Mode mode, final int batchEvents, final int batches)
+    private static String workers(final int phase)
     {
-        if (batchEvents < 1 || batches < 2)
+        return phase == 0 ? "pal-decode-ahead" : "pal-decode-ahead-" + phase;
+    }
+
+    private DecodeAhead(final Path dir, final Mode mode, final int batchEvents, final int batches, final long from,
+        final int threads)
+    {
+        if (batchEvents < 1 || batches < 2 || threads < 1)
         {
-            throw new IllegalArgumentException("need batchEvents >= 1 and batches >= 2, got " + batchEvents + ", " + batches);
+            throw new IllegalArgumentException("need batchEvents >= 1, batches >= 2 and threads >= 1, got " + batchEvents +
+                ", " + batches + ", " + threads);
+        }
+        if (threads > 1 && (mode != Mode.ALL || from != 0))
+        {
+            throw new IllegalArgumentException("parallel decoding reads every event from the start");
         }
         this.dir = dir;
         this.mode = mode;
-        this.free = new ArrayBlockingQueue<>(batches + 1); // + 1: room for STOP
-        this.full = new ArrayBlockingQueue<>(batches);
-        for (int i = 0; i < batches; i++)
+        this.from = from;
+        this.opened = new CountDownLatch(threads);
+        this.workers = new Worker[threads];
+        for (int i = 0; i < threads; i++)
         {
-            free.add(new Batch(batchEvents));
+            workers[i] = new Worker(i, batchEvents, batches);
         }
-        this.thread = new Thread(this::decodeLoop, "pal-decode-ahead");
-        this.thread.setDaemon(true);
     }
 
     /** Opens a trace for reading every event ahead, with the default batch sizes. */
@@ -155,8 +207,41 @@ public final class DecodeAhead implements AutoCloseable
      */
     public static DecodeAhead open(final Path dir, final Mode mode, final int batchEvents, final int batches)
     {
-        final DecodeAhead d = new DecodeAhead(dir, mode, batchEvents, batches);
-        d.thread.start();
+        return open(dir, mode, batchEvents, batches, 0);
+    }
+
+    /**
+     * As {@link #open(Path, Mode, int, int)}, starting at event from ({@link TraceReader#seek}): the first
+     * event handed out is event from (or, in {@link Mode#INPUTS}, the first input at or after it). A from
+     * past the readable events gives no events.
+     */
+    public static DecodeAhead open(final Path dir, final Mode mode, final int batchEvents, final int batches, final long from)
+    {
+        if (from < 0)
+        {
+            throw new IllegalArgumentException("negative start event " + from);
+        }
+        return start(new DecodeAhead(dir, mode, batchEvents, batches, from, 1));
+    }
+
+    /**
+     * Every event, decoded by threads decode threads at once: chunks decode on their own (the codec's
+     * state starts afresh in each), so thread k decodes chunks k, k + threads, ... (each checks every
+     * chunk's digest, so each knows how the trace ends) and the consumer takes whole chunks from them
+     * in turn: the same events in the same order, the same end status. For consumers lighter than
+     * decoding (index builds): with one busy consumer on a 2-core machine a second decoder only competes.
+     */
+    public static DecodeAhead openParallel(final Path dir, final int threads)
+    {
+        return start(new DecodeAhead(dir, Mode.ALL, DEFAULT_BATCH_EVENTS, threads > 1 ? 3 : DEFAULT_BATCHES, 0, threads));
+    }
+
+    private static DecodeAhead start(final DecodeAhead d)
+    {
+        for (final Worker w : d.workers)
+        {
+            w.thread.start();
+        }
         boolean interrupted = false;
         while (true)
         {
@@ -174,11 +259,15 @@ public final class DecodeAhead implements AutoCloseable
         {
             Thread.currentThread().interrupt();
         }
-        if (d.openError != null)
+        for (final Worker w : d.workers)
         {
-            d.close();
-            throw rethrown(d.openError);
+            if (w.openError != null)
+            {
+                d.close();
+                throw rethrown(w.openError);
+            }
         }
+        d.header = d.workers[0].header;
         return d;
     }
 
@@ -254,13 +343,14 @@ public final class DecodeAhead implements AutoCloseable
             {
                 if (b.last)
                 {
-                    reachEnd();
+                    reachEnd(workers[turn]);
                     return null;
                 }
                 current = null;
-                free.add(b);
+                workers[turn].free.add(b);
+                turn = turn + 1 == workers.length ? 0 : turn + 1;
             }
-            final Batch n = takeFull();
+            final Batch n = takeFull(workers[turn].full);
             current = n;
             position = 0;
             if (n.count > 0)
@@ -271,7 +361,7 @@ public final class DecodeAhead implements AutoCloseable
         }
     }
 
-    private Batch takeFull()
+    private static Batch takeFull(final ArrayBlockingQueue<Batch> full)
     {
         boolean interrupted = false;
         try
@@ -297,17 +387,17 @@ public final class DecodeAhead implements AutoCloseable
         }
     }
 
-    private void reachEnd()
+    private void reachEnd(final Worker w)
     {
         ended = true;
-        status = endStatus;
-        statusMessage = endMessage;
-        end = endRecord;
-        eventsVerified = endVerified;
-        digest = endDigest;
-        if (decodeError != null)
+        status = w.endStatus;
+        statusMessage = w.endMessage;
+        end = w.endRecord;
+        eventsVerified = w.endVerified;
+        digest = w.endDigest;
+        if (w.decodeError != null)
         {
-            throw rethrown(decodeError);
+            throw rethrown(w.decodeError);
         }
     }
 
@@ -331,17 +421,21 @@ public final class DecodeAhead implements AutoCloseable
 
     // ---- decode thread ------------------------------------------------------------------------
 
-    private void decodeLoop()
+    private void decodeLoop(final Worker w)
     {
         final TraceReader reader;
         try
         {
             reader = TraceReader.open(dir);
-            header = reader.header();
+            w.header = reader.header();
+            if (workers.length > 1)
+            {
+                reader.stride(workers.length, w.phase);
+            }
         }
         catch (final Throwable t)
         {
-            openError = t;
+            w.openError = t;
             opened.countDown();
             return;
         }
@@ -349,21 +443,48 @@ public final class DecodeAhead implements AutoCloseable
         try
         {
             final boolean all = mode == Mode.ALL;
+            final boolean chunkPerBatch = workers.length > 1;
+            boolean seek = from > 0;
+            boolean nothing = false;
             while (!stopping)
             {
-                final Batch b = takeFree();
+                final Batch b = takeFree(w.free);
                 if (b == null)
                 {
                     return;
                 }
-                final Event[] events = b.events;
-                final int cap = events.length;
                 int n = 0;
                 boolean more = true;
                 try
                 {
-                    if (all)
+                    if (seek)
                     {
+                        seek = false;
+                        nothing = !reader.seek(from);
+                    }
+                    if (nothing)
+                    {
+                        more = false;
+                    }
+                    else if (chunkPerBatch)
+                    {
+                        // One whole chunk of this worker's per batch, so that the consumer can take the
+                        // workers' batches in turn and see the chunks in order.
+                        if (more = reader.next(b.ensure(1)[0]))
+                        {
+                            n = 1;
+                            int left = reader.leftInChunk();
+                            final Event[] events = b.ensure(1 + left);
+                            while (left-- > 0 && (more = reader.next(events[n])))
+                            {
+                                n++;
+                            }
+                        }
+                    }
+                    else if (all)
+                    {
+                        final Event[] events = b.events;
+                        final int cap = events.length;
                         while (n < cap && (more = reader.next(events[n])))
                         {
                             n++;
@@ -374,6 +495,8 @@ public final class DecodeAhead implements AutoCloseable
                         // Inputs are sparse (a few per chunk, none in many): hand the batch over as soon as an
                         // input from a later chunk arrived, rather than decoding far ahead for a full batch
                         // while the consumer waits for its next answer.
+                        final Event[] events = b.events;
+                        final int cap = events.length;
                         long firstChunk = -1;
                         while (n < cap && (more = reader.nextInput(events[n])))
                         {
@@ -392,20 +515,21 @@ public final class DecodeAhead implements AutoCloseable
                 }
                 catch (final Throwable t)
                 {
-                    decodeError = t;
+                    w.decodeError = t;
                     more = false;
                 }
                 b.count = n;
                 b.last = !more;
                 if (!more)
                 {
-                    endStatus = decodeError != null ? TraceStatus.DAMAGED : reader.status();
-                    endMessage = decodeError != null ? "trace damaged: decoding failed (" + decodeError + ")" : reader.statusMessage();
-                    endRecord = reader.end();
-                    endVerified = reader.eventsVerified();
-                    endDigest = reader.digest();
+                    final Throwable err = w.decodeError;
+                    w.endStatus = err != null ? TraceStatus.DAMAGED : reader.status();
+                    w.endMessage = err != null ? "trace damaged: decoding failed (" + err + ")" : reader.statusMessage();
+                    w.endRecord = reader.end();
+                    w.endVerified = reader.eventsVerified();
+                    w.endDigest = reader.digest();
                 }
-                full.add(b);
+                w.full.add(b);
                 if (!more)
                 {
                     return;
@@ -419,7 +543,7 @@ public final class DecodeAhead implements AutoCloseable
     }
 
     /** A free batch, or null once stopping. */
-    private Batch takeFree()
+    private Batch takeFree(final ArrayBlockingQueue<Batch> free)
     {
         while (!stopping)
         {
@@ -448,7 +572,14 @@ public final class DecodeAhead implements AutoCloseable
     /** Whether the decode thread is still running (for tests: it must be gone after {@link #close}). */
     public boolean decoding()
     {
-        return thread.isAlive();
+        for (final Worker w : workers)
+        {
+            if (w.thread.isAlive())
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Stops the decode thread (also before the end), waits for it to close its reader and exit. */
@@ -462,17 +593,23 @@ public final class DecodeAhead implements AutoCloseable
         closed = true;
         stopping = true;
         current = null;
-        free.offer(STOP);
-        boolean interrupted = false;
-        while (thread.isAlive())
+        for (final Worker w : workers)
         {
-            try
+            w.free.offer(STOP);
+        }
+        boolean interrupted = false;
+        for (final Worker w : workers)
+        {
+            while (w.thread.isAlive())
             {
-                thread.join(POLL_MS);
-            }
-            catch (final InterruptedException ex)
-            {
-                interrupted = true;
+                try
+                {
+                    w.thread.join(POLL_MS);
+                }
+                catch (final InterruptedException ex)
+                {
+                    interrupted = true;
+                }
             }
         }
         if (interrupted)

@@ -249,6 +249,27 @@ public final class Event
             b == e.b && c == e.c && Arrays.equals(payload, 0, payloadLength, e.payload, 0, e.payloadLength);
     }
 
+    /**
+     * Whether this event is what {@link EventSink#access} with these arguments would record: {@link #sameAs}
+     * an event set by {@link #setAccess}, without filling one (the replay verifier's per-event check).
+     */
+    public boolean sameAccess(final int kind, final int cpu, final long icount, final long pc, final long vaddr,
+        final long paddr, final int size, final long value, final long oldValue)
+    {
+        return form == ACCESS && this.kind == kind && this.cpu == cpu && this.icount == icount && this.pc == pc &&
+            this.vaddr == vaddr && this.paddr == paddr && this.size == size && this.value == value &&
+            this.oldValue == oldValue && a == 0 && b == 0 && c == 0 && payloadLength == 0;
+    }
+
+    /** Whether this event is what {@link EventSink#event} with these arguments would record (see {@link #sameAccess}). */
+    public boolean sameEvent(final int kind, final int cpu, final long icount, final long pc, final long a, final long b,
+        final long c)
+    {
+        return form == EVENT && this.kind == kind && this.cpu == cpu && this.icount == icount && this.pc == pc &&
+            this.a == a && this.b == b && this.c == c && vaddr == 0 && paddr == 0 && size == 0 && value == 0 &&
+            oldValue == 0 && payloadLength == 0;
+    }
+
     @Override
     public String toString()
     {

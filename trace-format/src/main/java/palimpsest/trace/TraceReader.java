@@ -62,6 +62,10 @@ public final class TraceReader implements AutoCloseable
     private String statusMessage = "reading";
     private EndRecord end;
 
+    // Decode only chunks whose sequence is phase modulo stride (the others are checked, not decoded).
+    private int stride = 1;
+    private int phase;
+
     // Chunk table for seek, built lazily from chunk headers.
     private ExcerptTailer scanTailer;
     private boolean scanDone;
@@ -244,6 +248,27 @@ public final class TraceReader implements AutoCloseable
                 return false;
             }
         }
+    }
+
+    /**
+     * From now on {@link #next} decodes only the chunks whose sequence number is phase modulo stride:
+     * the others are still read and their digests checked (so the status at the end is the same), but
+     * not decoded. {@link DecodeAhead} runs stride readers in parallel, one per phase.
+     */
+    void stride(final int stride, final int phase)
+    {
+        if (stride < 1 || phase < 0 || phase >= stride)
+        {
+            throw new IllegalArgumentException("bad stride " + stride + " / phase " + phase);
+        }
+        this.stride = stride;
+        this.phase = phase;
+    }
+
+    /** Events of the current chunk not read yet (0 between chunks). */
+    int leftInChunk()
+    {
+        return decoder.remaining();
     }
 
     /**
@@ -642,7 +667,8 @@ public final class TraceReader implements AutoCloseable
         digest = d;
         nextSequence++;
         nextFirstIndex += count;
-        if (mode == SKIP_ALL || (mode == SKIP_WITHOUT_INPUTS && inputs == 0))
+        if (mode == SKIP_ALL || (mode == SKIP_WITHOUT_INPUTS && inputs == 0) ||
+            (stride > 1 && mode == DECODE && sequence % stride != phase))
         {
             decoder.wrap(buf, TraceFormat.CHUNK_HEADER_LENGTH, payloadLength, 0, nextFirstIndex);
             inputsLeft = 0;

@@ -27,9 +27,25 @@ class DecodeAheadTest
     /** Reads dir with both readers side by side; every event field equal, same count, same end. */
     private static long compareWithReader(final Path dir, final DecodeAhead.Mode mode, final int batchEvents, final int batches)
     {
+        return compare(dir, mode, 0, DecodeAhead.open(dir, mode, batchEvents, batches));
+    }
+
+    /** As {@link #compareWithReader}, decoding on threads threads at once. */
+    private static long compareParallel(final Path dir, final int threads)
+    {
+        return compare(dir, DecodeAhead.Mode.ALL, 0, DecodeAhead.openParallel(dir, threads));
+    }
+
+    /** d against a reader sought to from (0: from the start); closes d. */
+    private static long compare(final Path dir, final DecodeAhead.Mode mode, final long from, final DecodeAhead ahead)
+    {
         long n = 0;
-        try (TraceReader r = TraceReader.open(dir); DecodeAhead d = DecodeAhead.open(dir, mode, batchEvents, batches))
+        try (TraceReader r = TraceReader.open(dir); DecodeAhead d = ahead)
         {
+            if (from > 0)
+            {
+                assertTrue(r.seek(from));
+            }
             assertEquals(r.header(), d.header());
             final Event e = new Event();
             while (mode == DecodeAhead.Mode.ALL ? r.next(e) : r.nextInput(e))
@@ -80,6 +96,18 @@ class DecodeAheadTest
         assertEquals(events, compareWithReader(tmp, DecodeAhead.Mode.ALL, 1000, 2));
         assertEquals(events, compareWithReader(tmp, DecodeAhead.Mode.ALL, 1, 3));
         assertEquals(events, compareWithReader(tmp, DecodeAhead.Mode.ALL, DecodeAhead.DEFAULT_BATCH_EVENTS, DecodeAhead.DEFAULT_BATCHES));
+        // Chunks decoded by 2 and 3 threads at once, handed out in order.
+        assertEquals(events, compareParallel(tmp, 2));
+        assertEquals(events, compareParallel(tmp, 3));
+        // From an event in the middle of a chunk: every event, or every input, from there on.
+        final long from = events / 3 + 17;
+        assertEquals(events - from, compare(tmp, DecodeAhead.Mode.ALL, from, DecodeAhead.open(tmp, DecodeAhead.Mode.ALL, 1000, 2, from)));
+        final long later = compare(tmp, DecodeAhead.Mode.INPUTS, from, DecodeAhead.open(tmp, DecodeAhead.Mode.INPUTS, 7, 2, from));
+        assertTrue(later > 0, "inputs after event " + from);
+        try (DecodeAhead d = DecodeAhead.open(tmp, DecodeAhead.Mode.INPUTS, 7, 2, events))
+        {
+            assertNull(d.next(), "nothing from past the last event");
+        }
         try (DecodeAhead d = DecodeAhead.open(tmp))
         {
             assertEquals(TraceStatus.READING, d.status());
@@ -108,6 +136,7 @@ class DecodeAheadTest
         gen.generate(w, 1000); // buffered, never appended
         w.abandon();
         assertEquals(flushed, compareWithReader(tmp, DecodeAhead.Mode.ALL, 4096, 4));
+        assertEquals(flushed, compareParallel(tmp, 2));
         try (DecodeAhead d = DecodeAhead.open(tmp))
         {
             while (d.next() != null)
@@ -125,6 +154,7 @@ class DecodeAheadTest
     {
         TraceChild.run("crash", tmp.toString(), "60000");
         compareWithReader(tmp, DecodeAhead.Mode.ALL, 3000, 3);
+        compareParallel(tmp, 2);
         try (DecodeAhead d = DecodeAhead.open(tmp))
         {
             while (d.next() != null)
@@ -154,6 +184,9 @@ class DecodeAheadTest
             ch.write(ByteBuffer.wrap(new byte[] {(byte)(data[pos] ^ 0x10)}), pos);
         }
         compareWithReader(tmp, DecodeAhead.Mode.ALL, 1024, 2);
+        // Chunk 3 is the second thread's when two decode, the first's when three do.
+        compareParallel(tmp, 2);
+        compareParallel(tmp, 3);
         try (DecodeAhead d = DecodeAhead.open(tmp))
         {
             while (d.next() != null)
@@ -197,6 +230,14 @@ class DecodeAheadTest
         final DecodeAhead d2 = DecodeAhead.open(tmp);
         d2.close();
         assertFalse(d2.decoding());
+        // Parallel decoders stop too, closed mid-trace.
+        final DecodeAhead p = DecodeAhead.openParallel(tmp, 2);
+        for (int i = 0; i < 20_000; i++)
+        {
+            assertEquals(i, p.next().index());
+        }
+        p.close();
+        assertFalse(p.decoding(), "every decode thread has exited");
         // The trace is still readable afterwards (the reader of the thread was closed, not leaked mid-read).
         assertEquals(200_000, compareWithReader(tmp, DecodeAhead.Mode.ALL, 8192, 2));
     }

@@ -325,8 +325,9 @@ public final class WhoWroteIndex
         final long t0 = System.nanoTime();
         final Builder b;
         final TraceExtent extent;
-        // Decoding (on the decode-ahead thread) overlaps with indexing (on this one).
-        try (DecodeAhead r = DecodeAhead.open(trace))
+        // Decoding (on the decode-ahead threads, one per core: indexing is lighter than decoding) overlaps
+        // with indexing (on this one).
+        try (DecodeAhead r = DecodeAhead.openParallel(trace, DecodeAhead.PARALLEL))
         {
             final TraceHeader h = r.header();
             b = new Builder(Math.max(1, h.cpusPerNode()), file.resolveSibling(FILE + ".runs"), runEntries);
