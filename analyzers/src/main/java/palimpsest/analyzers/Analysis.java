@@ -87,8 +87,15 @@ public final class Analysis
         final Result result = new Result();
         final List<Analyzer> analyzers = new ArrayList<>();
         final AnalysisContext context;
-        // Decoding runs on the decode-ahead thread, overlapped with the analyzers on this one.
-        try (DecodeAhead r = DecodeAhead.open(trace))
+        // Decoding runs on the decode-ahead thread, overlapped with the analyzers on this one. The same
+        // pass builds the who-wrote index the second stages query (unless it is on disk already), on the
+        // decode thread too: it only reads the events, and this thread is the pass's bottleneck.
+        final IndexInPass[] built = new IndexInPass[1];
+        try (DecodeAhead r = DecodeAhead.open(trace, header ->
+        {
+            built[0] = IndexInPass.start(trace, header.cpusPerNode());
+            return built[0] == null ? null : built[0]::accept;
+        }))
         {
             final TraceHeader h = r.header();
             final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
@@ -102,8 +109,7 @@ public final class Analysis
             }
             final Analyzer[][] byKind = byKind(analyzers);
             final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
-            // The same pass builds the who-wrote index the second stages query (unless it is on disk already).
-            final IndexInPass index = IndexInPass.start(trace, h.cpusPerNode());
+            final IndexInPass index = built[0];
             Event e;
             while ((e = r.next()) != null)
             {
@@ -115,10 +121,6 @@ public final class Analysis
                 owners.onEvent(e);
                 symbols.onEvent(e);
                 shadow.apply(e);
-                if (index != null)
-                {
-                    index.accept(e);
-                }
                 if (progress != null && (e.index() & 0xfffff) == 0)
                 {
                     progress.accept(e.index());

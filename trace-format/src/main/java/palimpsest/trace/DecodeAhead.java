@@ -63,6 +63,16 @@ public final class DecodeAhead implements AutoCloseable
 
     private static final long POLL_MS = 20;
 
+    /**
+     * Sees every event on the decode thread, right after it is decoded and before the consumer gets
+     * it: work that only reads the events (an index build in {@code pal analyze}) done on the core
+     * that decodes rather than on the consumer's.
+     */
+    public interface Tap
+    {
+        void accept(Event e);
+    }
+
     /** Decode threads for {@link #openParallel} by default: one per core, at most 4. */
     public static final int PARALLEL = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
@@ -123,6 +133,7 @@ public final class DecodeAhead implements AutoCloseable
 
         // Written by the decode thread before the queue handoff that publishes them (open latch, last batch).
         TraceHeader header;
+        Tap tap;
         Throwable openError;
         Throwable decodeError;
         TraceStatus endStatus;
@@ -152,6 +163,9 @@ public final class DecodeAhead implements AutoCloseable
     private volatile boolean stopping;
     private final long from;
     private TraceHeader header;
+    /** Makes the tap from the header (on the decode thread, before the first event), or null. */
+    private final java.util.function.Function<TraceHeader, Tap> tapOf;
+    private Tap tap;
 
     // Consumer side.
     private Batch current;
@@ -172,20 +186,21 @@ public final class DecodeAhead implements AutoCloseable
     }
 
     private DecodeAhead(final Path dir, final Mode mode, final int batchEvents, final int batches, final long from,
-        final int threads)
+        final int threads, final java.util.function.Function<TraceHeader, Tap> tapOf)
     {
         if (batchEvents < 1 || batches < 2 || threads < 1)
         {
             throw new IllegalArgumentException("need batchEvents >= 1, batches >= 2 and threads >= 1, got " + batchEvents +
                 ", " + batches + ", " + threads);
         }
-        if (threads > 1 && (mode != Mode.ALL || from != 0))
+        if (threads > 1 && (mode != Mode.ALL || from != 0 || tapOf != null))
         {
             throw new IllegalArgumentException("parallel decoding reads every event from the start");
         }
         this.dir = dir;
         this.mode = mode;
         this.from = from;
+        this.tapOf = tapOf;
         this.opened = new CountDownLatch(threads);
         this.workers = new Worker[threads];
         for (int i = 0; i < threads; i++)
@@ -221,7 +236,17 @@ public final class DecodeAhead implements AutoCloseable
         {
             throw new IllegalArgumentException("negative start event " + from);
         }
-        return start(new DecodeAhead(dir, mode, batchEvents, batches, from, 1));
+        return start(new DecodeAhead(dir, mode, batchEvents, batches, from, 1, null));
+    }
+
+    /**
+     * Every event, as {@link #open(Path)}, with a {@link Tap} made by tapOf from the header (null: none)
+     * that sees each event on the decode thread first. {@link #tap()} is the tap made; what it did is
+     * visible to the consumer once {@link #next} has returned null.
+     */
+    public static DecodeAhead open(final Path dir, final java.util.function.Function<TraceHeader, Tap> tapOf)
+    {
+        return start(new DecodeAhead(dir, Mode.ALL, DEFAULT_BATCH_EVENTS, DEFAULT_BATCHES, 0, 1, tapOf));
     }
 
     /**
@@ -233,7 +258,7 @@ public final class DecodeAhead implements AutoCloseable
      */
     public static DecodeAhead openParallel(final Path dir, final int threads)
     {
-        return start(new DecodeAhead(dir, Mode.ALL, DEFAULT_BATCH_EVENTS, threads > 1 ? 3 : DEFAULT_BATCHES, 0, threads));
+        return start(new DecodeAhead(dir, Mode.ALL, DEFAULT_BATCH_EVENTS, threads > 1 ? 3 : DEFAULT_BATCHES, 0, threads, null));
     }
 
     private static DecodeAhead start(final DecodeAhead d)
@@ -268,12 +293,19 @@ public final class DecodeAhead implements AutoCloseable
             }
         }
         d.header = d.workers[0].header;
+        d.tap = d.workers[0].tap;
         return d;
     }
 
     public TraceHeader header()
     {
         return header;
+    }
+
+    /** The tap made at open (see {@link #open(Path, java.util.function.Function)}), or null. */
+    public Tap tap()
+    {
+        return tap;
     }
 
     public Path dir()
@@ -423,11 +455,12 @@ public final class DecodeAhead implements AutoCloseable
 
     private void decodeLoop(final Worker w)
     {
-        final TraceReader reader;
+        TraceReader reader = null;
         try
         {
             reader = TraceReader.open(dir);
             w.header = reader.header();
+            w.tap = tapOf == null ? null : tapOf.apply(w.header);
             if (workers.length > 1)
             {
                 reader.stride(workers.length, w.phase);
@@ -437,6 +470,10 @@ public final class DecodeAhead implements AutoCloseable
         {
             w.openError = t;
             opened.countDown();
+            if (reader != null)
+            {
+                reader.close();
+            }
             return;
         }
         opened.countDown();
@@ -485,8 +522,13 @@ public final class DecodeAhead implements AutoCloseable
                     {
                         final Event[] events = b.events;
                         final int cap = events.length;
+                        final Tap tap = w.tap;
                         while (n < cap && (more = reader.next(events[n])))
                         {
+                            if (tap != null)
+                            {
+                                tap.accept(events[n]);
+                            }
                             n++;
                         }
                     }
