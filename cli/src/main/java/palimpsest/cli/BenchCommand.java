@@ -631,8 +631,9 @@ final class BenchCommand implements Callable<Integer>
         for (final Row r : rows)
         {
             final Replayed p = r.replay();
-            b.append(String.format(Locale.ROOT, "  %-19s replay %s events/s vs record %s [%s]%s%n", r.name(),
+            b.append(String.format(Locale.ROOT, "  %-19s replay %s events/s vs record %s = %sx [%s, target >= 1.00x]%s%n", r.name(),
                 Fmt.si(p.replayEventRate()), Fmt.si(r.recEventRate()),
+                Fmt.fixed(p.replayEventRate() / Math.max(1e-9, r.recEventRate()), 2),
                 p.replayEventRate() >= r.recEventRate() ? "met" : "MISSED",
                 p.verifiedAll() ? "" : "  (replay did NOT verify every event: " + p.verified() + " of " + r.events() + ")"));
         }
