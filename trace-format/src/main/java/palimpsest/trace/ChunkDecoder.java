@@ -62,13 +62,37 @@ public final class ChunkDecoder
             if (stops != 0)
             {
                 pos = p + (Long.numberOfTrailingZeros(stops) >>> 3) + 1;
-                long x = w & (stops ^ (stops - 1)) & 0x7F7F7F7F7F7F7F7FL;
-                x = (x & 0x007F007F007F007FL) | ((x & 0x7F007F007F007F00L) >>> 1);
-                x = (x & 0x00003FFF00003FFFL) | ((x & 0x3FFF00003FFF0000L) >>> 2);
-                return (x & 0x000000000FFFFFFFL) | ((x & 0x0FFFFFFF00000000L) >>> 4);
+                return squeeze(w & (stops ^ (stops - 1)));
+            }
+            if (p + 10 <= buf.length)
+            {
+                // 9 or 10 bytes (a zigzagged kernel pointer): 56 bits from the word, then the last one or two bytes.
+                final long low = squeeze(w);
+                final byte b8 = buf[p + 8];
+                if (b8 >= 0)
+                {
+                    pos = p + 9;
+                    return low | (long)b8 << 56;
+                }
+                final byte b9 = buf[p + 9];
+                if (b9 < 0)
+                {
+                    throw new IllegalStateException("varint longer than 10 bytes");
+                }
+                pos = p + 10;
+                return low | (long)(b8 & 0x7F) << 56 | (long)b9 << 63;
             }
         }
         return uvSlow();
+    }
+
+    /** The 7-bit groups of up to 8 varint bytes (top bits ignored), squeezed together: 56 bits at most. */
+    private static long squeeze(final long bytes)
+    {
+        long x = bytes & 0x7F7F7F7F7F7F7F7FL;
+        x = (x & 0x007F007F007F007FL) | ((x & 0x7F007F007F007F00L) >>> 1);
+        x = (x & 0x00003FFF00003FFFL) | ((x & 0x3FFF00003FFF0000L) >>> 2);
+        return (x & 0x000000000FFFFFFFL) | ((x & 0x0FFFFFFF00000000L) >>> 4);
     }
 
     private long uvSlow()

@@ -31,10 +31,13 @@ public final class Event
     private long a;
     private long b;
     private long c;
-    private byte[] payload = new byte[64];
+    /** Empty until a payload needs room: most events have none, and a batch of events packs tighter without one each. */
+    private byte[] payload = NO_PAYLOAD;
     private int payloadLength;
     /** Which sink method the event came through: {@link #ACCESS}, {@link #EVENT} or {@link #NET}. */
     private int form;
+
+    private static final byte[] NO_PAYLOAD = new byte[0];
 
     static final int ACCESS = 0;
     static final int EVENT = 1;
@@ -191,7 +194,7 @@ public final class Event
     {
         if (payload.length < length)
         {
-            payload = Arrays.copyOf(payload, Math.max(length, payload.length * 2));
+            payload = Arrays.copyOf(payload, Math.max(Math.max(length, 64), payload.length * 2));
         }
         return payload;
     }
