@@ -95,8 +95,22 @@ public final class KeyframeRecorder implements EventSink
         }
     }
 
+    private int dirtyPages()
+    {
+        int n = 0;
+        for (final long[] bits : dirty)
+        {
+            for (final long word : bits)
+            {
+                n += Long.bitCount(word);
+            }
+        }
+        return n;
+    }
+
     private void keyframe()
     {
+        writer.reserve(dirtyPages());
         writer.begin(count, trace.chunks(), trace.digest());
         for (int i = 0; i < machine.cpuCount(); i++)
         {
