@@ -643,11 +643,11 @@ final class BenchCommand implements Callable<Integer>
             final double machine = r.nullNanos() / (double)Math.max(1, r.events());
             final double enc = e.cpuNanos() / (double)Math.max(1, r.events());
             final double floor = e.floor(r);
-            b.append(String.format(Locale.ROOT, "  %-13s machine %s ns/event, encoder %s ns/event (cpu): floor %sx on an idle second core [%s]; "
-                + "the machine waited for the encoder at %d of %d batch handoffs%s%n", r.name(), Fmt.fixed(machine, 1),
-                Fmt.fixed(enc, 1), Fmt.fixed(floor, 2), floor <= TARGET_COST ? "1.5x reachable" :
-                "1.5x needs the encoder <= " + Fmt.fixed(machine * TARGET_COST, 1) + " ns/event", e.stalls(), e.batches(),
-                e.stalls() * 2 > e.batches() ? " (encoder-bound)" : ""));
+            b.append(String.format(Locale.ROOT, "  %-13s machine %s ns/event, encoder %s ns/event (cpu): floor %sx on an idle second core [%s], "
+                + "about %sx with no free core; the machine waited for the encoder at %d of %d batch handoffs%s%n", r.name(),
+                Fmt.fixed(machine, 1), Fmt.fixed(enc, 1), Fmt.fixed(floor, 2), floor <= TARGET_COST ? "1.5x reachable" :
+                "1.5x needs the encoder <= " + Fmt.fixed(machine * TARGET_COST, 1) + " ns/event", Fmt.fixed(1 + floor, 2),
+                e.stalls(), e.batches(), e.stalls() * 2 > e.batches() ? " (encoder-bound)" : ""));
         }
         b.append('\n');
         final String rhead = "%-19s %12s %12s %9s | %14s | %16s%n";
