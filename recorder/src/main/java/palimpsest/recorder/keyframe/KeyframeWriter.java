@@ -55,7 +55,7 @@ public final class KeyframeWriter implements AutoCloseable
     /**
      * Makes room for a keyframe of this many pages before {@link #begin}, in one allocation: growing
      * the buffer page by page (Kryo doubles it, copying each time, and the big arrays are G1
-     * humongous allocations) was most of a keyframe's time on the recording thread.
+     * humongous allocations) was a third to a half of the page copy's time on the recording thread.
      */
     public void reserve(final int pageCount)
     {
