@@ -41,7 +41,7 @@ final class BenchCommand implements Callable<Integer>
 {
     /** Hardware scenarios, then kernel scenarios when they exist. */
     static final List<String> DEFAULT_SCENARIOS = List.of("ipi-pingpong", "net-echo", "tlb-stale", "boot", "word-count", "fork-cow",
-        "lego-word-count", "lego-exec");
+        "lego-word-count", "lego-exec", "text-poke-scribble");
 
     static final double TARGET_EVENTS_PER_S = 5e6;
     static final double TARGET_COST = 1.5;
@@ -50,7 +50,7 @@ final class BenchCommand implements Callable<Integer>
     private final Io io;
 
     @Option(names = "--scenario", paramLabel = "S", split = ",", description = "Scenarios to measure (default: "
-        + "ipi-pingpong, net-echo, tlb-stale, and boot, word-count, fork-cow when they exist).")
+        + "ipi-pingpong, net-echo, tlb-stale, and boot, word-count, fork-cow, lego-word-count, lego-exec, text-poke-scribble when they exist).")
     List<String> scenarios = new ArrayList<>();
 
     @Option(names = "--scale", description = "Instead: the long workload (word-count) at 1x, 10x and 100x length, each verb as a " +
