@@ -103,11 +103,7 @@ final class WhoWroteCommand implements Callable<Integer>
             throw new UserError("who-wrote needs --addr ADDR or --reg REG");
         }
         final long a = parseHex(addr);
-        final TraceHeader h;
-        try (var r = DumpCommand.open(trace))
-        {
-            h = r.header();
-        }
+        final TraceHeader h = DumpCommand.header(trace);
         final PassProgress progress = new PassProgress(io, "building the who-wrote index");
         final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, progress);
         progress.done();
