@@ -45,6 +45,16 @@ public final class Main
         final Map<String, String> env, final boolean terminal)
     {
         System.setProperty("chronicle.analytics.disable", "true");
+        if (args.length == 1 && ("--version".equals(args[0]) || "-V".equals(args[0])))
+        {
+            // What picocli would print, without starting picocli (half of pal --version's CPU).
+            for (final String line : new VersionProvider().getVersion())
+            {
+                out.println(line);
+            }
+            out.flush();
+            return 0;
+        }
         final Io io = new Io(out, err, env, terminal);
         try
         {
