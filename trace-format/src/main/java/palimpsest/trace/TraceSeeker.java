@@ -348,6 +348,16 @@ public final class TraceSeeker implements EventCursor
         return rows == 0 ? 0 : first(rows - 1) + count(rows - 1);
     }
 
+    /** Index of the first event of chunk k (0 <= k < {@link #chunks()}). */
+    public long chunkFirstIndex(final int k)
+    {
+        if (k < 0 || k >= rows)
+        {
+            throw new IndexOutOfBoundsException("chunk " + k + " of " + rows);
+        }
+        return first(k);
+    }
+
     private long first(final int k)
     {
         return table.getLong(HEAD + k * ROW);
