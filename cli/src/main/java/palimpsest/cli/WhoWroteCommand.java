@@ -81,7 +81,8 @@ final class WhoWroteCommand implements Callable<Integer>
     public Integer call()
     {
         final int rc = answer();
-        return Whole.exit(io, rc, Whole.of(trace, known));
+        // --reg says itself what its answer covers (RegisterQuery): no second verification pass.
+        return reg != null ? rc : Whole.exit(io, rc, Whole.of(trace, known));
     }
 
     /** The trace's extent as the index recorded it (null until the index is open: then verify). */
