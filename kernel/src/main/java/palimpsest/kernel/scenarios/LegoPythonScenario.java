@@ -17,7 +17,7 @@ import palimpsest.kernel.user.programs.LegoPython;
  * lego-victim-page-clear, mprotect frees victim pages whose slots keep their addresses; one of
  * them becomes the page table above the GOT, the next eviction into its slot copies a heap line
  * over it, and the GOT store at the end oopses in pcache_handle_fault: {@code rounds} sets how long
- * the run goes on in between (README: 2000 rounds put millions of events between the two).
+ * the run goes on in between (the default 4 keeps a run small; README: 40 put some 30 million events between the two).
  */
 public final class LegoPythonScenario extends LegoWordCountScenario
 {
@@ -38,7 +38,7 @@ public final class LegoPythonScenario extends LegoWordCountScenario
     {
         config.lego = cluster(context, machine.config().nodes, 64);
         config.program(new LegoPython((int)context.longArg("libs", 6), (int)context.longArg("lib-pages", 8),
-            (int)context.longArg("heap-pages", 48), (int)context.longArg("grow-pages", 4), context.longArg("rounds", 40)));
+            (int)context.longArg("heap-pages", 48), (int)context.longArg("grow-pages", 4), context.longArg("rounds", 4)));
         config.init("/bin/python");
     }
 
@@ -57,7 +57,7 @@ public final class LegoPythonScenario extends LegoWordCountScenario
         a.add(ScenarioArg.number("lib-pages", "8", "pages of each library"));
         a.add(ScenarioArg.number("heap-pages", "48", "pages of the interpreter's arena heap (the pcache has 16 lines by default)"));
         a.add(ScenarioArg.number("grow-pages", "4", "pages the heap grows by per round (an mprotect each)"));
-        a.add(ScenarioArg.number("rounds", "40", "rounds of the interpreter over its heap between ld.so and hello_world.py's last import"));
+        a.add(ScenarioArg.number("rounds", "4", "rounds of the interpreter over its heap between ld.so and hello_world.py's last import"));
         return a;
     }
 
