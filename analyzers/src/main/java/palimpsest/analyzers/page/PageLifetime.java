@@ -62,6 +62,8 @@ public final class PageLifetime implements Analyzer
     private final LongLongMap previousWriter = new LongLongMap(1024, -1);
     /** physical page -> the level (4..1) at which the MMU last walked an entry in it. */
     private final LongLongMap walkLevel = new LongLongMap(1024, -1);
+    /** physical page -> its level when the kernel linked it into an upper-level table (reused pages only). */
+    private final LongLongMap linkLevel = new LongLongMap(256, -1);
     /** Per cpu: the last walk's vaddr, level and entry (to tell each entry's level in a walk). */
     private final long[] walkVaddr;
     private final int[] walkLevelOf;
@@ -184,13 +186,19 @@ public final class PageLifetime implements Analyzer
             }
         }
         final boolean kernel = e.vaddr() < 0;
-        if (kernel && e.size() == 8 && (e.value() & Paging.P) != 0 && walkLevel.get(page) > 1 && allocatedAt.size() > 0)
+        if (kernel && e.size() == 8 && (e.value() & Paging.P) != 0 && allocatedAt.size() > 0)
         {
-            // An entry of an upper-level table: the frame it names is a page table from now on.
-            final long linked = shadow.physKey(cpu, e.value() & Paging.ADDR_MASK) >>> 12;
-            if (allocatedAt.containsKey(linked) && !tablePages.containsKey(linked))
+            final long level = Math.max(walkLevel.get(page), linkLevel.get(page));
+            if (level > 1)
             {
-                tablePages.put(linked, e.index());
+                // An entry of an upper-level table: the frame it names is a page table (one level
+                // down) from now on, walked or not yet.
+                final long linked = shadow.physKey(cpu, e.value() & Paging.ADDR_MASK) >>> 12;
+                if (allocatedAt.containsKey(linked) && !tablePages.containsKey(linked))
+                {
+                    tablePages.put(linked, e.index());
+                    linkLevel.put(linked, level - 1);
+                }
             }
         }
         if (kernel && previousWriter.size() > 0 && previousWriter.get(page) == e.pc() && tablePages.containsKey(page) &&
@@ -250,6 +258,7 @@ public final class PageLifetime implements Analyzer
                 }
                 lastWriter.remove((key >>> 12) + p);
                 walkLevel.remove((key >>> 12) + p);
+                linkLevel.remove((key >>> 12) + p);
                 freePages.put((key >>> 12) + p, idx);
                 lastFree.put((key >>> 12) + p, idx);
                 allocatedAt.remove((key >>> 12) + p);
@@ -264,6 +273,7 @@ public final class PageLifetime implements Analyzer
                 freePages.remove((key >>> 12) + p);
                 tablePages.remove((key >>> 12) + p);
                 slabPages.remove((key >>> 12) + p);
+                linkLevel.remove((key >>> 12) + p);
                 if (lastFree.containsKey((key >>> 12) + p))
                 {
                     allocatedAt.put((key >>> 12) + p, e.index()); // only reused pages can be reached through a stale address
@@ -274,9 +284,9 @@ public final class PageLifetime implements Analyzer
 
     private void hit(final Event e, final long key, final Origin freedBy, final String nowOwner, final String reuse, final boolean stale)
     {
-        // One report per writing pc and kind (a stale writer's writes into a free page and into
-        // the page table it became are two reports).
-        final long byKey = stale ? ~e.pc() : e.pc();
+        // One report per writing pc (a stale writer's: per pc and page, as each page it hits is a
+        // page table of its own; its writes into a free page are another report).
+        final long byKey = stale ? ~e.pc() ^ (key >>> 12) * 0x9E3779B97F4A7C15L : e.pc();
         final long i = byPc.get(byKey);
         if (i >= 0)
         {
