@@ -66,7 +66,7 @@ class LegoPageTableStoryTest
         final Matcher m = Pattern.compile("first fails at event #(\\d+)").matcher(out);
         assertTrue(m.find(), out);
         final long write = Long.parseLong(m.group(1));
-        assertTrue(out.contains("(the level-3 table for 0 of mm"), out);
+        assertTrue(Pattern.compile("\\(the level-[23] table for 0 of mm").matcher(out).find(), out);
         assertTrue(out.contains("pc=pcache_evict_line+0x80/0x180 store.8"), out);
         // The page's life: a victim page (allocated by an eviction), freed by mprotect's release,
         // allocated again by the fault path's pud_alloc and linked into the pgd; then the copy.
