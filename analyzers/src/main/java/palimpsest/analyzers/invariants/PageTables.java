@@ -55,9 +55,12 @@ public final class PageTables implements Invariant
         final long va;
         /** Physical address of the entry that links it (0: a root). */
         final long link;
+        /** The mm_struct whose address space it is (0: the kernel's). */
+        final long mm;
 
-        Table(final int level, final String as, final String what, final long va, final long link)
+        Table(final int level, final String as, final String what, final long va, final long link, final long mm)
         {
+            this.mm = mm;
             this.level = level;
             this.as = as;
             this.what = what;
@@ -161,9 +164,9 @@ public final class PageTables implements Invariant
         for (final Map.Entry<Long, Table> en : tables.entrySet())
         {
             final Table t = en.getValue();
-            if (t.level != 1 || !checkedLeaves(t.va))
+            if (t.level != 1 || !checkedLeaves(t.va) || t.mm != 0 && s.inspector.read64(t.mm + MmStruct.USERS) == 0)
             {
-                continue;
+                continue; // (an mm whose last user is gone is torn down while its tables still link its pages)
             }
             final long page = en.getKey() << Layout.PAGE_SHIFT;
             for (int i = 0; i < 512; i++)
@@ -235,7 +238,7 @@ public final class PageTables implements Invariant
         {
             return String.format("page-table page %x (%s of %s) %s", frame, what, t.as, u);
         }
-        final Table n = new Table(t.level - 1, t.as, what, va, page + i * 8L);
+        final Table n = new Table(t.level - 1, t.as, what, va, page + i * 8L, t.mm);
         tables.put(frame >>> Layout.PAGE_SHIFT, n);
         for (int j = 0; j < 512; j++)
         {
@@ -259,8 +262,8 @@ public final class PageTables implements Invariant
         }
         final Map<Long, String> owner = new HashMap<>();
         owner.put(swapper >>> Layout.PAGE_SHIFT, KERNEL);
-        tables.put(swapper >>> Layout.PAGE_SHIFT, new Table(4, KERNEL, KERNEL, 0, 0));
-        String bad = walk(s, swapper, 0, 512, 4, KERNEL, owner, 0);
+        tables.put(swapper >>> Layout.PAGE_SHIFT, new Table(4, KERNEL, KERNEL, 0, 0, 0));
+        String bad = walk(s, swapper, 0, 512, 4, KERNEL, 0, owner, 0);
         long mmCache = 0;
         if (bad == null)
         {
@@ -318,8 +321,8 @@ public final class PageTables implements Invariant
                 {
                     return claim;
                 }
-                tables.put(pgd >>> Layout.PAGE_SHIFT, new Table(4, as, String.format("the pgd of %s", as), 0, 0));
-                final String bad = walk(s, pgd, 0, USER_SLOTS, 4, as, owner, 0);
+                tables.put(pgd >>> Layout.PAGE_SHIFT, new Table(4, as, String.format("the pgd of %s", as), 0, 0, mm));
+                final String bad = walk(s, pgd, 0, USER_SLOTS, 4, as, mm, owner, 0);
                 if (bad != null)
                 {
                     return bad;
@@ -340,7 +343,7 @@ public final class PageTables implements Invariant
 
     /** Walks the entries [from, to) of one table at the given level (4 = pgd); va is the base so far. */
     private String walk(final KernelState s, final long table, final int from, final int to, final int level, final String as,
-        final Map<Long, String> owner, final long vaBase)
+        final long mm, final Map<Long, String> owner, final long vaBase)
     {
         for (int i = from; i < to; i++)
         {
@@ -369,8 +372,8 @@ public final class PageTables implements Invariant
                 {
                     return bad;
                 }
-                tables.put(frame >>> Layout.PAGE_SHIFT, new Table(level - 1, as, what, va, table + i * 8L));
-                final String below = walk(s, frame, 0, 512, level - 1, as, owner, va);
+                tables.put(frame >>> Layout.PAGE_SHIFT, new Table(level - 1, as, what, va, table + i * 8L, mm));
+                final String below = walk(s, frame, 0, 512, level - 1, as, mm, owner, va);
                 if (below != null)
                 {
                     return below;

@@ -58,11 +58,11 @@ public final class PageLifetime implements Analyzer
     private final LongLongMap allocatedAt = new LongLongMap(1024, -1);
     /** physical page -> pc of the last store into it (this life). */
     private final LongLongMap lastWriter = new LongLongMap(4096, -1);
-    /** physical page -> pc of the last store into it in its previous life, when that life was not a page table. */
+    /** physical page -> pc of the last store into it in its previous life, when that life was not as a page table. */
     private final LongLongMap previousWriter = new LongLongMap(1024, -1);
     /** physical page -> the level (4..1) at which the MMU last walked an entry in it. */
     private final LongLongMap walkLevel = new LongLongMap(1024, -1);
-    /** physical page -> its level when the kernel linked it into an upper-level table (reused pages only). */
+    /** physical page -> its level when the kernel linked it into an upper-level table (this life). */
     private final LongLongMap linkLevel = new LongLongMap(256, -1);
     /** Per cpu: the last walk's vaddr, level and entry (to tell each entry's level in a walk). */
     private final long[] walkVaddr;
@@ -186,7 +186,7 @@ public final class PageLifetime implements Analyzer
             }
         }
         final boolean kernel = e.vaddr() < 0;
-        if (kernel && e.size() == 8 && (e.value() & Paging.P) != 0 && allocatedAt.size() > 0)
+        if (kernel && e.size() == 8 && (e.value() & Paging.P) != 0)
         {
             final long level = Math.max(walkLevel.get(page), linkLevel.get(page));
             if (level > 1)
@@ -194,10 +194,13 @@ public final class PageLifetime implements Analyzer
                 // An entry of an upper-level table: the frame it names is a page table (one level
                 // down) from now on, walked or not yet.
                 final long linked = shadow.physKey(cpu, e.value() & Paging.ADDR_MASK) >>> 12;
-                if (allocatedAt.containsKey(linked) && !tablePages.containsKey(linked))
+                if (linkLevel.get(linked) != level - 1)
+                {
+                    linkLevel.put(linked, level - 1);
+                }
+                if (allocatedAt.size() > 0 && allocatedAt.containsKey(linked) && !tablePages.containsKey(linked))
                 {
                     tablePages.put(linked, e.index());
-                    linkLevel.put(linked, level - 1);
                 }
             }
         }
@@ -248,7 +251,10 @@ public final class PageLifetime implements Analyzer
             for (long p = 0; p < pages; p++)
             {
                 final long w = lastWriter.get((key >>> 12) + p);
-                if (w != -1 && !tablePages.containsKey((key >>> 12) + p))
+                // A life as a page table (walked, or linked into an upper table) is not a previous
+                // "other use": page-table code writes page tables in every life.
+                final boolean table = walkLevel.containsKey((key >>> 12) + p) || linkLevel.containsKey((key >>> 12) + p);
+                if (w != -1 && !table)
                 {
                     previousWriter.put((key >>> 12) + p, w);
                 }
