@@ -442,11 +442,14 @@ public final class OopsChain implements Analyzer
         return -1;
     }
 
-    /** A page-table entry the kernel followed through the direct map: addr in __va(entry's frame) .. +4 KiB. */
+    /**
+     * A page-table entry the kernel followed through the direct map: addr in __va(entry's frame) ..
+     * +4 KiB, and inside the direct map's range (a frame so large that __va wraps is not one).
+     */
     static boolean tableEntryFollowed(final long entry, final long addr)
     {
         final long d = addr - (palimpsest.kernel.Layout.PAGE_OFFSET + (entry & palimpsest.emulator.Paging.ADDR_MASK));
-        return (entry & palimpsest.emulator.Paging.P) != 0 && d >= 0 && d < 4096;
+        return (entry & palimpsest.emulator.Paging.P) != 0 && d >= 0 && d < 4096 && palimpsest.kernel.Layout.isDirectMap(addr);
     }
 
     /**
