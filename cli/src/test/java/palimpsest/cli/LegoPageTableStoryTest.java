@@ -80,6 +80,10 @@ class LegoPageTableStoryTest
         final int link = life.indexOf("linked into a page table", Math.max(alloc, 0));
         assertTrue(victim >= 0 && free > victim && alloc > free && link > alloc, life);
         assertTrue(life.contains("SYSC_mprotect"), life);
+        // Checking every write from event 0 (no keyframe search) stops at the same write.
+        final Result linear = pal("bisect", bad.toString(), "--invariant", "page-tables", "--linear");
+        assertEquals(1, linear.rc(), linear.toString());
+        assertTrue(linear.out().contains("first fails at event #" + write + " "), linear.out());
         // The oops comes far later (hundreds of thousands of events with the default 4 rounds).
         final Result d = pal("dump", bad.toString(), "--kind", "mark", "--node", "0");
         final Matcher o = Pattern.compile("#(\\d+) cpu\\d+ [^\\n]* mark oops").matcher(d.out());

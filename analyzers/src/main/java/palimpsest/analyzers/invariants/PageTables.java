@@ -155,7 +155,41 @@ public final class PageTables implements Invariant
             }
             return freedFrameMapped(s, first << Layout.PAGE_SHIFT, (1L << Math.max(0, order)) << Layout.PAGE_SHIFT);
         }
-        return check(s); // an mm's pgd
+        return newPgd(s, pa); // an mm's pgd
+    }
+
+    /**
+     * An mm_struct's pgd word written: the address spaces change, so a whole check; the pgd it
+     * names is a table from now on even while the mm has no users yet (the whole check skips
+     * such mms), so the writes that fill it are checked as they come.
+     */
+    private String newPgd(final KernelState s, final long pa)
+    {
+        final String bad = check(s);
+        final long pgdVa = s.memory.read64(pa);
+        if (bad != null || !Layout.isDirectMap(pgdVa) || tables.containsKey(Layout.pa(pgdVa) >>> Layout.PAGE_SHIFT))
+        {
+            return bad;
+        }
+        final long mm = Layout.PAGE_OFFSET + pa - MmStruct.PGD;
+        final String as = String.format("mm %x", mm);
+        final long pgd = Layout.pa(pgdVa);
+        final String u = usable(s, pgd);
+        if (u != null)
+        {
+            return String.format("page-table page %x (the pgd of %s) %s", pgd, as, u);
+        }
+        final Table t = new Table(4, as, "the pgd of " + as, 0, 0, mm);
+        tables.put(pgd >>> Layout.PAGE_SHIFT, t);
+        for (int i = 0; i < 512; i++)
+        {
+            final String e = entry(s, t, pgd, i);
+            if (e != null)
+            {
+                return e;
+            }
+        }
+        return null;
     }
 
     /** A known leaf table of a checked range still mapping a frame in [pa, pa+len), which is free now. */
