@@ -284,6 +284,19 @@ public final class LegoSys
         k.printk.printk(cpu, "SYSC_mprotect() cpu(" + cpu.apicId() + ") tsk(" + cpu.load64(t + Task.PID) + "/" + tgid(cpu) + "/" +
             k.sched.comm(cpu, t) + ")");
         k.printk.printk(cpu, String.format("    start:0x%x,len:0x%x,prot:0x%x", start, len, prot));
+        if (k.patches.enabled("lego-mprotect-strace"))
+        {
+            k.printk.printk(cpu, String.format("strace__mprotect cpu%d start=0x%x, len=0x%x, prot(0x%x)=%s", cpu.apicId(), start, len,
+                prot, prot == 0 ? "PROT_NONE" : ((prot & 1) != 0 ? "PROT_READ" : "") + ((prot & 3) == 3 ? "|" : "") +
+                ((prot & 2) != 0 ? "PROT_WRITE" : "")));
+        }
+        if (lego.pcache.releasesVictimPages())
+        {
+            // The range's dirty victims go home before its protection changes (their pages are
+            // given back: lego-victim-page-alloc).
+            mprotectFn.at(cpu, 0x40);
+            lego.pcache.releaseVictims(cpu, tgid(cpu), start, start + ((len + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1)));
+        }
         final long st = rpc(cpu, McManager.OP_MPROTECT, start, len, prot, 0, 0, 0, 0, null);
         if (st == 0)
         {

@@ -52,6 +52,16 @@ package palimpsest.kernel.patches;
  *                                                                               <- lego-2018-03-01 (bad)
  *  lego-fork-cow-flush-tlb    fix:   flush the parent's TLB entry after making its pte read-only
  *                                                                               <- lego-2018-03-01-fix
+ *  then the 03/08 entry (issue 14, bug 6: the page table corrupted 200 s before the fault)   tags
+ *  lego-pcache-walk-inline    noise: pcache_handle_fault walks pgd/pud/pmd/pte itself (pgd_offset, pud_alloc...)
+ *  lego-mprotect-strace       noise: SYSC_mprotect prints the diary's strace__mprotect line
+ *  lego-victim-page-alloc     BUG:   victim pages come from the buddy allocator, kept by their slot; mprotect
+ *                                    writes the range's victims back and frees their pages, but the slot
+ *                                    keeps the freed page's address: the next eviction into it copies a
+ *                                    line into whatever the page became (a page table)
+ *                                                                               <- lego-2018-03-08 (bad)
+ *  lego-victim-page-clear     fix:   victim_release_range clears the slot's page after freeing it
+ *                                                                               <- lego-2018-03-08-fix
  * </pre>
  */
 public final class LegoSeries
@@ -119,5 +129,22 @@ public final class LegoSeries
         s.addOnBranch(b, new SimplePatch("lego-fork-cow-flush-tlb",
             "LegoOS fork: flush the TLB after making the parent's pte read-only for COW"));
         s.tagBranch(b, "lego-2018-03-01-fix");
+    }
+
+    /** The diary's 03/08 entry (issue 14, bug 6: a page-table page overwritten long before a fault walks it), after diaryLate. */
+    static void diaryMarch(final PatchSeries s)
+    {
+        final String b = PatchSeries.LEGO;
+        s.addOnBranch(b, new SimplePatch("lego-pcache-walk-inline",
+            "LegoOS pcache_handle_fault: pgd_offset, pud_alloc, pmd_alloc, pte_alloc inline"));
+        s.addOnBranch(b, new SimplePatch("lego-mprotect-strace", "LegoOS SYSC_mprotect: print strace__mprotect"));
+        // The bug last before its tag: its window depends on when kvictim_flushd writes victims
+        // back, so a noise patch after it that moved the timing could hide it from a candidate.
+        s.addOnBranch(b, new SimplePatch("lego-victim-page-alloc",
+            "LegoOS victim cache: allocate victim pages on demand; mprotect writes the range's victims back and frees their pages"));
+        s.tagBranch(b, "lego-2018-03-08");
+        s.addOnBranch(b, new SimplePatch("lego-victim-page-clear",
+            "LegoOS victim_release_range: clear the slot's page pointer when the page is freed"));
+        s.tagBranch(b, "lego-2018-03-08-fix");
     }
 }
