@@ -6,6 +6,7 @@ import palimpsest.kernel.Fn;
 import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.sched.Task;
@@ -800,6 +801,11 @@ public final class Pcache
      */
     void movePtes(final Cpu cpu, final long mm, final long from, final long to, final long len)
     {
+        if (!lego.sys.serializesMremap())
+        {
+            movePtesRmapUnlocked(cpu, mm, from, to, len);
+            return;
+        }
         movePteFn.enter(cpu);
         final long c = base(cpu);
         final long pgd = pgdPhys(cpu, mm);
@@ -840,6 +846,69 @@ public final class Pcache
         }
         k.smp.flushTlbRange(cpu, pgd, from, from + len);
         movePteFn.leave(cpu, sets);
+    }
+
+    /**
+     * pcache_move_pte as LegoOS had it before 02/06 (patch lego-pcache-move-pte): each pte moves
+     * under its line's set lock, but the line's rmap follows it only after the lock is dropped
+     * (the mremap path did not go through rmap_get_locked_pte). Alone that is only a window; two
+     * threads' mremaps on two cpus, with nothing ordering them on the processor, meet in it: when
+     * one moves A to B while the other moves C to A, the second's pte move can land on A before the
+     * first moved A's pte away, and the first then takes the second's line to B while its rmap
+     * update (or the other's) is still to come, leaving a line whose rmap names a pte that maps
+     * another line (the diary's "mismatched PTE and rmap").
+     */
+    private void movePtesRmapUnlocked(final Cpu cpu, final long mm, final long from, final long to, final long len)
+    {
+        movePteFn.enter(cpu);
+        final long c = base(cpu);
+        final long pgd = pgdPhys(cpu, mm);
+        final long ways = cpu.load64(c + C_WAYS);
+        for (long off = 0; off < len; off += Layout.PAGE_SIZE)
+        {
+            movePteFn.at(cpu, 0x10);
+            final long optep = k.pt.pte(cpu, pgd, from + off, Layout.PAGE_OFFSET, false, true);
+            if (optep == 0)
+            {
+                continue;
+            }
+            // A peek to find the set lock; the pte is read again under it.
+            final long peek = Once.read64(cpu, optep);
+            if ((peek & Paging.P) == 0)
+            {
+                continue;
+            }
+            final long lock = setLock(cpu, c, lineOfPhys(cpu, c, peek) / ways);
+            movePteFn.at(cpu, 0x30);
+            k.spin.lock(cpu, lock);
+            final long now = cpu.load64(optep);
+            if ((now & Paging.P) == 0 || setLock(cpu, c, lineOfPhys(cpu, c, now) / ways) != lock)
+            {
+                // Gone, or another set's line by now: look again.
+                k.spin.unlock(cpu, lock);
+                off -= (now & Paging.P) != 0 ? Layout.PAGE_SIZE : 0;
+                continue;
+            }
+            final long pte = k.pt.getAndClear(cpu, optep);
+            final long line = lineOfPhys(cpu, c, pte);
+            final long nptep = k.pt.pte(cpu, pgd, to + off, Layout.PAGE_OFFSET, true, true);
+            k.pt.set(cpu, nptep, pte);
+            k.spin.unlock(cpu, lock);
+            // The rmap follows outside the lock every rmap walker takes (the bug).
+            movePteFn.at(cpu, 0x60);
+            final long m = meta(cpu, c, line);
+            for (long r = cpu.load64(m + 8); r != 0; r = cpu.load64(r))
+            {
+                if (cpu.load64(r + 8) == mm && cpu.load64(r + 16) == from + off)
+                {
+                    cpu.store64(r + 16, to + off);
+                    cpu.store64(r + 24, nptep);
+                }
+            }
+            cpu.store64(m + 24, to + off);
+        }
+        k.smp.flushTlbRange(cpu, pgd, from, from + len);
+        movePteFn.leave(cpu);
     }
 
     /** mprotect on the processor: the range's lines take the write permission; without it their ptes lose W. */

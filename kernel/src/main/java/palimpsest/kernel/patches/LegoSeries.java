@@ -12,12 +12,14 @@ package palimpsest.kernel.patches;
  *  lego-no-slab-poison          feature: LegoOS has no slab poisoning (freed objects keep their bytes)
  *  lego-ibapi-stats             noise:   ibapi counts the bytes it sends
  *                                                                                <- lego-2018-02-01
- *  lego-pcache-move-pte         BUG:     mremap on P: pcache_move_pte moves ptes and rmaps without the
- *                                        process's mremap lock (two mremaps' moves land in either order)
+ *  lego-pcache-move-pte         BUG:     mremap on P: pcache_move_pte moves each pte under its set lock
+ *                                        but updates the line's rmap after dropping it, and nothing orders
+ *                                        two threads' mremaps on P (A to B and C to A meet in the window)
  *  lego-mremap-trace            noise:   SYSC_mremap reads the victim count before flushing
  *                                                                                <- lego-2018-02-05 (bad)
  *  lego-mremap-lock             fix:     SYSC_mremap holds the process's mremap lock from M's move to
- *                                        the last pcache_move_pte (rmap_get_locked_pte's lock order)
+ *                                        the last pcache_move_pte, which moves pte and rmap together under
+ *                                        the set lock; mmap, munmap, brk and mprotect take the lock too
  *                                                                                <- lego-2018-02-06
  *  lego-stop-machine            noise:   mc_manager re-reads its request count before dispatch
  *  lego-loader-kmalloc-vma      BUG:     __bprm_mm_init on M kmallocs the temporary stack vma
@@ -83,11 +85,11 @@ public final class LegoSeries
         s.addOnBranch(b, new SimplePatch("lego-ibapi-stats", "LegoOS ibapi: count the bytes sent"));
         s.tagBranch(b, "lego-2018-02-01");
         s.addOnBranch(b, new SimplePatch("lego-pcache-move-pte",
-            "LegoOS mremap on P: pcache_move_pte moves each pte and its rmap under the line's set lock only"));
+            "LegoOS mremap on P: pcache_move_pte moves each pte under the line's set lock, its rmap after dropping it"));
         s.addOnBranch(b, new SimplePatch("lego-mremap-trace", "LegoOS SYSC_mremap: read the victim count before the flush"));
         s.tagBranch(b, "lego-2018-02-05");
         s.addOnBranch(b, new SimplePatch("lego-mremap-lock",
-            "LegoOS SYSC_mremap: hold the process's mremap lock from the memory component's move to the last pcache_move_pte"));
+            "LegoOS SYSC_mremap: hold the process's mremap lock from the memory component's move to the last pcache_move_pte (mmap, munmap, brk, mprotect take it too)"));
         s.tagBranch(b, "lego-2018-02-06");
         s.addOnBranch(b, new SimplePatch("lego-stop-machine", "LegoOS mc_manager: re-read the request count before dispatching"));
         s.addOnBranch(b, new SimplePatch("lego-loader-kmalloc-vma", "LegoOS loader: __bprm_mm_init kmallocs the temporary stack vma"));
