@@ -52,6 +52,23 @@ package palimpsest.kernel.patches;
  *                                                                               <- lego-2018-03-01 (bad)
  *  lego-fork-cow-flush-tlb    fix:   flush the parent's TLB entry after making its pte read-only
  *                                                                               <- lego-2018-03-01-fix
+ *  then the SLOB block (issue 14, bug 4: the diary's 02/13, its symptom in the March entry; from
+ *  lego-2018-03-01-fix, so every tag of it keeps the earlier fixes)                    tags
+ *  lego-slob                  feature: kmalloc is SLOB (mm/slob.c) over the buddy allocator, whose
+ *                                      free blocks carry Linux 4's PageBuddy mapcount
+ *  lego-slob-count-pages      noise: slob_new_pages counts the pages it took
+ *                                                                               <- lego-2018-02-13-slob
+ *  lego-slob-page-private     BUG:   slob_new_pages stores its page count with set_page_private (buddy's
+ *                                    order) and slob clears it after free_page: buddy frees a SLOB page
+ *                                    as order 1, with the page next to it still in use
+ *  lego-slob-count-frees      noise: kfree counts SLOB frees
+ *                                                                               <- lego-2018-02-13 (bad)
+ *  lego-slob-no-clear-after-free  the diary's first try: no set_page_private(page, 0) after free_page
+ *                                    ("word_count-pthread still fails")
+ *                                                                               <- lego-2018-02-13-retry (bad)
+ *  lego-slob-units            fix:   SLOB keeps its counts in its own struct page field (sp->units)
+ *                                    and leaves page->private to buddy
+ *                                                                               <- lego-2018-02-13-fix
  * </pre>
  */
 public final class LegoSeries
@@ -119,5 +136,24 @@ public final class LegoSeries
         s.addOnBranch(b, new SimplePatch("lego-fork-cow-flush-tlb",
             "LegoOS fork: flush the TLB after making the parent's pte read-only for COW"));
         s.tagBranch(b, "lego-2018-03-01-fix");
+    }
+
+    /** The SLOB block (issue 14, bug 4: SLOB's set_page_private over buddy's order), after the later block. */
+    static void diarySlob(final PatchSeries s)
+    {
+        final String b = PatchSeries.LEGO;
+        s.addOnBranch(b, new SimplePatch("lego-slob", "LegoOS mm: kmalloc is SLOB over the buddy allocator"));
+        s.addOnBranch(b, new SimplePatch("lego-slob-count-pages", "LegoOS slob: count the pages slob_new_pages took"));
+        s.tagBranch(b, "lego-2018-02-13-slob");
+        s.addOnBranch(b, new SimplePatch("lego-slob-page-private",
+            "LegoOS slob: slob_new_pages records the pages it took with set_page_private (for ksize)"));
+        s.addOnBranch(b, new SimplePatch("lego-slob-count-frees", "LegoOS slob: count kfree's SLOB frees"));
+        s.tagBranch(b, "lego-2018-02-13");
+        s.addOnBranch(b, new SimplePatch("lego-slob-no-clear-after-free",
+            "LegoOS slob: no set_page_private(page, 0) after free_page"));
+        s.tagBranch(b, "lego-2018-02-13-retry");
+        s.addOnBranch(b, new SimplePatch("lego-slob-units",
+            "LegoOS slob: keep the counts in sp->units, leave page->private to buddy (it holds the order)"));
+        s.tagBranch(b, "lego-2018-02-13-fix");
     }
 }
