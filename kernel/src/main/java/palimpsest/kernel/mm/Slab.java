@@ -394,13 +394,14 @@ public final class Slab
             return;
         }
         kfreeFn.enter(cpu);
-        if (slob() != null)
+        final long page = PageAlloc.virtToPage(obj);
+        if (slob() != null && ((cpu.load64(page + Page.FLAGS) & Page.PG_SLAB) == 0 || cpu.load64(page + Page.SLAB_CACHE) == 0))
         {
+            // SLOB's block or pages (a named cache's object still goes back to its cache).
             slob().kfree(cpu, obj);
             kfreeFn.leave(cpu);
             return;
         }
-        final long page = PageAlloc.virtToPage(obj);
         if ((cpu.load64(page + Page.FLAGS) & Page.PG_SLAB) == 0)
         {
             k.pages.freePages(cpu, page, (int)cpu.load64(page + Page.PRIVATE));
