@@ -26,11 +26,12 @@ import palimpsest.kernel.patches.LegoSeries;
  * </pre>
  *
  * page->private is buddy's: the order of a free block and of an allocation (read back by
- * {@link PageAlloc#freeBlock}). With {@code lego-slob-page-private} (the diary's 02/13: "Yutong's
- * code is using set_page_private when slob get a new page from buddy") slob_new_pages stores the
- * number of pages it took there, for ksize, and after giving a page back it clears private
- * again; buddy then frees an order-0 SLOB page as order 1, and the page next to it, still in use,
- * goes to the free lists with it. {@code lego-slob-units} leaves private to buddy.
+ * {@link PageAlloc#freeBlock}). SLOB takes its pages two at a time (an order-1 block, split_page).
+ * With {@code lego-slob-page-private} (the diary's 02/13: "Yutong's code is using set_page_private
+ * when slob get a new page from buddy") slob_new_pages records the pair's order (1) in both pages'
+ * private, and after giving a page back it clears private again; buddy then frees an empty order-0
+ * SLOB page as order 1, and the other page of the pair, a SLOB page still in use, goes to the free
+ * lists with it (it is handed out again, and freed twice). {@code lego-slob-units} leaves private to buddy.
  */
 public final class Slob
 {

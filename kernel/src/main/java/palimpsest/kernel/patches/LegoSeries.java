@@ -54,13 +54,15 @@ package palimpsest.kernel.patches;
  *                                                                               <- lego-2018-03-01-fix
  *  then the SLOB block (issue 14, bug 4: the diary's 02/13, its symptom in the March entry; from
  *  lego-2018-03-01-fix, so every tag of it keeps the earlier fixes)                    tags
- *  lego-slob                  feature: kmalloc is SLOB (mm/slob.c) over the buddy allocator, whose
- *                                      free blocks carry Linux 4's PageBuddy mapcount
+ *  lego-slob                  feature: kmalloc is SLOB (mm/slob.c) over LegoOS's buddy (PageBuddy in
+ *                                      _mapcount, put_page_testzero on every free, split_page); SLOB
+ *                                      takes pages in pairs (an order-1 block split in two)
  *  lego-slob-count-pages      noise: slob_new_pages counts the pages it took
  *                                                                               <- lego-2018-02-13-slob
- *  lego-slob-page-private     BUG:   slob_new_pages stores its page count with set_page_private (buddy's
- *                                    order) and slob clears it after free_page: buddy frees a SLOB page
- *                                    as order 1, with the page next to it still in use
+ *  lego-slob-page-private     BUG:   slob_new_pages stores the order of the pair it split into each page
+ *                                    with set_page_private (buddy's order of that page) and slob clears it
+ *                                    after free_page: buddy frees an empty SLOB page as order 1, with the
+ *                                    other page of the pair, still a live SLOB page, in that block
  *  lego-slob-count-frees      noise: kfree counts SLOB frees
  *                                                                               <- lego-2018-02-13 (bad)
  *  lego-slob-no-clear-after-free  the diary's first try: no set_page_private(page, 0) after free_page
@@ -146,7 +148,7 @@ public final class LegoSeries
         s.addOnBranch(b, new SimplePatch("lego-slob-count-pages", "LegoOS slob: count the pages slob_new_pages took"));
         s.tagBranch(b, "lego-2018-02-13-slob");
         s.addOnBranch(b, new SimplePatch("lego-slob-page-private",
-            "LegoOS slob: slob_new_pages records the pages it took with set_page_private (for ksize)"));
+            "LegoOS slob: slob_new_pages records the order of the pair it split in each page (set_page_private)"));
         s.addOnBranch(b, new SimplePatch("lego-slob-count-frees", "LegoOS slob: count kfree's SLOB frees"));
         s.tagBranch(b, "lego-2018-02-13");
         s.addOnBranch(b, new SimplePatch("lego-slob-no-clear-after-free",
