@@ -314,7 +314,8 @@ public final class PageAlloc
             // Linux 4's free_pages_check(): a page already free in buddy carries PageBuddy's mapcount.
             k.oops.badPage(cpu, pfn, dumpPage(cpu, page), "nonzero mapcount");
         }
-        if ((cpu.load64(page + Page.FLAGS) & Page.PG_RESERVED) != 0 || isBuddy(cpu, page))
+        if (buddyMapcount ? (cpu.load64(page + Page.FLAGS) & Page.PG_RESERVED) != 0 || isBuddy(cpu, page) :
+            (cpu.load64(page + Page.FLAGS) & (Page.PG_BUDDY | Page.PG_RESERVED)) != 0)
         {
             k.oops.bug(cpu, "BUG: Bad page state: pfn " + Long.toHexString(pfn) + " freed while free or reserved");
         }
