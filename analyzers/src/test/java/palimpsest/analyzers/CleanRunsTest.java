@@ -56,6 +56,7 @@ class CleanRunsTest
         setup("lego-word-count-seq", new Setup(Map.of("words", "200"), "head", List.of(), LEGO)),
         setup("lego-word-count-pthread", new Setup(Map.of("threads", "2", "words", "300", "vocab", "100"), "lego-2018-02-17", List.of(), LEGO)),
         setup("lego-iozone", new Setup(Map.of("words", "200"), "lego-2018-02-17", List.of(), LEGO)),
+        setup("lego-python", new Setup(Map.of("libs", "4", "heap-pages", "16", "rounds", "1"), "lego-2018-03-08-fix", List.of(), LEGO)),
         setup("boot", new Setup(Map.of("idle", "20000"), "head", List.of(), SMALL)),
         setup("exec", new Setup(Map.of("rounds", "1"), "head", List.of(), SMALL)),
         setup("fork-cow", new Setup(Map.of("depth", "1"), "head", List.of(), SMALL)),

@@ -343,6 +343,14 @@ final class BisectCommand implements Callable<Integer>
         out.println("  cpu " + r.event.cpu() + ", icount " + r.event.icount() + ", pc " + r.machine.symbolizeOrHex(r.event.pc()));
         out.println("  the write: " + fmt.format(r.event));
         out.println("  call chain: " + chain(r, r.chain));
+        if (!r.history.isEmpty())
+        {
+            out.println("the page " + Long.toHexString(r.event.paddr() & ~0xfffL) + " before the write (oldest first):");
+            for (final InvariantBisect.PageEvent h : r.history)
+            {
+                out.println("  #" + h.event.index() + " cpu" + h.event.cpu() + " " + h.what + " by " + chain(r, h.chain));
+            }
+        }
         if (r.later.isEmpty())
         {
             out.println("no later write to those bytes up to the end of the trace (" + Fmt.count(r.traceEvents) + " events)");

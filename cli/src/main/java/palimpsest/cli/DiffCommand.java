@@ -58,7 +58,10 @@ final class DiffCommand implements Callable<Integer>
             ha = ra.header();
             hb = rb.header();
         }
-        final TraceDiff d = TraceDiff.run(a, b);
+        // Two passes (A, then B) after the chunk-digest bisect: a bar with an ETA each, over A's length.
+        final PassProgress progress = PassProgress.overTrace(io, "diff", a);
+        final TraceDiff d = TraceDiff.run(a, b, progress);
+        progress.done();
         final PrintStream out = io.out;
         if (d.first.divergence == null)
         {

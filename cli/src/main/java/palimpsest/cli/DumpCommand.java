@@ -16,7 +16,6 @@ import picocli.CommandLine.Parameters;
 import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.emulator.InterruptSource;
-import palimpsest.emulator.Machine;
 import palimpsest.emulator.Scenario;
 import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.trace.Event;
@@ -168,6 +167,23 @@ final class DumpCommand implements Callable<Integer>
         }
     }
 
+    /** The trace's header, read straight from its queue file when it can be (no Chronicle start: queries). */
+    static palimpsest.trace.TraceHeader header(final Path trace)
+    {
+        try
+        {
+            return palimpsest.trace.TraceSeeker.header(trace);
+        }
+        catch (final TraceException e)
+        {
+            throw e;
+        }
+        catch (final Exception e)
+        {
+            throw new UserError("cannot read trace " + trace + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : Main.firstLine(e.getMessage())));
+        }
+    }
+
     private boolean[] kindFilter()
     {
         if (kinds.isEmpty())
@@ -231,8 +247,8 @@ final class DumpCommand implements Callable<Integer>
             {
                 return Symbolizer.NONE;
             }
-            final Machine m = ScenarioCatalog.loadWithoutRunning(s, h);
-            return pc -> m.code().symbolize(pc);
+            final palimpsest.emulator.CodeMap code = ScenarioCatalog.codeWithoutRunning(s, h);
+            return code::symbolize;
         }
         catch (final UserError e)
         {

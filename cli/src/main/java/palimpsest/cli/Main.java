@@ -45,10 +45,20 @@ public final class Main
         final Map<String, String> env, final boolean terminal)
     {
         System.setProperty("chronicle.analytics.disable", "true");
+        if (args.length == 1 && ("--version".equals(args[0]) || "-V".equals(args[0])))
+        {
+            // What picocli would print, without starting picocli (half of pal --version's CPU).
+            for (final String line : new VersionProvider().getVersion())
+            {
+                out.println(line);
+            }
+            out.flush();
+            return 0;
+        }
         final Io io = new Io(out, err, env, terminal);
         try
         {
-            final CommandLine cl = commandLine(io);
+            final CommandLine cl = commandLine(io, args.length > 0 ? args[0] : null);
             return cl.execute(args);
         }
         catch (final RuntimeException | Error e)
@@ -65,26 +75,26 @@ public final class Main
 
     static CommandLine commandLine(final Io io)
     {
+        return commandLine(io, null);
+    }
+
+    /**
+     * The command line with every verb, or, when only names one of them (the verb the user typed),
+     * with that verb alone: picocli reads the annotations of every command it is given, and for a
+     * query that was a third of the JVM's start (pal --help and a mistyped verb still see them all).
+     */
+    static CommandLine commandLine(final Io io, final String only)
+    {
         final CommandLine cl = new CommandLine(new Pal(io));
-        cl.addSubcommand("record", new RecordCommand(io));
-        cl.addSubcommand("dump", new DumpCommand(io));
-        cl.addSubcommand("replay", new ReplayCommand(io));
-        cl.addSubcommand("state", new StateCommand(io));
-        cl.addSubcommand("scenarios", new ScenariosCommand(io));
-        cl.addSubcommand("pack", new PackCommand(io));
-        cl.addSubcommand("unpack", new UnpackCommand(io));
-        cl.addSubcommand("bisect", new BisectCommand(io));
-        cl.addSubcommand("diff", new DiffCommand(io));
-        cl.addSubcommand("check", new CheckCommand(io));
-        cl.addSubcommand("bench", new BenchCommand(io));
-        cl.addSubcommand("analyze", new AnalyzeCommand(io));
-        cl.addSubcommand("who-wrote", new WhoWroteCommand(io));
-        cl.addSubcommand("hunt", new HuntCommand(io));
-        cl.addSubcommand("worker", new WorkerCommand(io));
-        cl.addSubcommand("gdb", new GdbCommand(io));
-        cl.addSubcommand("symbols", new SymbolsCommand(io));
-        cl.addSubcommand("timeline", new TimelineCommand(io));
-        cl.addSubcommand("completion", new CompletionCommand(io));
+        final boolean version = "--version".equals(only) || "-V".equals(only);
+        final boolean one = only != null && verbs(io).containsKey(only);
+        for (final Map.Entry<String, java.util.function.Supplier<Object>> v : verbs(io).entrySet())
+        {
+            if (!version && (!one || v.getKey().equals(only)))
+            {
+                cl.addSubcommand(v.getKey(), v.getValue().get());
+            }
+        }
         cl.setOut(new PrintWriter(io.out, true));
         cl.setErr(new PrintWriter(io.err, true));
         cl.setParameterExceptionHandler((ex, args) ->
@@ -96,6 +106,32 @@ public final class Main
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> handle(io, ex));
         return cl;
+    }
+
+    /** Every verb, in the order pal --help lists them, made only when asked for. */
+    private static Map<String, java.util.function.Supplier<Object>> verbs(final Io io)
+    {
+        final Map<String, java.util.function.Supplier<Object>> v = new java.util.LinkedHashMap<>();
+        v.put("record", () -> new RecordCommand(io));
+        v.put("dump", () -> new DumpCommand(io));
+        v.put("replay", () -> new ReplayCommand(io));
+        v.put("state", () -> new StateCommand(io));
+        v.put("scenarios", () -> new ScenariosCommand(io));
+        v.put("pack", () -> new PackCommand(io));
+        v.put("unpack", () -> new UnpackCommand(io));
+        v.put("bisect", () -> new BisectCommand(io));
+        v.put("diff", () -> new DiffCommand(io));
+        v.put("check", () -> new CheckCommand(io));
+        v.put("bench", () -> new BenchCommand(io));
+        v.put("analyze", () -> new AnalyzeCommand(io));
+        v.put("who-wrote", () -> new WhoWroteCommand(io));
+        v.put("hunt", () -> new HuntCommand(io));
+        v.put("worker", () -> new WorkerCommand(io));
+        v.put("gdb", () -> new GdbCommand(io));
+        v.put("symbols", () -> new SymbolsCommand(io));
+        v.put("timeline", () -> new TimelineCommand(io));
+        v.put("completion", () -> new CompletionCommand(io));
+        return v;
     }
 
     static int handle(final Io io, final Throwable ex)

@@ -88,6 +88,17 @@ final class ReplayCommand implements Callable<Integer>
             replay.patches(patches);
         }
         final ReplayResult r;
+        // A bar with an ETA on stderr while it runs (the trace's length from its chunk headers, asked once).
+        final long[] total = {-1};
+        final Progress progress = new Progress(io, new ConsolePrinter(io, 1), elapsed ->
+        {
+            if (total[0] == -1)
+            {
+                total[0] = Math.max(-2, PassProgress.eventsIn(trace));
+            }
+            return "pal: replay: " + PassProgress.line(replay.verifiedSoFar(), total[0], elapsed);
+        });
+        progress.start();
         try
         {
             r = replay.run();
@@ -95,6 +106,10 @@ final class ReplayCommand implements Callable<Integer>
         catch (final IllegalArgumentException e)
         {
             throw new UserError(Main.firstLine(e.getMessage()));
+        }
+        finally
+        {
+            progress.stop();
         }
         final PrintStream out = io.out;
         final Machine m = r.machine;

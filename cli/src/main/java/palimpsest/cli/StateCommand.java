@@ -70,10 +70,7 @@ final class StateCommand implements Callable<Integer>
 
     private int answer()
     {
-        try (palimpsest.trace.TraceReader r = DumpCommand.open(trace))
-        {
-            ReplayCommand.checkHeader(trace, r.header(), plugins.catalog());
-        }
+        ReplayCommand.checkHeader(trace, DumpCommand.header(trace), plugins.catalog());
         Limits.atLeast("--at", at, 0);
         Limits.atLeast("--cpu", cpu, 0);
         final long[] range = mem == null ? null : parseRange(mem);

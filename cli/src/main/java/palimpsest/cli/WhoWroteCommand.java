@@ -81,7 +81,8 @@ final class WhoWroteCommand implements Callable<Integer>
     public Integer call()
     {
         final int rc = answer();
-        return Whole.exit(io, rc, Whole.of(trace, known));
+        // --reg says itself what its answer covers (RegisterQuery): no second verification pass.
+        return reg != null ? rc : Whole.exit(io, rc, Whole.of(trace, known));
     }
 
     /** The trace's extent as the index recorded it (null until the index is open: then verify). */
@@ -103,11 +104,7 @@ final class WhoWroteCommand implements Callable<Integer>
             throw new UserError("who-wrote needs --addr ADDR or --reg REG");
         }
         final long a = parseHex(addr);
-        final TraceHeader h;
-        try (var r = DumpCommand.open(trace))
-        {
-            h = r.header();
-        }
+        final TraceHeader h = DumpCommand.header(trace);
         final PassProgress progress = new PassProgress(io, "building the who-wrote index");
         final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(trace, progress);
         progress.done();

@@ -74,5 +74,13 @@ class PackBenchTest
         {
             assertTrue(r.out().contains(s), s + " in\n" + r.out());
         }
+        // Why recording costs what it does: machine and encoder time per event, the floor, the handoffs that waited.
+        for (final String s : new String[] {"tlb-stale", "ipi-pingpong"})
+        {
+            assertTrue(r.out().matches("(?s).*\n  " + s + " +machine [0-9.]+ ns/event, encoder [0-9.]+ ns/event \\(cpu\\): "
+                + "floor [0-9.]+x on an idle second core \\[1\\.5x (reachable|needs the encoder <= [0-9.]+ ns/event)\\], "
+                + "about [0-9.]+x with no free core; "
+                + "the machine waited for the encoder at [0-9]+ of [0-9]+ batch handoffs.*"), s + " why line in\n" + r.out());
+        }
     }
 }

@@ -725,6 +725,10 @@ public final class Cpu
             {
                 return -(1 + Paging.VEC_PF | errorCode(c, access, false) << 8);
             }
+            if ((e & Paging.RSVD_MASK) != 0)
+            {
+                return -(1 + Paging.VEC_PF | (errorCode(c, access, true) | Paging.PF_RSVD) << 8);
+            }
             w &= (e & Paging.W) != 0;
             u &= (e & Paging.U) != 0;
             nx |= (e & Paging.NX) != 0;

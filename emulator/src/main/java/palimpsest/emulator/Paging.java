@@ -25,11 +25,18 @@ public final class Paging
     public static final long G = 1L << 8;
     public static final long NX = 1L << 63;
     public static final long ADDR_MASK = 0x000F_FFFF_FFFF_F000L;
+    /**
+     * Address bits at and above MAXPHYADDR (46) that must be 0 in a present entry: a walk that
+     * meets one set faults with {@link #PF_RSVD}, as x86 does (a table read from where no RAM is
+     * returns all ones, so a table pointer beyond RAM faults at the next level).
+     */
+    public static final long RSVD_MASK = 0x000F_C000_0000_0000L;
 
     /** Page-fault error code bits. */
     public static final long PF_PRESENT = 1;
     public static final long PF_WRITE = 2;
     public static final long PF_USER = 4;
+    public static final long PF_RSVD = 8;
     public static final long PF_FETCH = 16;
 
     public static final int VEC_GP = 13;

@@ -193,5 +193,10 @@ class PatchSeriesTest
             "lego-fork-cow-flush-tlb")), fixed.toString());
         assertTrue(fixed.stream().noneMatch(n -> n.startsWith("jos-") || n.startsWith("akaros-")), fixed.toString());
         assertEquals(PatchSeries.LEGO, s.branchOf("lego-pcache-fork-cow"));
+        final List<String> march = names.apply("lego-2018-03-08");
+        assertTrue(march.containsAll(List.of("lego-fork-cow-flush-tlb", "lego-pcache-walk-inline", "lego-mprotect-strace",
+            "lego-victim-page-alloc")) && !march.contains("lego-victim-page-clear"), march.toString());
+        assertTrue(names.apply("lego-2018-03-08-fix").contains("lego-victim-page-clear"));
+        assertTrue(names.apply("lego-2018-03-01-fix").stream().noneMatch(n -> n.startsWith("lego-victim-page")));
     }
 }

@@ -55,6 +55,10 @@ public final class Recording
     private ConsoleListener console;
     private long keyframeEvery = KeyframeFile.DEFAULT_EVERY;
     private int keyframes;
+    private boolean measureEncoder;
+    private long encoderCpuNanos = -1;
+    private long batches;
+    private long batchStalls;
 
     private volatile TraceWriter writer;
     private volatile Machine machine;
@@ -101,6 +105,35 @@ public final class Recording
         }
         this.keyframeEvery = events;
         return this;
+    }
+
+    /**
+     * Also measure the encoder thread (for {@code pal bench}): after {@link #run},
+     * {@link #encoderCpuNanos()}, {@link #batches()} and {@link #batchStalls()} say whether the
+     * encoder kept up with the machine. Costs a look at java.management after the run, nothing during it.
+     */
+    public Recording measureEncoder(final boolean on)
+    {
+        this.measureEncoder = on;
+        return this;
+    }
+
+    /** CPU time of the encoder thread over the last {@link #run} (with {@link #measureEncoder}), else -1. */
+    public long encoderCpuNanos()
+    {
+        return encoderCpuNanos;
+    }
+
+    /** Event batches the last {@link #run} handed to the encoder thread. */
+    public long batches()
+    {
+        return batches;
+    }
+
+    /** Of {@link #batches()}, the handoffs where the machine waited for the encoder to free a batch. */
+    public long batchStalls()
+    {
+        return batchStalls;
     }
 
     /** Keyframes written by the last {@link #run}. */
@@ -271,6 +304,19 @@ public final class Recording
             outcome = new Outcome(Outcome.Kind.INTERNAL_ERROR, 0, String.valueOf(e), e);
         }
         final long elapsed = System.nanoTime() - start;
+        batches = w.batchesHandedOff();
+        batchStalls = w.batchStalls();
+        if (measureEncoder)
+        {
+            try
+            {
+                encoderCpuNanos = w.encoderCpuNanos();
+            }
+            catch (final RuntimeException e)
+            {
+                encoderCpuNanos = -1; // the encoder failed: close says how
+            }
+        }
         final long events = w.events();
         w.close(outcome.wireCode(), outcome.toString());
         if (kw != null)

@@ -1,5 +1,6 @@
 package palimpsest.recorder;
 
+import java.lang.ref.SoftReference;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -9,6 +10,7 @@ import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
 
+import palimpsest.emulator.CodeMap;
 import palimpsest.emulator.Machine;
 import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Scenario;
@@ -114,12 +116,83 @@ public final class ScenarioCatalog
 
     /**
      * Rebuilds the machine a trace was recorded on and loads its scenario, without running it: for
-     * symbols ({@code machine.code()}) and static layout. Events go nowhere.
+     * symbols ({@code machine.code()}) and static layout. Events go nowhere. The caller owns the
+     * machine (pal state writes the trace's events into its memory): when {@link #codeWithoutRunning}
+     * just loaded one for the same header and scenario, that one is handed over instead of loading
+     * again, since loading is the dearest step of a query (a long word-count makes its whole text).
      */
     public static Machine loadWithoutRunning(final Scenario scenario, final TraceHeader h)
+    {
+        synchronized (ScenarioCatalog.class)
+        {
+            final Image i = last == null ? null : last.get();
+            if (i != null && i.matches(scenario, h) && i.spare != null)
+            {
+                final Machine m = i.spare;
+                i.spare = null;
+                return m;
+            }
+        }
+        final Machine m = load(scenario, h);
+        synchronized (ScenarioCatalog.class)
+        {
+            last = new SoftReference<>(new Image(scenario, h.digest(), m.code(), null));
+        }
+        return m;
+    }
+
+    /**
+     * The code map (symbols) of the machine a trace was recorded on, loaded without running it:
+     * read only. The last one is kept (softly) with its machine, so a verb that wants both the
+     * symbols and the loaded machine ({@link #loadWithoutRunning}) loads once.
+     */
+    public static CodeMap codeWithoutRunning(final Scenario scenario, final TraceHeader h)
+    {
+        synchronized (ScenarioCatalog.class)
+        {
+            final Image i = last == null ? null : last.get();
+            if (i != null && i.matches(scenario, h))
+            {
+                return i.code;
+            }
+        }
+        final Machine m = load(scenario, h);
+        synchronized (ScenarioCatalog.class)
+        {
+            last = new SoftReference<>(new Image(scenario, h.digest(), m.code(), m));
+        }
+        return m.code();
+    }
+
+    private static Machine load(final Scenario scenario, final TraceHeader h)
     {
         final Machine m = new Machine(configOf(h), EventSink.NULL, InputSources.create("seeded", h.seed()));
         scenario.load(m, contextOf(h));
         return m;
     }
+
+    /** The last machine loaded without running: its scenario, header digest, code, and itself while nobody took it. */
+    private static final class Image
+    {
+        final Scenario scenario;
+        final long digest;
+        final CodeMap code;
+        Machine spare;
+
+        Image(final Scenario scenario, final long digest, final CodeMap code, final Machine spare)
+        {
+            this.scenario = scenario;
+            this.digest = digest;
+            this.code = code;
+            this.spare = spare;
+        }
+
+        boolean matches(final Scenario s, final TraceHeader h)
+        {
+            return s == scenario && h.digest() == digest;
+        }
+    }
+
+    /** Soft: a long-lived process (a test run, pal hunt) lets the collector take it back under pressure. */
+    private static SoftReference<Image> last;
 }

@@ -234,4 +234,18 @@ class RecordingTest
         assertEquals("loop_main+0x10/0x100", m.code().symbolize(0xF010));
         assertSame(EventSink.NULL, m.sink());
     }
+
+    @Test
+    void aQueryLoadsTheMachineOnceForItsSymbolsAndItsState(@TempDir final Path tmp)
+    {
+        final Loop s = new Loop();
+        final RecordingSummary r = new Recording(s).output(tmp.resolve("t")).run();
+        final palimpsest.emulator.CodeMap code = ScenarioCatalog.codeWithoutRunning(s, r.header());
+        assertSame(code, ScenarioCatalog.codeWithoutRunning(s, r.header()), "the symbols are loaded once");
+        final Machine first = ScenarioCatalog.loadWithoutRunning(s, r.header());
+        assertSame(code, first.code(), "the machine the symbols came from is handed over");
+        final Machine second = ScenarioCatalog.loadWithoutRunning(s, r.header());
+        org.junit.jupiter.api.Assertions.assertNotSame(first, second, "and only once: its owner writes into its memory");
+        assertEquals("loop_main+0x10/0x100", second.code().symbolize(0xF010));
+    }
 }

@@ -66,6 +66,19 @@ public final class Replay
         return this;
     }
 
+    /** The verifier of the run under way or done (null before): read by {@link #verifiedSoFar} from another thread. */
+    private volatile Verifier live;
+
+    /**
+     * Events verified so far by the run under way, for a progress line on another thread (a racy
+     * read of a plain counter: nothing is added to the replay's path).
+     */
+    public long verifiedSoFar()
+    {
+        final Verifier v = live;
+        return v == null ? 0 : v.verified();
+    }
+
     public boolean whatIf()
     {
         return kernelVersion != null || (patches != null && !patches.isEmpty());
@@ -114,6 +127,7 @@ public final class Replay
             }
             scenario.load(machine, context);
             final long t0 = System.nanoTime();
+            live = verifier;
             final Outcome outcome = machine.run(scenario.maxInstructions());
             final long nanos = System.nanoTime() - t0;
             if (verifier.divergence() == null)

@@ -72,6 +72,9 @@ final class EncodeAhead
     private final Batch[] drained = new Batch[BATCHES - 1];
     private Batch current;
     private long produced;
+    /** Batches handed to the encoder, and how many times the recording thread then found no free batch and waited. */
+    private long handoffs;
+    private long stalls;
     private volatile Throwable failure;
     private volatile boolean discard;
     private boolean stopped;
@@ -175,7 +178,14 @@ final class EncodeAhead
         final Batch b = current;
         b.flush = flush;
         put(full, b);
-        current = take(free);
+        handoffs++;
+        Batch next = free.poll();
+        if (next == null)
+        {
+            stalls++; // back-pressure: every batch is full or being encoded
+            next = take(free);
+        }
+        current = next;
         current.clear();
     }
 
@@ -200,6 +210,27 @@ final class EncodeAhead
             put(free, b);
         }
         checkFailure();
+    }
+
+    /** Batches handed over so far, and how many of those handoffs waited for the encoder to free one. */
+    long handoffs()
+    {
+        return handoffs;
+    }
+
+    long stalls()
+    {
+        return stalls;
+    }
+
+    /**
+     * CPU time the encoder thread has used so far (encoding, digesting, appending, page faults of the
+     * queue file), -1 if the JVM cannot tell. Not on the hot path: loads java.management on first use.
+     */
+    long cpuNanos()
+    {
+        final java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
+        return t.isThreadCpuTimeSupported() && thread.isAlive() ? t.getThreadCpuTime(thread.getId()) : -1;
     }
 
     /** Stops the encoder thread; with discard, what it has not encoded yet is dropped (a crash). */

@@ -24,7 +24,7 @@ import net.openhft.chronicle.wire.DocumentContext;
  * or the zeroed space Chronicle preallocates) reads as "no more excerpts": the trace is truncated
  * after its last whole chunk.
  */
-public final class TraceReader implements AutoCloseable
+public final class TraceReader implements AutoCloseable, EventCursor
 {
     static
     {

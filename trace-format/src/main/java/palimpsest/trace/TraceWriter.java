@@ -300,6 +300,31 @@ public final class TraceWriter implements EventSink, AutoCloseable
         }
     }
 
+    /**
+     * Encoding ahead: waits until every event so far is encoded, then returns the CPU time the encoder
+     * thread has used ({@code pal bench}: is the encoder the bottleneck?); -1 when encoding directly, or
+     * if the JVM cannot tell.
+     */
+    public long encoderCpuNanos()
+    {
+        drain();
+        return ahead != null && !closed ? ahead.cpuNanos() : -1;
+    }
+
+    /**
+     * Encoding ahead: batches handed to the encoder so far, and how many times the recording thread
+     * then had to wait for a free one (the encoder was behind: back-pressure). 0 when encoding directly.
+     */
+    public long batchesHandedOff()
+    {
+        return ahead != null ? ahead.handoffs() : 0;
+    }
+
+    public long batchStalls()
+    {
+        return ahead != null ? ahead.stalls() : 0;
+    }
+
     public Path dir()
     {
         return dir;

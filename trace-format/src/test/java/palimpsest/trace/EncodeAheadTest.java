@@ -66,6 +66,26 @@ class EncodeAheadTest
         }
     }
 
+    /** pal bench's view of the pipeline: every full batch is one handoff, a stall is one of them, and the encoder used CPU. */
+    @Test
+    void countsHandoffsAndStallsAndMeasuresTheEncoderThread()
+    {
+        final TraceWriter w = TraceWriter.createEncodingAhead(tmp.resolve("counted"), TestEvents.header());
+        final long events = 10L * EncodeAhead.EVENTS + 17;
+        new SyntheticTrace(3, 2).generate(w, events);
+        assertEquals(10, w.batchesHandedOff(), "one handoff per full batch, none yet for the partial one");
+        assertTrue(w.batchStalls() >= 0 && w.batchStalls() <= w.batchesHandedOff(), w.batchStalls() + " stalls");
+        final long cpu = w.encoderCpuNanos();
+        assertTrue(cpu > 0 || cpu == -1, "encoder cpu " + cpu);
+        assertEquals(11, w.batchesHandedOff(), "waiting for the encoder hands over the partial batch");
+        w.close(0, "done");
+        assertEquals(-1, w.encoderCpuNanos(), "closed: no encoder thread");
+        final TraceWriter direct = TraceWriter.create(tmp.resolve("direct-counted"), TestEvents.header());
+        assertEquals(-1, direct.encoderCpuNanos());
+        assertEquals(0, direct.batchesHandedOff());
+        direct.close(0, "done");
+    }
+
     /** The promise: a crash (abandon) loses at most MAX_LOST_ENCODING_AHEAD events beyond the current chunk. */
     @Test
     void aCrashLosesAtMostTheQueuedBatchesAndTheCurrentChunk()

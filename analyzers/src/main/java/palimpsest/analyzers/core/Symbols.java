@@ -1,7 +1,6 @@
 package palimpsest.analyzers.core;
 
 import palimpsest.emulator.CodeMap;
-import palimpsest.emulator.Machine;
 import palimpsest.emulator.Scenario;
 import palimpsest.kernel.KernelInspector;
 import palimpsest.kernel.Layout;
@@ -168,8 +167,7 @@ public final class Symbols
             {
                 return NONE;
             }
-            final Machine m = ScenarioCatalog.loadWithoutRunning(s, h);
-            return new Symbols(m.code());
+            return new Symbols(ScenarioCatalog.codeWithoutRunning(s, h));
         }
         catch (final RuntimeException | LinkageError e)
         {

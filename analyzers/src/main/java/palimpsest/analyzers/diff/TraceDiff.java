@@ -100,12 +100,18 @@ public final class TraceDiff
 
     public static TraceDiff run(final Path traceA, final Path traceB)
     {
+        return run(traceA, traceB, null);
+    }
+
+    /** As {@link #run(Path, Path)}, telling progress (may be null) the events read so far of A's pass, then of B's. */
+    public static TraceDiff run(final Path traceA, final Path traceB, final java.util.function.LongConsumer progress)
+    {
         final DivergenceBisect.Result first = DivergenceBisect.run(traceA, traceB);
         final long from = first.divergence == null ? Long.MAX_VALUE : first.divergence.index;
         final Side sa = new Side();
         final Side sb = new Side();
-        final Streams ta = read(traceA, from, sa);
-        final Streams tb = read(traceB, from, sb);
+        final Streams ta = read(traceA, from, sa, progress);
+        final Streams tb = read(traceB, from, sb, progress);
         final int n = Math.max(ta.count.length, tb.count.length);
         final CpuDiff[] cpus = new CpuDiff[n];
         for (int c = 0; c < n; c++)
@@ -181,7 +187,7 @@ public final class TraceDiff
         }
     }
 
-    private static Streams read(final Path trace, final long from, final Side side)
+    private static Streams read(final Path trace, final long from, final Side side, final java.util.function.LongConsumer progress)
     {
         final Streams s = new Streams();
         final Event e = new Event();
@@ -189,6 +195,10 @@ public final class TraceDiff
         {
             while (r.next(e))
             {
+                if (progress != null && (e.index() & 0xffff) == 0)
+                {
+                    progress.accept(e.index());
+                }
                 // Devices (NICs) get their own stream next to the cpus.
                 final int stream = EventKind.isDevice(e.cpu()) ? 64 + (e.cpu() & 0xff) : e.cpu();
                 if (e.index() < from)

@@ -33,6 +33,16 @@ public interface Invariant
         return true;
     }
 
+    /**
+     * Whether {@code pal analyze} should watch this invariant after every write of a trace with this
+     * header ({@link InvariantWatch}): only for invariants cheap enough to check that often, and
+     * only where the kernel promises them (default: never).
+     */
+    default boolean watched(final palimpsest.trace.TraceHeader header)
+    {
+        return false;
+    }
+
     /** The violation caused by the write just done at pa (memory already holds it), or null. */
     default String checkWrite(final KernelState state, final long pa, final int size)
     {

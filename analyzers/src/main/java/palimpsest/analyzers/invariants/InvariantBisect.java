@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import palimpsest.emulator.Machine;
+import palimpsest.emulator.Paging;
+import palimpsest.kernel.Mark;
 import palimpsest.kernel.patches.Patches;
 import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.replayer.state.StateIndex;
@@ -33,6 +35,10 @@ import palimpsest.trace.TraceReader;
  *   <li><b>Aftermath</b>: the rest of the trace is scanned for later writes to the bytes the
  *       breaking write wrote (a scribble is often repeated, or overwritten by a worse one), each
  *       with the writer's call chain.</li>
+ *   <li><b>The page's history</b>: the trace up to the breaking write is scanned once more for the
+ *       life of the page it wrote (node 0): every allocation and free of it, and the stores that
+ *       linked it into a page table, each with its call chain (a write through a stale reference
+ *       shows as a free, an allocation for another use, then the write).</li>
  * </ol>
  */
 public final class InvariantBisect
@@ -54,6 +60,24 @@ public final class InvariantBisect
             this.chain = chain;
         }
     }
+
+    /** One moment of the written page's life: allocated, freed, or linked into a page table (as a table or a leaf). */
+    public static final class PageEvent
+    {
+        public final String what;
+        public final Event event;
+        public final List<Long> chain;
+
+        PageEvent(final String what, final Event event, final List<Long> chain)
+        {
+            this.what = what;
+            this.event = event;
+            this.chain = chain;
+        }
+    }
+
+    /** How many moments of the page's history are kept (the latest ones). */
+    public static final int MAX_HISTORY = 8;
 
     /** What the bisect found. */
     public static final class Result
@@ -79,6 +103,8 @@ public final class InvariantBisect
         public final Machine machine;
         /** What happened to the keyframes ("rebuilt: ..."), or null. */
         public final String keyframeNote;
+        /** The written page's life up to the write, oldest first (empty if it never failed). */
+        public final List<PageEvent> history = new ArrayList<>();
 
         Result(final Event event, final String violation, final List<Long> chain, final List<Write> later, final int keyframes,
             final int keyframeChecks, final long linearFrom, final long eventsScanned, final long checks, final long traceEvents,
@@ -202,8 +228,64 @@ public final class InvariantBisect
                 }
             }
         }
-        return new Result(found, violation, chain, later, linearOnly ? -1 : keyframes.size(), keyframeChecks, from, scanned, checks, total,
-            st.machine(), index.note());
+        final Result result = new Result(found, violation, chain, later, linearOnly ? -1 : keyframes.size(), keyframeChecks, from,
+            scanned, checks, total, st.machine(), index.note());
+        if (found != null)
+        {
+            history(trace, index, found, result.history);
+        }
+        return result;
+    }
+
+    /** The allocations, frees and page-table links of the page found wrote, from event 0 up to it. */
+    private static void history(final Path trace, final StateIndex index, final Event found, final List<PageEvent> out)
+    {
+        final long page = found.paddr() & ~0xfffL;
+        final TraceState st = index.at(0);
+        final Event e = new Event();
+        try (TraceReader reader = TraceReader.open(trace))
+        {
+            while (reader.next(e) && e.index() < found.index())
+            {
+                st.apply(e);
+                final int kind = e.kind();
+                if (EventKind.isDevice(e.cpu()) || st.nodeOf(e.cpu()) != 0)
+                {
+                    continue;
+                }
+                String what = null;
+                if (kind == EventKind.MARK && (e.a() == Mark.PAGE_ALLOC || e.a() == Mark.PAGE_FREE))
+                {
+                    final long pages = 1L << Math.min(e.c(), 10);
+                    if (page >= e.b() && page < e.b() + (pages << 12))
+                    {
+                        what = (e.a() == Mark.PAGE_ALLOC ? "allocated" : "freed") + (pages > 1 ? " (order " + e.c() + " block)" : "");
+                    }
+                }
+                else if ((kind == EventKind.STORE || kind == EventKind.RMW) && e.size() == 8 && (e.value() & Paging.P) != 0 &&
+                    (e.value() & Paging.ADDR_MASK) == page && (e.oldValue() & Paging.ADDR_MASK) != page && isTableWrite(st, e))
+                {
+                    what = "linked into a page table (entry at " + Long.toHexString(e.paddr()) + " = " + Long.toHexString(e.value()) + ")";
+                }
+                if (what != null)
+                {
+                    if (out.size() == MAX_HISTORY)
+                    {
+                        out.remove(0);
+                    }
+                    out.add(new PageEvent(what, new Event().copyFrom(e), chainOf(st, e)));
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether a store of a table-shaped value (present, the page's frame) is a kernel one: the
+     * kernel writes page-table entries through the direct map; a user store of such a value is data.
+     */
+    private static boolean isTableWrite(final TraceState st, final Event e)
+    {
+        return palimpsest.kernel.Layout.isDirectMap(e.vaddr());
     }
 
     private static boolean onNode0(final TraceState st, final Event e)

@@ -21,6 +21,17 @@ public final class KernelState
         this.patches = patches;
     }
 
+    /**
+     * A reconstruction of node 0's memory (an analyzer's shadow): {@link #memory} is null, so only
+     * invariants that read through the {@link #inspector} can check it.
+     */
+    public KernelState(final KernelInspector.Memory memory, final Patches patches)
+    {
+        this.memory = null;
+        this.inspector = new KernelInspector(memory);
+        this.patches = patches;
+    }
+
     /** The build a trace was recorded with. */
     public static Patches patchesOf(final TraceHeader h)
     {

@@ -38,6 +38,14 @@ public final class PcacheRmap implements Invariant
         return "LegoOS processor: every valid pcache line's rmap entries name ptes that map that line";
     }
 
+    /** On a LegoOS cluster (a processor component among the roles), after every write of the analysis pass. */
+    @Override
+    public boolean watched(final palimpsest.trace.TraceHeader header)
+    {
+        final String roles = header.scenarioArgs().get("roles");
+        return roles != null && roles.contains("P");
+    }
+
     // applies() stays true: a linear pass decides it at event 0, before boot has reserved the
     // pcache; until then check() and touches() find no pcache and say nothing.
 
@@ -100,7 +108,7 @@ public final class PcacheRmap implements Invariant
                         seen = Arrays.copyOf(seen, n * 2);
                     }
                     seen[n++] = ptePa;
-                    final long pte = s.memory.read64(ptePa);
+                    final long pte = s.inspector.read64(ptep);
                     final long ptePfn = (pte & Paging.ADDR_MASK) >>> Layout.PAGE_SHIFT;
                     if (!held && broken == null && ((pte & Paging.P) == 0 || ptePfn != pfn))
                     {

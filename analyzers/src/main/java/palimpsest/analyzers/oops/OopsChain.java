@@ -432,7 +432,24 @@ public final class OopsChain implements Analyzer
                 return k;
             }
         }
+        for (int k = 0; k < f.count; k++)
+        {
+            if (tableEntryFollowed(f.values[k], f.addr))
+            {
+                return k;
+            }
+        }
         return -1;
+    }
+
+    /**
+     * A page-table entry the kernel followed through the direct map: addr in __va(entry's frame) ..
+     * +4 KiB, and inside the direct map's range (a frame so large that __va wraps is not one).
+     */
+    static boolean tableEntryFollowed(final long entry, final long addr)
+    {
+        final long d = addr - (palimpsest.kernel.Layout.PAGE_OFFSET + (entry & palimpsest.emulator.Paging.ADDR_MASK));
+        return (entry & palimpsest.emulator.Paging.P) != 0 && d >= 0 && d < 4096 && palimpsest.kernel.Layout.isDirectMap(addr);
     }
 
     /**
@@ -675,8 +692,12 @@ public final class OopsChain implements Analyzer
             carrierVaddr = x;
             carrierPhys = f.phys[c];
             carrierLoadEvent = f.events[c];
-            sb.append("  [2] the bad pointer ").append(Symbols.hex16(f.values[c])).append(f.values[c] == f.addr ? "" : " (+0x"
-                + Long.toHexString(f.addr - f.values[c]) + ")").append(" was loaded by ").append(symbols.sym(f.pcs[c]))
+            final long dv = f.addr - f.values[c];
+            sb.append("  [2] the bad pointer ").append(Symbols.hex16(f.values[c])).append(f.values[c] == f.addr ? "" :
+                dv >= 0 && dv < 4096 ? " (+0x" + Long.toHexString(dv) + ")" : " (a page-table entry: __va(" +
+                Long.toHexString(f.values[c] & palimpsest.emulator.Paging.ADDR_MASK) + ") + 0x" +
+                Long.toHexString(f.addr - palimpsest.kernel.Layout.PAGE_OFFSET - (f.values[c] & palimpsest.emulator.Paging.ADDR_MASK)) +
+                " is the address)").append(" was loaded by ").append(symbols.sym(f.pcs[c]))
                 .append(" at event ").append(f.events[c]).append('\n');
             sb.append("  [3] from X = ").append(Long.toHexString(x)).append(" (phys ")
                 .append(Long.toHexString(MachineShadow.paddrOf(f.phys[c]))).append(")\n");

@@ -12,6 +12,7 @@ import palimpsest.analyzers.core.MachineShadow;
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.Origin;
 import palimpsest.analyzers.owner.Owners;
+import palimpsest.emulator.Paging;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
 import palimpsest.trace.Event;
@@ -25,7 +26,12 @@ import palimpsest.trace.EventKind;
  *       wrote still held an address of it without a page reference;</li>
  *   <li>a write through a user virtual address into a page that, since its current allocation, is
  *       a page-table page (the MMU walked it) or a slab page (slab objects live in it): a user
- *       mapping that outlived the page's free, the page now somebody else's.</li>
+ *       mapping that outlived the page's free, the page now somebody else's;</li>
+ *   <li>a kernel write into a page that, since its current allocation, is a page-table page (the
+ *       MMU walked it, or the kernel linked it into an upper-level table the MMU walked), by the
+ *       very code that last wrote it in its previous life, which was not a page table: that code
+ *       kept its address across the free (a stale pointer or pfn) and writes into whatever the
+ *       page became.</li>
  * </ul>
  * The report names who freed the page (the last PAGE_FREE covering it), who holds the stale
  * address (a direct-map alias, a user mapping of task T at V, a vmalloc alias) and who owns the
@@ -50,6 +56,18 @@ public final class PageLifetime implements Analyzer
     private final LongLongMap slabPages = new LongLongMap(256, -1);
     /** physical page -> event of its current allocation. */
     private final LongLongMap allocatedAt = new LongLongMap(1024, -1);
+    /** physical page -> pc of the last store into it (this life). */
+    private final LongLongMap lastWriter = new LongLongMap(4096, -1);
+    /** physical page -> pc of the last store into it in its previous life, when that life was not as a page table. */
+    private final LongLongMap previousWriter = new LongLongMap(1024, -1);
+    /** physical page -> the level (4..1) at which the MMU last walked an entry in it. */
+    private final LongLongMap walkLevel = new LongLongMap(1024, -1);
+    /** physical page -> its level when the kernel linked it into an upper-level table (this life). */
+    private final LongLongMap linkLevel = new LongLongMap(256, -1);
+    /** Per cpu: the last walk's vaddr, level and entry (to tell each entry's level in a walk). */
+    private final long[] walkVaddr;
+    private final int[] walkLevelOf;
+    private final long[] walkValue;
     private final List<Origin> frees = new ArrayList<>();
     private final LongLongMap byPc = new LongLongMap(16, -1);
     private final List<Hit> hits = new ArrayList<>();
@@ -66,10 +84,17 @@ public final class PageLifetime implements Analyzer
         final Origin freedBy;
         final String nowOwner;
         final String reuse;
+        /** A kernel write through a stale reference into a page now a page table (not a free page). */
+        final boolean stale;
         long more;
+        /** The latest write of this pc to the bytes it hit first. */
+        long last;
 
-        Hit(final Origin writer, final Event e, final long key, final Origin freedBy, final String nowOwner, final String reuse)
+        Hit(final Origin writer, final Event e, final long key, final Origin freedBy, final String nowOwner, final String reuse,
+            final boolean stale)
         {
+            this.stale = stale;
+            this.last = e.index();
             this.writer = writer;
             this.vaddr = e.vaddr();
             this.key = key;
@@ -87,6 +112,9 @@ public final class PageLifetime implements Analyzer
         this.shadow = shadow;
         this.owners = owners;
         this.symbols = symbols;
+        this.walkVaddr = new long[shadow.cpus()];
+        this.walkLevelOf = new int[shadow.cpus()];
+        this.walkValue = new long[shadow.cpus()];
     }
 
     @Override
@@ -125,6 +153,17 @@ public final class PageLifetime implements Analyzer
             {
                 tablePages.put(page, e.index());
             }
+            // Each translation walks levels 4..1 in order, and stops at an entry it cannot follow.
+            final long prev = walkValue[cpu];
+            final int level = walkVaddr[cpu] == e.vaddr() && walkLevelOf[cpu] > 1 && (prev & Paging.P) != 0 &&
+                (prev & Paging.RSVD_MASK) == 0 ? walkLevelOf[cpu] - 1 : 4;
+            walkVaddr[cpu] = e.vaddr();
+            walkLevelOf[cpu] = level;
+            walkValue[cpu] = e.value();
+            if (walkLevel.get(page) != level)
+            {
+                walkLevel.put(page, level);
+            }
             return;
         }
         if (kind != EventKind.STORE && kind != EventKind.RMW)
@@ -133,14 +172,45 @@ public final class PageLifetime implements Analyzer
         }
         final long key = shadow.physKey(cpu, e.paddr());
         final long page = key >>> 12;
+        if (lastWriter.get(page) != e.pc())
+        {
+            lastWriter.put(page, e.pc());
+        }
         if (freePages.size() > 0)
         {
             final long f = freePages.get(page);
             if (f >= 0)
             {
-                hit(e, key, frees.get((int)f), "nobody: the page is free in the buddy allocator", null);
+                hit(e, key, frees.get((int)f), "nobody: the page is free in the buddy allocator", null, false);
                 return;
             }
+        }
+        final boolean kernel = e.vaddr() < 0;
+        if (kernel && e.size() == 8 && (e.value() & Paging.P) != 0)
+        {
+            final long level = Math.max(walkLevel.get(page), linkLevel.get(page));
+            if (level > 1)
+            {
+                // An entry of an upper-level table: the frame it names is a page table (one level
+                // down) from now on, walked or not yet.
+                final long linked = shadow.physKey(cpu, e.value() & Paging.ADDR_MASK) >>> 12;
+                if (linkLevel.get(linked) != level - 1)
+                {
+                    linkLevel.put(linked, level - 1);
+                }
+                if (allocatedAt.size() > 0 && allocatedAt.containsKey(linked) && !tablePages.containsKey(linked))
+                {
+                    tablePages.put(linked, e.index());
+                }
+            }
+        }
+        if (kernel && previousWriter.size() > 0 && previousWriter.get(page) == e.pc() && tablePages.containsKey(page) &&
+            allocatedAt.containsKey(page))
+        {
+            final long lf = lastFree.get(page);
+            hit(e, key, lf >= 0 ? frees.get((int)lf) : null, owners.describe(key), "a page-table page (linked or walked at event " +
+                tablePages.get(page) + ")", true);
+            return;
         }
         if (e.vaddr() >= 0 && e.vaddr() < Layout.USER_TOP && allocatedAt.containsKey(page))
         {
@@ -150,7 +220,7 @@ public final class PageLifetime implements Analyzer
             {
                 final long lf = lastFree.get(page);
                 hit(e, key, lf >= 0 ? frees.get((int)lf) : null, owners.describe(key),
-                    walked >= 0 ? "a page-table page (walked by the MMU at event " + walked + ")" : "a slab page");
+                    walked >= 0 ? "a page-table page (walked by the MMU at event " + walked + ")" : "a slab page", false);
             }
         }
     }
@@ -180,6 +250,21 @@ public final class PageLifetime implements Analyzer
             frees.add(new Origin(e.index(), e.cpu(), shadow.task(e.cpu()), e.pc(), shadow.backtrace(e.cpu())));
             for (long p = 0; p < pages; p++)
             {
+                final long w = lastWriter.get((key >>> 12) + p);
+                // A life as a page table (walked, or linked into an upper table) is not a previous
+                // "other use": page-table code writes page tables in every life.
+                final boolean table = walkLevel.containsKey((key >>> 12) + p) || linkLevel.containsKey((key >>> 12) + p);
+                if (w != -1 && !table)
+                {
+                    previousWriter.put((key >>> 12) + p, w);
+                }
+                else
+                {
+                    previousWriter.remove((key >>> 12) + p);
+                }
+                lastWriter.remove((key >>> 12) + p);
+                walkLevel.remove((key >>> 12) + p);
+                linkLevel.remove((key >>> 12) + p);
                 freePages.put((key >>> 12) + p, idx);
                 lastFree.put((key >>> 12) + p, idx);
                 allocatedAt.remove((key >>> 12) + p);
@@ -194,6 +279,7 @@ public final class PageLifetime implements Analyzer
                 freePages.remove((key >>> 12) + p);
                 tablePages.remove((key >>> 12) + p);
                 slabPages.remove((key >>> 12) + p);
+                linkLevel.remove((key >>> 12) + p);
                 if (lastFree.containsKey((key >>> 12) + p))
                 {
                     allocatedAt.put((key >>> 12) + p, e.index()); // only reused pages can be reached through a stale address
@@ -202,21 +288,35 @@ public final class PageLifetime implements Analyzer
         }
     }
 
-    private void hit(final Event e, final long key, final Origin freedBy, final String nowOwner, final String reuse)
+    private void hit(final Event e, final long key, final Origin freedBy, final String nowOwner, final String reuse, final boolean stale)
     {
-        final long i = byPc.get(e.pc());
+        // One report per writing pc (a stale writer's: per pc and page, as each page it hits is a
+        // page table of its own; its writes into a free page are another report).
+        final long byKey = stale ? ~e.pc() ^ (key >>> 12) * 0x9E3779B97F4A7C15L : e.pc();
+        final long i = byPc.get(byKey);
         if (i >= 0)
         {
-            hits.get((int)i).more++;
+            final Hit h = hits.get((int)i);
+            h.more++;
+            if (key == h.key)
+            {
+                h.last = e.index(); // the same bytes again: what a later reader of them loads
+            }
             return;
         }
-        byPc.put(e.pc(), hits.size());
+        byPc.put(byKey, hits.size());
         final int cpu = e.cpu();
-        hits.add(new Hit(new Origin(e.index(), cpu, shadow.task(cpu), e.pc(), shadow.backtrace(cpu)), e, key, freedBy, nowOwner, reuse));
+        hits.add(new Hit(new Origin(e.index(), cpu, shadow.task(cpu), e.pc(), shadow.backtrace(cpu)), e, key, freedBy, nowOwner, reuse,
+            stale));
     }
 
     private String holder(final Hit h)
     {
+        if (h.stale)
+        {
+            return "an address of the page (" + Long.toHexString(h.vaddr) + ") that " + fn(h.writer.pc) +
+                " last wrote in the page's previous life, kept without a page reference";
+        }
         if (h.vaddr >= 0 && h.vaddr < Layout.USER_TOP)
         {
             return "a user mapping of task " + h.writer.task + " at " + Long.toHexString(h.vaddr & ~0xfffL) +
@@ -236,10 +336,14 @@ public final class PageLifetime implements Analyzer
         {
             for (final Hit h : hits)
             {
-                final String culprit = h.freedBy != null ? symbols.chain(h.freedBy.pc, java.util.Arrays.copyOf(h.freedBy.stack,
-                    Math.min(2, h.freedBy.stack.length))) : fn(h.writer.pc);
-                findings.add(new Finding(NAME, h.writer.event, title(h), report(h), Finding.Role.CAUSE, "page-use-after-free", culprit, 80,
-                    h.freedBy != null ? new long[] {h.freedBy.event} : new long[0]));
+                final String freer = h.freedBy != null ? symbols.chain(h.freedBy.pc, java.util.Arrays.copyOf(h.freedBy.stack,
+                    Math.min(2, h.freedBy.stack.length))) : null;
+                // A stale writer's culprit is the write and the free it outlived; otherwise the free.
+                final String culprit = h.stale ? fn(h.writer.pc) + " into page " + Long.toHexString(MachineShadow.paddrOf(h.key) & ~0xfffL) +
+                    (freer != null ? ", freed by " + freer + " and reused as a page table" : "") : freer != null ? freer : fn(h.writer.pc);
+                final long[] links = h.freedBy == null ? new long[] {h.last} : new long[] {h.freedBy.event, h.last};
+                findings.add(new Finding(NAME, h.writer.event, title(h), report(h), Finding.Role.CAUSE,
+                    h.stale ? "page-reuse" : "page-use-after-free", culprit, h.stale ? 90 : 80, links));
             }
         }
         return findings;
@@ -253,6 +357,12 @@ public final class PageLifetime implements Analyzer
 
     private String title(final Hit h)
     {
+        if (h.stale)
+        {
+            return "KASAN: use-after-free in " + fn(h.writer.pc) + ": write through a stale reference to page " +
+                Long.toHexString(MachineShadow.paddrOf(h.key) & ~0xfffL) + ", now " + h.reuse + ", which it wrote before " +
+                (h.freedBy != null ? symbols.chain(h.freedBy.pc, h.freedBy.stack) + " freed it" : "the page was freed");
+        }
         return "KASAN: use-after-free in " + fn(h.writer.pc) + ": write to page " +
             Long.toHexString(MachineShadow.paddrOf(h.key) & ~0xfffL) + (h.reuse == null ? " after it was freed" : " now " + h.reuse) +
             (h.freedBy != null ? " (freed by " + symbols.chain(h.freedBy.pc, h.freedBy.stack) + ")" : "");
@@ -276,7 +386,8 @@ public final class PageLifetime implements Analyzer
         sb.append("\nThe page now belongs to ").append(h.reuse == null ? h.nowOwner + "\n" : h.reuse + ":\n" + h.nowOwner);
         if (h.more > 0)
         {
-            sb.append("(").append(h.more).append(" more writes from this pc to pages it no longer owned)\n");
+            sb.append("(").append(h.more).append(" more writes from this pc to pages it no longer owned; the latest to the same bytes at event ")
+                .append(h.last).append(")\n");
         }
         return sb.toString();
     }

@@ -83,18 +83,23 @@ public final class DataRaces implements Analyzer
     private final Map<String, Race> byFunctions = new HashMap<>();
     private final List<Race> races = new ArrayList<>();
     private final List<Finding> findings = new ArrayList<>();
+    /** Per thread slot: how many locks it holds now (the lockset's size, for the report). */
+    private int[] held = new int[64];
 
     /** One reported race: the earlier and the later access, by event. */
     private static final class Race
     {
         final long earlier;
         final long later;
+        /** Spinlocks the later access's thread held (LOCK_ACQUIRE minus LOCK_RELEASE marks). */
+        final int laterLocks;
         long more;
 
-        Race(final long earlier, final long later)
+        Race(final long earlier, final long later, final int laterLocks)
         {
             this.earlier = earlier;
             this.later = later;
+            this.laterLocks = laterLocks;
         }
     }
 
@@ -189,10 +194,12 @@ public final class DataRaces implements Analyzer
         if (type == Mark.LOCK_ACQUIRE)
         {
             clocks.acquire(slotOf[cpu], lockKey(cpu, e.b()));
+            held(slotOf[cpu], 1);
         }
         else if (type == Mark.LOCK_RELEASE)
         {
             clocks.release(slotOf[cpu], lockKey(cpu, e.b()), e.index());
+            held(slotOf[cpu], -1);
         }
         else if (type == Mark.ACCESS_ONCE)
         {
@@ -216,6 +223,20 @@ public final class DataRaces implements Analyzer
                 dropPage((key >>> 12) + p);
             }
         }
+    }
+
+    private void held(final int slot, final int delta)
+    {
+        if (slot >= held.length)
+        {
+            held = java.util.Arrays.copyOf(held, Math.max(slot + 1, held.length * 2));
+        }
+        held[slot] = Math.max(0, held[slot] + delta);
+    }
+
+    private int heldBy(final int slot)
+    {
+        return slot < held.length ? held[slot] : 0;
     }
 
     private long lockKey(final int cpu, final long lock)
@@ -406,7 +427,7 @@ public final class DataRaces implements Analyzer
         else if (races.size() < 4 * MAX_REPORTS)
         {
             raceAtPc.put(later.pc(), races.size());
-            races.add(new Race(earlier, later.index()));
+            races.add(new Race(earlier, later.index(), heldBy(slotOf[later.cpu()])));
         }
     }
 
@@ -489,7 +510,7 @@ public final class DataRaces implements Analyzer
             final long more = counts.get(pair) + ((Race)f[3]).more;
             // A cause with a modest confidence: a race makes bad state possible, it may not be what broke this run.
             final Probe.Sight w = EventKind.isWrite(b.event.kind()) ? b : a;
-            findings.add(new Finding(NAME, b.event.index(), title(pair, a, b), report(pair, a, b, more), Finding.Role.CAUSE,
+            findings.add(new Finding(NAME, b.event.index(), title(pair, a, b, ((Race)f[3]).laterLocks), report(pair, a, b, more), Finding.Role.CAUSE,
                 "data-race", fn(w.event.pc()), 60, a.event.index()));
         }
     }
@@ -500,10 +521,12 @@ public final class DataRaces implements Analyzer
         return f != null ? f : symbols.sym(pc);
     }
 
-    private String title(final String pair, final Probe.Sight a, final Probe.Sight b)
+    private String title(final String pair, final Probe.Sight a, final Probe.Sight b, final int laterLocks)
     {
+        // The lockset of the later access: none held is the plain "update outside its lock".
         return "KCSAN: data-race in " + pair + " (" + kind(a.event) + " by task " + a.task + " on cpu" + a.event.cpu() + ", " +
-            kind(b.event) + " by task " + b.task + " on cpu" + b.event.cpu() + " at " + Long.toHexString(b.event.vaddr()) + ")";
+            kind(b.event) + " by task " + b.task + " on cpu" + b.event.cpu() + (laterLocks == 0 ? " holding no lock" : "") + " at " +
+            Long.toHexString(b.event.vaddr()) + ")";
     }
 
     private static String kind(final Event e)

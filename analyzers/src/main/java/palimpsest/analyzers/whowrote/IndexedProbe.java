@@ -20,7 +20,6 @@ import palimpsest.replayer.state.StateIndex;
 import palimpsest.replayer.state.TraceState;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
-import palimpsest.trace.TraceReader;
 
 /**
  * {@link Probe} without the pass: each chosen event's backtrace comes from the machine state just
@@ -83,7 +82,7 @@ public final class IndexedProbe
         final Map<Long, Probe.Sight> seen = new HashMap<>();
         final TreeSet<Long> needed = new TreeSet<>(wanted);
         final Map<Long, java.util.Set<Integer>> caches = new HashMap<>();
-        try (TraceReader r = TraceReader.open(trace))
+        try (palimpsest.trace.EventCursor r = palimpsest.trace.TraceSeeker.cursor(trace))
         {
             for (final long ev : wanted)
             {

@@ -229,6 +229,13 @@ public final class WhoWroteIndex
         return idx;
     }
 
+    /** The index beside the trace when it is on disk and fresh, else null (nothing is built). */
+    public static WhoWroteIndex openIfFresh(final Path trace)
+    {
+        final Path file = fileOf(trace);
+        return Files.isRegularFile(file) ? tryOpen(file, fingerprint(trace)) : null;
+    }
+
     static WhoWroteIndex tryOpen(final Path file, final long fingerprint)
     {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ))

@@ -89,7 +89,9 @@ public final class LegoSys
             case Syscalls.SYS_MMAP:
             {
                 mmapFn.enter(cpu);
+                addressSpaceLock(cpu, mm, mmapFn);
                 final long st = rpc(cpu, McManager.OP_MMAP, a1, a2, 0, 0, 0, 0, 0, out);
+                addressSpaceUnlock(cpu, mm, mmapFn);
                 return mmapFn.leave(cpu, st != 0 ? st : out[0]);
             }
             case Syscalls.SYS_MUNMAP:
@@ -99,6 +101,7 @@ public final class LegoSys
                 {
                     return munmapFn.leave(cpu, Vm.EINVAL);
                 }
+                addressSpaceLock(cpu, mm, munmapFn);
                 final long st = rpc(cpu, McManager.OP_MUNMAP, a0, a1, 0, 0, 0, 0, 0, null);
                 if (st == 0)
                 {
@@ -106,6 +109,7 @@ public final class LegoSys
                     lego.pcache.zapRange(cpu, mm, a0, end);
                     k.smp.flushTlbRange(cpu, Layout.pa(cpu.load64(mm + MmStruct.PGD)), a0, end);
                 }
+                addressSpaceUnlock(cpu, mm, munmapFn);
                 return munmapFn.leave(cpu, st);
             }
             case Syscalls.SYS_MREMAP: return mremap(cpu, mm, a0, a1, a2, a3, out);
@@ -113,6 +117,7 @@ public final class LegoSys
             case SYS_BRK:
             {
                 final long tg = tgid(cpu);
+                addressSpaceLock(cpu, mm, null);
                 final long reply = k.slab.kmalloc(cpu, 32);
                 final long st = lego.ibapi.call(cpu, lego.home(cpu, tg), McManager.OP_BRK, tg, a0, 0, 0, 0, 0, reply, 0, 0, 0);
                 final long now = cpu.load64(reply + 8);
@@ -125,6 +130,7 @@ public final class LegoSys
                     lego.pcache.zapRange(cpu, mm, newEnd, oldEnd);
                     k.smp.flushTlbRange(cpu, Layout.pa(cpu.load64(mm + MmStruct.PGD)), newEnd, oldEnd);
                 }
+                addressSpaceUnlock(cpu, mm, null);
                 return st != 0 ? st : now;
             }
             case Syscalls.SYS_OPEN:
@@ -187,16 +193,9 @@ public final class LegoSys
         // Without the lock (LegoOS before 02/06) two threads' mremaps are ordered on the memory
         // component (its mmap_sem) but not here: a later move into A can reach the ptes before an
         // earlier move out of A, and pcache_move_pte then moves the wrong line's pte and rmap.
-        final boolean serialize = serializes;
-        if (serialize)
-        {
-            mremapLock(cpu, mm);
-        }
+        addressSpaceLock(cpu, mm, mremapFn);
         final long r = mremapLocked(cpu, mm, old, oldLen, newLen, flags, out);
-        if (serialize)
-        {
-            mremapUnlock(cpu, mm);
-        }
+        addressSpaceUnlock(cpu, mm, mremapFn);
         return mremapFn.leave(cpu, r);
     }
 
@@ -206,21 +205,44 @@ public final class LegoSys
         return serializes;
     }
 
-    private void mremapLock(final Cpu cpu, final long mm)
+    /**
+     * The process's mremap lock, taken by every call that changes its address space on the memory
+     * component (mmap, munmap, brk, mprotect, mremap) when mremaps are ordered here: an mremap's
+     * move on M frees its old range there at once, but the range's ptes leave it only with the
+     * last pcache_move_pte; an mmap answered in between got that range with the moving lines
+     * still mapped in it (its first stores went into the other buffer's line, which then moved
+     * away: the keys page word_count lost under chaos schedules, with and without the 02/06 fix).
+     * Its holder may sleep in an RPC, so waiters yield.
+     */
+    private void addressSpaceLock(final Cpu cpu, final long mm, final Fn fn)
     {
+        if (!serializes)
+        {
+            return;
+        }
         final long lock = mm + MmStruct.LEGO_MREMAP_LOCK;
         while (cpu.xchg(k.spin.atomicSite(), lock, 4, cpu.apicId() + 1) != 0)
         {
-            mremapFn.at(cpu, 0x28);
+            if (fn != null)
+            {
+                fn.at(cpu, 0x28);
+            }
             k.sched.yield(cpu);
         }
         cpu.mark(Mark.LOCK_ACQUIRE, lock, cpu.pc());
     }
 
-    private void mremapUnlock(final Cpu cpu, final long mm)
+    private void addressSpaceUnlock(final Cpu cpu, final long mm, final Fn fn)
     {
+        if (!serializes)
+        {
+            return;
+        }
         final long lock = mm + MmStruct.LEGO_MREMAP_LOCK;
-        mremapFn.at(cpu, 0xe0);
+        if (fn != null)
+        {
+            fn.at(cpu, fn == mremapFn ? 0xe0 : 0x50);
+        }
         cpu.mark(Mark.LOCK_RELEASE, lock, cpu.pc());
         cpu.store32(lock, 0);
     }
@@ -284,6 +306,20 @@ public final class LegoSys
         k.printk.printk(cpu, "SYSC_mprotect() cpu(" + cpu.apicId() + ") tsk(" + cpu.load64(t + Task.PID) + "/" + tgid(cpu) + "/" +
             k.sched.comm(cpu, t) + ")");
         k.printk.printk(cpu, String.format("    start:0x%x,len:0x%x,prot:0x%x", start, len, prot));
+        if (k.patches.enabled("lego-mprotect-strace"))
+        {
+            k.printk.printk(cpu, String.format("strace__mprotect cpu%d start=0x%x, len=0x%x, prot(0x%x)=%s", cpu.apicId(), start, len,
+                prot, prot == 0 ? "PROT_NONE" : ((prot & 1) != 0 ? "PROT_READ" : "") + ((prot & 3) == 3 ? "|" : "") +
+                ((prot & 2) != 0 ? "PROT_WRITE" : "")));
+        }
+        if (lego.pcache.releasesVictimPages())
+        {
+            // The range's dirty victims go home before its protection changes (their pages are
+            // given back: lego-victim-page-alloc).
+            mprotectFn.at(cpu, 0x40);
+            lego.pcache.releaseVictims(cpu, tgid(cpu), start, start + ((len + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1)));
+        }
+        addressSpaceLock(cpu, mm, mprotectFn);
         final long st = rpc(cpu, McManager.OP_MPROTECT, start, len, prot, 0, 0, 0, 0, null);
         if (st == 0)
         {
@@ -291,6 +327,7 @@ public final class LegoSys
             lego.pcache.protectRange(cpu, mm, start, start + ((len + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1)),
                 (prot & MmStruct.VM_WRITE) != 0);
         }
+        addressSpaceUnlock(cpu, mm, mprotectFn);
         return mprotectFn.leave(cpu, st);
     }
 

@@ -6,7 +6,9 @@ import palimpsest.kernel.Fn;
 import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.MmStruct;
+import palimpsest.kernel.mm.PageAlloc;
 import palimpsest.kernel.sched.Task;
 
 /**
@@ -24,7 +26,8 @@ import palimpsest.kernel.sched.Task;
  * control (memblock page, Globals.LEGO_PCACHE)
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
- *   +104 csum errors  +112 flush passes  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva, 0 }  +384 flushd's timer
+ *   +104 csum errors  +112 flush passes  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva,
+ *   page (lego-victim-page-alloc; else 0) }  +384 flushd's timer
  *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
  * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable, 16 cow) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
@@ -82,6 +85,9 @@ public final class Pcache
     private final Fn flushMmFn;
     private final Fn dupFn;
     private final Fn cowFn;
+    private final Fn releaseFn;
+    /** Victim pages come from the buddy allocator, one per slot when first needed (patch lego-victim-page-alloc). */
+    private final boolean victimPagesAllocated;
 
     Pcache(final Kernel k, final Lego lego)
     {
@@ -100,6 +106,8 @@ public final class Pcache
         this.flushMmFn = k.text.fn("pcache_flush_mm", 0x100);
         this.dupFn = k.text.fn("fork_dup_pcache", 0x140);
         this.cowFn = k.text.fn("pcache_do_wp_page", 0xc0);
+        this.releaseFn = k.patches.enabled("lego-victim-page-alloc") ? k.text.fn("victim_release_range", 0x120) : null;
+        this.victimPagesAllocated = releaseFn != null;
     }
 
     long base(final Cpu cpu)
@@ -176,7 +184,7 @@ public final class Pcache
         {
             faultFn.at(cpu, 0x40);
             k.spin.lock(cpu, lock);
-            final long ptep = k.pt.pte(cpu, pgd, va, Layout.PAGE_OFFSET, true, true);
+            final long ptep = walk(cpu, pgd, va);
             final long pte = cpu.load64(ptep);
             if ((pte & Paging.P) != 0)
             {
@@ -266,7 +274,7 @@ public final class Pcache
                 return faultFn.leave(cpu, 0) != 0;
             }
             final boolean dirty = write || (flags & DIRTY) != 0;
-            final long ptep2 = k.pt.pte(cpu, pgd, va, Layout.PAGE_OFFSET, true, true);
+            final long ptep2 = walk(cpu, pgd, va);
             k.pt.set(cpu, ptep2, linePhys(cpu, c, line) | Paging.P | Paging.U | (dirty ? Paging.W : 0));
             addRmap(cpu, m, mm, va, ptep2);
             cpu.store64(m, VALID | (flags & WRITABLE) | (dirty ? DIRTY : 0));
@@ -275,6 +283,18 @@ public final class Pcache
             cpu.xadd(k.spin.atomicSite(), c + C_FILLS, 8, 1);
             return faultFn.leave(cpu, 1) != 0;
         }
+    }
+
+    /**
+     * The fault path's page-table walk: LegoOS's pcache_handle_fault does pgd_offset, pud_alloc,
+     * pmd_alloc and pte_alloc itself (patch lego-pcache-walk-inline, the code of the diary's
+     * 03/08 entry), so a bad upper-level entry faults in pcache_handle_fault; otherwise the
+     * shared pte_offset_alloc.
+     */
+    private long walk(final Cpu cpu, final long pgd, final long va)
+    {
+        return k.patches.enabled("lego-pcache-walk-inline") ? k.pt.pteInline(cpu, faultFn, 0x50, pgd, va) :
+            k.pt.pte(cpu, pgd, va, Layout.PAGE_OFFSET, true, true);
     }
 
     /**
@@ -465,7 +485,7 @@ public final class Pcache
             // interrupts off under the victim lock another cpu may be spinning on.
             cpu.store64(v, 4);
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
-            final long dst = cpu.load64(c + C_VPAGES) + slot * Layout.PAGE_SIZE;
+            final long dst = victimPage(cpu, c, (int)slot, true);
             final long src = Layout.va(linePhys(cpu, c, line));
             // Unmap first, so no write can slip in after the copy.
             unmapLine(cpu, m);
@@ -611,7 +631,7 @@ public final class Pcache
             final long v = c + C_VICTIM + i * 32L;
             if ((cpu.load64(v) & 1) != 0 && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va)
             {
-                final long src = cpu.load64(c + C_VPAGES) + (long)i * Layout.PAGE_SIZE;
+                final long src = victimPage(cpu, c, i, false);
                 for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
                 {
                     cpu.store64(lineVa + o, cpu.load64(src + o));
@@ -683,7 +703,7 @@ public final class Pcache
                 continue;
             }
             flushOneFn.at(cpu, 0x80);
-            writeback(cpu, owner, uva, cpu.load64(c + C_VPAGES) + (long)i * Layout.PAGE_SIZE);
+            writeback(cpu, owner, uva, victimPage(cpu, c, i, false));
             final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
             cpu.store64(v, 0);
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
@@ -691,6 +711,79 @@ public final class Pcache
         }
         flushOneFn.leave(cpu);
         return any;
+    }
+
+    /**
+     * The page of victim slot i: one of the reserved pages, or (lego-victim-page-alloc) the page
+     * the slot keeps at +24, allocated by the first eviction that needs it (alloc: under the
+     * slot's reservation, flags 4).
+     */
+    private long victimPage(final Cpu cpu, final long c, final int i, final boolean alloc)
+    {
+        if (!victimPagesAllocated)
+        {
+            return cpu.load64(c + C_VPAGES) + (long)i * Layout.PAGE_SIZE;
+        }
+        final long v = c + C_VICTIM + i * 32L;
+        long page = cpu.load64(v + 24);
+        if (page == 0 && alloc)
+        {
+            evictFn.at(cpu, 0x70);
+            page = PageAlloc.pageAddress(k.pages.allocPage(cpu));
+            cpu.store64(v + 24, page);
+        }
+        return page;
+    }
+
+    /**
+     * victim_release_range (patch lego-victim-page-alloc), from SYSC_mprotect before the memory
+     * component changes the range: the victims of tgid in [start, end) are written back and
+     * their pages go back to the buddy allocator, as the range's data is home now. Without
+     * lego-victim-page-clear the slot keeps the freed page's address, and the next eviction into
+     * the slot copies its line there, into whatever the page has become since.
+     */
+    void releaseVictims(final Cpu cpu, final long tgid, final long start, final long end)
+    {
+        releaseFn.enter(cpu);
+        final long c = base(cpu);
+        for (int i = 0; i < VICTIMS; i++)
+        {
+            releaseFn.at(cpu, 0x10);
+            final long v = c + C_VICTIM + i * 32L;
+            final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            final long flags = cpu.load64(v);
+            final long uva = cpu.load64(v + 16);
+            final boolean pick = flags == 1 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(uva, start) >= 0 &&
+                Long.compareUnsigned(uva, end) < 0;
+            if (pick)
+            {
+                cpu.store64(v, 3);
+            }
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+            if (!pick)
+            {
+                continue;
+            }
+            final long page = cpu.load64(v + 24);
+            releaseFn.at(cpu, 0x60);
+            writeback(cpu, tgid, uva, page);
+            final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            releaseFn.at(cpu, 0xa0);
+            k.pages.freePage(cpu, k.pages.physToPage(Layout.pa(page)));
+            if (k.patches.enabled("lego-victim-page-clear"))
+            {
+                cpu.store64(v + 24, 0);
+            }
+            cpu.store64(v, 0);
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
+        }
+        releaseFn.leave(cpu);
+    }
+
+    /** Whether mprotect gives the range's victim pages back (lego-victim-page-alloc). */
+    boolean releasesVictimPages()
+    {
+        return victimPagesAllocated;
     }
 
     private void writeback(final Cpu cpu, final long tgid, final long uva, final long page)
@@ -723,6 +816,11 @@ public final class Pcache
      */
     void movePtes(final Cpu cpu, final long mm, final long from, final long to, final long len)
     {
+        if (!lego.sys.serializesMremap())
+        {
+            movePtesRmapUnlocked(cpu, mm, from, to, len);
+            return;
+        }
         movePteFn.enter(cpu);
         final long c = base(cpu);
         final long pgd = pgdPhys(cpu, mm);
@@ -763,6 +861,69 @@ public final class Pcache
         }
         k.smp.flushTlbRange(cpu, pgd, from, from + len);
         movePteFn.leave(cpu, sets);
+    }
+
+    /**
+     * pcache_move_pte as LegoOS had it before 02/06 (patch lego-pcache-move-pte): each pte moves
+     * under its line's set lock, but the line's rmap follows it only after the lock is dropped
+     * (the mremap path did not go through rmap_get_locked_pte). Alone that is only a window; two
+     * threads' mremaps on two cpus, with nothing ordering them on the processor, meet in it: when
+     * one moves A to B while the other moves C to A, the second's pte move can land on A before the
+     * first moved A's pte away, and the first then takes the second's line to B while its rmap
+     * update (or the other's) is still to come, leaving a line whose rmap names a pte that maps
+     * another line (the diary's "mismatched PTE and rmap").
+     */
+    private void movePtesRmapUnlocked(final Cpu cpu, final long mm, final long from, final long to, final long len)
+    {
+        movePteFn.enter(cpu);
+        final long c = base(cpu);
+        final long pgd = pgdPhys(cpu, mm);
+        final long ways = cpu.load64(c + C_WAYS);
+        for (long off = 0; off < len; off += Layout.PAGE_SIZE)
+        {
+            movePteFn.at(cpu, 0x10);
+            final long optep = k.pt.pte(cpu, pgd, from + off, Layout.PAGE_OFFSET, false, true);
+            if (optep == 0)
+            {
+                continue;
+            }
+            // A peek to find the set lock; the pte is read again under it.
+            final long peek = Once.read64(cpu, optep);
+            if ((peek & Paging.P) == 0)
+            {
+                continue;
+            }
+            final long lock = setLock(cpu, c, lineOfPhys(cpu, c, peek) / ways);
+            movePteFn.at(cpu, 0x30);
+            k.spin.lock(cpu, lock);
+            final long now = cpu.load64(optep);
+            if ((now & Paging.P) == 0 || setLock(cpu, c, lineOfPhys(cpu, c, now) / ways) != lock)
+            {
+                // Gone, or another set's line by now: look again.
+                k.spin.unlock(cpu, lock);
+                off -= (now & Paging.P) != 0 ? Layout.PAGE_SIZE : 0;
+                continue;
+            }
+            final long pte = k.pt.getAndClear(cpu, optep);
+            final long line = lineOfPhys(cpu, c, pte);
+            final long nptep = k.pt.pte(cpu, pgd, to + off, Layout.PAGE_OFFSET, true, true);
+            k.pt.set(cpu, nptep, pte);
+            k.spin.unlock(cpu, lock);
+            // The rmap follows outside the lock every rmap walker takes (the bug).
+            movePteFn.at(cpu, 0x60);
+            final long m = meta(cpu, c, line);
+            for (long r = cpu.load64(m + 8); r != 0; r = cpu.load64(r))
+            {
+                if (cpu.load64(r + 8) == mm && cpu.load64(r + 16) == from + off)
+                {
+                    cpu.store64(r + 16, to + off);
+                    cpu.store64(r + 24, nptep);
+                }
+            }
+            cpu.store64(m + 24, to + off);
+        }
+        k.smp.flushTlbRange(cpu, pgd, from, from + len);
+        movePteFn.leave(cpu);
     }
 
     /** mprotect on the processor: the range's lines take the write permission; without it their ptes lose W. */

@@ -71,6 +71,34 @@ public final class PageTable
         return walkFn.leave(cpu, table + Paging.index(va, 1) * 8L + off);
     }
 
+    /**
+     * The user pte slot of va, allocating missing tables, walked by the caller itself (pgd_offset,
+     * pud_alloc, pmd_alloc, pte_alloc inlined: LegoOS's pcache_handle_fault): each level's entry
+     * is read at caller+at+8*(4-level), so a fault on a bad table pointer is the caller's.
+     */
+    public long pteInline(final Cpu cpu, final Fn caller, final int at, final long pgdPhys, final long va)
+    {
+        long table = pgdPhys;
+        for (int level = 4; level > 1; level--)
+        {
+            final long ea = table + Paging.index(va, level) * 8L + Layout.PAGE_OFFSET;
+            caller.at(cpu, at + 8 * (4 - level));
+            long e = cpu.load64(ea);
+            if ((e & Paging.P) == 0)
+            {
+                caller.at(cpu, at + 0x20);
+                e = Layout.pa(k.pages.getZeroedPage(cpu)) | TABLE_USER;
+                cpu.store64(ea, e);
+            }
+            else if ((e & Paging.U) == 0)
+            {
+                cpu.store64(ea, e | Paging.U);
+            }
+            table = e & Paging.ADDR_MASK;
+        }
+        return table + Paging.index(va, 1) * 8L + Layout.PAGE_OFFSET;
+    }
+
     /** The PTE value for va in a pgd (0 if none). */
     public long lookup(final Cpu cpu, final long pgdPhys, final long va)
     {

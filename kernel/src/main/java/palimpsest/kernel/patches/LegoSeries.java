@@ -12,12 +12,14 @@ package palimpsest.kernel.patches;
  *  lego-no-slab-poison          feature: LegoOS has no slab poisoning (freed objects keep their bytes)
  *  lego-ibapi-stats             noise:   ibapi counts the bytes it sends
  *                                                                                <- lego-2018-02-01
- *  lego-pcache-move-pte         BUG:     mremap on P: pcache_move_pte moves ptes and rmaps without the
- *                                        process's mremap lock (two mremaps' moves land in either order)
+ *  lego-pcache-move-pte         BUG:     mremap on P: pcache_move_pte moves each pte under its set lock
+ *                                        but updates the line's rmap after dropping it, and nothing orders
+ *                                        two threads' mremaps on P (A to B and C to A meet in the window)
  *  lego-mremap-trace            noise:   SYSC_mremap reads the victim count before flushing
  *                                                                                <- lego-2018-02-05 (bad)
  *  lego-mremap-lock             fix:     SYSC_mremap holds the process's mremap lock from M's move to
- *                                        the last pcache_move_pte (rmap_get_locked_pte's lock order)
+ *                                        the last pcache_move_pte, which moves pte and rmap together under
+ *                                        the set lock; mmap, munmap, brk and mprotect take the lock too
  *                                                                                <- lego-2018-02-06
  *  lego-stop-machine            noise:   mc_manager re-reads its request count before dispatch
  *  lego-loader-kmalloc-vma      BUG:     __bprm_mm_init on M kmallocs the temporary stack vma
@@ -52,8 +54,18 @@ package palimpsest.kernel.patches;
  *                                                                               <- lego-2018-03-01 (bad)
  *  lego-fork-cow-flush-tlb    fix:   flush the parent's TLB entry after making its pte read-only
  *                                                                               <- lego-2018-03-01-fix
+ *  then the 03/08 entry (issue 14, bug 6: the page table corrupted 200 s before the fault)   tags
+ *  lego-pcache-walk-inline    noise: pcache_handle_fault walks pgd/pud/pmd/pte itself (pgd_offset, pud_alloc...)
+ *  lego-mprotect-strace       noise: SYSC_mprotect prints the diary's strace__mprotect line
+ *  lego-victim-page-alloc     BUG:   victim pages come from the buddy allocator, kept by their slot; mprotect
+ *                                    writes the range's victims back and frees their pages, but the slot
+ *                                    keeps the freed page's address: the next eviction into it copies a
+ *                                    line into whatever the page became (a page table)
+ *                                                                               <- lego-2018-03-08 (bad)
+ *  lego-victim-page-clear     fix:   victim_release_range clears the slot's page after freeing it
+ *                                                                               <- lego-2018-03-08-fix
  *  then the SLOB block (issue 14, bug 4: the diary's 02/13, its symptom in the March entry; from
- *  lego-2018-03-01-fix, so every tag of it keeps the earlier fixes)                    tags
+ *  lego-2018-03-08-fix, so every tag of it keeps the earlier fixes)                    tags
  *  lego-slob                  feature: kmalloc is SLOB (mm/slob.c) over LegoOS's buddy (PageBuddy in
  *                                      _mapcount, put_page_testzero on every free, split_page); SLOB
  *                                      takes pages in pairs (an order-1 block split in two)
@@ -92,11 +104,11 @@ public final class LegoSeries
         s.addOnBranch(b, new SimplePatch("lego-ibapi-stats", "LegoOS ibapi: count the bytes sent"));
         s.tagBranch(b, "lego-2018-02-01");
         s.addOnBranch(b, new SimplePatch("lego-pcache-move-pte",
-            "LegoOS mremap on P: pcache_move_pte moves each pte and its rmap under the line's set lock only"));
+            "LegoOS mremap on P: pcache_move_pte moves each pte under the line's set lock, its rmap after dropping it"));
         s.addOnBranch(b, new SimplePatch("lego-mremap-trace", "LegoOS SYSC_mremap: read the victim count before the flush"));
         s.tagBranch(b, "lego-2018-02-05");
         s.addOnBranch(b, new SimplePatch("lego-mremap-lock",
-            "LegoOS SYSC_mremap: hold the process's mremap lock from the memory component's move to the last pcache_move_pte"));
+            "LegoOS SYSC_mremap: hold the process's mremap lock from the memory component's move to the last pcache_move_pte (mmap, munmap, brk, mprotect take it too)"));
         s.tagBranch(b, "lego-2018-02-06");
         s.addOnBranch(b, new SimplePatch("lego-stop-machine", "LegoOS mc_manager: re-read the request count before dispatching"));
         s.addOnBranch(b, new SimplePatch("lego-loader-kmalloc-vma", "LegoOS loader: __bprm_mm_init kmallocs the temporary stack vma"));
@@ -140,7 +152,24 @@ public final class LegoSeries
         s.tagBranch(b, "lego-2018-03-01-fix");
     }
 
-    /** The SLOB block (issue 14, bug 4: SLOB's set_page_private over buddy's order), after the later block. */
+    /** The diary's 03/08 entry (issue 14, bug 6: a page-table page overwritten long before a fault walks it), after diaryLate. */
+    static void diaryMarch(final PatchSeries s)
+    {
+        final String b = PatchSeries.LEGO;
+        s.addOnBranch(b, new SimplePatch("lego-pcache-walk-inline",
+            "LegoOS pcache_handle_fault: pgd_offset, pud_alloc, pmd_alloc, pte_alloc inline"));
+        s.addOnBranch(b, new SimplePatch("lego-mprotect-strace", "LegoOS SYSC_mprotect: print strace__mprotect"));
+        // The bug last before its tag: its window depends on when kvictim_flushd writes victims
+        // back, so a noise patch after it that moved the timing could hide it from a candidate.
+        s.addOnBranch(b, new SimplePatch("lego-victim-page-alloc",
+            "LegoOS victim cache: allocate victim pages on demand; mprotect writes the range's victims back and frees their pages"));
+        s.tagBranch(b, "lego-2018-03-08");
+        s.addOnBranch(b, new SimplePatch("lego-victim-page-clear",
+            "LegoOS victim_release_range: clear the slot's page pointer when the page is freed"));
+        s.tagBranch(b, "lego-2018-03-08-fix");
+    }
+
+    /** The SLOB block (issue 14, bug 4: SLOB's set_page_private over buddy's order), after the 03/08 block. */
     static void diarySlob(final PatchSeries s)
     {
         final String b = PatchSeries.LEGO;

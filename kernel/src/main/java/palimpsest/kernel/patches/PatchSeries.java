@@ -161,6 +161,7 @@ public final class PatchSeries
         BranchSeries.akaros(s);
         LegoSeries.diaryFebruary(s);
         LegoSeries.diaryLate(s);
+        LegoSeries.diaryMarch(s);
         LegoSeries.diarySlob(s);
         return s;
     }

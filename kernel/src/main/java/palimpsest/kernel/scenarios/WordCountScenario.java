@@ -46,8 +46,44 @@ public final class WordCountScenario extends KernelScenario
     /** The input text over a vocabulary of the given size (more distinct words: arrays grow by mremap more often). */
     public static String text(final long seed, final int words, final int vocabulary)
     {
+        return new String(textBytes(seed, words, vocabulary), StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * The input text as the ASCII bytes of the file: written straight into one array, since every
+     * load of the machine (record, replay, and pal state or who-wrote, which only read its image)
+     * makes it, and a long run's text is tens of MB.
+     */
+    public static byte[] textBytes(final long seed, final int words, final int vocabulary)
+    {
+        synchronized (WordCountScenario.class)
+        {
+            final Object[] last = lastText == null ? null : lastText.get();
+            if (last != null && (long)last[0] == seed && (int)last[1] == words && (int)last[2] == vocabulary)
+            {
+                return ((byte[])last[3]).clone();
+            }
+        }
+        final byte[] text = makeText(seed, words, vocabulary);
+        synchronized (WordCountScenario.class)
+        {
+            lastText = new java.lang.ref.SoftReference<>(new Object[] {seed, words, vocabulary, text.clone()});
+        }
+        return text;
+    }
+
+    /**
+     * The last text made (seed, words, vocabulary, bytes), kept softly: a process that loads the
+     * same machine again (pal gdb going to another event, the bench) skips the 7.5 M draws of a
+     * 2.5 M-word text. The caller gets its own copy.
+     */
+    private static java.lang.ref.SoftReference<Object[]> lastText;
+
+    private static byte[] makeText(final long seed, final int words, final int vocabulary)
+    {
         final SplitMix64 rng = new SplitMix64(seed);
-        final List<String> vocab = new ArrayList<>();
+        final byte[][] vocab = new byte[vocabulary][];
+        int longest = 0;
         for (int i = 0; i < vocabulary; i++)
         {
             final int syl = 1 + (int)rng.below(4);
@@ -56,18 +92,39 @@ public final class WordCountScenario extends KernelScenario
             {
                 w.append(SYLLABLES[(int)rng.below(SYLLABLES.length)]);
             }
-            vocab.add(w.toString());
+            vocab[i] = w.toString().getBytes(StandardCharsets.US_ASCII);
+            longest = Math.max(longest, vocab[i].length);
         }
-        final StringBuilder sb = new StringBuilder();
+        byte[] out = new byte[Math.max(16, (int)Math.min(Integer.MAX_VALUE - 16, (long)words * 8))];
+        int n = 0;
         for (int i = 0; i < words; i++)
         {
+            if (n + longest + 2 > out.length)
+            {
+                out = java.util.Arrays.copyOf(out, (int)Math.min(Integer.MAX_VALUE - 16, out.length * 2L));
+            }
             // Skewed: the minimum of two uniform picks favours low indices.
-            final int a = (int)rng.below(vocab.size());
-            final int b = (int)rng.below(vocab.size());
-            sb.append(vocab.get(Math.min(a, b)));
-            sb.append(i % 12 == 11 ? ".\n" : (rng.below(9) == 0 ? ", " : " "));
+            final int a = (int)rng.below(vocabulary);
+            final int b = (int)rng.below(vocabulary);
+            final byte[] w = vocab[Math.min(a, b)];
+            System.arraycopy(w, 0, out, n, w.length);
+            n += w.length;
+            if (i % 12 == 11)
+            {
+                out[n++] = '.';
+                out[n++] = '\n';
+            }
+            else if (rng.below(9) == 0)
+            {
+                out[n++] = ',';
+                out[n++] = ' ';
+            }
+            else
+            {
+                out[n++] = ' ';
+            }
         }
-        return sb.toString();
+        return java.util.Arrays.copyOf(out, n);
     }
 
     /** The expected console lines, computed without the emulator. */
@@ -107,7 +164,12 @@ public final class WordCountScenario extends KernelScenario
 
     private static String text(final ScenarioContext context)
     {
-        return text(context.longArg("text-seed", 42), (int)context.longArg("words", 3000), (int)context.longArg("vocab", 300));
+        return new String(textBytes(context), StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] textBytes(final ScenarioContext context)
+    {
+        return textBytes(context.longArg("text-seed", 42), (int)context.longArg("words", 3000), (int)context.longArg("vocab", 300));
     }
 
     @Override
@@ -123,8 +185,7 @@ public final class WordCountScenario extends KernelScenario
     @Override
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
-        final String text = text(context);
-        config.file("/data/words.txt", text.getBytes(StandardCharsets.US_ASCII));
+        config.file("/data/words.txt", textBytes(context));
         config.program(new WordCount((int)context.longArg("threads", 4)));
         config.init("/bin/word_count");
     }

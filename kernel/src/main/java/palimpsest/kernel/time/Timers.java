@@ -130,9 +130,14 @@ public final class Timers
             }
             Lists.del(cpu, due);
             cpu.store64(due, 0);
-            k.spin.unlock(cpu, Globals.TIMER_LOCK);
+            // function and data are read under the lock, as __run_timers does: once detached and
+            // unlocked the timer is its owner's again (a del_timer finds nothing to wait for and
+            // may set it up anew for its next sleep).
             runTimersFn.at(cpu, 0x80);
-            k.callIndirect(cpu, cpu.load64(due + T_FUNCTION), cpu.load64(due + T_DATA), 0, 0);
+            final long fn = cpu.load64(due + T_FUNCTION);
+            final long data = cpu.load64(due + T_DATA);
+            k.spin.unlock(cpu, Globals.TIMER_LOCK);
+            k.callIndirect(cpu, fn, data, 0, 0);
         }
         runTimersFn.leave(cpu);
     }

@@ -15,13 +15,15 @@ import palimpsest.trace.TraceWriter;
  */
 public final class KeyframeRecorder implements EventSink
 {
-    private final EventSink next;
+    /** The writer, as its final class: the per-event forward is a direct call, not an interface dispatch. */
     private final TraceWriter trace;
     private final KeyframeWriter writer;
     private final long every;
     private final int cpusPerNode;
     private final long[][] dirty;
     private final int pagesPerNode;
+    /** Node of each cpu id, so that marking a store costs no division. */
+    private final int[] nodeOfCpu;
     private Machine machine;
     private long count;
     private long due;
@@ -29,7 +31,6 @@ public final class KeyframeRecorder implements EventSink
     public KeyframeRecorder(final TraceWriter next, final KeyframeWriter writer, final long every, final int nodes,
         final int cpusPerNode, final long bytesPerNode)
     {
-        this.next = next;
         this.trace = next;
         this.writer = writer;
         this.every = every;
@@ -37,6 +38,11 @@ public final class KeyframeRecorder implements EventSink
         this.cpusPerNode = cpusPerNode;
         this.pagesPerNode = (int)(bytesPerNode / KeyframeFile.PAGE_SIZE);
         this.dirty = new long[nodes][(pagesPerNode + 63) >>> 6];
+        this.nodeOfCpu = new int[nodes * cpusPerNode];
+        for (int cpu = 0; cpu < nodeOfCpu.length; cpu++)
+        {
+            nodeOfCpu[cpu] = cpu / cpusPerNode;
+        }
     }
 
     public void attach(final Machine machine)
@@ -49,8 +55,26 @@ public final class KeyframeRecorder implements EventSink
         return writer.keyframes();
     }
 
+    /** A store by a cpu: the common case (one page, a known cpu, in memory) in a few instructions. */
+    private void markCpu(final int cpu, final long paddr, final int size)
+    {
+        final long page = paddr >>> 12;
+        if (cpu >= 0 && cpu < nodeOfCpu.length && page < pagesPerNode && ((paddr + size - 1) >>> 12) == page)
+        {
+            dirty[nodeOfCpu[cpu]][(int)(page >>> 6)] |= 1L << page;
+        }
+        else
+        {
+            mark(cpu / cpusPerNode, paddr, size);
+        }
+    }
+
     private void mark(final int node, final long paddr, final int size)
     {
+        if (node < 0 || node >= dirty.length)
+        {
+            return;
+        }
         final long first = paddr >>> 12;
         final long last = (paddr + size - 1) >>> 12;
         for (long p = first; p <= last; p++)
@@ -71,8 +95,22 @@ public final class KeyframeRecorder implements EventSink
         }
     }
 
+    private int dirtyPages()
+    {
+        int n = 0;
+        for (final long[] bits : dirty)
+        {
+            for (final long word : bits)
+            {
+                n += Long.bitCount(word);
+            }
+        }
+        return n;
+    }
+
     private void keyframe()
     {
+        writer.reserve(dirtyPages());
         writer.begin(count, trace.chunks(), trace.digest());
         for (int i = 0; i < machine.cpuCount(); i++)
         {
@@ -104,10 +142,10 @@ public final class KeyframeRecorder implements EventSink
     public void access(final int kind, final int cpu, final long icount, final long pc, final long vaddr,
         final long paddr, final int size, final long value, final long oldValue)
     {
-        next.access(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
+        trace.access(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
         if (kind == EventKind.STORE || kind == EventKind.RMW)
         {
-            mark(cpu / cpusPerNode, paddr, size);
+            markCpu(cpu, paddr, size);
         }
         else if (kind == EventKind.DMA_WRITE)
         {
@@ -120,7 +158,7 @@ public final class KeyframeRecorder implements EventSink
     public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b,
         final long c)
     {
-        next.event(kind, cpu, icount, pc, a, b, c);
+        trace.event(kind, cpu, icount, pc, a, b, c);
         counted();
     }
 
@@ -128,7 +166,7 @@ public final class KeyframeRecorder implements EventSink
     public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
         final byte[] payload, final int offset, final int length)
     {
-        next.net(kind, device, vtime, peerNode, frameId, payload, offset, length);
+        trace.net(kind, device, vtime, peerNode, frameId, payload, offset, length);
         counted();
     }
 }

@@ -15,9 +15,11 @@ import palimpsest.recorder.keyframe.KeyframeReader;
 import palimpsest.recorder.keyframe.KeyframeWriter;
 import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
+import palimpsest.trace.EventCursor;
 import palimpsest.trace.TraceHeader;
 import palimpsest.trace.TraceFormat;
 import palimpsest.trace.TraceReader;
+import palimpsest.trace.TraceSeeker;
 import palimpsest.trace.TraceStatus;
 
 /**
@@ -65,11 +67,7 @@ public final class StateIndex
     /** As {@link #open(Path, ScenarioCatalog)}; a rebuild puts a keyframe every rebuildEvery events. */
     public static StateIndex open(final Path trace, final ScenarioCatalog catalog, final long rebuildEvery)
     {
-        final TraceHeader h;
-        try (TraceReader r = TraceReader.open(trace))
-        {
-            h = r.header();
-        }
+        final TraceHeader h = TraceSeeker.header(trace);
         if (catalog.find(h.scenario()) == null)
         {
             throw new IllegalArgumentException("the trace was recorded with scenario '" + h.scenario() +
@@ -197,7 +195,8 @@ public final class StateIndex
     /** Applies the events from st's position up to n, then reads event n into next. */
     private TraceState roll(final TraceState st, final long n, final Event next)
     {
-        try (TraceReader reader = TraceReader.open(trace))
+        // Straight from the queue file through the chunk table: no Chronicle start, no walk of every chunk header.
+        try (EventCursor reader = TraceSeeker.cursor(trace))
         {
             if (st.position() > 0 && !reader.seek(st.position()))
             {
@@ -300,7 +299,7 @@ public final class StateIndex
         for (int attempt = 0; attempt < 2 && keyframesUsable; attempt++)
         {
             final List<Long> out = new ArrayList<>();
-            final MachineConfig c = TraceState.initial(header, catalog).config();
+            final MachineConfig c = ScenarioCatalog.configOf(header);
             try (KeyframeReader kr = KeyframeReader.open(KeyframeFile.of(trace), c.nodes, c.totalCpus(), pagesPerNode(), header.digest()))
             {
                 final KeyframeReader.Keyframe k = new KeyframeReader.Keyframe();

@@ -181,7 +181,7 @@ public final class TraceState
     }
 
     /** Reads events from the reader and applies them until position() == n or the trace ends. */
-    public long advanceTo(final TraceReader reader, final Event scratch, final long n)
+    public long advanceTo(final palimpsest.trace.EventCursor reader, final Event scratch, final long n)
     {
         while (position < n && reader.next(scratch))
         {
@@ -190,7 +190,7 @@ public final class TraceState
         return position;
     }
 
-    /** As {@link #advanceTo(TraceReader, Event, long)}, with the events decoded on the decode-ahead thread. */
+    /** As {@link #advanceTo(palimpsest.trace.EventCursor, Event, long)}, with the events decoded on the decode-ahead thread. */
     public long advanceTo(final DecodeAhead reader, final long n)
     {
         Event e;
