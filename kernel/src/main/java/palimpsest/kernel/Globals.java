@@ -184,6 +184,8 @@ public final class Globals
     public static final long LEGO_PCACHE = alloc(8, 8);
     public static final long LEGO_MC = alloc(8, 8);
     public static final long LEGO_NR_MEMORY = alloc(8, 8);
+    /** LegoOS's SLOB (issue 14, bug 4): its lock, three free lists, two counters and a spare page (palimpsest.kernel.mm.Slob). */
+    public static final long LEGO_SLOB = alloc(80, 8);
 
     public static final long INIT_STACK = alloc(Layout.THREAD_SIZE, 4096);
     public static final long INIT_STACK_TOP = INIT_STACK + Layout.THREAD_SIZE;

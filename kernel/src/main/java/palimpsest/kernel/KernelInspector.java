@@ -172,11 +172,15 @@ public final class KernelInspector
     {
         final long page = palimpsest.kernel.mm.PageAlloc.pfnToPage(phys >>> Layout.PAGE_SHIFT);
         final long flags = read64(page + palimpsest.kernel.mm.Page.FLAGS);
+        if ((flags & palimpsest.kernel.mm.Page.PG_SLAB) != 0 && read64(page + palimpsest.kernel.mm.Page.SLAB_CACHE) == 0)
+        {
+            return "slob";
+        }
         if ((flags & palimpsest.kernel.mm.Page.PG_SLAB) != 0)
         {
             return "slab:" + cString(read64(page + palimpsest.kernel.mm.Page.SLAB_CACHE), 24);
         }
-        if ((flags & palimpsest.kernel.mm.Page.PG_BUDDY) != 0)
+        if (palimpsest.kernel.mm.Page.isBuddy(flags, read64(page + palimpsest.kernel.mm.Page.COUNT)))
         {
             return "buddy";
         }

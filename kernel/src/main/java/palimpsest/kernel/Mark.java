@@ -39,6 +39,8 @@ package palimpsest.kernel;
  *  ZERO_FILL       kernel address      length (issue 14: the loader has made these bytes of a user
  *                                      image zero-fill, the .bss tail of its last file page: from
  *                                      here on they must read 0 until written)
+ *  PAGE_SPLIT      physical address    order (issue 14, bug 4: split_page made the allocated block of
+ *                                      that order 2^order order-0 allocations, each freed on its own)
  * </pre>
  */
 public final class Mark
@@ -75,6 +77,8 @@ public final class Mark
     public static final int ACCESS_ONCE = 31;
     // 40..44: LegoOS diary bugs 1-3 (issue 14, branch l14a)
     public static final int ZERO_FILL = 40;
+    // 44..46: LegoOS diary bug 4 (issue 14, branch l14d)
+    public static final int PAGE_SPLIT = 44;
 
     private static final String[] NAMES = {
         "?", "slab-alloc", "slab-free", "page-alloc", "page-free", "text-register", "lock-acquire", "lock-release",
@@ -98,6 +102,10 @@ public final class Mark
         if (type >= 40 && type < 40 + NAMES_40.length)
         {
             return NAMES_40[(int)type - 40];
+        }
+        if (type == PAGE_SPLIT)
+        {
+            return "page-split";
         }
         return type > 0 && type < NAMES.length ? NAMES[(int)type] : "mark#" + type;
     }

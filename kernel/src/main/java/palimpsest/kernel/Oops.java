@@ -61,6 +61,58 @@ public final class Oops
             "invalid opcode: 0000", ip, cpu.sp(), 0, cpu.fp(), cpu.cr2());
     }
 
+    /**
+     * LegoOS's VM_BUG_ON_PAGE(cond, page): dump_page(), BUG()'s {@code BUG: failure at FILE:LINE/FUNC()!}
+     * and the panic with the task and its Call Trace, as LegoOS prints them (the diary's March entry:
+     * put_page_testzero in kvictim_flushd); never returns.
+     */
+    public void vmBugOnPage(final Cpu cpu, final String dump, final String cond, final String where)
+    {
+        final long pcpu = k.thisCpu(cpu);
+        if (cpu.load64(pcpu + PerCpu.IN_OOPS) != 0)
+        {
+            k.printk.emit(cpu, "Fixing recursive fault but reboot is needed!\n");
+            cpu.out(Machine.POWER_PORT, EXIT_PANIC);
+        }
+        cpu.store64(pcpu + PerCpu.IN_OOPS, 1);
+        final long ip = cpu.pc();
+        final long fp = cpu.fp();
+        dieFn.enter(cpu);
+        cpu.cli();
+        cpu.mark(Mark.OOPS, cpu.cr2(), ip);
+        cpu.xadd(k.spin.atomicSite(), Globals.OOPS_COUNT, 8, 1);
+        final StringBuilder sb = new StringBuilder();
+        sb.append(dump).append('\n');
+        sb.append("page dumped because: ").append(cond).append('\n');
+        sb.append("------------[ cut here ]------------\n");
+        sb.append("BUG: failure at ").append(where).append("!\n");
+        sb.append("Kernel Panic - not syncing: BUG!\n");
+        final long task = cpu.load64(pcpu + PerCpu.CURRENT);
+        sb.append("CPU: ").append(cpu.apicId());
+        if (Layout.isDirectMap(task) || Layout.isKernelImage(task))
+        {
+            sb.append(" PID: ").append(cpu.load64(task + Task.PID)).append(" Comm: ").append(comm(cpu, task));
+        }
+        sb.append(' ').append(Kernel.RELEASE).append('\n');
+        sb.append("Call Trace:\n<TSK>\n");
+        sb.append(" [<").append(hex16(ip)).append(">] ").append(sym(cpu, ip)).append('\n');
+        backtrace(cpu, task, fp, sb);
+        sb.append("<EOT>\n");
+        k.printk.emit(cpu, sb.toString());
+        cpu.out(Machine.POWER_PORT, EXIT_PANIC);
+    }
+
+    /**
+     * Linux 4's bad_page() as LegoOS prints it: {@code BUG: Bad page state in process C  pfn:N}, the
+     * page dump and why, then BUG(); never returns.
+     */
+    public void badPage(final Cpu cpu, final long pfn, final String dump, final String reason)
+    {
+        final long task = cpu.load64(k.thisCpu(cpu) + PerCpu.CURRENT);
+        final String comm = Layout.isDirectMap(task) || Layout.isKernelImage(task) ? comm(cpu, task) : "?";
+        bug(cpu, String.format("BUG: Bad page state in process %s  pfn:%05x%n%s%npage dumped because: %s", comm, pfn, dump, reason));
+    }
+
     /** panic(): no oops header, just the message and a stop. */
     public void panic(final Cpu cpu, final String what)
     {

@@ -95,8 +95,8 @@ public final class PageTables implements Invariant
             // Memory already holds the write: only a page (now) free can break the invariant.
             final long field = (pa - memmapPa) % Page.SIZE;
             final long page = pa - field;
-            return (field < Page.COUNT || field >= Page.PRIVATE && field < Page.LRU) &&
-                (s.memory.read64(page + Page.FLAGS) & Page.PG_BUDDY) != 0;
+            return field < Page.LRU &&
+                Page.isBuddy(s.memory.read64(page + Page.FLAGS), s.memory.read64(page + Page.COUNT));
         }
         if (tables.containsKey(pa >>> Layout.PAGE_SHIFT))
         {
@@ -462,7 +462,7 @@ public final class PageTables implements Invariant
         {
             final long head = pfn & -(1L << o);
             final long hp = s.inspector.pagePhys(head << Layout.PAGE_SHIFT);
-            if ((s.memory.read64(hp + Page.FLAGS) & Page.PG_BUDDY) != 0 && s.memory.read64(hp + Page.PRIVATE) == o)
+            if (Page.isBuddy(s.memory.read64(hp + Page.FLAGS), s.memory.read64(hp + Page.COUNT)) && s.memory.read64(hp + Page.PRIVATE) == o)
             {
                 return "is free (in an order-" + o + " buddy block)";
             }

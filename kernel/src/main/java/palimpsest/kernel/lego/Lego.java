@@ -24,6 +24,8 @@ public final class Lego
     public final Pcache pcache;
     public final McManager mc;
     public final LegoSys sys;
+    /** kmalloc's SLOB (patch lego-slob, issue 14 bug 4), or null: the slab's kmalloc caches. */
+    public final palimpsest.kernel.mm.Slob slob;
     private final Kernel k;
     private final Fn powerOffFn;
     private final Fn idleFn;
@@ -43,6 +45,8 @@ public final class Lego
         this.sys = new LegoSys(k, this);
         this.powerOffFn = k.text.fn("lego_power_off", 0x80);
         this.idleFn = k.text.fn("memory_component_idle", 0x40);
+        // Last, and only when configured: the other LegoOS tags keep every address.
+        this.slob = k.patches.enabled("lego-slob") ? new palimpsest.kernel.mm.Slob(k) : null;
     }
 
     public long role(final int node)

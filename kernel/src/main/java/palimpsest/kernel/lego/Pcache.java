@@ -67,6 +67,8 @@ public final class Pcache
     /** The ranges mremaps are moving, one slot per cpu (after the timer). */
     static final int C_MOVING = 512;
     static final int MOVING_SLOTS = 16;
+    /** The header of a flush message that carries its page (LegoOS's SLOB configuration). */
+    static final int FLUSH_MSG = 64;
 
     private final Kernel k;
     private final Lego lego;
@@ -787,7 +789,20 @@ public final class Pcache
     private void writeback(final Cpu cpu, final long tgid, final long uva, final long page)
     {
         final long reply = k.slab.kmalloc(cpu, 32);
-        lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_WRITEBACK, tgid, uva, 0, 0, page, Layout.PAGE_SIZE, reply, 0, 0, 0);
+        long msg = 0;
+        long body = page;
+        if (lego.slob != null)
+        {
+            // LegoOS's flush message carries the page after its header: kmalloc'ed (SLOB's large path), the page copied in.
+            msg = k.slab.kmalloc(cpu, FLUSH_MSG + Layout.PAGE_SIZE);
+            body = msg + FLUSH_MSG;
+            k.pages.copyPage(cpu, body, page);
+        }
+        lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_WRITEBACK, tgid, uva, 0, 0, body, Layout.PAGE_SIZE, reply, 0, 0, 0);
+        if (msg != 0)
+        {
+            k.slab.kfree(cpu, msg);
+        }
         k.slab.kfree(cpu, reply);
         final long c = base(cpu);
         cpu.xadd(k.spin.atomicSite(), c + C_WRITEBACKS, 8, 1);

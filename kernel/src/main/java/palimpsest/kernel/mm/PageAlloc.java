@@ -26,6 +26,9 @@ public final class PageAlloc
     private final Fn putPageFn;
     private final Fn clearPageFn;
     private final Fn copyPageFn;
+    /** LegoOS's buddy ({@link #legoBuddy}): PageBuddy in _mapcount, flags left alone, put_page_testzero on every free. */
+    private boolean buddyMapcount;
+    private Fn splitFn;
 
     public PageAlloc(final Kernel k)
     {
@@ -123,9 +126,28 @@ public final class PageAlloc
         }
     }
 
+    /**
+     * LegoOS's buddy (its SLOB configuration): free blocks are marked the Linux 4 way,
+     * _mapcount = PAGE_BUDDY_MAPCOUNT_VALUE, page->flags are left as found, every free checks the
+     * count (put_page_testzero) and split_page exists (its function registered here, last).
+     */
+    public void legoBuddy()
+    {
+        buddyMapcount = true;
+        splitFn = k.text.fn("split_page", 0x40);
+    }
+
     private void addFree(final Cpu cpu, final long page, final int order)
     {
-        cpu.store64(page + Page.FLAGS, Page.PG_BUDDY);
+        if (buddyMapcount)
+        {
+            // __SetPageBuddy: Linux 4's mark; LegoOS's buddy leaves page->flags as it finds them.
+            cpu.store32(page + Page.MAPCOUNT, Page.PAGE_BUDDY_MAPCOUNT_VALUE);
+        }
+        else
+        {
+            cpu.store64(page + Page.FLAGS, Page.PG_BUDDY);
+        }
         cpu.store64(page + Page.PRIVATE, order);
         Lists.add(cpu, page + Page.LRU, freeArea(order));
         cpu.store64(freeArea(order) + 16, cpu.load64(freeArea(order) + 16) + 1);
@@ -137,7 +159,20 @@ public final class PageAlloc
         Lists.del(cpu, page + Page.LRU);
         cpu.store64(freeArea(order) + 16, cpu.load64(freeArea(order) + 16) - 1);
         cpu.store64(Globals.NR_FREE_PAGES, cpu.load64(Globals.NR_FREE_PAGES) - (1L << order));
-        cpu.store64(page + Page.FLAGS, 0);
+        if (buddyMapcount)
+        {
+            cpu.store32(page + Page.MAPCOUNT, 0);
+        }
+        else
+        {
+            cpu.store64(page + Page.FLAGS, 0);
+        }
+    }
+
+    private boolean isBuddy(final Cpu cpu, final long page)
+    {
+        return buddyMapcount ? (int)cpu.load32(page + Page.MAPCOUNT) == Page.PAGE_BUDDY_MAPCOUNT_VALUE :
+            (cpu.load64(page + Page.FLAGS) & Page.PG_BUDDY) != 0;
     }
 
     /** alloc_pages(): the struct page of a 2^order block with refcount 1, or 0 when out of memory. */
@@ -164,7 +199,19 @@ public final class PageAlloc
             allocFn.at(cpu, 0x90);
             addFree(cpu, page + (1L << o) * Page.SIZE, o);
         }
-        cpu.store64(page + Page.FLAGS, order > 0 ? Page.PG_HEAD : 0);
+        if (buddyMapcount)
+        {
+            cpu.store64(page + Page.FLAGS, cpu.load64(page + Page.FLAGS) & ~Page.PG_HEAD | (order > 0 ? Page.PG_HEAD : 0));
+            // prep_compound_page: the tail pages of a block hold no reference of their own.
+            for (long i = 1; i < (1L << order); i++)
+            {
+                cpu.store32(page + i * Page.SIZE + Page.COUNT, 0);
+            }
+        }
+        else
+        {
+            cpu.store64(page + Page.FLAGS, order > 0 ? Page.PG_HEAD : 0);
+        }
         cpu.store64(page + Page.PRIVATE, order);
         cpu.store32(page + Page.COUNT, 1);
         cpu.store32(page + Page.MAPCOUNT, 0);
@@ -182,11 +229,93 @@ public final class PageAlloc
     public void freePages(final Cpu cpu, final long page, final int order)
     {
         freeFn.enter(cpu);
+        if (!buddyMapcount || putPageTestzero(cpu, page))
+        {
+            freeBody(cpu, page, order);
+        }
+        freeFn.leave(cpu);
+    }
+
+    /**
+     * LegoOS's put_page_testzero() at the top of every __free_pages(): VM_BUG_ON_PAGE on a count
+     * already 0 (a page freed twice: {@link palimpsest.kernel.Oops#vmBugOnPage}); true when this
+     * was the last reference.
+     */
+    private boolean putPageTestzero(final Cpu cpu, final long page)
+    {
+        freeFn.at(cpu, 0x10);
+        if (cpu.load32(page + Page.COUNT) == 0)
+        {
+            k.oops.vmBugOnPage(cpu, dumpPage(cpu, page), "VM_BUG_ON_PAGE(page_ref_count(page) == 0)",
+                "./include/lego/mm.h:251/put_page_testzero()");
+        }
+        return (cpu.xadd(k.spin.atomicSite(), page + Page.COUNT, 4, -1) & 0xFFFF_FFFFL) == 1;
+    }
+
+    /**
+     * LegoOS's __free_pages(page): put_page_testzero() (VM_BUG_ON_PAGE on a count already 0:
+     * {@link palimpsest.kernel.Oops#vmBugOnPage}), then, for the last reference, frees the block
+     * with the order buddy recorded in page->private when it allocated it.
+     */
+    public void freeBlock(final Cpu cpu, final long page)
+    {
+        freeFn.enter(cpu);
+        if (putPageTestzero(cpu, page))
+        {
+            freeFn.at(cpu, 0x2e0);
+            freeBody(cpu, page, (int)cpu.load64(page + Page.PRIVATE));
+        }
+        freeFn.leave(cpu);
+    }
+
+    /** split_page(): a block of 2^order pages becomes 2^order order-0 pages, each with its own reference. */
+    public void splitPage(final Cpu cpu, final long page, final int order)
+    {
+        splitFn.enter(cpu);
+        for (long i = 0; i < (1L << order); i++)
+        {
+            final long p = page + i * Page.SIZE;
+            cpu.store64(p + Page.PRIVATE, 0);
+            cpu.store32(p + Page.COUNT, 1);
+            if (buddyMapcount || i == 0)
+            {
+                cpu.store64(p + Page.FLAGS, cpu.load64(p + Page.FLAGS) & ~Page.PG_HEAD);
+            }
+        }
+        cpu.mark(Mark.PAGE_SPLIT, pagePhys(page), order);
+        splitFn.leave(cpu);
+    }
+
+    /** dump_page(): the struct page's count, mapcount and flags, as Linux 4 prints them. */
+    public String dumpPage(final Cpu cpu, final long page)
+    {
+        final long flags = cpu.load64(page + Page.FLAGS);
+        final StringBuilder names = new StringBuilder();
+        final String[] bit = {"reserved", "buddy", "slab", "head", "slob_free"};
+        for (int i = 0; i < bit.length; i++)
+        {
+            if ((flags & (1L << i)) != 0)
+            {
+                names.append(names.length() == 0 ? "" : "|").append(bit[i]);
+            }
+        }
+        return "page:" + Long.toHexString(page) + " count:" + (int)cpu.load32(page + Page.COUNT) + " mapcount:" +
+            (int)cpu.load32(page + Page.MAPCOUNT) + "\nflags: 0x" + Long.toHexString(flags) + "(" + names + ")";
+    }
+
+    private void freeBody(final Cpu cpu, final long page, final int order)
+    {
         cpu.mark(Mark.PAGE_FREE, pagePhys(page), order);
         final long maxPfn = cpu.load64(Globals.MAX_PFN);
         final boolean f = k.spin.lockIrqSave(cpu, Globals.ZONE_LOCK);
         long pfn = pageToPfn(page);
-        if ((cpu.load64(page + Page.FLAGS) & (Page.PG_BUDDY | Page.PG_RESERVED)) != 0)
+        if (buddyMapcount && isBuddy(cpu, page))
+        {
+            // Linux 4's free_pages_check(): a page already free in buddy carries PageBuddy's mapcount.
+            k.oops.badPage(cpu, pfn, dumpPage(cpu, page), "nonzero mapcount");
+        }
+        if (buddyMapcount ? (cpu.load64(page + Page.FLAGS) & Page.PG_RESERVED) != 0 || isBuddy(cpu, page) :
+            (cpu.load64(page + Page.FLAGS) & (Page.PG_BUDDY | Page.PG_RESERVED)) != 0)
         {
             k.oops.bug(cpu, "BUG: Bad page state: pfn " + Long.toHexString(pfn) + " freed while free or reserved");
         }
@@ -200,7 +329,7 @@ public final class PageAlloc
             }
             final long buddy = pfnToPage(buddyPfn);
             freeFn.at(cpu, 0x50);
-            if ((cpu.load64(buddy + Page.FLAGS) & Page.PG_BUDDY) == 0 || cpu.load64(buddy + Page.PRIVATE) != o)
+            if (!isBuddy(cpu, buddy) || cpu.load64(buddy + Page.PRIVATE) != o)
             {
                 break;
             }
@@ -212,11 +341,13 @@ public final class PageAlloc
         if (pfn != pageToPfn(page))
         {
             cpu.store64(page + Page.PRIVATE, 0);
-            cpu.store64(page + Page.FLAGS, 0);
+            if (!buddyMapcount)
+            {
+                cpu.store64(page + Page.FLAGS, 0);
+            }
         }
         addFree(cpu, pfnToPage(pfn), o);
         k.spin.unlockIrqRestore(cpu, Globals.ZONE_LOCK, f);
-        freeFn.leave(cpu);
     }
 
     public void freePage(final Cpu cpu, final long page)
@@ -240,7 +371,13 @@ public final class PageAlloc
         {
             k.oops.bug(cpu, "BUG: put_page_testzero: page " + Long.toHexString(pagePhys(page)) + " count was 0");
         }
-        if (old == 1)
+        if (old == 1 && buddyMapcount)
+        {
+            freeFn.enter(cpu);
+            freeBody(cpu, page, (int)cpu.load64(page + Page.PRIVATE));
+            freeFn.leave(cpu);
+        }
+        else if (old == 1)
         {
             freePages(cpu, page, (int)cpu.load64(page + Page.PRIVATE));
         }

@@ -112,13 +112,23 @@ public final class Slab
         return -1;
     }
 
-    /** kmem_cache_init: creates every defined cache. */
+    /** kmem_cache_init: creates every defined cache (and, on LegoOS with SLOB, SLOB's lists). */
     public void init(final Cpu cpu)
     {
         for (int i = 0; i < nextId; i++)
         {
             create(cpu, i, sizes[i]);
         }
+        if (slob() != null)
+        {
+            slob().init(cpu);
+        }
+    }
+
+    /** LegoOS's SLOB when configured (patch lego-slob): kmalloc and kfree are its. */
+    private Slob slob()
+    {
+        return k.lego == null ? null : k.lego.slob;
     }
 
     public String name(final int id)
@@ -331,7 +341,11 @@ public final class Slab
         kmallocFn.enter(cpu);
         final int id = kmallocCache(size);
         long obj;
-        if (id < 0)
+        if (slob() != null)
+        {
+            obj = slob().kmalloc(cpu, size);
+        }
+        else if (id < 0)
         {
             int order = 0;
             if (k.patches.enabled("kmalloc-large-warn"))
@@ -381,6 +395,13 @@ public final class Slab
         }
         kfreeFn.enter(cpu);
         final long page = PageAlloc.virtToPage(obj);
+        if (slob() != null && ((cpu.load64(page + Page.FLAGS) & Page.PG_SLAB) == 0 || cpu.load64(page + Page.SLAB_CACHE) == 0))
+        {
+            // SLOB's block or pages (a named cache's object still goes back to its cache).
+            slob().kfree(cpu, obj);
+            kfreeFn.leave(cpu);
+            return;
+        }
         if ((cpu.load64(page + Page.FLAGS) & Page.PG_SLAB) == 0)
         {
             k.pages.freePages(cpu, page, (int)cpu.load64(page + Page.PRIVATE));
@@ -395,6 +416,10 @@ public final class Slab
     /** Object size of a slab object (ksize). */
     public long ksize(final Cpu cpu, final long obj)
     {
+        if (slob() != null)
+        {
+            return slob().ksize(cpu, obj);
+        }
         final long page = PageAlloc.virtToPage(obj);
         return cpu.load32(cpu.load64(page + Page.SLAB_CACHE) + C_SIZE);
     }

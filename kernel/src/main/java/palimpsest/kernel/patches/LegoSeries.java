@@ -64,6 +64,25 @@ package palimpsest.kernel.patches;
  *                                                                               <- lego-2018-03-08 (bad)
  *  lego-victim-page-clear     fix:   victim_release_range clears the slot's page after freeing it
  *                                                                               <- lego-2018-03-08-fix
+ *  then the SLOB block (issue 14, bug 4: the diary's 02/13, its symptom in the March entry; from
+ *  lego-2018-03-08-fix, so every tag of it keeps the earlier fixes)                    tags
+ *  lego-slob                  feature: kmalloc is SLOB (mm/slob.c) over LegoOS's buddy (PageBuddy in
+ *                                      _mapcount, put_page_testzero on every free, split_page); SLOB
+ *                                      takes pages in pairs (an order-1 block split in two)
+ *  lego-slob-count-pages      noise: slob_new_pages counts the pages it took
+ *                                                                               <- lego-2018-02-13-slob
+ *  lego-slob-page-private     BUG:   slob_new_pages stores the order of the pair it split into each page
+ *                                    with set_page_private (buddy's order of that page) and slob clears it
+ *                                    after free_page: buddy frees an empty SLOB page as order 1, with the
+ *                                    other page of the pair, still a live SLOB page, in that block
+ *  lego-slob-count-frees      noise: kfree counts SLOB frees
+ *                                                                               <- lego-2018-02-13 (bad)
+ *  lego-slob-no-clear-after-free  the diary's first try: no set_page_private(page, 0) after free_page
+ *                                    ("word_count-pthread still fails")
+ *                                                                               <- lego-2018-02-13-retry (bad)
+ *  lego-slob-units            fix:   SLOB keeps its counts in its own struct page field (sp->units)
+ *                                    and leaves page->private to buddy
+ *                                                                               <- lego-2018-02-13-fix
  * </pre>
  */
 public final class LegoSeries
@@ -148,5 +167,24 @@ public final class LegoSeries
         s.addOnBranch(b, new SimplePatch("lego-victim-page-clear",
             "LegoOS victim_release_range: clear the slot's page pointer when the page is freed"));
         s.tagBranch(b, "lego-2018-03-08-fix");
+    }
+
+    /** The SLOB block (issue 14, bug 4: SLOB's set_page_private over buddy's order), after the 03/08 block. */
+    static void diarySlob(final PatchSeries s)
+    {
+        final String b = PatchSeries.LEGO;
+        s.addOnBranch(b, new SimplePatch("lego-slob", "LegoOS mm: kmalloc is SLOB over the buddy allocator"));
+        s.addOnBranch(b, new SimplePatch("lego-slob-count-pages", "LegoOS slob: count the pages slob_new_pages took"));
+        s.tagBranch(b, "lego-2018-02-13-slob");
+        s.addOnBranch(b, new SimplePatch("lego-slob-page-private",
+            "LegoOS slob: slob_new_pages records the order of the pair it split in each page (set_page_private)"));
+        s.addOnBranch(b, new SimplePatch("lego-slob-count-frees", "LegoOS slob: count kfree's SLOB frees"));
+        s.tagBranch(b, "lego-2018-02-13");
+        s.addOnBranch(b, new SimplePatch("lego-slob-no-clear-after-free",
+            "LegoOS slob: no set_page_private(page, 0) after free_page"));
+        s.tagBranch(b, "lego-2018-02-13-retry");
+        s.addOnBranch(b, new SimplePatch("lego-slob-units",
+            "LegoOS slob: keep the counts in sp->units, leave page->private to buddy (it holds the order)"));
+        s.tagBranch(b, "lego-2018-02-13-fix");
     }
 }

@@ -162,6 +162,7 @@ public final class PatchSeries
         LegoSeries.diaryFebruary(s);
         LegoSeries.diaryLate(s);
         LegoSeries.diaryMarch(s);
+        LegoSeries.diarySlob(s);
         return s;
     }
 
