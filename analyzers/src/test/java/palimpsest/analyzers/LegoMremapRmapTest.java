@@ -114,7 +114,7 @@ final class LegoMremapRmapTest
     void twoMremapsOnTwoCpusLeaveALineWhoseRmapNamesAnotherLinesPte()
     {
         final Map<String, String> args = Map.of("words", "12000", "vocab", "3000");
-        final Run bad = record(dir.resolve("race"), "lego-2018-02-05", args, "chaos", 9);
+        final Run bad = record(dir.resolve("race"), "lego-2018-02-05", args, "chaos", 39);
         assertEquals(Verdict.Kind.BAD, bad.verdict().kind, bad.verdict().message);
         assertTrue(bad.console().contains("****    ERROR: mismatched PTE and rmap\n") &&
             bad.console().contains("****    rmap->owner_process: word_count-pthr uva: 0x") &&

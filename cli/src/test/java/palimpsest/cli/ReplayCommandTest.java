@@ -52,7 +52,7 @@ class ReplayCommandTest
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"boot", "exec", "word-count", "fork-cow", "text-poke-scribble",
         "ipi-pingpong", "net-echo", "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile",
-            "lego-word-count", "lego-word-count-seq", "lego-exec", "lego-fork-cow", "lego-word-count-pthread", "lego-iozone"})
+            "lego-word-count", "lego-word-count-seq", "lego-exec", "lego-fork-cow", "lego-word-count-pthread", "lego-iozone", "lego-python"})
     void everyBuiltInScenarioReplaysUnderFreeAndChaos(final String scenario)
     {
         assertTrue(palimpsest.recorder.ScenarioCatalog.load().names().contains(scenario), scenario);
@@ -70,7 +70,7 @@ class ReplayCommandTest
     /** The JOS and Akaros stories on their own kernels (upcalls, abandoned stacks, PMU skid) replay exactly too. */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.CsvSource({"jos-hello,jos-lab4c", "jos-user-exception,jos-lab4b", "akaros-pmu-profile,akaros-2016-06-02",
-        "lego-fork-cow,lego-2018-03-01", "lego-word-count-pthread,lego-2018-02-11", "lego-iozone,lego-2018-02-16"})
+        "lego-fork-cow,lego-2018-03-01", "lego-word-count-pthread,lego-2018-02-11", "lego-iozone,lego-2018-02-16", "lego-python,lego-2018-03-08", "lego-word-count-seq,lego-2018-02-13"})
     void theBranchStoriesReplayUnderFreeAndChaos(final String scenario, final String kernel)
     {
         for (final String schedule : new String[] {"free", "chaos"})
@@ -90,7 +90,7 @@ class ReplayCommandTest
     {
         assertEquals(java.util.Set.of("boot", "exec", "word-count", "fork-cow", "text-poke-scribble", "ipi-pingpong", "net-echo",
             "tlb-stale", "tlb-shootdown", "jos-hello", "jos-user-exception", "akaros-pmu-profile",
-            "lego-word-count", "lego-word-count-seq", "lego-exec", "lego-fork-cow", "lego-word-count-pthread", "lego-iozone"),
+            "lego-word-count", "lego-word-count-seq", "lego-exec", "lego-fork-cow", "lego-word-count-pthread", "lego-iozone", "lego-python"),
             palimpsest.recorder.ScenarioCatalog.load().names().stream().filter(n -> !n.startsWith("test-"))
             .collect(java.util.stream.Collectors.toSet()),
             "a new built-in scenario: add it to everyBuiltInScenarioReplaysUnderFreeAndChaos");
