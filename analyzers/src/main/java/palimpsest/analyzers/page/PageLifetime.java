@@ -342,8 +342,11 @@ public final class PageLifetime implements Analyzer
                 final String culprit = h.stale ? fn(h.writer.pc) + " into page " + Long.toHexString(MachineShadow.paddrOf(h.key) & ~0xfffL) +
                     (freer != null ? ", freed by " + freer + " and reused as a page table" : "") : freer != null ? freer : fn(h.writer.pc);
                 final long[] links = h.freedBy == null ? new long[] {h.last} : new long[] {h.freedBy.event, h.last};
+                // A stale write into a reused page ranks below a finding that explains why the
+                // reference went stale (a page table shared between address spaces, 80: the other
+                // space's exit freed what this one still walks); alone it is still the first line.
                 findings.add(new Finding(NAME, h.writer.event, title(h), report(h), Finding.Role.CAUSE,
-                    h.stale ? "page-reuse" : "page-use-after-free", culprit, h.stale ? 90 : 80, links));
+                    h.stale ? "page-reuse" : "page-use-after-free", culprit, h.stale ? 78 : 80, links));
             }
         }
         return findings;
