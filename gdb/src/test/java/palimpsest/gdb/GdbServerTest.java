@@ -293,7 +293,13 @@ class GdbServerTest
     @Test
     void realGdbReverseContinuesToTextPoke() throws Exception
     {
-        org.junit.jupiter.api.Assumptions.assumeTrue(new java.io.File("/usr/bin/gdb").canExecute(), "no /usr/bin/gdb");
+        final boolean gdb = new java.io.File("/usr/bin/gdb").canExecute();
+        // .ci/run sets PAL_REQUIRE_TEST_TOOLS: there a missing gdb fails the test; elsewhere it skips.
+        if (System.getenv("PAL_REQUIRE_TEST_TOOLS") != null)
+        {
+            org.junit.jupiter.api.Assertions.assertTrue(gdb, "no /usr/bin/gdb, and PAL_REQUIRE_TEST_TOOLS is set");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(gdb, "no /usr/bin/gdb");
         final java.nio.file.Path file = dir.resolve("vmlinux-gdb.elf");
         java.nio.file.Files.write(file, palimpsest.gdb.elf.SymbolFiles.elfOf(trace, CATALOG));
         final long watched = Layout.PAGE_OFFSET + pokePhys;
