@@ -224,7 +224,9 @@ public final class Traps
         final long t = k.current(cpu);
         if (k.lego != null && what.equals("general protection"))
         {
+            // LegoOS's own report is the whole message (the diary's shape): no second line.
             legoGeneralProtection(cpu, frame, t);
+            k.sched.doExit(cpu, 128 + 11);
         }
         k.printk.printk(cpu, k.sched.comm(cpu, t) + "[" + k.sched.pid(cpu, t) + "]: " + what + " at " + Long.toHexString(addr) +
             " ip " + k.symbolize(cpu.load64(frame + F_PC)) + " sp " + Long.toHexString(cpu.load64(frame + F_SP)) +
@@ -248,6 +250,14 @@ public final class Traps
             cpu.load64(regAddr(fp, Syscalls.RBX)), cpu.load64(regAddr(fp, Syscalls.RCX))));
         k.printk.printk(cpu, String.format("RDX: %016x RSI: %016x RDI: %016x", cpu.load64(regAddr(fp, Syscalls.RDX)),
             cpu.load64(regAddr(fp, Syscalls.RSI)), cpu.load64(regAddr(fp, Syscalls.RDI))));
+        // The user's rbp is the one entry saved below pt_regs; r8..r15 are pt_regs 6..13.
+        k.printk.printk(cpu, String.format("RBP: %016x R08: %016x R09: %016x", cpu.load64(fp), cpu.load64(regAddr(fp, 6)),
+            cpu.load64(regAddr(fp, 7))));
+        k.printk.printk(cpu, String.format("R10: %016x R11: %016x R12: %016x", cpu.load64(regAddr(fp, 8)), cpu.load64(regAddr(fp, 9)),
+            cpu.load64(regAddr(fp, 10))));
+        k.printk.printk(cpu, String.format("R13: %016x R14: %016x R15: %016x", cpu.load64(regAddr(fp, 11)),
+            cpu.load64(regAddr(fp, 12)), cpu.load64(regAddr(fp, 13))));
+        k.printk.printk(cpu, String.format("CR2: %016x CR3: %016x", cpu.cr2(), cpu.cr3()));
     }
 
     private void doSystemCall(final Cpu cpu)

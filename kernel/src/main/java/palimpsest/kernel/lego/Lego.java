@@ -100,6 +100,7 @@ public final class Lego
         if (isProcessor(cpu))
         {
             pcache.startFlushd(cpu);
+            pcache.startSweepd(cpu);
             k.printk.printk(cpu, "Processor: Processor manager is running.");
             return;
         }

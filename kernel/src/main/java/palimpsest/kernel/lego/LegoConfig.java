@@ -12,6 +12,8 @@ public final class LegoConfig
     public final int pcacheKiB;
     public final int pcacheWays;
     public final boolean pageCsum;
+    /** kpcache_sweepd's period in jiffies (LegoOS's LRU configuration); 0: no sweep thread. */
+    public int sweepJiffies;
     /** argv[1..] of the processor's init program (argv[0] is its path). */
     public final java.util.List<String> initArgs = new java.util.ArrayList<>();
 

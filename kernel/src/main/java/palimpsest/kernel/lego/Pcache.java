@@ -29,6 +29,7 @@ import palimpsest.kernel.sched.Task;
  *   +104 csum errors  +112 flush passes  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva,
  *   page (lego-victim-page-alloc; else 0) }  +384 flushd's timer
  *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
+ *   +896 kpcache_sweepd  +904 sweeps  +912 sweepd's timer
  * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable, 16 cow) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
  * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
@@ -67,6 +68,10 @@ public final class Pcache
     /** The ranges mremaps are moving, one slot per cpu (after the timer). */
     static final int C_MOVING = 512;
     static final int MOVING_SLOTS = 16;
+    /** kpcache_sweepd's task, its pass count and its sleep timer (--arg pcache-sweep, after the moving slots). */
+    static final int C_SWEEPD = 896;
+    public static final int C_SWEEPS = 904;
+    static final int C_SWEEP_TIMER = 912;
     /** The header of a flush message that carries its page (LegoOS's SLOB configuration). */
     static final int FLUSH_MSG = 64;
 
@@ -86,6 +91,9 @@ public final class Pcache
     private final Fn dupFn;
     private final Fn cowFn;
     private final Fn releaseFn;
+    /** kpcache_sweepd and its per-line rmap walk; null without --arg pcache-sweep (no thread, no function). */
+    private final Fn sweepdFn;
+    private final Fn referencedFn;
     /** Victim pages come from the buddy allocator, one per slot when first needed (patch lego-victim-page-alloc). */
     private final boolean victimPagesAllocated;
 
@@ -108,6 +116,9 @@ public final class Pcache
         this.cowFn = k.text.fn("pcache_do_wp_page", 0xc0);
         this.releaseFn = k.patches.enabled("lego-victim-page-alloc") ? k.text.fn("victim_release_range", 0x120) : null;
         this.victimPagesAllocated = releaseFn != null;
+        final boolean sweep = lego.config.sweepJiffies > 0;
+        this.sweepdFn = sweep ? k.text.fn("kpcache_sweepd", 0x100, this::sweepdBody) : null;
+        this.referencedFn = sweep ? k.text.fn("pcache_referenced", 0x120) : null;
     }
 
     long base(final Cpu cpu)
@@ -134,6 +145,79 @@ public final class Pcache
     void startFlushd(final Cpu cpu)
     {
         cpu.store64(base(cpu) + C_FLUSHD, k.sched.kernelThread(cpu, "kvictim_flushd", flushdFn.addr, 0, false));
+    }
+
+    /** kpcache_sweepd, when the cluster has one (pcache-sweep: its period in jiffies). */
+    void startSweepd(final Cpu cpu)
+    {
+        if (sweepdFn != null)
+        {
+            cpu.store64(base(cpu) + C_SWEEPD, k.sched.kernelThread(cpu, "kpcache_sweepd", sweepdFn.addr, 0, false));
+        }
+    }
+
+    /**
+     * kpcache_sweepd (LegoOS's LRU configuration): every pcache-sweep jiffies it walks each set
+     * under its lock and, for every valid line not being filled, the line's rmap, as
+     * pcache_referenced does through rmap_get_locked_pte: each entry's pte must map the line. So
+     * a disagreement is found while the program runs, by the kernel, not only when the process
+     * exits. A pte that is not present is not referenced and is passed over (eviction, zap and
+     * exit still report a stale entry whose pte is gone); an entry whose pte maps another line is
+     * reported and unlinked: it can never unmap this line, and the next pass would report it
+     * again.
+     */
+    private void sweepdBody(final Cpu cpu)
+    {
+        sweepdFn.prologue(cpu);
+        final long c = base(cpu);
+        while (true)
+        {
+            sweepdFn.at(cpu, 0x20);
+            lego.ibapi.sleepTimeout(cpu, c + C_SWEEP_TIMER, lego.config.sweepJiffies);
+            sweepdFn.at(cpu, 0x40);
+            final long sets = cpu.load64(c + C_SETS);
+            final long ways = cpu.load64(c + C_WAYS);
+            for (long s = 0; s < sets; s++)
+            {
+                final long lock = setLock(cpu, c, s);
+                k.spin.lock(cpu, lock);
+                for (long w = 0; w < ways; w++)
+                {
+                    final long m = meta(cpu, c, s * ways + w);
+                    final long flags = cpu.load64(m);
+                    if ((flags & VALID) != 0 && (flags & LOCKED) == 0)
+                    {
+                        referenced(cpu, c, m);
+                    }
+                }
+                k.spin.unlock(cpu, lock);
+            }
+            cpu.xadd(k.spin.atomicSite(), c + C_SWEEPS, 8, 1);
+        }
+    }
+
+    /** pcache_referenced's rmap walk, under the set lock: stale entries are reported and unlinked. */
+    private void referenced(final Cpu cpu, final long c, final long m)
+    {
+        referencedFn.enter(cpu);
+        long prev = m + 8;
+        for (long r = cpu.load64(prev); r != 0; )
+        {
+            referencedFn.at(cpu, 0x30);
+            final long next = cpu.load64(r);
+            if ((cpu.load64(cpu.load64(r + 24)) & Paging.P) == 0 || rmapMatchesPte(cpu, c, m, r))
+            {
+                // Not present: not referenced, nothing to test (an unmap clears the rest).
+                prev = r;
+            }
+            else
+            {
+                cpu.store64(prev, next);
+                k.slab.kfree(cpu, r);
+            }
+            r = next;
+        }
+        referencedFn.leave(cpu);
     }
 
     private long meta(final Cpu cpu, final long c, final long line)
@@ -609,7 +693,7 @@ public final class Pcache
         final long mm = cpu.load64(r + 8);
         final long uva = cpu.load64(r + 16);
         final long walked = k.pt.pte(cpu, pgdPhys(cpu, mm), uva, Layout.PAGE_OFFSET, false, true);
-        String comm = k.sched.comm(cpu, k.current(cpu));
+        String comm = k.sched.comm(cpu, owner(cpu, mm));
         if (comm.length() > 15)
         {
             comm = comm.substring(0, 15);
@@ -619,6 +703,32 @@ public final class Pcache
             walked, ptep));
         k.printk.printk(cpu, String.format("****    pcache_pfn: 0x%x, pte_pfn: 0x%x", pcachePfn, ptePfn));
         return false;
+    }
+
+    /**
+     * The rmap's owner process (LegoOS keeps it in the rmap; ours has no room for it): the
+     * current task if it uses mm (an exit, an eviction by a fault), else the first task on the
+     * task list that does (the sweep thread's walk).
+     */
+    private long owner(final Cpu cpu, final long mm)
+    {
+        final long me = k.current(cpu);
+        if (cpu.load64(me + Task.MM) == mm)
+        {
+            return me;
+        }
+        final boolean f = k.spin.lockIrqSave(cpu, Globals.TASKLIST_LOCK);
+        long found = me;
+        for (long n = cpu.load64(Globals.TASK_LIST); n != Globals.TASK_LIST; n = cpu.load64(n))
+        {
+            if (cpu.load64(n - Task.TASKS + Task.MM) == mm)
+            {
+                found = n - Task.TASKS;
+                break;
+            }
+        }
+        k.spin.unlockIrqRestore(cpu, Globals.TASKLIST_LOCK, f);
+        return found;
     }
 
     /** victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the victim cache. */

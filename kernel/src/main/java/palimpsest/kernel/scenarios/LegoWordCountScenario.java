@@ -20,7 +20,7 @@ import palimpsest.kernel.user.programs.WordCount;
  * with mremap (pcache_move_pte on the processor, the page move on the memory node) and compare
  * words with strcmp. GOOD when the counts are right and every node powered off cleanly.
  * Arguments: those of word-count, memory-nodes (1), pcache-mb (1) or pcache-kb, pcache-ways (8),
- * page-csum (0).
+ * page-csum (0), pcache-sweep (0: no kpcache_sweepd).
  */
 public class LegoWordCountScenario extends KernelScenario
 {
@@ -58,8 +58,10 @@ public class LegoWordCountScenario extends KernelScenario
     {
         final long mb = context.longArg("pcache-mb", -1);
         final long kb = context.longArg("pcache-kb", mb >= 0 ? mb * 1024 : defaultKb);
-        return new LegoConfig((int)context.longArg("memory-nodes", nodes - 1), (int)kb, (int)context.longArg("pcache-ways", 8),
-            context.longArg("page-csum", 0) != 0);
+        final LegoConfig c = new LegoConfig((int)context.longArg("memory-nodes", nodes - 1), (int)kb,
+            (int)context.longArg("pcache-ways", 8), context.longArg("page-csum", 0) != 0);
+        c.sweepJiffies = (int)Math.max(0, context.longArg("pcache-sweep", 0));
+        return c;
     }
 
     /** Console labels of the nodes (P0, M1, ...), for a machine of that many nodes. */
@@ -156,6 +158,7 @@ public class LegoWordCountScenario extends KernelScenario
             palimpsest.emulator.ScenarioArg.number("pcache-mb", "1", "pcache size in MiB"),
             palimpsest.emulator.ScenarioArg.number("pcache-kb", "pcache-mb x 1024", "pcache size in KiB (overrides pcache-mb)"),
             palimpsest.emulator.ScenarioArg.number("pcache-ways", "8", "pcache associativity"),
-            palimpsest.emulator.ScenarioArg.number("page-csum", "0", "1: checksum every page shipped between P and M"));
+            palimpsest.emulator.ScenarioArg.number("page-csum", "0", "1: checksum every page shipped between P and M"),
+            palimpsest.emulator.ScenarioArg.number("pcache-sweep", "0", "kpcache_sweepd's period in jiffies (it walks every line's rmap); 0: none"));
     }
 }

@@ -163,13 +163,22 @@ public final class WordCountPthread extends UserProgram
         cpu.pc(strcmpFn);
         cpu.setReg(Syscalls.RDI, a);
         cpu.setReg(Syscalls.RSI, b);
+        // __strcmp_sse42's first instructions: mov %esi,%ecx; mov %edi,%eax; and $0x3f each (page-cross checks).
+        cpu.setReg(Syscalls.RCX, b & 0x3f);
+        cpu.setReg(Syscalls.RAX, a & 0x3f);
+        // +0x1a: movdqu (%rsi),%xmm2, the diary's faulting instruction (+0x16 loads (%rdi)).
         cpu.pc(strcmpFn + 0x1a);
         final int r = U.strcmp(cpu, a, b);
         cpu.pc(ret);
         return r;
     }
 
-    /** The map task: the slice into an own NUL-separated buffer, then its words counted by pointer. */
+    /**
+     * The map task, one pass over the slice as Phoenix's map emits: each word is copied into the
+     * thread's own NUL-separated buffer and at once counted by pointer. So the text buffer and the
+     * key array grow in turns, and the four threads' mremaps of both kinds interleave. When the
+     * text buffer moves, the keys are rebased (realloc semantics: the program knows both bases).
+     */
     private void worker(final Cpu cpu)
     {
         cpu.pc(workerFn);
@@ -179,6 +188,9 @@ public final class WordCountPthread extends UserProgram
         long tcap = 4096;
         long text = U.mmap(cpu, tcap);
         long tlen = 0;
+        long cap = 4096 / KEY;
+        long keys = U.mmap(cpu, cap * KEY);
+        long n = 0;
         while (p < end)
         {
             cpu.pc(workerFn + 0x20);
@@ -186,6 +198,7 @@ public final class WordCountPthread extends UserProgram
             {
                 p++;
             }
+            final long at = tlen;
             long wl = 0;
             while (p < end && letter(cpu.load8(p)))
             {
@@ -194,24 +207,25 @@ public final class WordCountPthread extends UserProgram
                     if (tlen + 1 >= tcap)
                     {
                         cpu.pc(workerFn + 0x40);
-                        text = grow(cpu, ctrl, text, tcap);
+                        final long moved = grow(cpu, ctrl, text, tcap);
                         tcap *= 2;
+                        for (long e = 0; e < n && moved != text; e++)
+                        {
+                            cpu.store64(keys + e * KEY, cpu.load64(keys + e * KEY) + moved - text);
+                        }
+                        text = moved;
                     }
                     cpu.store8(text + tlen++, cpu.load8(p));
                     wl++;
                 }
                 p++;
             }
-            if (wl > 0)
+            if (wl == 0)
             {
-                cpu.store8(text + tlen++, 0);
+                continue;
             }
-        }
-        long cap = 4096 / KEY;
-        long keys = U.mmap(cpu, cap * KEY);
-        long n = 0;
-        for (long w = text; w < text + tlen; w += U.strlen(cpu, w) + 1)
-        {
+            cpu.store8(text + tlen++, 0);
+            final long w = text + at;
             cpu.pc(workerFn + 0x80);
             long lo = 0;
             long hi = n;
