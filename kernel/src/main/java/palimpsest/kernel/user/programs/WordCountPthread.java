@@ -9,13 +9,14 @@ import palimpsest.kernel.user.UserProgram;
 /**
  * Phoenix word_count-pthread as the LegoOS diary ran it: keys are pointers. The main thread reads
  * the input (a buffer grown with mremap), splits it at word boundaries and clones N threads. Each
- * thread copies its slice into a buffer of its own, Phoenix style (every separator becomes a NUL,
- * words cut at 23 letters), grown by realloc, i.e. mremap; then it counts into a sorted array of
- * {char *key, long count} entries whose keys point into that buffer, binary-searching with
- * {@code strcmp(word, entry->key)} and growing the array with mremap too. So four threads mremap
- * text buffers and key arrays at once, and a key array page that another thread's text lands in
- * holds ASCII where strcmp expects pointers. Main joins the threads, merges their arrays and prints
- * the same totals and top ten as {@link WordCount}.
+ * thread makes one pass over its slice, as Phoenix's map emits: every word is copied into a buffer
+ * of its own (Phoenix style: NUL-terminated, cut at 23 letters), grown by realloc, i.e. mremap, and
+ * counted at once in a sorted array of {char *key, long count} entries whose keys point into that
+ * buffer, binary-searching with {@code strcmp(word, entry->key)} and growing the array with mremap
+ * too (when the text buffer moves, the keys are rebased). So four threads mremap text buffers and
+ * key arrays at once, and a key array page that another thread's text lands in holds ASCII where
+ * strcmp expects pointers (a non-canonical address: #GP). Main joins the threads, merges their
+ * arrays and prints the same totals and top ten as {@link WordCount}.
  *
  * <pre>
  * thread control block (64 bytes, .bss)
