@@ -180,9 +180,11 @@ public final class Pcache
             for (long s = 0; s < sets; s++)
             {
                 final long lock = setLock(cpu, c, s);
+                sweepdFn.at(cpu, 0x50);
                 k.spin.lock(cpu, lock);
                 for (long w = 0; w < ways; w++)
                 {
+                    sweepdFn.at(cpu, 0x60);
                     final long m = meta(cpu, c, s * ways + w);
                     final long flags = cpu.load64(m);
                     if ((flags & VALID) != 0 && (flags & LOCKED) == 0)
@@ -190,6 +192,7 @@ public final class Pcache
                         referenced(cpu, c, m);
                     }
                 }
+                sweepdFn.at(cpu, 0x80);
                 k.spin.unlock(cpu, lock);
             }
             cpu.xadd(k.spin.atomicSite(), c + C_SWEEPS, 8, 1);
