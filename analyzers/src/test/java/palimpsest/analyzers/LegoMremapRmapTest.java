@@ -181,7 +181,7 @@ final class LegoMremapRmapTest
         try (TraceReader r = TraceReader.open(trace))
         {
             final Event e = new Event();
-            while (r.next(e))
+            while (!(gpSeen && pteSeen) && r.next(e))
             {
                 if (e.kind() == EventKind.EXCEPTION && e.a() == palimpsest.emulator.Paging.VEC_GP && e.cpu() < 4)
                 {
