@@ -138,8 +138,9 @@ final class ScaleBench
             best = Math.min(best, System.nanoTime() - t0);
         }
         s.queryMicros = best / 1e3;
-        final StateIndex si = StateIndex.open(t, catalog);
-        si.at(at);
+        // As pal state reads it: a paged view (the keyframe's registers, the gap, the pages it touches).
+        final StateIndex si = StateIndex.open(t, () -> catalog);
+        si.view(at, null, null);
         long bestState = Long.MAX_VALUE;
         long bestCpu = Long.MAX_VALUE;
         final java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -147,7 +148,7 @@ final class ScaleBench
         {
             final long c0 = threads.getCurrentThreadCpuTime();
             final long t0 = System.nanoTime();
-            si.at(at);
+            si.view(at, null, null);
             bestState = Math.min(bestState, System.nanoTime() - t0);
             bestCpu = Math.min(bestCpu, threads.getCurrentThreadCpuTime() - c0);
         }
