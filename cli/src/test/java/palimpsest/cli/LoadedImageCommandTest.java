@@ -36,7 +36,7 @@ class LoadedImageCommandTest
         final byte[] recorded = Files.readAllBytes(image);
         final String[][] queries = {
             {"state", trace.toString(), "--at", "45678"},
-            {"state", trace.toString(), "--at", "30001", "--cpu", "1", "--mem", "ffff880000100000:64"},
+            {"state", trace.toString(), "--at", "30001", "--cpu", "1", "--phys", "--mem", "100000:64"},
             {"who-wrote", trace.toString(), "--phys", "--addr", "100000", "--len", "8"},
         };
         final String[] withImage = new String[queries.length];
