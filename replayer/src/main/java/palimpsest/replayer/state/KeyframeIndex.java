@@ -139,29 +139,11 @@ public final class KeyframeIndex
             for (int p = 0; p < pages; p++)
             {
                 final long key = buf.getLong(pagesAt + 16 * p);
-                final int first = buf.getInt(pagesAt + 16 * p + 8);
-                final int count = buf.getInt(pagesAt + 16 * p + 12);
-                int lo = 0;
-                int hi = count - 1;
-                int best = -1;
-                while (lo <= hi)
-                {
-                    final int mid = (lo + hi) >>> 1;
-                    if (buf.getLong(entriesAt + 24 * (first + mid)) <= k)
-                    {
-                        best = mid;
-                        lo = mid + 1;
-                    }
-                    else
-                    {
-                        hi = mid - 1;
-                    }
-                }
-                if (best < 0)
+                final int at = lastCopy(p, k);
+                if (at < 0)
                 {
                     continue;
                 }
-                final int at = entriesAt + 24 * (first + best);
                 page.clear();
                 final long offset = buf.getLong(at + 8);
                 while (page.hasRemaining())
@@ -183,14 +165,7 @@ public final class KeyframeIndex
         {
             throw new KeyframeReader.Unusable("keyframes unreadable: " + e.getMessage());
         }
-        final int f = framesAt + k * frameBytes(cpus);
-        for (int cpu = 0; cpu < st.cpuCount(); cpu++)
-        {
-            final int o = f + 24 + 8 * KeyframeFile.REGS_PER_CPU * cpu;
-            st.regs(cpu).set(buf.getLong(o), buf.getLong(o + 8), buf.getLong(o + 16), buf.getLong(o + 24), buf.getLong(o + 32),
-                buf.getLong(o + 40), buf.getLong(o + 48), (int)buf.getLong(o + 56), buf.getLong(o + 64));
-        }
-        st.position(position(k));
+        applyRegs(k, st);
     }
 
     /** Registers and position of keyframe k into st (its pages are left to {@link #page}). */
@@ -204,6 +179,30 @@ public final class KeyframeIndex
                 buf.getLong(o + 40), buf.getLong(o + 48), (int)buf.getLong(o + 56), buf.getLong(o + 64));
         }
         st.position(position(k));
+    }
+
+    /** Where in the entries the last copy at or before keyframe k of the p-th page is, or -1 (no keyframe then held it). */
+    private int lastCopy(final int p, final int k)
+    {
+        final int first = buf.getInt(pagesAt + 16 * p + 8);
+        final int count = buf.getInt(pagesAt + 16 * p + 12);
+        int lo = 0;
+        int hi = count - 1;
+        int best = -1;
+        while (lo <= hi)
+        {
+            final int mid = (lo + hi) >>> 1;
+            if (buf.getLong(entriesAt + 24 * (first + mid)) <= k)
+            {
+                best = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return best < 0 ? -1 : entriesAt + 24 * (first + best);
     }
 
     /** A page copy of keyframes.kryo that no longer matches its hash, found while a paged state reads it. */
@@ -253,29 +252,11 @@ public final class KeyframeIndex
         {
             return false;
         }
-        final int first = buf.getInt(pagesAt + 16 * p + 8);
-        final int count = buf.getInt(pagesAt + 16 * p + 12);
-        lo = 0;
-        hi = count - 1;
-        int best = -1;
-        while (lo <= hi)
-        {
-            final int mid = (lo + hi) >>> 1;
-            if (buf.getLong(entriesAt + 24 * (first + mid)) <= k)
-            {
-                best = mid;
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        if (best < 0)
+        final int at = lastCopy(p, k);
+        if (at < 0)
         {
             return false;
         }
-        final int at = entriesAt + 24 * (first + best);
         readPage(buf.getLong(at + 8), dst);
         if (Hash64.hash(dst, 0, KeyframeFile.PAGE_SIZE, 0) != buf.getLong(at + 16))
         {
