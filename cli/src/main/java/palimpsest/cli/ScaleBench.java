@@ -293,7 +293,9 @@ final class ScaleBench
         {
             final String v = hundred.verbs.get(i);
             final boolean query = query(v);
-            final double time = (double)hundred.runs.get(i).nanos / Math.max(1, ten.runs.get(i).nanos);
+            // A query's growth is its CPU's: its wall time on a shared machine is mostly the load's (its target stays a wall time).
+            final double time = query ? (double)hundred.runs.get(i).cpuNanos / Math.max(1, ten.runs.get(i).cpuNanos)
+                : (double)hundred.runs.get(i).nanos / Math.max(1, ten.runs.get(i).nanos);
             final double mem = (double)hundred.runs.get(i).peakRss / Math.max(1, ten.runs.get(i).peakRss);
             // A pass may take events x 1.2 the time; a query should not grow with the trace at all.
             final boolean okTime = query ? time <= LINEAR : time <= events * LINEAR;
@@ -301,7 +303,7 @@ final class ScaleBench
             linear &= okTime;
             flat &= okMem;
             commands &= !query || hundred.runs.get(i).nanos < COMMAND_NANOS;
-            io.out.printf(Locale.ROOT, "  %-30s time x%.2f [%s, target <= %.1f]  peak RSS x%.2f, %s [%s]%n", v, time,
+            io.out.printf(Locale.ROOT, "  %-30s %s x%.2f [%s, target <= %.1f]  peak RSS x%.2f, %s [%s]%n", v, query ? "cpu " : "time", time,
                 okTime ? "met" : "MISSED", query ? LINEAR : events * LINEAR, mem, Fmt.bytes(hundred.runs.get(i).peakRss),
                 okMem ? "met" : "MISSED");
         }
