@@ -22,6 +22,7 @@ public final class CodecBench
     public static void main(final String[] args)
     {
         int rounds = 15;
+        Path write = null;
         String only = "";
         final List<String> traces = new ArrayList<>();
         for (int i = 0; i < args.length; i++)
@@ -29,6 +30,10 @@ public final class CodecBench
             if (args[i].equals("--rounds"))
             {
                 rounds = Integer.parseInt(args[++i]);
+            }
+            else if (args[i].equals("--write"))
+            {
+                write = Path.of(args[++i]);
             }
             else if (args[i].equals("--only"))
             {
@@ -41,7 +46,14 @@ public final class CodecBench
         }
         for (final String t : traces)
         {
-            run(Path.of(t), rounds, only);
+            if (write != null)
+            {
+                writeAndRead(Path.of(t), write.resolve(Path.of(t).getFileName()), rounds);
+            }
+            else
+            {
+                run(Path.of(t), rounds, only);
+            }
         }
     }
 
@@ -62,7 +74,52 @@ public final class CodecBench
         }
     }
 
+    /** A file TRACE.events next to a trace: its events as loaded, so a bench survives a format change. */
     private static Loaded load(final Path dir)
+    {
+        final Path raw = Path.of(dir + ".events");
+        if (java.nio.file.Files.exists(raw))
+        {
+            try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(
+                java.nio.file.Files.newInputStream(raw), 1 << 20)))
+            {
+                final Loaded l = new Loaded();
+                l.count = in.readInt();
+                l.words = new long[l.count * WORDS];
+                for (int i = 0; i < l.words.length; i++)
+                {
+                    l.words[i] = in.readLong();
+                }
+                l.payloadLength = in.readInt();
+                l.payload = new byte[Math.max(1, l.payloadLength)];
+                in.readFully(l.payload, 0, l.payloadLength);
+                return l;
+            }
+            catch (final java.io.IOException e)
+            {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        final Loaded l = loadTrace(dir);
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(
+            java.nio.file.Files.newOutputStream(raw), 1 << 20)))
+        {
+            out.writeInt(l.count);
+            for (int i = 0; i < l.count * WORDS; i++)
+            {
+                out.writeLong(l.words[i]);
+            }
+            out.writeInt(l.payloadLength);
+            out.write(l.payload, 0, l.payloadLength);
+        }
+        catch (final java.io.IOException e)
+        {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return l;
+    }
+
+    private static Loaded loadTrace(final Path dir)
     {
         final Loaded l = new Loaded();
         try (TraceReader r = TraceReader.open(dir))
@@ -192,6 +249,122 @@ public final class CodecBench
         return len;
     }
 
+    /**
+     * Writes the loaded events as a trace with the current format (the header of the original), then
+     * times the whole writer (encode, digest, Chronicle append) and the whole reader.
+     */
+    private static void writeAndRead(final Path original, final Path out, final int rounds)
+    {
+        final Loaded l = load(original);
+        final TraceHeader header;
+        try (TraceReader r = TraceReader.open(original))
+        {
+            header = r.header();
+        }
+        catch (final TraceException e)
+        {
+            throw e;
+        }
+        final ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        long bestWrite = Long.MAX_VALUE;
+        long bestRead = Long.MAX_VALUE;
+        long bestAhead = Long.MAX_VALUE;
+        long bestAheadWall = Long.MAX_VALUE;
+        long events = 0;
+        for (int r = 0; r < rounds; r++)
+        {
+            TempDirs.delete(out);
+            long t = mx.getCurrentThreadCpuTime();
+            try (TraceWriter w = TraceWriter.create(out, header))
+            {
+                final long[] wd = l.words;
+                for (int i = 0, p = 0; i < l.count; i++, p += WORDS)
+                {
+                    final int kind = (int)(wd[p + 1] >> 32);
+                    final int cpu = (int)wd[p + 1];
+                    if (wd[p] == 0)
+                    {
+                        w.access(kind, cpu, wd[p + 2], wd[p + 3], wd[p + 4], wd[p + 5], (int)wd[p + 6], wd[p + 7], wd[p + 8]);
+                    }
+                    else if (wd[p] == 1)
+                    {
+                        w.event(kind, cpu, wd[p + 2], wd[p + 3], wd[p + 4], wd[p + 5], wd[p + 6]);
+                    }
+                    else
+                    {
+                        w.net(kind, cpu, wd[p + 2], wd[p + 3], wd[p + 4], l.payload, (int)wd[p + 5], (int)wd[p + 6]);
+                    }
+                }
+            }
+            bestWrite = Math.min(bestWrite, mx.getCurrentThreadCpuTime() - t);
+            t = mx.getCurrentThreadCpuTime();
+            events = 0;
+            try (TraceReader rd = TraceReader.open(out))
+            {
+                final Event e = new Event();
+                while (rd.next(e))
+                {
+                    events++;
+                    sink += e.value();
+                }
+            }
+            bestRead = Math.min(bestRead, mx.getCurrentThreadCpuTime() - t);
+            t = mx.getCurrentThreadCpuTime();
+            final long wall = System.nanoTime();
+            try (DecodeAhead da = DecodeAhead.open(out))
+            {
+                Event e;
+                while ((e = da.next()) != null)
+                {
+                    sink += e.value();
+                }
+            }
+            bestAhead = Math.min(bestAhead, mx.getCurrentThreadCpuTime() - t);
+            bestAheadWall = Math.min(bestAheadWall, System.nanoTime() - wall);
+        }
+        final double n = l.count;
+        System.out.printf(Locale.ROOT, "%-22s %9d events  TraceWriter %6.1f ns/ev  TraceReader %6.1f ns/ev  DecodeAhead consumer %6.1f ns/ev CPU, %6.1f ns/ev wall%n",
+            original.getFileName(), events, bestWrite / n, bestRead / n, bestAhead / n, bestAheadWall / n);
+    }
+
+    /** Every decoded event must be the loaded one, field for field. */
+    private static void verify(final Loaded l, final List<byte[]> chunks, final List<int[]> counts, final ChunkDecoder dec,
+        final Event e)
+    {
+        final long[] w = l.words;
+        int i = 0;
+        for (int c = 0; c < chunks.size(); c++)
+        {
+            final int[] n = counts.get(c);
+            dec.wrap(chunks.get(c), TraceFormat.CHUNK_HEADER_LENGTH, n[1], n[0], i);
+            for (int k = 0; k < n[0]; k++, i++)
+            {
+                dec.next(e);
+                final int p = i * WORDS;
+                final boolean same;
+                if (w[p] == 0)
+                {
+                    same = e.isAccess() && e.kind() == (int)(w[p + 1] >> 32) && e.cpu() == (int)w[p + 1] &&
+                        e.icount() == w[p + 2] && e.pc() == w[p + 3] && e.vaddr() == w[p + 4] && e.paddr() == w[p + 5] &&
+                        e.size() == (int)w[p + 6] && e.value() == w[p + 7] && e.oldValue() == w[p + 8];
+                }
+                else if (w[p] == 1)
+                {
+                    same = e.kind() == (int)(w[p + 1] >> 32) && e.cpu() == (int)w[p + 1] && e.icount() == w[p + 2] &&
+                        e.pc() == w[p + 3] && e.a() == w[p + 4] && e.b() == w[p + 5] && e.c() == w[p + 6];
+                }
+                else
+                {
+                    same = e.kind() == (int)(w[p + 1] >> 32) && e.payloadLength() == (int)w[p + 6];
+                }
+                if (!same)
+                {
+                    throw new AssertionError("event " + i + " decodes as " + e);
+                }
+            }
+        }
+    }
+
     private static void run(final Path dir, final int rounds, final String only)
     {
         final Loaded l = load(dir);
@@ -206,6 +379,10 @@ public final class CodecBench
         long bestDecode = Long.MAX_VALUE;
         final ChunkDecoder dec = new ChunkDecoder();
         final Event e = new Event();
+        if (!only.equals("encode"))
+        {
+            verify(l, chunks, counts, dec, e);
+        }
         for (int r = 0; r < rounds; r++)
         {
             if (only.equals("read"))
