@@ -7,7 +7,7 @@ import java.util.Arrays;
  * {@link TraceFormat#CHUNK_HEADER_LENGTH} bytes are left for the chunk header. Allocation-free per
  * event (the array only grows for a network payload larger than the whole chunk).
  *
- * <h2>Event encoding (format 3)</h2>
+ * <h2>Event encoding (format 4)</h2>
  * Every event starts with a tag byte. {@code zz(x)} is a zigzag LEB128 varint of x, {@code uv(x)} an
  * unsigned LEB128 varint; {@code tvN(sel, x)} a varint carrying an N-bit selector: first byte
  * {@code more<<7 | (x & (2^(7-N)-1)) << N | sel}, then, if more, uv(x >>> (7-N)). All deltas and
@@ -17,11 +17,11 @@ import java.util.Arrays;
  *                  see {@link AccessTags}; its paddr is always the predicted one
  *   then  icount/pc: mode SAME, TICK nothing; NEXT zz(pc delta); GENERAL zz(icount delta) zz(pc delta)
  *         vaddr:  fetch: zz(vaddr - pc)
- *                 others: d = vaddr - base[i], i = one of 4 per-cpu vaddr bases (the encoder picks the
- *                 nearest, or the least recently used one for a far address); base[i] becomes vaddr
- *                   size 1:       tv2(i, zigzag(d))
- *                   size 2, 4, 8: tv3(i, zigzag(d))                 or, if d is a multiple of size,
- *                                 tv3(4 | i, zigzag(d / size))
+ *                 others: d = vaddr - the code site's last vaddr (S = 0; {@link CodecState#siteVaddr})
+ *                 or vaddr - rsp (S = 1), whichever zigzags smaller
+ *                   size 1:       tv1(S, zigzag(d))
+ *                   size 2, 4, 8: tv2(S, zigzag(d))                 or, if d is a multiple of size,
+ *                                 tv2(2 | S, zigzag(d / size))
  *         value (V=0 only; V=1: the predicted value):
  *                 walk: zz(value - prediction)
  *                 size 1/2: 1/2 raw bytes; size 4: uv(value);
@@ -45,7 +45,7 @@ import java.util.Arrays;
  *     b' = b - last value of that register on this cpu for reg (register ids 0..31), else b
  *
  *  tag 0xFE  access, full form (anything the compact form cannot hold, a mispredicted paddr included):
- *     uv(kind) zz(size) zz(icount delta) zz(pc delta) u8(i) zz(vaddr - base[i], or - pc if i = 4)
+ *     uv(kind) zz(size) zz(icount delta) zz(pc delta) u8(S) zz(vaddr - site's, rsp (S = 1) or pc (S = 2))
  *     zz(paddr - prediction) zz(value) zz(old value)
  *  tag 0xFF  cpu change: zz(cpu); the following events are on that cpu (prefix, not an event)
  *  tags 0xEB..0xFC reserved.

@@ -8,11 +8,13 @@ import java.util.Arrays;
  * logically reset at each chunk start (lazily, per cpu slot, through a generation number), which is
  * what makes every chunk decodable on its own.
  *
- * <p>Per cpu slot: last icount, last pc, last vaddr, last data (paddr - vaddr), a 16-entry direct-mapped
- * page -> frame table of data accesses, per-level last page-walk entry address and value, the last value
- * of each of registers 0..31 and the value of the last load. Shared by all slots (format 3): a
- * 4096-entry direct-mapped cache of the last value accessed at each physical word (index paddr / 8),
- * and a 4096-entry table of the last value accessed by each code site (index a hash of pc).
+ * <p>Per cpu slot: last icount, last pc, last vaddr not coded from rsp, the last (paddr - vaddr) of
+ * site-coded, rsp-coded and fetch accesses, a 16-entry direct-mapped page -> frame table of data
+ * accesses, per-level last page-walk entry address and value, the last value of each of registers 0..31
+ * and the value of the last load. Shared by all slots (format 4), one array each, 4 longs an entry
+ * stamped with the chunk's generation: a 4096-entry direct-mapped cache of the last value accessed at
+ * each physical word (index paddr / 8), and a 4096-entry table of the last value and vaddr of each code
+ * site (index a hash of pc).
  * Slots: cpus 0..255 are slots 0..255, devices 0x8000..0x80ff slots 256..511, any other id shares
  * slot 512 (still exact, only less well predicted).
  */
