@@ -58,16 +58,25 @@ public final class Analysis
     }
 
     /**
-     * The analyzers that run on the decode thread, over a twin shadow, when the pass splits: the two
-     * heaviest (JFR of the 0xf0 trace: kcsan 10.7% and kmsan 10.0% of the analysis thread's samples),
-     * which with the twin's shadow and owners and the index builder balance the decode thread
-     * against this one. Which side an analyzer runs on changes nothing it reports.
+     * The analyzers that run on the decode thread when the pass splits. An analyzer belongs here only
+     * if during the pass it reads nothing of the context but the shadow's registers, tasks and
+     * translations (the decode side's shadow keeps no memory, and the symbols and owners it is given
+     * are the analysis thread's, safe to read only after the pass): today kcsan (DataRaces: vector
+     * clocks and its own per-word shadow; symbols and probes only in its second stage), the
+     * heaviest analyzer of the pass (JFR of the 0xf0 trace: 10.7% of the analysis thread's samples).
+     * Which side an analyzer runs on changes nothing it reports.
      */
-    static final java.util.Set<String> DECODE_SIDE = java.util.Set.of("kcsan", "kmsan");
+    static final java.util.Set<String> DECODE_SIDE = java.util.Set.of("kcsan");
+
+    /** The analyzers that run on the decode thread when the pass splits (for bench's why line). */
+    public static java.util.List<String> decodeSide()
+    {
+        return new java.util.ArrayList<>(new java.util.TreeSet<>(DECODE_SIDE));
+    }
 
     /**
-     * System property: 1 keeps every analyzer on the analysis thread (no twin shadow: half the
-     * shadow's memory, for a one-core machine); default 2 on a machine with two cores or more.
+     * System property: 1 keeps every analyzer on the analysis thread (for a one-core machine, or to
+     * compare); default 2 on a machine with two cores or more.
      */
     public static final String THREADS_PROPERTY = "pal.analyze.threads";
 
@@ -145,10 +154,8 @@ public final class Analysis
                 final List<Analyzer> there = new ArrayList<>();
                 if (split)
                 {
-                    final MachineShadow s2 = new MachineShadow(h.cpuCount(), h.cpusPerNode());
-                    final Symbols y2 = symbols.twin();
-                    y2.readModulesFrom(s2.memory());
-                    twin = new AnalysisContext(context, y2, s2, new Owners(s2, y2));
+                    // Symbols and owners are the analysis thread's: DECODE_SIDE analyzers use them only after the pass.
+                    twin = new AnalysisContext(context, symbols, new MachineShadow(h.cpuCount(), h.cpusPerNode(), false), owners);
                 }
                 for (final AnalyzerFactory f : factories)
                 {
@@ -160,8 +167,7 @@ public final class Analysis
                 }
                 if (split)
                 {
-                    decodeSide.install(new DecodeSide.Group(byKind(there), there.toArray(new Analyzer[0]), twin.shadow, twin.owners,
-                        twin.symbols));
+                    decodeSide.install(new DecodeSide.Group(byKind(there), there.toArray(new Analyzer[0]), twin.shadow));
                     result.threads = 2;
                 }
             }

@@ -50,8 +50,8 @@ public final class AnalysisContext
     }
 
     /**
-     * A twin of primary over a shadow, owners and symbols of its own, fed the same events on another
-     * thread (Analysis's decode-side analyzers); the end, the who-wrote index and the probes are the primary's.
+     * A twin of primary over another shadow, owners and symbols (Analysis's decode-side analyzers, fed
+     * the same events on another thread); the end, the who-wrote index and the probes are the primary's.
      */
     AnalysisContext(final AnalysisContext primary, final Symbols symbols, final MachineShadow shadow, final Owners owners)
     {

@@ -4,17 +4,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import palimpsest.analyzers.core.MachineShadow;
-import palimpsest.analyzers.core.Symbols;
-import palimpsest.analyzers.owner.Owners;
 import palimpsest.analyzers.whowrote.IndexInPass;
 import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
 
 /**
  * The part of {@link Analysis}'s pass that runs on the decode thread ({@link DecodeAhead.Tap}):
- * the who-wrote index builder and a group of analyzers with a shadow, owners and symbols of their
- * own (a twin of the analysis thread's, fed the same events in the same order, so each analyzer
- * sees exactly the state it would see alone). The analysis thread is the pass's bottleneck and the
+ * the who-wrote index builder and a group of analyzers with a shadow of their own (registers,
+ * tasks and translations, no memory: {@link Analysis#DECODE_SIDE}), fed the same events in the same
+ * order, so each analyzer sees exactly the state it would see alone. The analysis thread is the pass's bottleneck and the
  * decode thread had room: this is how the pass uses both cores without a hand-off per event.
  *
  * <p>Threads: made on the decode thread (the tap factory), given its analyzers by the analysis
@@ -34,22 +32,18 @@ final class DecodeSide implements DecodeAhead.Tap
     private RuntimeException failed;
     private Error fatal;
 
-    /** The analyzers of one side and what they read: its own shadow, owners and symbols. */
+    /** The analyzers of one side and the shadow they read. */
     static final class Group
     {
         final Analyzer[][] byKind;
         final Analyzer[] all;
         final MachineShadow shadow;
-        final Owners owners;
-        final Symbols symbols;
 
-        Group(final Analyzer[][] byKind, final Analyzer[] all, final MachineShadow shadow, final Owners owners, final Symbols symbols)
+        Group(final Analyzer[][] byKind, final Analyzer[] all, final MachineShadow shadow)
         {
             this.byKind = byKind;
             this.all = all;
             this.shadow = shadow;
-            this.owners = owners;
-            this.symbols = symbols;
         }
     }
 
@@ -97,8 +91,6 @@ final class DecodeSide implements DecodeAhead.Tap
             {
                 a.onEvent(e);
             }
-            g.owners.onEvent(e);
-            g.symbols.onEvent(e);
             g.shadow.apply(e);
         }
         catch (final RuntimeException ex)

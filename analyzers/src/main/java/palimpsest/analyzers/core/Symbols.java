@@ -30,15 +30,6 @@ public final class Symbols
     }
 
     /**
-     * A Symbols over the same System.map with module state of its own, for a second shadow of the
-     * same pass ({@code Analysis}'s decode-side analyzers): the code map is only read once built.
-     */
-    public Symbols twin()
-    {
-        return this == NONE ? NONE : new Symbols(code);
-    }
-
-    /**
      * Module symbols from now on come from this memory (node 0's physical memory as the trace wrote
      * it). Ignored on {@link #NONE}, which is shared.
      */
