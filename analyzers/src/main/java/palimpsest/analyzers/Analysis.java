@@ -131,12 +131,14 @@ public final class Analysis
         final AnalysisContext context;
         // Decoding runs on the decode-ahead thread, overlapped with the analyzers on this one. The same
         // pass builds the who-wrote index the second stages query (unless it is on disk already), on the
-        // decode thread too, with the analyzers of DECODE_SIDE over a twin shadow: it only reads the
-        // events, and this thread is the pass's bottleneck.
+        // decode thread too, with the analyzers of DECODE_SIDE over a shadow without memory: it only
+        // reads the events, and this thread is the pass's bottleneck.
+        final boolean split = splits(factories);
         final DecodeSide[] side = new DecodeSide[1];
         try (DecodeAhead r = DecodeAhead.open(trace, header ->
         {
-            side[0] = new DecodeSide(IndexInPass.start(trace, header.cpusPerNode()));
+            final IndexInPass index = IndexInPass.start(trace, header.cpusPerNode());
+            side[0] = index == null && !split ? null : new DecodeSide(index);
             return side[0];
         }))
         {
@@ -149,7 +151,6 @@ public final class Analysis
                 symbols.readModulesFrom(shadow.memory());
                 final Owners owners = new Owners(shadow, symbols);
                 context = new AnalysisContext(trace, h, symbols, shadow, owners, progress);
-                final boolean split = splits(factories);
                 AnalysisContext twin = null;
                 final List<Analyzer> there = new ArrayList<>();
                 if (split)
@@ -173,7 +174,10 @@ public final class Analysis
             }
             finally
             {
-                decodeSide.install(null);
+                if (decodeSide != null)
+                {
+                    decodeSide.install(null);
+                }
             }
             final Analyzer[][] byKind = byKind(here);
             final Analyzer[] all = here.toArray(new Analyzer[0]);
@@ -196,7 +200,10 @@ public final class Analysis
                 }
                 result.events++;
             }
-            decodeSide.rethrow();
+            if (decodeSide != null)
+            {
+                decodeSide.rethrow();
+            }
             context.end(r.end());
             for (final Analyzer a : analyzers)
             {
@@ -205,7 +212,7 @@ public final class Analysis
             result.traceStatus = r.statusMessage();
             result.status = r.status();
             result.eventsRead = r.eventsVerified();
-            final IndexInPass index = decodeSide.index();
+            final IndexInPass index = decodeSide == null ? null : decodeSide.index();
             if (index != null)
             {
                 context.index(index.finish(new palimpsest.replayer.state.TraceExtent(r.status(), r.eventsVerified(), r.statusMessage())));
