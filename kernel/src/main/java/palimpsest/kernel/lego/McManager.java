@@ -690,11 +690,19 @@ public final class McManager
             return missFn.leave(cpu, EFAULT);
         }
         final long va = uva & ~(Layout.PAGE_SIZE - 1);
+        // Under mmap_sem (LegoOS's down_read; here the mm's one lock, Vm.lockMm): another
+        // manager thread may be moving, splitting or unlinking vmas of this mm (an mremap, mmap
+        // or mprotect of another thread of the process) meanwhile. The vma's flags are read
+        // under it too; the page itself is faulted in after (handle_lego_mm_fault locks again).
+        k.vm.lockMm(cpu, mm);
         final long vma = k.vm.findVma(cpu, mm, va);
         if (vma == 0 || Long.compareUnsigned(cpu.load64(vma + MmStruct.VM_START), va) > 0)
         {
+            k.vm.unlockMm(cpu, mm);
             return missFn.leave(cpu, EFAULT);
         }
+        final long vmFlags = cpu.load64(vma + MmStruct.VM_FLAGS);
+        k.vm.unlockMm(cpu, mm);
         final long kva = faultinPage(cpu, mm, 0, va, write != 0);
         if (kva == 0)
         {
@@ -708,7 +716,7 @@ public final class McManager
             cpu.store64(rep + P_BODY + o, v);
             csum = Lego.csumStep(csum, v);
         }
-        cpu.store64(rep + 8, cpu.load64(vma + MmStruct.VM_FLAGS));
+        cpu.store64(rep + 8, vmFlags);
         cpu.store64(rep + 16, csum);
         cpu.store64(rep + P_LEN, Layout.PAGE_SIZE);
         return missFn.leave(cpu, 0);

@@ -27,7 +27,7 @@ import palimpsest.kernel.sched.Task;
  * control (memblock page, Globals.LEGO_PCACHE)
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
- *   +104 csum errors  +112 flush passes  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva,
+ *   +104 csum errors  +112 flush passes  +120 victim ring's next slot (lego-victim-page-alloc)  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva,
  *   page (lego-victim-page-alloc; else 0) }  +384 flushd's timer
  *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
  *   +896 victim_flush_list (lego-victim-flush-info; under victim_lock)
@@ -63,6 +63,8 @@ public final class Pcache
     public static final int C_CSUM_ERRORS = 104;
     /** victim_flush_func passes (patch lego-pcache-victim-stats). */
     static final int C_FLUSH_PASSES = 112;
+    /** The victim ring's next slot (patch lego-victim-page-alloc; under victim_lock). */
+    static final int C_VRING = 120;
     static final int C_VICTIM = 128;
     /** kvictim_flushd's sleep timer (after the victim slots). */
     static final int C_TIMER = C_VICTIM + VICTIMS * 32;
@@ -486,12 +488,21 @@ public final class Pcache
         {
             final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
             long slot = -1;
-            for (int i = 0; i < VICTIMS && slot < 0; i++)
+            // With its pages from the buddy allocator (lego-victim-page-alloc) the victim cache
+            // is a ring: each eviction takes the first free slot after the last one taken, so
+            // every slot, and its page, is used in turn. Otherwise the first free slot.
+            final long from = victimPagesAllocated ? cpu.load64(c + C_VRING) : 0;
+            for (int j = 0; j < VICTIMS && slot < 0; j++)
             {
+                final long i = (from + j) % VICTIMS;
                 if (cpu.load64(c + C_VICTIM + i * 32L) == 0)
                 {
                     slot = i;
                 }
+            }
+            if (victimPagesAllocated && slot >= 0)
+            {
+                cpu.store64(c + C_VRING, (slot + 1) % VICTIMS);
             }
             if (slot < 0)
             {
@@ -811,10 +822,13 @@ public final class Pcache
 
     /**
      * victim_release_range (patch lego-victim-page-alloc), from SYSC_mprotect before the memory
-     * component changes the range: the victims of tgid in [start, end) are written back and
-     * their pages go back to the buddy allocator, as the range's data is home now. Without
-     * lego-victim-page-clear the slot keeps the freed page's address, and the next eviction into
-     * the slot copies its line there, into whatever the page has become since.
+     * component changes the range: every slot that holds a victim of tgid in [start, end), or
+     * held one the flush thread has written back since (a slot keeps its last victim's tgid and
+     * uva), gives its page back to the buddy allocator, as the range's data is home now (a valid
+     * one is written back first). So what is freed depends on which slots the range's evictions
+     * used, not on how far kvictim_flushd has got. Without lego-victim-page-clear the slot keeps
+     * the freed page's address, and the next eviction into it (the ring reaches every slot in
+     * turn) copies its line there, into whatever the page has become since.
      */
     void releaseVictims(final Cpu cpu, final long tgid, final long start, final long end)
     {
@@ -827,11 +841,11 @@ public final class Pcache
             final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
             final long flags = cpu.load64(v);
             final long uva = cpu.load64(v + 16);
-            final boolean pick = flags == 1 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(uva, start) >= 0 &&
-                Long.compareUnsigned(uva, end) < 0;
+            final boolean pick = (flags == 1 || flags == 0) && cpu.load64(v + 24) != 0 && cpu.load64(v + 8) == tgid &&
+                Long.compareUnsigned(uva, start) >= 0 && Long.compareUnsigned(uva, end) < 0;
             if (pick)
             {
-                cpu.store64(v, 3);
+                cpu.store64(v, flags == 1 ? 3 : 4);
             }
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
             if (!pick)
@@ -839,8 +853,11 @@ public final class Pcache
                 continue;
             }
             final long page = cpu.load64(v + 24);
-            releaseFn.at(cpu, 0x60);
-            writeback(cpu, tgid, uva, page);
+            if (flags == 1)
+            {
+                releaseFn.at(cpu, 0x60);
+                writeback(cpu, tgid, uva, page);
+            }
             final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
             releaseFn.at(cpu, 0xa0);
             k.pages.freePage(cpu, k.pages.physToPage(Layout.pa(page)));
@@ -848,6 +865,9 @@ public final class Pcache
             {
                 cpu.store64(v + 24, 0);
             }
+            // Empty now: no victim, no last owner (a slot is released once for what it held).
+            cpu.store64(v + 8, 0);
+            cpu.store64(v + 16, 0);
             cpu.store64(v, 0);
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
         }

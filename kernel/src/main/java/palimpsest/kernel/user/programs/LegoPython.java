@@ -10,15 +10,18 @@ import palimpsest.kernel.user.UserProgram;
  * else lives in the mmap area far above.
  *
  * <ol>
- *   <li><b>ld.so</b> maps the shared libraries, relocates them (every page written) and makes each
- *       one's RELRO part read-only with mprotect; it relocates the executable last: the first
- *       store to the GOT is the process's first touch of its low address range.</li>
+ *   <li><b>ld.so</b> maps the shared libraries and relocates them (every page written), then
+ *       makes each one's RELRO part read-only with mprotect, one after the other once all are
+ *       relocated; it relocates the executable last: the first store to the GOT, right after
+ *       the last mprotect, is the process's first touch of its low address range (its page
+ *       tables are allocated there).</li>
  *   <li><b>The interpreter</b> (obmalloc over a glibc arena heap): the heap is reserved with no
  *       access and grown with mprotect(PROT_READ|PROT_WRITE) one chunk at a time, and every round
  *       writes objects over all of it: new regions, then the same ones over and over (the heap is
  *       bigger than the pcache, so lines are evicted and written back all along). Each pool page
- *       starts with its header, a tagged int (the pool's hash, {@code h << 1 | 1}). Nothing of
- *       the interpreter's touches the low range.</li>
+ *       starts with its header: two tagged ints (the pool's hash and its size class's,
+ *       {@code h << 1 | 1}, at +0 and +24) and the free-block pointer (+8). Nothing of the
+ *       interpreter's touches the low range.</li>
  *   <li><b>hello_world.py</b>: the last import makes its RELRO read-only (mprotect), then the
  *       interpreter writes the GOT's second slot (0x601008) and prints {@code hello world}.</li>
  * </ol>
@@ -70,8 +73,10 @@ public final class LegoPython extends UserProgram
 
     private void main(final Cpu cpu)
     {
-        // ld.so: map and relocate each object; an object's RELRO goes read-only once the next
-        // one is relocated (its relocations done); the executable's GOT last.
+        // ld.so: map and relocate each object, then make every object's RELRO read-only once all
+        // are relocated (as ld.so does when IRELATIVE relocations must run first), one mprotect
+        // each with no store between them; then the executable: its GOT is the first touch of
+        // the low range, right after the last mprotect.
         final long[] lib = new long[libs];
         for (int i = 0; i < libs; i++)
         {
@@ -84,16 +89,14 @@ public final class LegoPython extends UserProgram
                     cpu.store64(lib[i] + p * PAGE + w * 8L, lib[i] + 0x1000L * i + w * 8L);
                 }
             }
-            if (i > 0)
-            {
-                cpu.pc(ldsoFn + 0x100);
-                mprotect(cpu, lib[i - 1], (libPages - 1) * PAGE, PROT_READ);
-            }
+        }
+        for (int i = 0; i < libs; i++)
+        {
+            cpu.pc(ldsoFn + 0x100);
+            mprotect(cpu, lib[i], (libPages - 1) * PAGE, PROT_READ);
         }
         cpu.pc(ldsoFn + 0x180);
         cpu.store64(gGot, lib[0] + 0x40);
-        cpu.pc(ldsoFn + 0x100);
-        mprotect(cpu, lib[libs - 1], (libPages - 1) * PAGE, PROT_READ);
 
         // The interpreter: an arena heap reserved PROT_NONE, grown with mprotect.
         cpu.pc(mainFn + 0x40);
@@ -115,6 +118,8 @@ public final class LegoPython extends UserProgram
                 final long pool = heap + p * PAGE;
                 h = h * 0x5851f42d4c957f2dL + 0x14057b7ef767814fL;
                 cpu.store64(pool, ((h >>> 22) << 1) | 1);
+                cpu.store64(pool + 8, pool + 64);
+                cpu.store64(pool + 24, ((Long.rotateLeft(h, 29) >>> 22) << 1) | 1);
                 final long obj = pool + 64 + (r % 56) * 64;
                 cpu.store64(obj, r);
                 cpu.store64(obj + 8, cpu.load64(obj + 8) + p);
