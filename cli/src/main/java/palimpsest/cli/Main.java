@@ -200,7 +200,7 @@ public final class Main
         public String[] getVersion()
         {
             return new String[] {Version.tool(), "trace format " + TraceFormat.VERSION + " (writes format " + TraceFormat.VERSION +
-                "; reads formats " + TraceFormat.FIRST_DIGESTED_VERSION + ".." + TraceFormat.VERSION + ")"};
+                "; reads only format " + TraceFormat.VERSION + ": older traces name the last pal that reads them)"};
         }
     }
 }

@@ -121,6 +121,6 @@ class CompletionCommandTest
         assertEquals(0, v.rc(), v::toString);
         assertTrue(v.out().startsWith("palimpsest "), v.out());
         assertTrue(v.out().contains("trace format " + palimpsest.trace.TraceFormat.VERSION + " (writes format "
-            + palimpsest.trace.TraceFormat.VERSION + "; reads formats "), v.out());
+            + palimpsest.trace.TraceFormat.VERSION + "; reads only format "), v.out());
     }
 }
