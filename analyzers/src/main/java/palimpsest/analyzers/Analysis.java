@@ -47,12 +47,54 @@ public final class Analysis
         /** Whether the trace was read whole; the findings cover events 0..eventsRead-1 only otherwise. */
         public TraceStatus status = TraceStatus.READING;
         public long eventsRead;
+        /** Threads the pass's analyzers ran on: 1, or 2 with {@link #DECODE_SIDE} on the decode thread. */
+        public int threads = 1;
         /** Passes the second stages' probes cost after the analysis pass (0 on a clean run; 1 when every stage announced its probes). */
         public int probePasses;
     }
 
     private Analysis()
     {
+    }
+
+    /**
+     * The analyzers that run on the decode thread when the pass splits. An analyzer belongs here only
+     * if during the pass it reads nothing of the context but the shadow's registers, tasks and
+     * translations (the decode side's shadow keeps no memory, and the symbols and owners it is given
+     * are the analysis thread's, safe to read only after the pass): today kcsan (DataRaces: vector
+     * clocks and its own per-word shadow; symbols and probes only in its second stage), the
+     * heaviest analyzer of the pass (JFR of the 0xf0 trace: 10.7% of the analysis thread's samples).
+     * Which side an analyzer runs on changes nothing it reports.
+     */
+    static final java.util.Set<String> DECODE_SIDE = java.util.Set.of("kcsan");
+
+    /** The analyzers that run on the decode thread when the pass splits (for bench's why line). */
+    public static java.util.List<String> decodeSide()
+    {
+        return new java.util.ArrayList<>(new java.util.TreeSet<>(DECODE_SIDE));
+    }
+
+    /**
+     * System property: 1 keeps every analyzer on the analysis thread (for a one-core machine, or to
+     * compare); default 2 on a machine with two cores or more.
+     */
+    public static final String THREADS_PROPERTY = "pal.analyze.threads";
+
+    /** Whether the pass splits: two cores (or the property), and analyzers for both sides. */
+    private static boolean splits(final List<AnalyzerFactory> factories)
+    {
+        final String p = System.getProperty(THREADS_PROPERTY);
+        final int threads = p != null ? Integer.parseInt(p.trim()) : Runtime.getRuntime().availableProcessors() >= 2 ? 2 : 1;
+        if (threads < 2)
+        {
+            return false;
+        }
+        int decodes = 0;
+        for (final AnalyzerFactory f : factories)
+        {
+            decodes += DECODE_SIDE.contains(f.name()) ? 1 : 0;
+        }
+        return decodes > 0 && decodes < factories.size();
     }
 
     /** The registered analyzers (built-in and from jars on the context class loader), in pass order. */
@@ -89,27 +131,58 @@ public final class Analysis
         final AnalysisContext context;
         // Decoding runs on the decode-ahead thread, overlapped with the analyzers on this one. The same
         // pass builds the who-wrote index the second stages query (unless it is on disk already), on the
-        // decode thread too: it only reads the events, and this thread is the pass's bottleneck.
-        final IndexInPass[] built = new IndexInPass[1];
+        // decode thread too, with the analyzers of DECODE_SIDE over a shadow without memory: it only
+        // reads the events, and this thread is the pass's bottleneck.
+        final boolean split = splits(factories);
+        final DecodeSide[] side = new DecodeSide[1];
         try (DecodeAhead r = DecodeAhead.open(trace, header ->
         {
-            built[0] = IndexInPass.start(trace, header.cpusPerNode());
-            return built[0] == null ? null : built[0]::accept;
+            final IndexInPass index = IndexInPass.start(trace, header.cpusPerNode());
+            side[0] = index == null && !split ? null : new DecodeSide(index);
+            return side[0];
         }))
         {
             final TraceHeader h = r.header();
-            final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
-            symbols.readModulesFrom(shadow.memory());
-            final Owners owners = new Owners(shadow, symbols);
-            context = new AnalysisContext(trace, h, symbols, shadow, owners, progress);
-            for (final AnalyzerFactory f : factories)
+            final DecodeSide decodeSide = side[0];
+            final List<Analyzer> here = new ArrayList<>();
+            try
             {
-                analyzers.add(f.create(context));
-                result.analyzers.add(f.name());
+                final MachineShadow shadow = new MachineShadow(h.cpuCount(), h.cpusPerNode());
+                symbols.readModulesFrom(shadow.memory());
+                final Owners owners = new Owners(shadow, symbols);
+                context = new AnalysisContext(trace, h, symbols, shadow, owners, progress);
+                AnalysisContext twin = null;
+                final List<Analyzer> there = new ArrayList<>();
+                if (split)
+                {
+                    // Symbols and owners are the analysis thread's: DECODE_SIDE analyzers use them only after the pass.
+                    twin = new AnalysisContext(context, symbols, new MachineShadow(h.cpuCount(), h.cpusPerNode(), false), owners);
+                }
+                for (final AnalyzerFactory f : factories)
+                {
+                    final boolean decodes = split && DECODE_SIDE.contains(f.name());
+                    final Analyzer a = f.create(decodes ? twin : context);
+                    analyzers.add(a);
+                    (decodes ? there : here).add(a);
+                    result.analyzers.add(f.name());
+                }
+                if (split)
+                {
+                    decodeSide.install(new DecodeSide.Group(byKind(there), there.toArray(new Analyzer[0]), twin.shadow));
+                    result.threads = 2;
+                }
             }
-            final Analyzer[][] byKind = byKind(analyzers);
-            final Analyzer[] all = analyzers.toArray(new Analyzer[0]);
-            final IndexInPass index = built[0];
+            finally
+            {
+                if (decodeSide != null)
+                {
+                    decodeSide.install(null);
+                }
+            }
+            final Analyzer[][] byKind = byKind(here);
+            final Analyzer[] all = here.toArray(new Analyzer[0]);
+            final MachineShadow shadow = context.shadow;
+            final Owners owners = context.owners;
             Event e;
             while ((e = r.next()) != null)
             {
@@ -127,14 +200,19 @@ public final class Analysis
                 }
                 result.events++;
             }
+            if (decodeSide != null)
+            {
+                decodeSide.rethrow();
+            }
             context.end(r.end());
-            for (final Analyzer a : all)
+            for (final Analyzer a : analyzers)
             {
                 a.onEnd();
             }
             result.traceStatus = r.statusMessage();
             result.status = r.status();
             result.eventsRead = r.eventsVerified();
+            final IndexInPass index = decodeSide == null ? null : decodeSide.index();
             if (index != null)
             {
                 context.index(index.finish(new palimpsest.replayer.state.TraceExtent(r.status(), r.eventsVerified(), r.statusMessage())));

@@ -34,6 +34,8 @@ public final class AnalysisContext
     private final Map<Long, Probe.Sight> sights = new HashMap<>();
     private int probePasses;
     private EndRecord end;
+    /** The context this one is a twin of (its second stages' index, probes and end are the primary's), or null. */
+    private final AnalysisContext primary;
 
     public AnalysisContext(final Path trace, final TraceHeader header, final Symbols symbols, final MachineShadow shadow,
         final Owners owners, final LongConsumer progress)
@@ -44,11 +46,31 @@ public final class AnalysisContext
         this.shadow = shadow;
         this.owners = owners;
         this.progress = progress;
+        this.primary = null;
+    }
+
+    /**
+     * A twin of primary over another shadow, owners and symbols (Analysis's decode-side analyzers, fed
+     * the same events on another thread); the end, the who-wrote index and the probes are the primary's.
+     */
+    AnalysisContext(final AnalysisContext primary, final Symbols symbols, final MachineShadow shadow, final Owners owners)
+    {
+        this.trace = primary.trace;
+        this.header = primary.header;
+        this.symbols = symbols;
+        this.shadow = shadow;
+        this.owners = owners;
+        this.progress = primary.progress;
+        this.primary = primary;
     }
 
     /** How the run ended (the trace's end record), once the pass has read it: null before and for a truncated trace. */
     public EndRecord end()
     {
+        if (primary != null)
+        {
+            return primary.end();
+        }
         return end;
     }
 
@@ -60,6 +82,10 @@ public final class AnalysisContext
     /** The who-wrote index of the trace: the one the pass built, else opened (or built in a pass of its own) on first use. */
     public WhoWroteIndex whoWrote()
     {
+        if (primary != null)
+        {
+            return primary.whoWrote();
+        }
         if (index == null)
         {
             index = WhoWroteIndex.openOrBuild(trace, progress);
@@ -79,6 +105,10 @@ public final class AnalysisContext
      */
     public Probe.Looker looker()
     {
+        if (primary != null)
+        {
+            return primary.looker();
+        }
         return this::look;
     }
 

@@ -11,9 +11,11 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.race.DataRaces;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
+import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.trace.EventKind;
 
 class DataRacesTest
@@ -30,6 +32,32 @@ class DataRacesTest
     private static List<Finding> races(final Analysis.Result r)
     {
         return r.findings.stream().filter(f -> f.analyzer.equals(DataRaces.NAME)).collect(Collectors.toList());
+    }
+
+    private static List<String> reports(final Analysis.Result r)
+    {
+        return r.findings.stream().map(f -> f.event + " " + f.analyzer + " " + f.report).collect(Collectors.toList());
+    }
+
+    private static Analysis.Result withThreads(final String threads, final java.util.function.Supplier<Analysis.Result> run)
+    {
+        final String was = System.getProperty(Analysis.THREADS_PROPERTY);
+        System.setProperty(Analysis.THREADS_PROPERTY, threads);
+        try
+        {
+            return run.get();
+        }
+        finally
+        {
+            if (was == null)
+            {
+                System.clearProperty(Analysis.THREADS_PROPERTY);
+            }
+            else
+            {
+                System.setProperty(Analysis.THREADS_PROPERTY, was);
+            }
+        }
     }
 
     static void switchTo(final HandMade h, final int cpu, final long from, final long to)
@@ -144,6 +172,20 @@ class DataRacesTest
         assertTrue(f.stream().anyMatch(x -> x.report.startsWith("BUG: KCSAN: data-race in insert_vm_struct / find_vma")),
             f::toString);
         assertTrue(f.stream().allMatch(x -> x.report.contains("vm_area_struct")), f::toString);
+        // kcsan runs on the decode thread when the pass splits: every finding and the verdict are the same on one thread.
+        final Path trace = dir.resolve("bad");
+        final palimpsest.trace.TraceHeader h;
+        try (palimpsest.trace.TraceReader r = palimpsest.trace.TraceReader.open(trace))
+        {
+            h = r.header();
+        }
+        final Analysis.Result split = withThreads("2", () -> Analysis.run(trace, Symbols.of(h, ScenarioCatalog.load()), null));
+        final Analysis.Result one = withThreads("1", () -> Analysis.run(trace, Symbols.of(h, ScenarioCatalog.load()), null));
+        assertEquals(2, split.threads);
+        assertEquals(1, one.threads);
+        assertEquals(reports(one), reports(split));
+        assertEquals(reports(bad), reports(split));
+        assertEquals(one.verdict, split.verdict);
         final List<Finding> good = races(Kfn.recordAndAnalyze(dir.resolve("good"), "word-count", Long.MAX_VALUE, Map.of()));
         assertEquals(0, good.size(), good::toString);
     }

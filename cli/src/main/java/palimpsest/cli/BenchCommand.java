@@ -155,7 +155,7 @@ final class BenchCommand implements Callable<Integer>
      * forward over every event (decode + apply), and `pal state --at` on it (keyframes + apply).
      */
     record Replayed(long verified, long replayNanos, boolean verifiedAll, long stateEvents, long stateNanos, long stateAt,
-        long stateLatencyNanos)
+        long stateLatencyNanos, double decodeNsPerEvent, double machineNsPerEvent)
     {
         double replayEventRate()
         {
@@ -292,17 +292,28 @@ final class BenchCommand implements Callable<Integer>
         // First run: the who-wrote index is built in the analysis pass; second run: the JIT warm, the index on disk.
         palimpsest.analyzers.whowrote.WhoWroteIndex.fileOf(trace).toFile().delete();
         final long t0 = System.nanoTime();
-        final palimpsest.analyzers.Analysis.Result a = palimpsest.analyzers.Analysis.run(trace, symbols, null);
+        final ThreadCpu.Measured<palimpsest.analyzers.Analysis.Result> first =
+            ThreadCpu.measure(() -> palimpsest.analyzers.Analysis.run(trace, symbols, null));
+        final palimpsest.analyzers.Analysis.Result a = first.result();
         final long nanos = System.nanoTime() - t0;
         final long t1 = System.nanoTime();
-        palimpsest.analyzers.Analysis.run(trace, palimpsest.analyzers.core.Symbols.of(h, catalog), null);
+        final ThreadCpu.Measured<palimpsest.analyzers.Analysis.Result> again =
+            ThreadCpu.measure(() -> palimpsest.analyzers.Analysis.run(trace, palimpsest.analyzers.core.Symbols.of(h, catalog), null));
         final long warm = System.nanoTime() - t1;
+        final boolean met = a.events * 1e9 / Math.max(1, Math.min(nanos, warm)) >= ANALYZE_TARGET;
         io.out.println(String.format(Locale.ROOT, "analyze: %s %s: %s events in %s = %s events/s (again, index on disk: %s events/s; "
-            + "target >= %s: %s), all %d analyzers (%s), one decode (the who-wrote index built in it), %d probe pass(es) for the "
-            + "reports; %d finding(s)", BISECT_SCENARIO, BISECT_BAD, Fmt.count(a.events), Fmt.seconds(nanos),
+            + "target >= %s: %s), all %d analyzers (%s), one decode (the who-wrote index built in it), analyzers on %d thread(s), %d probe "
+            + "pass(es) for the reports; %d finding(s)", BISECT_SCENARIO, BISECT_BAD, Fmt.count(a.events), Fmt.seconds(nanos),
             Fmt.count((long)(a.events * 1e9 / Math.max(1, nanos))), Fmt.count((long)(a.events * 1e9 / Math.max(1, warm))),
-            Fmt.count(ANALYZE_TARGET), a.events * 1e9 / Math.max(1, Math.min(nanos, warm)) >= ANALYZE_TARGET ? "met" : "NOT met",
-            a.analyzers.size(), String.join(", ", a.analyzers), a.probePasses, a.findings.size()));
+            Fmt.count(ANALYZE_TARGET), met ? "met" : "NOT met",
+            a.analyzers.size(), String.join(", ", a.analyzers), a.threads, a.probePasses, a.findings.size()));
+        final double budget = 1e9 / ANALYZE_TARGET;
+        io.out.println(String.format(Locale.ROOT, "  why: cpu per event (first run / again): analysis thread %s / %s ns, decode thread "
+            + "(decoding, the index build, %s) %s / %s ns; %s needs each thread <= %s ns/event on its own core%s", Fmt.fixed(first.perEvent("main", a.events), 1),
+            Fmt.fixed(again.perEvent("main", a.events), 1), String.join(", ", palimpsest.analyzers.Analysis.decodeSide()),
+            Fmt.fixed(first.perEvent("pal-decode-ahead", a.events), 1), Fmt.fixed(again.perEvent("pal-decode-ahead", a.events), 1),
+            Fmt.count(ANALYZE_TARGET) + " events/s", Fmt.fixed(budget, 0),
+            met ? "" : " (the analysis thread's time includes the probe pass and writing the index; the rest is in analyzers/README.md)"));
     }
 
     /** pal analyze's target: events/s with every analyzer on (issue 17). */
@@ -486,10 +497,16 @@ final class BenchCommand implements Callable<Integer>
     {
         final ScenarioCatalog catalog = plugins.catalog();
         ReplayResult r = null;
+        ThreadCpu.Measured<ReplayResult> cpu = null;
         for (int i = 0; i < Math.max(1, repeat); i++)
         {
-            final ReplayResult x = new Replay(trace, catalog).run();
-            r = r == null || x.nanos < r.nanos ? x : r;
+            final ThreadCpu.Measured<ReplayResult> m = ThreadCpu.measure(() -> new Replay(trace, catalog).run());
+            final ReplayResult x = m.result();
+            if (r == null || x.nanos < r.nanos)
+            {
+                r = x;
+                cpu = m;
+            }
         }
         final TraceState st = TraceState.initial(trace, catalog);
         final long t0 = System.nanoTime();
@@ -503,7 +520,7 @@ final class BenchCommand implements Callable<Integer>
         StateIndex.open(trace, catalog).at(at);
         final long latency = System.nanoTime() - t1;
         return new Replayed(r.verified, r.nanos, r.divergence == null && r.verified == events, st.position(), stateNanos,
-            at, latency);
+            at, latency, cpu.perEvent("pal-decode-ahead", r.verified), (cpu.of("machine") + cpu.of("main")) / (double)Math.max(1, r.verified));
     }
 
     /**
@@ -671,6 +688,23 @@ final class BenchCommand implements Callable<Integer>
                 Fmt.fixed(p.replayEventRate() / Math.max(1e-9, r.recEventRate()), 2),
                 p.replayEventRate() >= r.recEventRate() ? "met" : "MISSED",
                 p.verifiedAll() ? "" : "  (replay did NOT verify every event: " + p.verified() + " of " + r.events() + ")"));
+        }
+        b.append("why (replay's pipeline: the pal-decode-ahead thread decodes the recording, the machine re-executes and compares;\n");
+        b.append("  with a free second core replay runs at the slower of the two, record at the slower of machine and encoder):\n");
+        for (final Row r : rows)
+        {
+            final Replayed p = r.replay();
+            if (p.decodeNsPerEvent() <= 0)
+            {
+                continue;
+            }
+            final Encoder e = r.encoder();
+            final double enc = e == null || e.cpuNanos() < 0 ? -1 : e.cpuNanos() / (double)Math.max(1, r.events());
+            final boolean decodeBound = p.decodeNsPerEvent() >= p.machineNsPerEvent();
+            b.append(String.format(Locale.ROOT, "  %-19s decode %s ns/event, machine + compare %s ns/event (cpu): %s-bound%s%n", r.name(),
+                Fmt.fixed(p.decodeNsPerEvent(), 1), Fmt.fixed(p.machineNsPerEvent(), 1), decodeBound ? "decode" : "machine",
+                enc < 0 ? "" : "; the recording's encoder took " + Fmt.fixed(enc, 1) + " ns/event" + (decodeBound && p.decodeNsPerEvent() > enc ?
+                    " (decoding costs more than encoding: replay >= record needs the decoder <= the encoder)" : "")));
         }
         boolean net = false;
         for (final Row r : rows)

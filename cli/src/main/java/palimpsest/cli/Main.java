@@ -56,6 +56,13 @@ public final class Main
             return 0;
         }
         final Io io = new Io(out, err, env, terminal);
+        final Integer quick = quick(io, args);
+        if (quick != null)
+        {
+            out.flush();
+            err.flush();
+            return quick;
+        }
         try
         {
             final CommandLine cl = commandLine(io, args.length > 0 ? args[0] : null);
@@ -70,6 +77,31 @@ public final class Main
         {
             out.flush();
             err.flush();
+        }
+    }
+
+    /** The verbs that answer a question from indexes: they start without picocli when their line is plain ({@link QuickArgs}). */
+    static final java.util.Set<String> QUERIES = java.util.Set.of("who-wrote", "state");
+
+    /** The exit status of a query verb run without picocli, or null: then picocli parses the line. */
+    static Integer quick(final Io io, final String[] args)
+    {
+        if (args.length < 2 || !QUERIES.contains(args[0]) || "0".equals(io.env.get("PAL_QUICK_ARGS")))
+        {
+            return null;
+        }
+        final Object command = verbs(io).get(args[0]).get();
+        if (!QuickArgs.parse(command, args, 1))
+        {
+            return null;
+        }
+        try
+        {
+            return ((Callable<?>)command).call() instanceof Integer rc ? rc : 0;
+        }
+        catch (final Exception | Error e)
+        {
+            return handle(io, e);
         }
     }
 

@@ -61,7 +61,16 @@ final class StateCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
-        final int rc = answer();
+        final int rc;
+        try
+        {
+            rc = answer();
+        }
+        catch (final palimpsest.replayer.state.KeyframeIndex.PageDamaged e)
+        {
+            // Read lazily, a page can fail its hash after the state was built (the index is checked when opened).
+            throw new UserError(e.getMessage() + "; delete " + palimpsest.replayer.state.KeyframeIndex.of(trace) + " to rebuild it");
+        }
         return Whole.exit(io, rc, Whole.of(trace, stateIndex == null ? null : stateIndex.extent()));
     }
 
@@ -70,7 +79,12 @@ final class StateCommand implements Callable<Integer>
 
     private int answer()
     {
-        ReplayCommand.checkHeader(trace, DumpCommand.header(trace), plugins.catalog());
+        final palimpsest.trace.TraceHeader h = DumpCommand.header(trace);
+        if (palimpsest.recorder.image.LoadedImage.open(trace, h.digest()) == null)
+        {
+            // No loaded image: the scenario is loaded, so it must be one this pal has.
+            ReplayCommand.checkHeader(trace, h, plugins.catalog());
+        }
         Limits.atLeast("--at", at, 0);
         Limits.atLeast("--cpu", cpu, 0);
         final long[] range = mem == null ? null : parseRange(mem);
@@ -78,9 +92,9 @@ final class StateCommand implements Callable<Integer>
         final TraceState st;
         try
         {
-            index = StateIndex.open(trace, plugins.catalog());
+            index = StateIndex.open(trace, plugins::catalog);
             stateIndex = index;
-            st = index.at(at);
+            st = index.view(at, null, null);
         }
         catch (final StateIndex.BeyondEnd e)
         {
@@ -112,7 +126,7 @@ final class StateCommand implements Callable<Integer>
             io.err.println("pal: note: " + index.note());
         }
         final PrintStream out = io.out;
-        final CodeMap code = st.machine().code();
+        final CodeMap code = st.machine() != null ? st.machine().code() : index.image().code();
         out.println("state of " + trace + " at event " + at + " (after events 0.." + (at - 1) + "; " +
             (index.keyframesUsed() == 0 ? "from the loaded machine" : "from keyframe " + index.keyframesUsed()) + ")");
         for (int c = 0; c < st.cpuCount(); c++)
@@ -192,10 +206,10 @@ final class StateCommand implements Callable<Integer>
             throw new UserError(String.format("%x is not mapped in the page tables of cpu%d (cr3 %x) at event %d", e.vaddr(),
                 via, st.regs(via).cr3(), at));
         }
-        if (phys && addr + len > st.memory(st.nodeOf(via)).size())
+        if (phys && addr + len > st.ramSize(st.nodeOf(via)))
         {
             throw new UserError(String.format("%x+%d is beyond the %d MiB of RAM of node %d", addr, len,
-                st.memory(st.nodeOf(via)).size() >> 20, st.nodeOf(via)));
+                st.ramSize(st.nodeOf(via)) >> 20, st.nodeOf(via)));
         }
         out.printf("memory %s %x, %d bytes%s:%n", phys ? "physical" : "virtual", addr, len,
             phys ? " (node " + st.nodeOf(via) + ")" : " (page tables of cpu" + via + ", cr3 " + Long.toHexString(st.regs(via).cr3()) + ")");

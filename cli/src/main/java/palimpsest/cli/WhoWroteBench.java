@@ -40,7 +40,9 @@ final class WhoWroteBench
             }
         }
         final double decodeRate = decoded / ((System.nanoTime() - d0) / 1e9);
-        final WhoWroteIndex.BuildStats b = WhoWroteIndex.build(dir, WhoWroteIndex.fileOf(dir), WhoWroteIndex.fingerprint(dir), null);
+        final ThreadCpu.Measured<WhoWroteIndex.BuildStats> cpu = ThreadCpu.measure(() ->
+            WhoWroteIndex.build(dir, WhoWroteIndex.fileOf(dir), WhoWroteIndex.fingerprint(dir), null));
+        final WhoWroteIndex.BuildStats b = cpu.result();
         final double buildRate = b.events / (b.nanos / 1e9);
         long t0 = System.nanoTime();
         final WhoWroteIndex idx = WhoWroteIndex.openOrBuild(dir, null);
@@ -59,11 +61,19 @@ final class WhoWroteBench
             worstMs = Math.max(worstMs, ms);
             totalMs += ms;
         }
+        final double decoders = (cpu.of("pal-decode-ahead") + cpu.of("pal-decode-ahead-")) / (double)Math.max(1, b.events);
+        final double consumer = cpu.perEvent("main", b.events);
+        final double budget = 1e9 / TARGET_BUILD_EVENTS_PER_S;
+        final String why = String.format(Locale.ROOT, "  why: cpu per event: decoding %s ns (on %d thread(s)), indexing and writing %s ns; "
+                + "%s events/s on %d cores needs decoding + indexing <= %s ns/event in all%s%n", Fmt.fixed(decoders, 1),
+            palimpsest.trace.DecodeAhead.PARALLEL, Fmt.fixed(consumer, 1), Fmt.si(TARGET_BUILD_EVENTS_PER_S),
+            Runtime.getRuntime().availableProcessors(), Fmt.fixed(budget * Runtime.getRuntime().availableProcessors(), 0),
+            buildRate >= TARGET_BUILD_EVENTS_PER_S ? "" : decoders > consumer ? " (decoding is most of it: trace-format's decoder)" : " (indexing is most of it)");
         return String.format(Locale.ROOT, "%nwho-wrote index: %s events (%s writes) built at %s events/s [%s, target >= %s]"
-                + " (decoding alone: %s events/s, build/decode %.2f)%n"
+                + " (decoding alone: %s events/s, build/decode %.2f)%n%s"
                 + "  first query (open, checksum, query) %.1f ms; %d queries: mean %.3f ms, worst %.3f ms [%s, target < %.0f ms] (%d writes found)%n",
             Fmt.count(b.events), Fmt.count(b.writes), Fmt.si(buildRate), buildRate >= TARGET_BUILD_EVENTS_PER_S ? "met" : "MISSED",
-            Fmt.si(TARGET_BUILD_EVENTS_PER_S), Fmt.si(decodeRate), buildRate / decodeRate, firstMs, queries, totalMs / queries, worstMs,
+            Fmt.si(TARGET_BUILD_EVENTS_PER_S), Fmt.si(decodeRate), buildRate / decodeRate, why, firstMs, queries, totalMs / queries, worstMs,
             Math.max(firstMs, worstMs) < TARGET_QUERY_MS ? "met" : "MISSED", TARGET_QUERY_MS, found);
     }
 }

@@ -144,7 +144,7 @@ final class WhoWroteCommand implements Callable<Integer>
             throw new UserError("[ADDR, ADDR+LEN) must not cross a page");
         }
         final List<WhoWroteIndex.Write> ws = key < 0 ? List.of() : timedQuery(idx, key, len, end, phys ? "phys " : "virt ", a);
-        final Symbols symbols = Symbols.of(h, plugins.catalog());
+        final Symbols symbols = Symbols.of(trace, h, plugins::catalog);
         if (ws.isEmpty())
         {
             final int rc = phys ? 1 : followOops(idx, symbols, a, end);
@@ -260,7 +260,7 @@ final class WhoWroteCommand implements Callable<Integer>
             evs.add(w.event);
         }
         // From keyframes and the index's tables when it can (a few keyframe gaps); else one pass.
-        List<Probe.Sight> sights = IndexedProbe.look(trace, plugins.catalog(), symbols, idx, evs);
+        List<Probe.Sight> sights = IndexedProbe.look(trace, plugins::catalog, symbols, idx, evs);
         if (sights == null)
         {
             sights = Probe.look(trace, symbols, evs);

@@ -82,5 +82,9 @@ class PackBenchTest
                 + "about [0-9.]+x with no free core; "
                 + "the machine waited for the encoder at [0-9]+ of [0-9]+ batch handoffs.*"), s + " why line in\n" + r.out());
         }
+        // Why replay and the index build run at the speed they do: CPU per event of each thread.
+        assertTrue(r.out().contains("why (replay's pipeline: the pal-decode-ahead thread decodes the recording"), r.out());
+        assertTrue(r.out().matches("(?s).*\n  why: cpu per event: decoding [0-9.]+ ns \\(on [0-9]+ thread\\(s\\)\\), indexing and writing [0-9.]+ ns; "
+            + "20\\.00 M events/s on [0-9]+ cores needs decoding \\+ indexing <= [0-9]+ ns/event in all.*"), r.out());
     }
 }

@@ -16,6 +16,7 @@ import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.emulator.input.InputSource;
 import palimpsest.emulator.input.InputSources;
+import palimpsest.recorder.image.LoadedImage;
 import palimpsest.recorder.keyframe.KeyframeFile;
 import palimpsest.recorder.keyframe.KeyframeRecorder;
 import palimpsest.recorder.keyframe.KeyframeWriter;
@@ -230,6 +231,23 @@ public final class Recording
     }
 
     /**
+     * The loaded machine's symbols and RAM beside the trace ({@link LoadedImage}), before it runs:
+     * what every later query reads instead of loading the scenario again. Best effort: without it a
+     * query loads the scenario, as before.
+     */
+    private void writeImage(final Machine m, final TraceHeader header)
+    {
+        try
+        {
+            LoadedImage.write(output, header.digest(), m);
+        }
+        catch (final java.io.UncheckedIOException | TraceException e)
+        {
+            // a full disk: the queries fall back to loading the scenario
+        }
+    }
+
+    /**
      * Records the run.
      *
      * @throws IllegalArgumentException for an unknown schedule kind or arguments the scenario
@@ -289,6 +307,7 @@ public final class Recording
         }
         writer = w;
         machine = m;
+        writeImage(m, header);
         if (interrupted)
         {
             m.requestStop(Outcome.interrupted()); // asked before the machine existed

@@ -16,6 +16,7 @@ import palimpsest.emulator.MachineConfig;
 import palimpsest.emulator.Scenario;
 import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.input.InputSources;
+import palimpsest.recorder.image.LoadedImage;
 import palimpsest.trace.EventSink;
 import palimpsest.trace.TraceHeader;
 
@@ -162,6 +163,55 @@ public final class ScenarioCatalog
             last = new SoftReference<>(new Image(scenario, h.digest(), m.code(), m));
         }
         return m.code();
+    }
+
+    /**
+     * The loaded image of a trace ({@link LoadedImage}): the one beside it when usable, else the
+     * scenario loaded without running and its image written beside the trace for the next query.
+     * Null when neither can be had (a scenario this pal lacks, a trace directory it cannot write):
+     * the caller then works from a loaded machine, or without symbols.
+     *
+     * @param catalog asked only when the image must be made (loading every scenario is a query's cost too)
+     */
+    public static LoadedImage imageOf(final java.nio.file.Path trace, final TraceHeader h,
+        final java.util.function.Supplier<ScenarioCatalog> catalog)
+    {
+        final LoadedImage img = LoadedImage.open(trace, h.digest());
+        if (img != null)
+        {
+            return img;
+        }
+        try
+        {
+            final Scenario s = catalog.get().find(h.scenario());
+            if (s == null)
+            {
+                return null;
+            }
+            Machine m = null;
+            synchronized (ScenarioCatalog.class)
+            {
+                final Image i = last == null ? null : last.get();
+                if (i != null && i.matches(s, h))
+                {
+                    m = i.spare; // still as loaded (a machine handed over is no longer the spare)
+                }
+            }
+            if (m == null)
+            {
+                m = load(s, h);
+                synchronized (ScenarioCatalog.class)
+                {
+                    last = new SoftReference<>(new Image(s, h.digest(), m.code(), m));
+                }
+            }
+            LoadedImage.write(trace, h.digest(), m);
+            return LoadedImage.open(trace, h.digest());
+        }
+        catch (final RuntimeException | LinkageError e)
+        {
+            return null; // cannot load the scenario, or cannot write beside the trace
+        }
     }
 
     private static Machine load(final Scenario scenario, final TraceHeader h)

@@ -22,6 +22,7 @@ public final class MachineShadow
     private static final long PHYS_MASK = (1L << NODE_SHIFT) - 1;
 
     private final int cpusPerNode;
+    private final boolean keepsMemory;
     private final long[] fp;
     private final long[] sp;
     private final long[] cr3;
@@ -43,6 +44,16 @@ public final class MachineShadow
 
     public MachineShadow(final int cpus, final int cpusPerNode)
     {
+        this(cpus, cpusPerNode, true);
+    }
+
+    /**
+     * keepsMemory false: registers, tasks and translations only, no memory (so no backtraces and no
+     * reads): the shadow of analyzers that need no more during the pass, at a fraction of the cost.
+     */
+    public MachineShadow(final int cpus, final int cpusPerNode, final boolean keepsMemory)
+    {
+        this.keepsMemory = keepsMemory;
         this.cpusPerNode = Math.max(1, cpusPerNode);
         fp = new long[cpus];
         sp = new long[cpus];
@@ -104,7 +115,7 @@ public final class MachineShadow
             {
                 learn(cpu, e.vaddr(), key);
             }
-            if (EventKind.isWrite(kind))
+            if (keepsMemory && EventKind.isWrite(kind))
             {
                 memory.write(key, e.size(), e.value());
             }

@@ -175,6 +175,22 @@ public final class Symbols
         }
     }
 
+    /**
+     * Symbols of a trace: from its loaded image ({@link ScenarioCatalog#imageOf}) when it has one,
+     * which costs a read of the symbol table, not a load of the scenario; the catalog is asked only
+     * when the image must be made. {@link #NONE} when neither works.
+     */
+    public static Symbols of(final java.nio.file.Path trace, final TraceHeader h,
+        final java.util.function.Supplier<ScenarioCatalog> catalog)
+    {
+        final palimpsest.recorder.image.LoadedImage img = ScenarioCatalog.imageOf(trace, h, catalog);
+        if (img != null)
+        {
+            return new Symbols(img.code());
+        }
+        return of(h, catalog.get());
+    }
+
     public CodeMap code()
     {
         return code;

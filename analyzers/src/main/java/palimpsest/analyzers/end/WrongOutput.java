@@ -50,6 +50,13 @@ public final class WrongOutput implements Analyzer
         return NAME;
     }
 
+    /** Only the kinds onEvent looks at (console bytes are IO events): the pass calls it for nothing else. */
+    @Override
+    public int kinds()
+    {
+        return 1 << EventKind.IO;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

@@ -89,6 +89,13 @@ public final class CpuBringup implements Analyzer
         return pcpu[cpu];
     }
 
+    /** Only the kinds onEvent looks at (CPU_UP marks and the stores of per-cpu current / the AP handshake): the pass calls it for nothing else. */
+    @Override
+    public int kinds()
+    {
+        return 1 << EventKind.MARK | 1 << EventKind.STORE;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

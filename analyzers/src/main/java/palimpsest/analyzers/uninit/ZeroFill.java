@@ -63,6 +63,13 @@ public final class ZeroFill implements Analyzer
         return "zero-fill";
     }
 
+    /** Only the kinds onEvent looks at (only ZERO_FILL marks): the pass calls it for nothing else. */
+    @Override
+    public int kinds()
+    {
+        return 1 << EventKind.MARK;
+    }
+
     @Override
     public void onEvent(final Event e)
     {

@@ -12,7 +12,6 @@ import palimpsest.analyzers.core.Symbols;
 import palimpsest.analyzers.owner.IndexedOwners;
 import palimpsest.analyzers.owner.Origin;
 import palimpsest.analyzers.owner.OwnerText;
-import palimpsest.emulator.PhysicalMemory;
 import palimpsest.kernel.KernelInspector;
 import palimpsest.kernel.mm.Slab;
 import palimpsest.recorder.ScenarioCatalog;
@@ -51,6 +50,17 @@ public final class IndexedProbe
     public static List<Probe.Sight> look(final Path trace, final ScenarioCatalog catalog, final Symbols symbols,
         final WhoWroteIndex idx, final List<Long> events)
     {
+        return look(trace, () -> catalog, symbols, idx, events);
+    }
+
+    /**
+     * As {@link #look(Path, ScenarioCatalog, Symbols, WhoWroteIndex, List)}; the states are read
+     * lazily from the trace's loaded image and keyframes ({@link StateIndex#view}), and the catalog
+     * is asked only when the trace has no loaded image.
+     */
+    public static List<Probe.Sight> look(final Path trace, final java.util.function.Supplier<ScenarioCatalog> catalog,
+        final Symbols symbols, final WhoWroteIndex idx, final List<Long> events)
+    {
         if (events.isEmpty())
         {
             return new ArrayList<>();
@@ -69,7 +79,14 @@ public final class IndexedProbe
         {
             return null; // a scenario this pal lacks: no machine to rebuild the state of
         }
-        return new IndexedProbe(trace, states, idx).look(symbols, events, wanted);
+        try
+        {
+            return new IndexedProbe(trace, states, idx).look(symbols, events, wanted);
+        }
+        catch (final palimpsest.replayer.state.KeyframeIndex.PageDamaged e)
+        {
+            return null; // a keyframe page damaged since its index was built: the pass does not need them
+        }
     }
 
     /**
@@ -112,7 +129,7 @@ public final class IndexedProbe
         final Map<Long, Map<Integer, String>> names = new HashMap<>();
         for (final long ev : needed)
         {
-            st = states.at(ev, scratch, st);
+            st = states.view(ev, scratch, st);
             if (scratch.index() != ev)
             {
                 return null;
@@ -138,19 +155,19 @@ public final class IndexedProbe
             final Map<Integer, String> n = names.get(ev);
             seen.get(ev).owner = OwnerText.describe(new IndexedOwners(idx, ev, origins::get, n::get), symbols, seen.get(ev).physKey);
         }
-        final PhysicalMemory node0 = st.memory(0);
+        final TraceState last = st;
         symbols.readModulesFrom(new KernelInspector.Memory()
         {
             @Override
             public long read(final long paddr, final int size)
             {
-                return node0.backed(paddr, size) ? node0.read(paddr, size) : 0;
+                return last.backed(0, paddr, size) ? last.readPhys(0, paddr, size) : 0;
             }
 
             @Override
             public long size()
             {
-                return node0.size();
+                return last.ramSize(0);
             }
         });
         final List<Probe.Sight> out = new ArrayList<>();
@@ -181,11 +198,10 @@ public final class IndexedProbe
     private static String cacheName(final TraceState st, final int id)
     {
         final long pa = MachineShadow.fixedPa(Slab.cacheAddr(id));
-        final PhysicalMemory m = st.memory(0);
         final StringBuilder sb = new StringBuilder();
-        for (int i = 0; pa >= 0 && i < 23 && m.backed(pa + i, 1); i++)
+        for (int i = 0; pa >= 0 && i < 23 && st.backed(0, pa + i, 1); i++)
         {
-            final int c = (int)m.read(pa + i, 1);
+            final int c = (int)st.readPhys(0, pa + i, 1);
             if (c == 0)
             {
                 break;

@@ -7,7 +7,6 @@ import java.util.List;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.TraceHeader;
-import palimpsest.trace.TraceReader;
 
 /**
  * Where a byte's value came from, hop by hop, across copies and across nodes. From a write it
@@ -50,11 +49,11 @@ public final class Provenance
     private static final int MAX_HOPS = 32;
     private static final int WINDOW = 4096;
 
-    private final TraceReader reader;
+    private final palimpsest.trace.EventCursor reader;
     private final WhoWroteIndex index;
     private final int cpusPerNode;
 
-    private Provenance(final TraceReader reader, final WhoWroteIndex index)
+    private Provenance(final palimpsest.trace.EventCursor reader, final WhoWroteIndex index)
     {
         this.reader = reader;
         this.index = index;
@@ -64,7 +63,8 @@ public final class Provenance
     /** The hops from the write at event writeEvent of the byte phys (node << 48 | paddr). */
     public static List<Hop> follow(final Path trace, final WhoWroteIndex index, final long writeEvent, final long phys)
     {
-        try (TraceReader r = TraceReader.open(trace))
+        // Seeks through the chunk table (no Chronicle start): each hop reads a few windows of events.
+        try (palimpsest.trace.EventCursor r = palimpsest.trace.TraceSeeker.cursor(trace))
         {
             return new Provenance(r, index).follow(writeEvent, phys);
         }

@@ -199,8 +199,11 @@ class WhoWroteIndexTest
                 events.add(w.event[w.n / 2 + rnd.nextInt(w.n - w.n / 2)]);
             }
             final List<Probe.Sight> want = Probe.look(t, Symbols.of(h, catalog), events);
-            final Symbols symbols = Symbols.of(h, catalog);
-            final List<Probe.Sight> got = IndexedProbe.look(t, catalog, symbols, idx, events);
+            // The query's way: symbols from the recorded loaded image, states paged from keyframes and image.
+            assertTrue(Files.isRegularFile(palimpsest.recorder.image.LoadedImage.of(t)));
+            final Symbols symbols = Symbols.of(t, h, () -> catalog);
+            assertEquals(Symbols.of(h, catalog).code().systemMap(), symbols.code().systemMap());
+            final List<Probe.Sight> got = IndexedProbe.look(t, () -> catalog, symbols, idx, events);
             assertNotNull(got, scenario + ": no device write and no module unload, so no pass is needed");
             for (int i = 0; i < events.size(); i++)
             {

@@ -139,29 +139,11 @@ public final class KeyframeIndex
             for (int p = 0; p < pages; p++)
             {
                 final long key = buf.getLong(pagesAt + 16 * p);
-                final int first = buf.getInt(pagesAt + 16 * p + 8);
-                final int count = buf.getInt(pagesAt + 16 * p + 12);
-                int lo = 0;
-                int hi = count - 1;
-                int best = -1;
-                while (lo <= hi)
-                {
-                    final int mid = (lo + hi) >>> 1;
-                    if (buf.getLong(entriesAt + 24 * (first + mid)) <= k)
-                    {
-                        best = mid;
-                        lo = mid + 1;
-                    }
-                    else
-                    {
-                        hi = mid - 1;
-                    }
-                }
-                if (best < 0)
+                final int at = lastCopy(p, k);
+                if (at < 0)
                 {
                     continue;
                 }
-                final int at = entriesAt + 24 * (first + best);
                 page.clear();
                 final long offset = buf.getLong(at + 8);
                 while (page.hasRemaining())
@@ -183,6 +165,12 @@ public final class KeyframeIndex
         {
             throw new KeyframeReader.Unusable("keyframes unreadable: " + e.getMessage());
         }
+        applyRegs(k, st);
+    }
+
+    /** Registers and position of keyframe k into st (its pages are left to {@link #page}). */
+    void applyRegs(final int k, final TraceState st)
+    {
         final int f = framesAt + k * frameBytes(cpus);
         for (int cpu = 0; cpu < st.cpuCount(); cpu++)
         {
@@ -191,6 +179,128 @@ public final class KeyframeIndex
                 buf.getLong(o + 40), buf.getLong(o + 48), (int)buf.getLong(o + 56), buf.getLong(o + 64));
         }
         st.position(position(k));
+    }
+
+    /** Where in the entries the last copy at or before keyframe k of the p-th page is, or -1 (no keyframe then held it). */
+    private int lastCopy(final int p, final int k)
+    {
+        final int first = buf.getInt(pagesAt + 16 * p + 8);
+        final int count = buf.getInt(pagesAt + 16 * p + 12);
+        int lo = 0;
+        int hi = count - 1;
+        int best = -1;
+        while (lo <= hi)
+        {
+            final int mid = (lo + hi) >>> 1;
+            if (buf.getLong(entriesAt + 24 * (first + mid)) <= k)
+            {
+                best = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return best < 0 ? -1 : entriesAt + 24 * (first + best);
+    }
+
+    /** A page copy of keyframes.kryo that no longer matches its hash, found while a paged state reads it. */
+    public static final class PageDamaged extends RuntimeException
+    {
+        PageDamaged(final String message)
+        {
+            super(message);
+        }
+    }
+
+    /** keyframes.kryo mapped (null until a page is first read; when over 2 GiB, read page by page). */
+    private ByteBuffer kryoMap;
+
+    /**
+     * The bytes of a page (node, page number) in keyframe k's state, its last copy at or before k,
+     * into dst: a binary search in the page table and one in the page's copies, one 4 KiB read.
+     *
+     * @return false (dst untouched) when no keyframe at or before k holds the page
+     * @throws PageDamaged when the copy's bytes no longer match their hash
+     */
+    boolean page(final int k, final int node, final long pageNumber, final byte[] dst)
+    {
+        final long key = (long)node << 32 | pageNumber;
+        int lo = 0;
+        int hi = pages - 1;
+        int p = -1;
+        while (lo <= hi)
+        {
+            final int mid = (lo + hi) >>> 1;
+            final long at = buf.getLong(pagesAt + 16 * mid);
+            if (at < key)
+            {
+                lo = mid + 1;
+            }
+            else if (at > key)
+            {
+                hi = mid - 1;
+            }
+            else
+            {
+                p = mid;
+                break;
+            }
+        }
+        if (p < 0)
+        {
+            return false;
+        }
+        final int at = lastCopy(p, k);
+        if (at < 0)
+        {
+            return false;
+        }
+        readPage(buf.getLong(at + 8), dst);
+        if (Hash64.hash(dst, 0, KeyframeFile.PAGE_SIZE, 0) != buf.getLong(at + 16))
+        {
+            throw new PageDamaged(KeyframeFile.NAME + " damaged (a page differs from its index)");
+        }
+        return true;
+    }
+
+    private void readPage(final long offset, final byte[] dst)
+    {
+        try
+        {
+            if (kryoMap == null)
+            {
+                try (FileChannel ch = FileChannel.open(kryo, StandardOpenOption.READ))
+                {
+                    if (ch.size() <= Integer.MAX_VALUE)
+                    {
+                        kryoMap = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+                    }
+                    else
+                    {
+                        final ByteBuffer page = ByteBuffer.wrap(dst);
+                        while (page.hasRemaining())
+                        {
+                            if (ch.read(page, offset + page.position()) < 0)
+                            {
+                                throw new PageDamaged(KeyframeFile.NAME + " is shorter than its index says");
+                            }
+                        }
+                        return;
+                    }
+                }
+            }
+            if (offset < 0 || offset + KeyframeFile.PAGE_SIZE > kryoMap.capacity())
+            {
+                throw new PageDamaged(KeyframeFile.NAME + " is shorter than its index says");
+            }
+            kryoMap.duplicate().position((int)offset).get(dst, 0, KeyframeFile.PAGE_SIZE);
+        }
+        catch (final IOException e)
+        {
+            throw new PageDamaged("keyframes unreadable: " + e.getMessage());
+        }
     }
 
     /**

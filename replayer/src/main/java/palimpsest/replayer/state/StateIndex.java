@@ -10,6 +10,7 @@ import java.util.List;
 
 import palimpsest.emulator.MachineConfig;
 import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.recorder.image.LoadedImage;
 import palimpsest.recorder.keyframe.KeyframeFile;
 import palimpsest.recorder.keyframe.KeyframeReader;
 import palimpsest.recorder.keyframe.KeyframeWriter;
@@ -40,20 +41,36 @@ public final class StateIndex
     }
 
     private final Path trace;
-    private final ScenarioCatalog catalog;
+    private final java.util.function.Supplier<ScenarioCatalog> catalogs;
+    private ScenarioCatalog catalog;
     private final TraceHeader header;
     private final long every;
     private String note;
     private boolean keyframesUsable = true;
     private int keyframesUsed;
 
-    private StateIndex(final Path trace, final ScenarioCatalog catalog, final TraceHeader header, final long every)
+    private StateIndex(final Path trace, final java.util.function.Supplier<ScenarioCatalog> catalogs, final TraceHeader header,
+        final long every, final LoadedImage image)
     {
         this.trace = trace;
-        this.catalog = catalog;
+        this.catalogs = catalogs;
         this.header = header;
         this.every = every;
+        this.image = image;
     }
+
+    /** The scenarios, asked for only when a machine must be loaded (no usable loaded image). */
+    private ScenarioCatalog catalog()
+    {
+        if (catalog == null)
+        {
+            catalog = catalogs.get();
+        }
+        return catalog;
+    }
+
+    /** The trace's loaded image (symbols, boot registers, RAM before event 0), or null: then a machine is loaded. */
+    private LoadedImage image;
 
     /**
      * @throws palimpsest.trace.TraceException for an unreadable trace
@@ -73,7 +90,83 @@ public final class StateIndex
             throw new IllegalArgumentException("the trace was recorded with scenario '" + h.scenario() +
                 "', which this pal does not have (a plugin? pass --plugin JAR)");
         }
-        return new StateIndex(trace, catalog, h, rebuildEvery);
+        return new StateIndex(trace, () -> catalog, h, rebuildEvery, null);
+    }
+
+    /**
+     * For queries: with the trace's loaded image ({@link ScenarioCatalog#imageOf}, made and kept
+     * beside the trace when missing) no scenario is loaded, and {@link #view} reads only the pages
+     * it needs; the catalog is asked only when there is no image to be had.
+     *
+     * @throws IllegalArgumentException (one line) for a scenario this pal lacks, when there is no image
+     */
+    public static StateIndex open(final Path trace, final java.util.function.Supplier<ScenarioCatalog> catalogs)
+    {
+        final TraceHeader h = TraceSeeker.header(trace);
+        final LoadedImage img = ScenarioCatalog.imageOf(trace, h, catalogs);
+        if (img == null && catalogs.get().find(h.scenario()) == null)
+        {
+            throw new IllegalArgumentException("the trace was recorded with scenario '" + h.scenario() +
+                "', which this pal does not have (a plugin? pass --plugin JAR)");
+        }
+        return new StateIndex(trace, catalogs, h, KeyframeFile.DEFAULT_EVERY, img);
+    }
+
+    /** The loaded image the views read (null: none, they are flat states of a loaded machine). */
+    public LoadedImage image()
+    {
+        return image;
+    }
+
+    /**
+     * The state after events 0..n-1, read lazily: the registers of the keyframe at or before n, then
+     * the gap rolled; a page is filled from that keyframe's copy (else the loaded image) only when
+     * the gap writes it or the caller reads it ({@link TraceState#readPhys}), so the cost and memory
+     * are the gap's and the pages looked at, whatever the trace's length or RAM. Reads event n into
+     * next as {@link #at(long, Event)} does. A reuse state at or before n on the same keyframe is
+     * rolled on instead. Without a loaded image this is {@link #at(long, Event, TraceState)}.
+     */
+    public TraceState view(final long n, final Event next, final TraceState reuse)
+    {
+        if (n < 0)
+        {
+            throw new IllegalArgumentException("event number must be >= 0: " + n);
+        }
+        final KeyframeIndex ki = keyframeIndex();
+        if (image == null || (ki == null && keyframesUsable))
+        {
+            return at(n, next, reuse != null && reuse.isPaged() ? null : reuse);
+        }
+        final int k = ki == null ? -1 : ki.before(n);
+        if (reuse != null && reuse.isPaged() && reuse.baseKeyframe == k && reuse.position() <= n)
+        {
+            return roll(reuse, n, next);
+        }
+        final LoadedImage img = image;
+        final TraceState st = TraceState.paged(header, img, (node, page, dst) ->
+        {
+            if (k < 0 || !ki.page(k, node, page, dst))
+            {
+                img.page(node, page, dst, 0);
+            }
+        });
+        st.baseKeyframe = k;
+        keyframesUsed = k + 1;
+        if (k >= 0)
+        {
+            ki.applyRegs(k, st);
+        }
+        try
+        {
+            return roll(st, n, next);
+        }
+        catch (final KeyframeIndex.PageDamaged e)
+        {
+            // Damaged since the index was built: drop both, rebuild, and read the flat way.
+            dropIndex();
+            rebuild(e.getMessage());
+            return at(n, next);
+        }
     }
 
     public TraceHeader header()
@@ -113,7 +206,7 @@ public final class StateIndex
         {
             throw new IllegalArgumentException("event number must be >= 0: " + n);
         }
-        TraceState st = TraceState.initial(header, catalog);
+        TraceState st = TraceState.initial(header, catalog());
         final KeyframeIndex ki = keyframeIndex();
         if (ki != null)
         {
@@ -130,7 +223,7 @@ public final class StateIndex
                     // Damaged since the index was built: drop both and start again the slow way.
                     dropIndex();
                     rebuild(e.getMessage());
-                    st = TraceState.initial(header, catalog);
+                    st = TraceState.initial(header, catalog());
                     keyframesUsed = 0;
                 }
             }
@@ -144,7 +237,7 @@ public final class StateIndex
             catch (final KeyframeReader.Unusable e)
             {
                 rebuild(e.getMessage());
-                st = TraceState.initial(header, catalog);
+                st = TraceState.initial(header, catalog());
                 if (keyframesUsable)
                 {
                     try
@@ -155,7 +248,7 @@ public final class StateIndex
                     {
                         keyframesUsable = false;
                         note = "keyframes unusable after rebuild (" + again.getMessage() + "); read from event 0";
-                        st = TraceState.initial(header, catalog);
+                        st = TraceState.initial(header, catalog());
                     }
                 }
             }
@@ -397,7 +490,7 @@ public final class StateIndex
         int written;
         try
         {
-            final TraceState st = TraceState.initial(header, catalog);
+            final TraceState st = TraceState.initial(header, catalog());
             final MachineConfig c = st.config();
             final DirtyPages dirty = new DirtyPages(c.nodes, (long)c.memMiB << 20);
             st.trackDirty(dirty);

@@ -11,6 +11,7 @@ import palimpsest.emulator.Paging;
 import palimpsest.emulator.PhysicalMemory;
 import palimpsest.emulator.Scenario;
 import palimpsest.recorder.ScenarioCatalog;
+import palimpsest.recorder.image.LoadedImage;
 import palimpsest.trace.DecodeAhead;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
@@ -44,6 +45,8 @@ public final class TraceState
     private final Machine machine;
     private final MachineConfig config;
     private final PhysicalMemory[] memory;
+    /** Instead of memory, in a paged state ({@link #paged}): only the pages touched. */
+    private final PagedMemory[] paged;
     private final CpuRegs[] regs;
     private final int cpusPerNode;
     private long position;
@@ -56,24 +59,85 @@ public final class TraceState
         this.config = machine.config();
         this.cpusPerNode = config.cpusPerNode;
         this.memory = new PhysicalMemory[config.nodes];
+        this.paged = null;
         for (int n = 0; n < config.nodes; n++)
         {
             memory[n] = machine.memory(n);
         }
         this.regs = new CpuRegs[config.totalCpus()];
+        final long[] entries = new long[config.nodes];
+        for (int n = 0; n < config.nodes; n++)
+        {
+            entries[n] = machine.bootEntry(n);
+        }
+        boot(entries, machine.nextFiberId());
+    }
+
+    private TraceState(final TraceHeader header, final LoadedImage image, final PagedMemory.Source source)
+    {
+        this.header = header;
+        this.machine = null;
+        this.config = ScenarioCatalog.configOf(header);
+        this.cpusPerNode = config.cpusPerNode;
+        this.memory = null;
+        this.paged = new PagedMemory[config.nodes];
+        for (int n = 0; n < config.nodes; n++)
+        {
+            paged[n] = new PagedMemory(n, (long)config.memMiB << 20, source);
+        }
+        this.regs = new CpuRegs[config.totalCpus()];
+        final long[] entries = new long[config.nodes];
+        for (int n = 0; n < config.nodes; n++)
+        {
+            entries[n] = image.bootEntry(n);
+        }
+        boot(entries, image.firstBootFiber());
+    }
+
+    private void boot(final long[] bootEntries, final long firstBootFiber)
+    {
         for (int c = 0; c < regs.length; c++)
         {
             regs[c] = new CpuRegs(c);
         }
         // Machine.run binds one boot fiber per node, created in node order, to the node's first cpu.
-        final long firstBootFiber = machine.nextFiberId();
         for (int n = 0; n < config.nodes; n++)
         {
             final CpuRegs boot = regs[n * cpusPerNode];
-            boot.pc = machine.bootEntry(n);
+            boot.pc = bootEntries[n];
             boot.fiber = firstBootFiber + n;
         }
     }
+
+    /**
+     * The state before event 0 as a query wants it: no machine is loaded and no RAM is allocated;
+     * each page is filled from source when first read or written (the loaded image, or a keyframe's
+     * copy: {@link StateIndex#view}). {@link #memory} and {@link #machine} are not available.
+     */
+    static TraceState paged(final TraceHeader header, final LoadedImage image, final PagedMemory.Source source)
+    {
+        return new TraceState(header, image, source);
+    }
+
+    /** True for a {@link #paged} state: read memory with {@link #readPhys}, not {@link #memory}. */
+    public boolean isPaged()
+    {
+        return paged != null;
+    }
+
+    /** Pages a paged state has touched (read or written) so far; 0 for a flat one. */
+    public int pagesTouched()
+    {
+        int n = 0;
+        for (int i = 0; paged != null && i < paged.length; i++)
+        {
+            n += paged[i].pagesTouched();
+        }
+        return n;
+    }
+
+    /** The keyframe a paged state was built on (-1: the loaded image), for reuse by a later view. */
+    int baseKeyframe = -1;
 
     /**
      * The state before event 0 of the trace in dir.
@@ -148,7 +212,14 @@ public final class TraceState
 
     private void write(final int node, final long paddr, final int size, final long value)
     {
-        memory[node].write(paddr, size, value);
+        if (paged != null)
+        {
+            paged[node].write(paddr, size, value);
+        }
+        else
+        {
+            memory[node].write(paddr, size, value);
+        }
         if (dirty != null)
         {
             dirty.mark(node, paddr, size);
@@ -218,7 +289,7 @@ public final class TraceState
         return header;
     }
 
-    /** The machine the trace was recorded on, loaded but never run: its memory is this state's. */
+    /** The machine the trace was recorded on, loaded but never run: its memory is this state's (null when paged). */
     public Machine machine()
     {
         return machine;
@@ -239,9 +310,36 @@ public final class TraceState
         return cpu / cpusPerNode;
     }
 
+    /**
+     * A node's flat memory.
+     *
+     * @throws IllegalStateException for a {@link #isPaged paged} state (use {@link #readPhys})
+     */
     public PhysicalMemory memory(final int node)
     {
+        if (memory == null)
+        {
+            throw new IllegalStateException("a paged state has no flat memory: read it with readPhys");
+        }
         return memory[node];
+    }
+
+    /** Reads 1, 2, 4 or 8 bytes of node's physical memory, zero-extended (all ones beyond its RAM). */
+    public long readPhys(final int node, final long paddr, final int size)
+    {
+        return paged != null ? paged[node].read(paddr, size) : memory[node].read(paddr, size);
+    }
+
+    /** Whether [paddr, paddr+size) is in node's RAM. */
+    public boolean backed(final int node, final long paddr, final int size)
+    {
+        return paged != null ? paged[node].backed(paddr, size) : memory[node].backed(paddr, size);
+    }
+
+    /** Bytes of RAM of a node. */
+    public long ramSize(final int node)
+    {
+        return paged != null ? paged[node].size() : memory[node].size();
     }
 
     public CpuRegs regs(final int cpu)
@@ -272,11 +370,11 @@ public final class TraceState
         {
             return -1;
         }
-        final PhysicalMemory mem = memory[nodeOf(cpu)];
+        final int node = nodeOf(cpu);
         long table = cr3 & Paging.ADDR_MASK;
         for (int level = 4; level >= 1; level--)
         {
-            final long e = mem.read(table + Paging.index(vaddr, level) * 8L, 8);
+            final long e = readPhys(node, table + Paging.index(vaddr, level) * 8L, 8);
             if ((e & Paging.P) == 0)
             {
                 return -1;
@@ -293,7 +391,7 @@ public final class TraceState
      */
     public long readVirt(final int cpu, final long vaddr, final int size)
     {
-        final PhysicalMemory mem = memory[nodeOf(cpu)];
+        final int node = nodeOf(cpu);
         final long pa = translate(cpu, vaddr);
         if (pa < 0)
         {
@@ -301,7 +399,7 @@ public final class TraceState
         }
         if ((vaddr & Paging.PAGE_MASK) + size <= Paging.PAGE_SIZE)
         {
-            return mem.read(pa, size);
+            return readPhys(node, pa, size);
         }
         long v = 0;
         for (int i = 0; i < size; i++)
@@ -311,7 +409,7 @@ public final class TraceState
             {
                 throw new UnmappedAddressException(cpu, vaddr + i);
             }
-            v |= mem.read(b, 1) << (8 * i);
+            v |= readPhys(node, b, 1) << (8 * i);
         }
         return v;
     }
@@ -319,7 +417,7 @@ public final class TraceState
     /** Reads len bytes at vaddr (virtual through cpu's CR3, or physical in cpu's node if phys). */
     public void read(final int cpu, final long addr, final byte[] dst, final int len, final boolean phys)
     {
-        final PhysicalMemory mem = memory[nodeOf(cpu)];
+        final int node = nodeOf(cpu);
         for (int i = 0; i < len; i++)
         {
             final long pa = phys ? addr + i : translate(cpu, addr + i);
@@ -327,7 +425,7 @@ public final class TraceState
             {
                 throw new UnmappedAddressException(cpu, addr + i);
             }
-            dst[i] = (byte)mem.read(pa, 1);
+            dst[i] = (byte)readPhys(node, pa, 1);
         }
     }
 
