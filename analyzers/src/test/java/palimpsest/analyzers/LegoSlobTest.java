@@ -64,7 +64,7 @@ class LegoSlobTest
         final String console = bad.console.toString();
         // The page buddy already holds as free (PageBuddy's mapcount), its reference gone, SLOB's flags still on it.
         assertTrue(console.matches("(?s).*BUG: Bad page state in process \\S+ +pfn:[0-9a-f]+\npage:ffffea[0-9a-f]+ count:0 mapcount:-128\n"
-            + "flags: 0x[0-9a-f]+\\(slab[|a-z_]*\\)\npage dumped because: .*"), console);
+            + "flags: 0x[0-9a-f]+\\(slab\\|slob_free\\)\npage dumped because: .*"), console);
 
         // The mechanism in the events: split_page gives each page of a pair order 0 in private;
         // slob_new_pages stores 1 there; __free_pages reads the 1 back and frees order 1 at that page.
@@ -117,6 +117,60 @@ class LegoSlobTest
         assertTrue(bad.analysis.verdict.startsWith("verdict: metadata-clobber: slob_new_pages+0x30/0x60's store to page->private"),
             bad.analysis.verdict);
         assertTrue(bad.analysis.verdict.contains("it led to: oops"), bad.analysis.verdict);
+    }
+
+    /**
+     * victim_submit_flush's job (lego-victim-flush-info) in the events: an eviction kmallocs a
+     * victim_flush_info and fills it, victim_flush_func (kvictim_flushd) reads its slot and kfree()s it.
+     */
+    @Test
+    void kvictimFlushdFreesTheFlushInfoAnEvictionKmalloced() throws Exception
+    {
+        // The fixed tag: the same path, and the run lives until every job is freed.
+        final Run ok = record("lego-word-count-seq", "lego-2018-02-13-fix", THRASH, "seeded", 0);
+        final Map<Long, Long> filled = new java.util.HashMap<>();
+        final Map<Long, Long> taken = new java.util.HashMap<>();
+        long freed = -1;
+        try (TraceReader r = TraceReader.open(ok.trace))
+        {
+            final Symbols sym = Symbols.of(r.header(), CATALOG);
+            final Event e = new Event();
+            final java.util.Set<Long> infos = new java.util.HashSet<>();
+            final long[] inKfree = new long[4];
+            while (r.next(e) && freed < 0)
+            {
+                if (e.cpu() >= 4)
+                {
+                    continue;
+                }
+                if (e.kind() == EventKind.MARK && e.a() == Mark.KMALLOC && e.c() == 64)
+                {
+                    infos.add(e.b());
+                }
+                else if (e.kind() == EventKind.STORE && infos.contains(e.vaddr() - 16) && "pcache_evict_line".equals(sym.function(e.pc())))
+                {
+                    filled.put(e.vaddr() - 16, e.index());
+                }
+                else if (e.kind() == EventKind.LOAD && filled.containsKey(e.vaddr() - 16) && "victim_flush_func".equals(sym.function(e.pc())))
+                {
+                    taken.put(e.vaddr() - 16, e.index());
+                }
+                else if (e.kind() == EventKind.LOAD && "kfree".equals(sym.function(e.pc())))
+                {
+                    inKfree[e.cpu()] = e.index();
+                }
+                else if (e.kind() == EventKind.LOAD && taken.containsKey(e.vaddr() + 8) && e.value() == 64
+                    && inKfree[e.cpu()] > taken.get(e.vaddr() + 8))
+                {
+                    // kfree (entered after victim_flush_func took the job) reads the block's size header, 8 bytes before it.
+                    freed = e.index();
+                    final long info = e.vaddr() + 8;
+                    assertTrue(filled.get(info) < taken.get(info) && taken.get(info) < freed,
+                        "filled " + filled.get(info) + " taken " + taken.get(info) + " freed " + freed);
+                }
+            }
+        }
+        assertTrue(freed > 0, "no victim_flush_info filled by an eviction, read and kfree()d by victim_flush_func: " + filled + " " + taken);
     }
 
     private static boolean isPrivate(final long vaddr)

@@ -31,6 +31,8 @@ public final class Oops
 
     private final Kernel k;
     private final Fn dieFn;
+    /** LegoOS's panic(), registered by {@link #legoPanic} (its SLOB configuration), else null. */
+    private Fn panicFn;
 
     Oops(final Kernel k)
     {
@@ -66,6 +68,19 @@ public final class Oops
      * and the panic with the task and its Call Trace, as LegoOS prints them (the diary's March entry:
      * put_page_testzero in kvictim_flushd); never returns.
      */
+    /**
+     * LegoOS's panic() as a function of its own, so that a BUG's Call Trace starts in it as the
+     * diary's does; registered last, by the configuration that uses it (LegoOS's buddy), so that
+     * no other kernel's text moves.
+     */
+    public void legoPanic()
+    {
+        if (panicFn == null)
+        {
+            panicFn = k.text.fn("panic", 0xeb);
+        }
+    }
+
     public void vmBugOnPage(final Cpu cpu, final String dump, final String cond, final String where)
     {
         final long pcpu = k.thisCpu(cpu);
@@ -94,9 +109,29 @@ public final class Oops
             sb.append(" PID: ").append(cpu.load64(task + Task.PID)).append(" Comm: ").append(comm(cpu, task));
         }
         sb.append(' ').append(Kernel.RELEASE).append('\n');
+        long traceIp = ip;
+        long traceFp = fp;
+        if (panicFn != null)
+        {
+            // panic() is called from the BUG site: its frame is the first of the trace.
+            panicFn.enter(cpu);
+            panicFn.at(cpu, 0xc2);
+            traceIp = cpu.pc();
+            traceFp = cpu.fp();
+            sb.append("Stack:\n");
+            final long sp = cpu.sp();
+            for (int row = 0; row < 5; row++)
+            {
+                for (int col = 0; col < 4; col++)
+                {
+                    sb.append(col == 0 ? "" : " ").append(hex16(cpu.load64(sp + (row * 4L + col) * 8)));
+                }
+                sb.append('\n');
+            }
+        }
         sb.append("Call Trace:\n<TSK>\n");
-        sb.append(" [<").append(hex16(ip)).append(">] ").append(sym(cpu, ip)).append('\n');
-        backtrace(cpu, task, fp, sb);
+        sb.append(" [<").append(hex16(traceIp)).append(">] ").append(sym(cpu, traceIp)).append('\n');
+        backtrace(cpu, task, traceFp, sb);
         sb.append("<EOT>\n");
         k.printk.emit(cpu, sb.toString());
         cpu.out(Machine.POWER_PORT, EXIT_PANIC);

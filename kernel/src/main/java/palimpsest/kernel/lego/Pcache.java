@@ -6,6 +6,7 @@ import palimpsest.kernel.Fn;
 import palimpsest.kernel.Globals;
 import palimpsest.kernel.Kernel;
 import palimpsest.kernel.Layout;
+import palimpsest.kernel.Lists;
 import palimpsest.kernel.Once;
 import palimpsest.kernel.mm.MmStruct;
 import palimpsest.kernel.mm.PageAlloc;
@@ -29,7 +30,9 @@ import palimpsest.kernel.sched.Task;
  *   +104 csum errors  +112 flush passes  +120 victim ring's next slot (lego-victim-page-alloc)  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva,
  *   page (lego-victim-page-alloc; else 0) }  +384 flushd's timer
  *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
- *   +896 kpcache_sweepd  +904 sweeps  +912 sweepd's timer
+ *   +896 kpcache_sweepd  +904 sweeps  +912 sweepd's timer (40 bytes)
+ *   +960 victim_flush_list (lego-victim-flush-info; under victim_lock)
+ * victim_flush_info (kmalloc 64, lego-victim-flush-info)  +0 list  +16 slot  +24 tgid  +32 uva  +40 wait  +48 done
  * pcache_meta (64 bytes per line)  +0 flags (1 valid, 2 dirty, 4 locked, 8 writable, 16 cow) +8 rmap +16 mm +24 uva +32 tgid
  * pcache_rmap (kmalloc 32)  +0 next  +8 mm  +16 uva  +24 ptep
  * line of set s, way w: lines + (s * ways + w) * 4096; set of uva: (uva >> 12) % nr_sets
@@ -76,6 +79,11 @@ public final class Pcache
     static final int C_SWEEP_TIMER = 912;
     /** The header of a flush message that carries its page (LegoOS's SLOB configuration). */
     static final int FLUSH_MSG = 64;
+    /** victim_flush_list: the victim_flush_info jobs victim_submit_flush queued for kvictim_flushd (after sweepd's timer). */
+    static final int C_FLUSH_LIST = 960;
+    /** sizeof(struct victim_flush_info): list, slot, tgid, uva, wait, completion. */
+    static final int FLUSH_INFO = 64;
+    public static final String FLUSH_INFO_PATCH = "lego-victim-flush-info";
 
     private final Kernel k;
     private final Lego lego;
@@ -98,6 +106,11 @@ public final class Pcache
     private final Fn referencedFn;
     /** Victim pages come from the buddy allocator, one per slot when first needed (patch lego-victim-page-alloc). */
     private final boolean victimPagesAllocated;
+    /**
+     * LegoOS's victim_submit_flush (patch lego-victim-flush-info): each eviction into the victim
+     * cache kmallocs a victim_flush_info and queues it; kvictim_flushd flushes and kfree()s it.
+     */
+    private final boolean flushInfo;
 
     Pcache(final Kernel k, final Lego lego)
     {
@@ -121,6 +134,7 @@ public final class Pcache
         final boolean sweep = lego.config.sweepJiffies > 0;
         this.sweepdFn = sweep ? k.text.fn("kpcache_sweepd", 0x100, this::sweepdBody) : null;
         this.referencedFn = sweep ? k.text.fn("pcache_referenced", 0x120) : null;
+        this.flushInfo = k.patches.enabled(FLUSH_INFO_PATCH);
     }
 
     long base(final Cpu cpu)
@@ -140,6 +154,10 @@ public final class Pcache
         cpu.store64(c + C_WAYS, ways);
         cpu.store64(c + C_LOCKS, Layout.va(k.memblockAllocPhys(cpu, (lines / ways * 8 + 4095) / 4096, false)));
         cpu.store64(c + C_VPAGES, Layout.va(k.memblockAllocPhys(cpu, VICTIMS, false, false)));
+        if (flushInfo)
+        {
+            Lists.init(cpu, c + C_FLUSH_LIST);
+        }
         k.printk.printk(cpu, "pcache: " + kib + " KiB, " + ways + "-way, " + lines / ways + " sets" +
             (k.patches.enabled("lego-pcache-banner") ? " of 4096-byte lines" : "") + "; victim cache: " + VICTIMS + " entries");
     }
@@ -592,10 +610,20 @@ public final class Pcache
             {
                 cpu.store64(dst + o, cpu.load64(src + o));
             }
+            // victim_submit_flush: the job for kvictim_flushd, which frees it.
+            final long info = flushInfo ? k.slab.kmalloc(cpu, FLUSH_INFO) : 0;
             final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
             cpu.store64(v + 8, cpu.load64(m + 32));
             cpu.store64(v + 16, cpu.load64(m + 24));
             cpu.store64(v, 1);
+            if (info != 0)
+            {
+                cpu.store64(info + 16, slot);
+                cpu.store64(info + 24, cpu.load64(m + 32));
+                cpu.store64(info + 32, cpu.load64(m + 24));
+                cpu.store64(info + 40, 0);
+                Lists.addTail(cpu, info, c + C_FLUSH_LIST);
+            }
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
         }
         else
@@ -788,7 +816,7 @@ public final class Pcache
         while (true)
         {
             flushdFn.at(cpu, 0x20);
-            if (!flushVictims(cpu, c, -1, 0, -1))
+            if (!(flushInfo ? flushQueued(cpu, c) : flushVictims(cpu, c, -1, 0, -1)))
             {
                 lego.ibapi.sleepTimeout(cpu, c + C_TIMER, 1);
             }
@@ -832,6 +860,52 @@ public final class Pcache
             cpu.store64(v, 0);
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
             any = true;
+        }
+        flushOneFn.leave(cpu);
+        return any;
+    }
+
+    /**
+     * victim_flush_func with victim_flush_info jobs (lego-victim-flush-info): takes each queued job
+     * off the list, writes its victim back if the slot still holds it (a flush by mremap or exit
+     * may have taken it first) and kfree()s the job. True if it wrote any.
+     */
+    private boolean flushQueued(final Cpu cpu, final long c)
+    {
+        flushOneFn.enter(cpu);
+        boolean any = false;
+        while (true)
+        {
+            flushOneFn.at(cpu, 0x10);
+            final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            if (Lists.empty(cpu, c + C_FLUSH_LIST))
+            {
+                k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+                break;
+            }
+            final long info = Lists.first(cpu, c + C_FLUSH_LIST);
+            Lists.del(cpu, info);
+            final long slot = cpu.load64(info + 16);
+            final long owner = cpu.load64(info + 24);
+            final long uva = cpu.load64(info + 32);
+            final long v = c + C_VICTIM + (slot & (VICTIMS - 1)) * 32;
+            final boolean pick = cpu.load64(v) == 1 && cpu.load64(v + 8) == owner && cpu.load64(v + 16) == uva;
+            if (pick)
+            {
+                cpu.store64(v, 3);
+            }
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+            if (pick)
+            {
+                flushOneFn.at(cpu, 0x80);
+                writeback(cpu, owner, uva, victimPage(cpu, c, (int)(slot & (VICTIMS - 1)), false));
+                final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+                cpu.store64(v, 0);
+                k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
+                any = true;
+            }
+            flushOneFn.at(cpu, 0x15e);
+            k.slab.kfree(cpu, info);
         }
         flushOneFn.leave(cpu);
         return any;

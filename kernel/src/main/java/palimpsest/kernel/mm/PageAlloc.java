@@ -135,6 +135,7 @@ public final class PageAlloc
     {
         buddyMapcount = true;
         splitFn = k.text.fn("split_page", 0x40);
+        k.oops.legoPanic();
     }
 
     private void addFree(final Cpu cpu, final long page, final int order)

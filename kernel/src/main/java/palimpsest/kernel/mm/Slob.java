@@ -318,7 +318,12 @@ public final class Slob
         if (free + units == UNITS)
         {
             // Every block of the page is free: straight back to the page allocator.
-            if ((cpu.load64(sp + Page.FLAGS) & Page.PG_SLOB_FREE) != 0)
+            if ((cpu.load64(sp + Page.FLAGS) & Page.PG_SLOB_FREE) != 0 && pagePrivate)
+            {
+                // The 02/13 code: off its free list now, PG_slob_free cleared with PG_slab after free_page.
+                Lists.del(cpu, sp + Page.LRU);
+            }
+            else if ((cpu.load64(sp + Page.FLAGS) & Page.PG_SLOB_FREE) != 0)
             {
                 clearFree(cpu, sp);
             }

@@ -70,6 +70,8 @@ package palimpsest.kernel.patches;
  *                                      _mapcount, put_page_testzero on every free, split_page); SLOB
  *                                      takes pages in pairs (an order-1 block split in two)
  *  lego-slob-count-pages      noise: slob_new_pages counts the pages it took
+ *  lego-victim-flush-info     feature: victim_submit_flush kmallocs a victim_flush_info per victim and
+ *                                      queues it; kvictim_flushd (victim_flush_func) flushes and kfree()s it
  *                                                                               <- lego-2018-02-13-slob
  *  lego-slob-page-private     BUG:   slob_new_pages stores the order of the pair it split into each page
  *                                    with set_page_private (buddy's order of that page) and slob clears it
@@ -175,6 +177,8 @@ public final class LegoSeries
         final String b = PatchSeries.LEGO;
         s.addOnBranch(b, new SimplePatch("lego-slob", "LegoOS mm: kmalloc is SLOB over the buddy allocator"));
         s.addOnBranch(b, new SimplePatch("lego-slob-count-pages", "LegoOS slob: count the pages slob_new_pages took"));
+        s.addOnBranch(b, new SimplePatch("lego-victim-flush-info",
+            "LegoOS pcache/victim: victim_submit_flush queues a kmalloc'ed victim_flush_info, kvictim_flushd flushes and kfree()s it"));
         s.tagBranch(b, "lego-2018-02-13-slob");
         s.addOnBranch(b, new SimplePatch("lego-slob-page-private",
             "LegoOS slob: slob_new_pages records the order of the pair it split in each page (set_page_private)"));
