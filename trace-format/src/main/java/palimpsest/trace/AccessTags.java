@@ -1,7 +1,7 @@
 package palimpsest.trace;
 
 /**
- * The compact access tag codes 0x00..0xBF (formats 3 and 4): each code stands for one (kind, log2 size,
+ * The compact access tag codes 0x00..0xBF (format 3): each code stands for one (kind, log2 size,
  * instruction mode, V, O) combination. Codes are handed out in this order: kinds 0..6, then sizes,
  * then modes, then V, then O (writes only):
  * <pre>

@@ -253,37 +253,41 @@ public final class ChunkDecoder
                     break;
             }
             final long vaddr;
-            final boolean stack;
+            final int base;
             if (kind == EventKind.FETCH)
             {
+                base = ChunkEncoder.BASE_PC;
                 vaddr = pc + zz();
-                stack = false;
-            }
-            else if (sizeCode == 0)
-            {
-                final long v = Bits.unzigzag(tagged(1));
-                stack = selector == ChunkEncoder.BASE_STACK;
-                vaddr = (stack ? st.stackVaddr(s) : st.siteVaddr(s, pc)) + v;
             }
             else
             {
-                final long v = Bits.unzigzag(tagged(2));
-                stack = (selector & 1) == ChunkEncoder.BASE_STACK;
-                vaddr = (stack ? st.stackVaddr(s) : st.siteVaddr(s, pc)) + ((selector & 2) != 0 ? v << sizeCode : v);
+                if (sizeCode == 0)
+                {
+                    final long v = tagged(2);
+                    base = selector;
+                    vaddr = st.base(s, base) + Bits.unzigzag(v);
+                }
+                else
+                {
+                    final long v = Bits.unzigzag(tagged(3));
+                    base = selector & 3;
+                    vaddr = st.base(s, base) + ((selector & 4) != 0 ? v << sizeCode : v);
+                }
+                st.useBase(s, base, vaddr);
             }
-            final long paddr = st.predictPaddr(s, kind, vaddr, stack);
+            final long paddr = st.predictPaddr(s, kind, vaddr, base);
             final boolean write = EventKind.isWrite(kind);
             // The prediction has no side effects: only worked out when the value (or a walk's delta) needs it.
             long value;
             if ((fields & AccessTags.V) != 0)
             {
-                value = st.predictValue(s, kind, pc, vaddr, paddr, size);
+                value = st.predictValue(s, kind, pc, vaddr, paddr, size, base);
             }
             else
             {
                 if (kind == EventKind.WALK)
                 {
-                    value = st.predictValue(s, kind, pc, vaddr, paddr, size) + zz();
+                    value = st.predictValue(s, kind, pc, vaddr, paddr, size, base) + zz();
                 }
                 else
                 {
@@ -330,7 +334,7 @@ public final class ChunkDecoder
                     }
                 }
             }
-            st.commitAccess(s, kind, icount, pc, vaddr, paddr, size, value, stack);
+            st.commitAccess(s, kind, icount, pc, vaddr, paddr, size, value, base);
             e.setAccess(kind, cpu, icount, pc, vaddr, paddr, size, value, old);
         }
         else if (tag == ChunkEncoder.TAG_ACCESS_FULL)
@@ -341,24 +345,23 @@ public final class ChunkDecoder
             final long pc = st.pc[s] + zz();
             final int base = buf[pos++];
             final long vaddr;
-            switch (base)
+            if (base == ChunkEncoder.BASE_PC)
             {
-                case ChunkEncoder.BASE_PC:
-                    vaddr = pc + zz();
-                    break;
-                case ChunkEncoder.BASE_STACK:
-                    vaddr = st.stackVaddr(s) + zz();
-                    break;
-                case ChunkEncoder.BASE_SITE:
-                    vaddr = st.siteVaddr(s, pc) + zz();
-                    break;
-                default:
-                    throw new IllegalStateException("bad vaddr base " + base);
+                vaddr = pc + zz();
             }
-            final long paddr = st.predictPaddr(s, kind, vaddr, base == ChunkEncoder.BASE_STACK) + zz();
+            else if (base >= 0 && base < CodecState.BASES)
+            {
+                vaddr = st.base(s, base) + zz();
+                st.useBase(s, base, vaddr);
+            }
+            else
+            {
+                throw new IllegalStateException("bad vaddr base " + base);
+            }
+            final long paddr = st.predictPaddr(s, kind, vaddr, base) + zz();
             final long value = zz();
             final long old = zz();
-            st.commitAccess(s, kind, icount, pc, vaddr, paddr, (int)size, value, base == ChunkEncoder.BASE_STACK);
+            st.commitAccess(s, kind, icount, pc, vaddr, paddr, (int)size, value, base);
             e.setAccess(kind, cpu, icount, pc, vaddr, paddr, (int)size, value, old);
         }
         else if (tag >= ChunkEncoder.TAG_FIRST_REG && tag <= ChunkEncoder.TAG_LAST_REG)

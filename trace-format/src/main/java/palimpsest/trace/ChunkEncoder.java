@@ -7,7 +7,7 @@ import java.util.Arrays;
  * {@link TraceFormat#CHUNK_HEADER_LENGTH} bytes are left for the chunk header. Allocation-free per
  * event (the array only grows for a network payload larger than the whole chunk).
  *
- * <h2>Event encoding (format 4)</h2>
+ * <h2>Event encoding (format 3)</h2>
  * Every event starts with a tag byte. {@code zz(x)} is a zigzag LEB128 varint of x, {@code uv(x)} an
  * unsigned LEB128 varint; {@code tvN(sel, x)} a varint carrying an N-bit selector: first byte
  * {@code more<<7 | (x & (2^(7-N)-1)) << N | sel}, then, if more, uv(x >>> (7-N)). All deltas and
@@ -17,11 +17,11 @@ import java.util.Arrays;
  *                  see {@link AccessTags}; its paddr is always the predicted one
  *   then  icount/pc: mode SAME, TICK nothing; NEXT zz(pc delta); GENERAL zz(icount delta) zz(pc delta)
  *         vaddr:  fetch: zz(vaddr - pc)
- *                 others: d = vaddr - the code site's last vaddr (S = 0; {@link CodecState#siteVaddr})
- *                 or vaddr - rsp (S = 1), whichever zigzags smaller
- *                   size 1:       tv1(S, zigzag(d))
- *                   size 2, 4, 8: tv2(S, zigzag(d))                 or, if d is a multiple of size,
- *                                 tv2(2 | S, zigzag(d / size))
+ *                 others: d = vaddr - base[i], i = one of 4 per-cpu vaddr bases (the encoder picks the
+ *                 nearest, or the least recently used one for a far address); base[i] becomes vaddr
+ *                   size 1:       tv2(i, zigzag(d))
+ *                   size 2, 4, 8: tv3(i, zigzag(d))                 or, if d is a multiple of size,
+ *                                 tv3(4 | i, zigzag(d / size))
  *         value (V=0 only; V=1: the predicted value):
  *                 walk: zz(value - prediction)
  *                 size 1/2: 1/2 raw bytes; size 4: uv(value);
@@ -45,7 +45,7 @@ import java.util.Arrays;
  *     b' = b - last value of that register on this cpu for reg (register ids 0..31), else b
  *
  *  tag 0xFE  access, full form (anything the compact form cannot hold, a mispredicted paddr included):
- *     uv(kind) zz(size) zz(icount delta) zz(pc delta) u8(S) zz(vaddr - site's, rsp (S = 1) or pc (S = 2))
+ *     uv(kind) zz(size) zz(icount delta) zz(pc delta) u8(i) zz(vaddr - base[i], or - pc if i = 4)
  *     zz(paddr - prediction) zz(value) zz(old value)
  *  tag 0xFF  cpu change: zz(cpu); the following events are on that cpu (prefix, not an event)
  *  tags 0xEB..0xFC reserved.
@@ -67,10 +67,8 @@ public final class ChunkEncoder implements EventSink
     static final int TAG_ACCESS_FULL = 0xFE;
     static final int TAG_CPU = 0xFF;
 
-    /** Vaddr selectors: relative to the code site's last vaddr, to rsp, to the pc (fetches: full form only). */
-    static final int BASE_SITE = 0;
-    static final int BASE_STACK = 1;
-    static final int BASE_PC = 2;
+    /** Vaddr selector of the full form meaning "relative to pc" (fetches). */
+    static final int BASE_PC = CodecState.BASES;
 
     static final int F_IC = 1;
     static final int F_PC = 2;
@@ -174,13 +172,9 @@ public final class ChunkEncoder implements EventSink
         final long icd = icount - st.icount[s];
         final long pcd = pc - st.pc[s];
         final boolean fetch = kind == EventKind.FETCH;
-        // vaddr: from the pc (fetch), else from the site's last vaddr or from rsp, whichever is nearer
-        final long fromSite = vaddr - st.siteVaddr(s, pc);
-        final long fromStack = vaddr - st.stackVaddr(s);
-        final boolean stack = !fetch && Long.compareUnsigned(Bits.zigzag(fromStack), Bits.zigzag(fromSite)) < 0;
-        final int base = fetch ? BASE_PC : stack ? BASE_STACK : BASE_SITE;
-        final long d = fetch ? vaddr - pc : stack ? fromStack : fromSite;
-        final long predicted = st.predictPaddr(s, kind, vaddr, stack);
+        final int base = fetch ? BASE_PC : st.chooseBase(s, vaddr);
+        final long vz = Bits.zigzag(vaddr - (fetch ? pc : st.base(s, base)));
+        final long predicted = st.predictPaddr(s, kind, vaddr, base);
         boolean compact = kind >= 0 && kind <= EventKind.DMA_WRITE && sizeCode >= 0 && (write || oldValue == 0) &&
             paddr == predicted && (!walk || sizeCode == 3);
         if (compact && !walk && sizeCode < 2)
@@ -208,21 +202,25 @@ public final class ChunkEncoder implements EventSink
             }
             if (fetch)
             {
-                p = Bits.putVarint(buf, p, Bits.zigzag(d));
+                p = Bits.putVarint(buf, p, vz);
             }
             else if (sizeCode == 0)
             {
-                p = Bits.putTagged(buf, p, Bits.zigzag(d), base, 1);
-            }
-            else if ((d & ((1L << sizeCode) - 1)) == 0)
-            {
-                p = Bits.putTagged(buf, p, Bits.zigzag(d >> sizeCode), base | 2, 2);
+                p = Bits.putTagged(buf, p, vz, base, 2);
             }
             else
             {
-                p = Bits.putTagged(buf, p, Bits.zigzag(d), base, 2);
+                final long d = vaddr - st.base(s, base);
+                if ((d & ((1L << sizeCode) - 1)) == 0)
+                {
+                    p = Bits.putTagged(buf, p, Bits.zigzag(d >> sizeCode), base | 4, 3);
+                }
+                else
+                {
+                    p = Bits.putTagged(buf, p, vz, base, 3);
+                }
             }
-            final long predictedValue = st.predictValue(s, kind, pc, vaddr, paddr, size);
+            final long predictedValue = st.predictValue(s, kind, pc, vaddr, paddr, size, base);
             final int v = value == predictedValue ? 1 : 0;
             final int o = write && oldValue == st.predictOld(paddr, size, value) ? 1 : 0;
             if (v == 0)
@@ -250,13 +248,17 @@ public final class ChunkEncoder implements EventSink
             p = Bits.putVarint(buf, p, Bits.zigzag(icd));
             p = Bits.putVarint(buf, p, Bits.zigzag(pcd));
             buf[p++] = (byte)base;
-            p = Bits.putVarint(buf, p, Bits.zigzag(d));
+            p = Bits.putVarint(buf, p, vz);
             p = Bits.putVarint(buf, p, Bits.zigzag(paddr - predicted));
             p = Bits.putVarint(buf, p, Bits.zigzag(value));
             p = Bits.putVarint(buf, p, Bits.zigzag(oldValue));
         }
         pos = p;
-        st.commitAccess(s, kind, icount, pc, vaddr, paddr, size, value, stack);
+        if (!fetch)
+        {
+            st.useBase(s, base, vaddr);
+        }
+        st.commitAccess(s, kind, icount, pc, vaddr, paddr, size, value, base);
         count++;
     }
 

@@ -8,13 +8,11 @@ import java.util.Arrays;
  * logically reset at each chunk start (lazily, per cpu slot, through a generation number), which is
  * what makes every chunk decodable on its own.
  *
- * <p>Per cpu slot: last icount, last pc, last vaddr not coded from rsp, the last (paddr - vaddr) of
- * site-coded, rsp-coded and fetch accesses, a 16-entry direct-mapped page -> frame table of data
- * accesses, per-level last page-walk entry address and value, the last value of each of registers 0..31
- * and the value of the last load. Shared by all slots (format 4), one array each, 4 longs an entry
- * stamped with the chunk's generation: a 4096-entry direct-mapped cache of the last value accessed at
- * each physical word (index paddr / 8), and a 4096-entry table of the last value and vaddr of each code
- * site (index a hash of pc).
+ * <p>Per cpu slot: last icount, last pc, last vaddr, last data (paddr - vaddr), a 16-entry direct-mapped
+ * page -> frame table of data accesses, per-level last page-walk entry address and value, the last value
+ * of each of registers 0..31 and the value of the last load. Shared by all slots (format 3): a
+ * 4096-entry direct-mapped cache of the last value accessed at each physical word (index paddr / 8),
+ * and a 4096-entry table of the last value accessed by each code site (index a hash of pc).
  * Slots: cpus 0..255 are slots 0..255, devices 0x8000..0x80ff slots 256..511, any other id shares
  * slot 512 (still exact, only less well predicted).
  */
@@ -27,22 +25,20 @@ final class CodecState
     /** Entries of the physical-word value cache and of the per-pc value table (powers of two). */
     static final int VALUES = 4096;
     static final int PCS = 4096;
-    private static final int PC_BITS = Integer.numberOfTrailingZeros(PCS);
     static final int PAGE_SHIFT = 12;
     static final long PAGE_MASK = (1L << PAGE_SHIFT) - 1;
+    /** Virtual address bases per slot (stack, heap object, ...): a vaddr is a delta from one of them. */
+    static final int BASES = 4;
     /** Physical frame bits of a page-table entry (x86-64 layout: bits 12..51). */
     static final long ENTRY_FRAME_MASK = 0x000FFFFFFFFFF000L;
+    /** An encoder moves a base to a new region (least recently used base) when no base is this close. */
+    static final long FAR = 1L << 20;
 
     final long[] icount = new long[SLOTS];
     final long[] pc = new long[SLOTS];
-    /**
-     * Last data vaddr of the slot not coded from rsp: the vaddr prediction of a site not in the site table
-     * (the last heap or static access, where a stack access would be the wrong neighbour).
-     */
-    final long[] lastData = new long[SLOTS];
-    /** Last (paddr - vaddr) of the slot's data accesses coded from the site, from rsp, and of its fetches. */
-    final long[] dataOffset = new long[SLOTS];
-    final long[] stackOffset = new long[SLOTS];
+    final long[] vbase = new long[SLOTS * BASES];
+    final long[] vbaseUse = new long[SLOTS * BASES];
+    final long[] baseOffset = new long[SLOTS * BASES];
     final long[] fetchOffset = new long[SLOTS];
     final long[] tlbPage = new long[SLOTS * TLB];
     final long[] tlbFrame = new long[SLOTS * TLB];
@@ -51,17 +47,14 @@ final class CodecState
     final long[] walkValue = new long[SLOTS * WALK_LEVELS];
     final long[] reg = new long[SLOTS * REGS];
     final long[] lastLoad = new long[SLOTS];
-    /**
-     * The site table, 4 longs an entry (one lookup, half a cache line): pc, generation, last value, last
-     * vaddr. An entry counts only when both its pc and its generation match, so a chunk start forgets
-     * the table without clearing it.
-     */
-    final long[] site = new long[PCS * 4];
-    /** The value cache, 4 longs an entry: key (paddr and size), generation, value, unused. */
-    final long[] cache = new long[VALUES * 4];
+    private final long[] valueAddr = new long[VALUES];
+    private final int[] valueSize = new int[VALUES];
+    private final long[] valueAt = new long[VALUES];
+    private final long[] pcKey = new long[PCS];
+    private final long[] pcValue = new long[PCS];
     private final int[] slotGeneration = new int[SLOTS];
-    /** Chunk generation, 1, 2, ...; entries stamped with another one are empty. */
-    long generation;
+    private int generation;
+    private long clock;
 
     /** Cpu of the previous event in the chunk (0 at chunk start) and its slot. */
     int cpu;
@@ -76,11 +69,16 @@ final class CodecState
     void reset()
     {
         generation++;
-        if ((int)generation == 0)
+        if (generation == 0)
         {
             Arrays.fill(slotGeneration, 0);
-            generation++;
+            generation = 1;
         }
+        Arrays.fill(valueAddr, -1L);
+        Arrays.fill(valueSize, 0);
+        Arrays.fill(valueAt, 0L);
+        Arrays.fill(pcKey, -1L);
+        Arrays.fill(pcValue, 0L);
         cpu = 0;
         slot = slotOf(0);
     }
@@ -108,7 +106,7 @@ final class CodecState
         {
             s = 512;
         }
-        if (slotGeneration[s] != (int)generation)
+        if (slotGeneration[s] != generation)
         {
             resetSlot(s);
         }
@@ -117,13 +115,13 @@ final class CodecState
 
     private void resetSlot(final int s)
     {
-        slotGeneration[s] = (int)generation;
+        slotGeneration[s] = generation;
         icount[s] = 0;
         pc[s] = 0;
         lastLoad[s] = 0;
-        lastData[s] = 0;
-        dataOffset[s] = 0;
-        stackOffset[s] = 0;
+        Arrays.fill(vbase, s * BASES, s * BASES + BASES, 0L);
+        Arrays.fill(vbaseUse, s * BASES, s * BASES + BASES, 0L);
+        Arrays.fill(baseOffset, s * BASES, s * BASES + BASES, 0L);
         fetchOffset[s] = 0;
         Arrays.fill(tlbPage, s * TLB, s * TLB + TLB, -1L);
         Arrays.fill(tlbFrame, s * TLB, s * TLB + TLB, 0L);
@@ -138,36 +136,41 @@ final class CodecState
         return s * WALK_LEVELS + Math.min(walkLevel[s], WALK_LEVELS - 1);
     }
 
-    static int siteIndex(final long pc)
+    /** Encoder side: the base to code vaddr against (the nearest, or the least recently used if all are far). */
+    int chooseBase(final int s, final long vaddr)
     {
-        return (int)((pc * 0x9E3779B97F4A7C15L) >>> (64 - PC_BITS)) << 2;
+        final int first = s * BASES;
+        int best = 0;
+        long bestDistance = Long.MAX_VALUE;
+        int lru = 0;
+        long lruUse = Long.MAX_VALUE;
+        for (int i = 0; i < BASES; i++)
+        {
+            final long d = vaddr - vbase[first + i];
+            final long distance = d == Long.MIN_VALUE ? Long.MAX_VALUE : Math.abs(d);
+            if (distance < bestDistance)
+            {
+                bestDistance = distance;
+                best = i;
+            }
+            if (vbaseUse[first + i] < lruUse)
+            {
+                lruUse = vbaseUse[first + i];
+                lru = i;
+            }
+        }
+        return bestDistance < FAR ? best : lru;
     }
 
-    static int cacheIndex(final long paddr)
+    long base(final int s, final int i)
     {
-        return ((int)(paddr >>> 3) & (VALUES - 1)) << 2;
+        return vbase[s * BASES + i];
     }
 
-    /** What a value cache entry is keyed by: paddr and size (a collision only costs a misprediction). */
-    static long cacheKey(final long paddr, final int size)
+    void useBase(final int s, final int i, final long vaddr)
     {
-        return paddr ^ ((long)size << 56);
-    }
-
-    /**
-     * The site-relative vaddr prediction: the last vaddr accessed by the same code site in this chunk,
-     * else the slot's last data vaddr.
-     */
-    long siteVaddr(final int s, final long pc)
-    {
-        final int i = siteIndex(pc);
-        return site[i] == pc && site[i + 1] == generation ? site[i + 3] : lastData[s];
-    }
-
-    /** The stack-relative vaddr prediction: the slot's rsp (register 4, kept from its reg events). */
-    long stackVaddr(final int s)
-    {
-        return reg[s * REGS + Reg.SP];
+        vbase[s * BASES + i] = vaddr;
+        vbaseUse[s * BASES + i] = ++clock;
     }
 
     /**
@@ -177,12 +180,11 @@ final class CodecState
      *       read, deeper levels: the table the previous read of this walk points to) at vaddr's index.</li>
      *   <li>Access right after a walk: the frame its last read points to, at vaddr's page offset.</li>
      *   <li>Otherwise the frame of the same virtual page if known (a 16-entry page table per cpu), else
-     *       vaddr + the slot's last (paddr - vaddr) of an access coded the same way (from the site, from rsp,
-     *       a fetch).</li>
+     *       vaddr + the last (paddr - vaddr) seen through the same vaddr base (or of the last fetch).</li>
      * </ul>
      * Wrong predictions cost bytes, never exactness.
      */
-    long predictPaddr(final int s, final int kind, final long vaddr, final boolean stack)
+    long predictPaddr(final int s, final int kind, final long vaddr, final int base)
     {
         final int level = walkLevel[s];
         if (kind == EventKind.WALK)
@@ -209,22 +211,32 @@ final class CodecState
         {
             return (tlbFrame[e] << PAGE_SHIFT) | (vaddr & PAGE_MASK);
         }
-        return vaddr + (kind == EventKind.FETCH ? fetchOffset[s] : stack ? stackOffset[s] : dataOffset[s]);
+        return vaddr + (base < 0 || base >= BASES ? fetchOffset[s] : baseOffset[s * BASES + base]);
     }
 
     /**
      * Predicted value of a walk read: the entry read at the same walk level last time; for the 4th read
-     * (the leaf of an x86-64 4-level walk) with its frame replaced by the frame of vaddr + the slot's last
-     * (paddr - vaddr), which is exact for linearly mapped memory.
+     * (the leaf of an x86-64 4-level walk) with its frame replaced by the frame of vaddr + the last
+     * (paddr - vaddr) of its vaddr base, which is exact for linearly mapped memory.
      */
-    long predictWalkValue(final int s, final long vaddr)
+    long predictWalkValue(final int s, final long vaddr, final int base)
     {
         final long last = walkValue[walkSlot(s)];
-        if (walkLevel[s] == 3)
+        if (walkLevel[s] == 3 && base >= 0 && base < BASES)
         {
-            return ((vaddr + dataOffset[s]) & ENTRY_FRAME_MASK) | (last & ~ENTRY_FRAME_MASK);
+            return ((vaddr + baseOffset[s * BASES + base]) & ENTRY_FRAME_MASK) | (last & ~ENTRY_FRAME_MASK);
         }
         return last;
+    }
+
+    private static int valueIndex(final long paddr)
+    {
+        return (int)(paddr >>> 3) & (VALUES - 1);
+    }
+
+    private static int pcIndex(final long pc)
+    {
+        return (int)((pc * 0x9E3779B97F4A7C15L) >>> 52) & (PCS - 1);
     }
 
     /**
@@ -237,33 +249,29 @@ final class CodecState
      *       the same return address, a loop stores the same constant), else the cached one</li>
      * </ul>
      */
-    long predictValue(final int s, final int kind, final long pc, final long vaddr, final long paddr, final int size)
+    long predictValue(final int s, final int kind, final long pc, final long vaddr, final long paddr, final int size,
+        final int base)
     {
         if (kind == EventKind.WALK)
         {
-            return predictWalkValue(s, vaddr);
+            return predictWalkValue(s, vaddr, base);
         }
-        final long[] cache = this.cache;
-        final long[] site = this.site;
-        final long gen = generation;
-        final int v = cacheIndex(paddr);
-        final boolean cached = cache[v] == cacheKey(paddr, size) && cache[v + 1] == gen;
-        final int p = siteIndex(pc);
-        final boolean known = site[p] == pc && site[p + 1] == gen;
-        final long cachedValue = cached ? cache[v + 2] : 0;
-        final long siteValue = known ? site[p + 2] : 0;
+        final int v = valueIndex(paddr);
+        final boolean cached = valueAddr[v] == paddr && valueSize[v] == size;
+        final int p = pcIndex(pc);
+        final boolean site = pcKey[p] == pc;
         if (EventKind.isWrite(kind))
         {
-            return known ? siteValue : cachedValue;
+            return site ? pcValue[p] : cached ? valueAt[v] : 0;
         }
-        return cached ? cachedValue : siteValue;
+        return cached ? valueAt[v] : site ? pcValue[p] : 0;
     }
 
     /** Predicted old value of a write (the O bit): the cached value at paddr, else the new value itself. */
     long predictOld(final long paddr, final int size, final long value)
     {
-        final int v = cacheIndex(paddr);
-        return cache[v] == cacheKey(paddr, size) && cache[v + 1] == generation ? cache[v + 2] : value;
+        final int v = valueIndex(paddr);
+        return valueAddr[v] == paddr && valueSize[v] == size ? valueAt[v] : value;
     }
 
     void commitInstruction(final int s, final long icount, final long pc)
@@ -272,18 +280,11 @@ final class CodecState
         this.pc[s] = pc;
     }
 
-    /**
-     * After an access (stack: its vaddr was coded from rsp). A walk read moves the walk on and leaves its
-     * vaddr as the site's (the access it translates for comes next, at the same vaddr); any other access
-     * stores its value in the value cache and the site table, its vaddr in the site table, and ends the walk.
-     */
+    /** After an access (the vaddr base, if any, was already updated through {@link #useBase}). */
     void commitAccess(final int s, final int kind, final long icount, final long pc, final long vaddr,
-        final long paddr, final int size, final long value, final boolean stack)
+        final long paddr, final int size, final long value, final int base)
     {
         commitInstruction(s, icount, pc);
-        final long[] site = this.site;
-        final int p = siteIndex(pc);
-        final long gen = generation;
         if (kind == EventKind.WALK)
         {
             final int w = walkSlot(s);
@@ -293,17 +294,16 @@ final class CodecState
             {
                 walkLevel[s]++;
             }
-            final boolean known = site[p] == pc && site[p + 1] == gen;
-            site[p + 2] = known ? site[p + 2] : 0;
         }
         else
         {
-            final int v = cacheIndex(paddr);
-            final long[] cache = this.cache;
-            cache[v] = cacheKey(paddr, size);
-            cache[v + 1] = gen;
-            cache[v + 2] = value;
-            site[p + 2] = value;
+            final int v = valueIndex(paddr);
+            valueAddr[v] = paddr;
+            valueSize[v] = size;
+            valueAt[v] = value;
+            final int p = pcIndex(pc);
+            pcKey[p] = pc;
+            pcValue[p] = value;
             if (kind == EventKind.LOAD)
             {
                 lastLoad[s] = value;
@@ -316,31 +316,14 @@ final class CodecState
                 tlbPage[e] = page;
                 tlbFrame[e] = paddr >>> PAGE_SHIFT;
             }
-            if (kind == EventKind.FETCH)
+            if (base < 0 || base >= BASES)
             {
-                // A fetch names no data vaddr: the entry keeps the site's (or takes the slot's), never a
-                // word left by an earlier chunk, which a decoder starting at this chunk never saw.
                 fetchOffset[s] = paddr - vaddr;
-                site[p + 3] = site[p] == pc && site[p + 1] == gen ? site[p + 3] : lastData[s];
-                site[p] = pc;
-                site[p + 1] = gen;
-                return;
-            }
-            if (stack)
-            {
-                stackOffset[s] = paddr - vaddr;
             }
             else
             {
-                dataOffset[s] = paddr - vaddr;
+                baseOffset[s * BASES + base] = paddr - vaddr;
             }
-        }
-        site[p] = pc;
-        site[p + 1] = gen;
-        site[p + 3] = vaddr;
-        if (!stack)
-        {
-            lastData[s] = vaddr;
         }
     }
 }

@@ -21,7 +21,7 @@ public final class TraceFormat
     public static final long MAGIC = 0x5453504d494c4150L; // "PALIMPST" read as a little-endian long
 
     /** Format version written by this code. */
-    public static final int VERSION = 4;
+    public static final int VERSION = 3;
 
     /** First byte of a chunk excerpt. */
     public static final byte RECORD_CHUNK = 'C';
@@ -46,10 +46,10 @@ public final class TraceFormat
     /** The first version whose header, chunk headers and end record are all covered by digests. */
     public static final int FIRST_DIGESTED_VERSION = 2;
     /**
-     * For each older format, the last pal (its git commit) that reads it: [1], [2] and [3]. A reader reads
+     * For each older format, the last pal (its git commit) that reads it: [1] and [2]. A reader reads
      * exactly its own version, since each bump changed what the bytes of a chunk mean.
      */
-    private static final String[] LAST_READER = {"", "0bda3ef", "35de8b3", "da0b703"};
+    private static final String[] LAST_READER = {"", "0bda3ef", "35de8b3"};
 
     /** The one-line refusal of a trace of an older format version (the trace's path is added by the reader). */
     static String olderFormat(final int version)

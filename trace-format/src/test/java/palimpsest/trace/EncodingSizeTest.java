@@ -101,15 +101,12 @@ class EncodingSizeTest
     }
 
     @Test
-    void realisticStreamIsAtMostSixAndAHalfBytesPerEvent()
+    void realisticStreamIsAtMostSixBytesPerEvent()
     {
         final CountingSink sink = encode(new SyntheticTrace(42, 4), 2_000_000);
         final double perEvent = (double)sink.bytes / sink.events;
         System.out.println(describe("typical synthetic stream (4 cpus)", sink));
-        // Format 4 codes a vaddr from its code site's last one or from rsp; this stream's pc moves at every
-        // instruction (1..7 bytes), so the site table hardly ever hits, and it takes 6.1 bytes/event where
-        // format 3's four vaddr bases took under 6. Kernel traces, whose code sites repeat, got smaller.
-        assertTrue(perEvent <= 6.5, "bytes/event " + perEvent);
+        assertTrue(perEvent <= 6.0, "bytes/event " + perEvent);
 
         // Fully deterministic: the same stream encodes to the same number of bytes.
         assertEquals(sink.bytes, encode(new SyntheticTrace(42, 4), 2_000_000).bytes);
