@@ -12,10 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import palimpsest.analyzers.core.Symbols;
 import palimpsest.emulator.MachineConfig;
-import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
-import palimpsest.recorder.Recording;
-import palimpsest.recorder.RecordingSummary;
 import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
@@ -38,31 +35,15 @@ class LegoLateDiaryTest
     @TempDir
     Path dir;
 
-    private record Run(Path trace, RecordingSummary summary, Analysis.Result analysis, StringBuilder console)
+    private LegoRun record(final String scenario, final String kernel, final Map<String, String> args)
     {
-    }
-
-    private Run record(final String scenario, final String kernel, final Map<String, String> args)
-    {
-        final Path trace = dir.resolve(scenario + "-" + kernel);
-        final Recording rec = new Recording(CATALOG.find(scenario)).context(new ScenarioContext(args, kernel, List.of()))
-            .schedule("seeded", 0).keyframeEvery(0).output(trace);
-        rec.config(LEGO);
-        final StringBuilder p0 = new StringBuilder();
-        rec.console((node, ch) -> {
-            if (node == 0)
-            {
-                p0.append(ch);
-            }
-        });
-        final RecordingSummary sum = rec.run();
-        return new Run(trace, sum, Analysis.run(trace, Symbols.of(rec.header(), CATALOG), null), p0);
+        return LegoRun.record(CATALOG, dir, scenario, kernel, args, "seeded", 0, LEGO);
     }
 
     @Test
     void forkCowWithoutTheFlushLetsTheParentsThreadWriteTheChildsCopy() throws Exception
     {
-        final Run bad = record("lego-fork-cow", "lego-2018-03-01", Map.of("page-csum", "1"));
+        final LegoRun bad = record("lego-fork-cow", "lego-2018-03-01", Map.of("page-csum", "1"));
         assertEquals(Verdict.Kind.BAD, bad.summary.verdict().kind, bad.summary.verdict()::toString);
         assertTrue(bad.summary.verdict().message.contains("the child's copy changed after fork"), bad.summary.verdict()::toString);
         // The mechanism: after fork_dup_pcache made the writer's pte read-only, the writer's cpu
@@ -106,7 +87,7 @@ class LegoLateDiaryTest
         assertTrue(b.find(), bad.console::toString);
         assertTrue(!b.group(2).equals(b.group(3)), b.group());
 
-        final Run ok = record("lego-fork-cow", "lego-2018-03-01-fix", Map.of("page-csum", "1"));
+        final LegoRun ok = record("lego-fork-cow", "lego-2018-03-01-fix", Map.of("page-csum", "1"));
         assertEquals(Verdict.Kind.GOOD, ok.summary.verdict().kind, ok.summary.verdict()::toString);
         assertEquals(0, ok.analysis.findings.size(), ok.analysis.findings::toString);
         final java.util.regex.Matcher g = CSUM_PAIR.matcher(ok.console);
@@ -117,14 +98,14 @@ class LegoLateDiaryTest
     @Test
     void apsBootedWithoutTheirHotplugStatesAreNamedWithTheBootPath()
     {
-        final Run bad = record("lego-word-count", "lego-2018-02-05-cpuhp", Map.of("threads", "2", "words", "200"));
+        final LegoRun bad = record("lego-word-count", "lego-2018-02-05-cpuhp", Map.of("threads", "2", "words", "200"));
         assertEquals(Verdict.Kind.BAD, bad.summary.verdict().kind, bad.summary.verdict()::toString);
         // Short runs on 2 cpus may end before the tick check can tell; the APs are never active, so nothing runs there either.
         final String why = bad.summary.verdict().message;
         assertTrue(why.contains("took no timer tick") || why.contains("ran on cpu 0 only"), why);
         assertTrue(bad.analysis.verdict.startsWith("verdict: cpu-bringup: do_boot_cpu <- _cpu_up"), bad.analysis.verdict);
         assertTrue(bad.analysis.findings.get(0).title.contains("came online without its hotplug states"), bad.analysis.findings::toString);
-        final Run ok = record("lego-word-count", "lego-2018-02-05-cpuhp-fix", Map.of("threads", "2", "words", "200"));
+        final LegoRun ok = record("lego-word-count", "lego-2018-02-05-cpuhp-fix", Map.of("threads", "2", "words", "200"));
         assertEquals(Verdict.Kind.GOOD, ok.summary.verdict().kind, ok.summary.verdict()::toString);
         assertEquals(0, ok.analysis.findings.size(), ok.analysis.findings::toString);
     }
@@ -132,7 +113,7 @@ class LegoLateDiaryTest
     @Test
     void userTasksConfinedByTheIdleTasksMaskAreFollowedBackToTheNarrowingStore()
     {
-        final Run bad = record("lego-word-count", "lego-2018-02-19", Map.of("threads", "2", "words", "200"));
+        final LegoRun bad = record("lego-word-count", "lego-2018-02-19", Map.of("threads", "2", "words", "200"));
         assertEquals(Verdict.Kind.BAD, bad.summary.verdict().kind, bad.summary.verdict()::toString);
         assertTrue(bad.summary.verdict().message.contains("every user task on [P0] ran on cpu 0 only"), bad.summary.verdict()::toString);
         final Finding f = bad.analysis.findings.get(0);
@@ -141,7 +122,7 @@ class LegoLateDiaryTest
         // The chain: copy_process copied it into kernel_init's task; sched_init (in start_kernel) narrowed init_task's.
         assertTrue(f.report.contains("copied   at event") && f.report.contains("by copy_process"), f.report);
         assertTrue(f.report.contains("narrowed at event") && f.report.contains("by start_kernel"), f.report);
-        final Run ok = record("lego-word-count", "lego-2018-02-19-fix", Map.of("threads", "2", "words", "200"));
+        final LegoRun ok = record("lego-word-count", "lego-2018-02-19-fix", Map.of("threads", "2", "words", "200"));
         assertEquals(Verdict.Kind.GOOD, ok.summary.verdict().kind, ok.summary.verdict()::toString);
         assertEquals(0, ok.analysis.findings.size(), ok.analysis.findings::toString);
     }

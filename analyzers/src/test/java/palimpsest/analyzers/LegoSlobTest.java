@@ -11,13 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import palimpsest.analyzers.core.Symbols;
-import palimpsest.emulator.ScenarioContext;
 import palimpsest.emulator.Verdict;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
 import palimpsest.kernel.mm.Page;
-import palimpsest.recorder.Recording;
-import palimpsest.recorder.RecordingSummary;
 import palimpsest.recorder.ScenarioCatalog;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
@@ -36,30 +33,16 @@ class LegoSlobTest
     @TempDir
     Path dir;
 
-    private record Run(Path trace, RecordingSummary summary, Analysis.Result analysis, StringBuilder console)
+    private LegoRun record(final String scenario, final String kernel, final Map<String, String> args, final String schedule,
+        final long seed)
     {
-    }
-
-    private Run record(final String scenario, final String kernel, final Map<String, String> args, final String schedule, final long seed)
-    {
-        final Path trace = dir.resolve(scenario + "-" + kernel + "-" + schedule + seed);
-        final Recording rec = new Recording(CATALOG.find(scenario)).context(new ScenarioContext(args, kernel, List.of()))
-            .schedule(schedule, seed).keyframeEvery(0).output(trace);
-        final StringBuilder p0 = new StringBuilder();
-        rec.console((node, ch) -> {
-            if (node == 0)
-            {
-                p0.append(ch);
-            }
-        });
-        final RecordingSummary sum = rec.run();
-        return new Run(trace, sum, Analysis.run(trace, Symbols.of(rec.header(), CATALOG), null), p0);
+        return LegoRun.record(CATALOG, dir, scenario, kernel, args, schedule, seed, null);
     }
 
     @Test
     void slobsSetPagePrivateMakesBuddyFreeALiveSlobPage() throws Exception
     {
-        final Run bad = record("lego-word-count-seq", "lego-2018-02-13", THRASH, "seeded", 0);
+        final LegoRun bad = record("lego-word-count-seq", "lego-2018-02-13", THRASH, "seeded", 0);
         assertEquals(Verdict.Kind.BAD, bad.summary.verdict().kind, bad.summary.verdict()::toString);
         final String console = bad.console.toString();
         // The page buddy already holds as free (PageBuddy's mapcount), its reference gone, SLOB's flags still on it.
@@ -127,7 +110,7 @@ class LegoSlobTest
     void kvictimFlushdFreesTheFlushInfoAnEvictionKmalloced() throws Exception
     {
         // The fixed tag: the same path, and the run lives until every job is freed.
-        final Run ok = record("lego-word-count-seq", "lego-2018-02-13-fix", THRASH, "seeded", 0);
+        final LegoRun ok = record("lego-word-count-seq", "lego-2018-02-13-fix", THRASH, "seeded", 0);
         final Map<Long, Long> filled = new java.util.HashMap<>();
         final Map<Long, Long> taken = new java.util.HashMap<>();
         long freed = -1;
@@ -182,7 +165,7 @@ class LegoSlobTest
     @Test
     void theFixedSlobRecordsGoodAndAnalyzesClean() throws Exception
     {
-        for (final Run ok : List.of(
+        for (final LegoRun ok : List.of(
             record("lego-word-count-seq", "lego-2018-02-13-fix", THRASH, "seeded", 0),
             record("lego-word-count-seq", "lego-2018-02-13-fix", THRASH, "chaos", 3),
             record("lego-exec", "lego-2018-02-13-fix", Map.of(), "chaos", 1),
