@@ -70,7 +70,9 @@ final class AnalyzeCommand implements Callable<Integer>
             h = r.header();
         }
         plugins.requireFor(h, "analyze");
-        final Symbols symbols = Symbols.of(h, plugins.catalog());
+        // From the trace's loaded image when it has one: loading the scenario again would build its
+        // inputs (a long run's text) in the heap, memory that grows with the workload.
+        final Symbols symbols = Symbols.of(trace, h, plugins::catalog);
         final PassProgress progress = PassProgress.overTrace(io, "analyze", trace);
         final Analysis.Result result;
         try

@@ -82,7 +82,7 @@ final class DumpCommand implements Callable<Integer>
             // Module text is loaded at run time: its symbols come from the memory the trace wrote so far,
             // kept in a shadow as the dump streams (as analyze does), so a kernel trace's dump with symbols
             // reads from event 0 (--from skips printing, not reading); hardware traces seek.
-            final Symbols symbols = noSymbols ? Symbols.NONE : Symbols.of(h, plugins.catalog());
+            final Symbols symbols = noSymbols ? Symbols.NONE : Symbols.of(trace, h, plugins::catalog);
             final Scenario scenario = plugins.catalog().find(h.scenario());
             final boolean modules = symbols != Symbols.NONE && scenario != null && scenario.usesKernel();
             final MachineShadow shadow = modules ? new MachineShadow(h.cpuCount(), h.cpusPerNode()) : null;

@@ -42,7 +42,7 @@ final class RegisterQuery
             out.println("who wrote " + what + " on cpu" + cpu + " before " + when + ": nobody (the reset value)");
             return Whole.exit(io, 1, Whole.of(trace)); // "nobody" from a cut or damaged trace is not an answer
         }
-        final Symbols symbols = Symbols.of(h, plugins.catalog());
+        final Symbols symbols = Symbols.of(trace, h, plugins::catalog);
         // The writer's task and stack from the keyframes and the who-wrote index when it is on disk; else the pass.
         final WhoWroteIndex idx = WhoWroteIndex.openIfFresh(trace);
         List<Probe.Sight> sights = idx == null ? null : IndexedProbe.look(trace, plugins.catalog(), symbols, idx, List.of(a.event));

@@ -112,11 +112,11 @@ final class TimelineCommand implements Callable<Integer>
         else
         {
             final PassProgress p = new PassProgress(io, "timeline: analyze");
-            findings = Analysis.run(trace, Symbols.of(h, plugins.catalog()), p).findings;
+            findings = Analysis.run(trace, Symbols.of(trace, h, plugins::catalog), p).findings;
             p.done();
         }
         final Scenario scenario = plugins.catalog().find(h.scenario());
-        final Symbols symbols = Symbols.of(h, plugins.catalog());
+        final Symbols symbols = Symbols.of(trace, h, plugins::catalog);
         final MachineShadow shadow = symbols != Symbols.NONE && scenario != null && scenario.usesKernel() ?
             new MachineShadow(h.cpuCount(), h.cpusPerNode()) : null;
         if (shadow != null)

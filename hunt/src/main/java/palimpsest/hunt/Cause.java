@@ -27,7 +27,7 @@ public final class Cause
         {
             h = r.header();
         }
-        final Analysis.Result result = Analysis.run(trace, Symbols.of(h, catalog), null);
+        final Analysis.Result result = Analysis.run(trace, Symbols.of(trace, h, () -> catalog), null);
         if (result.findings.isEmpty())
         {
             return "(no finding)";
