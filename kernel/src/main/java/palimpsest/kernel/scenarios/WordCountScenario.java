@@ -130,6 +130,12 @@ public final class WordCountScenario extends KernelScenario
     /** The expected console lines, computed without the emulator. */
     public static List<String> expectedLines(final String text)
     {
+        return expectedLines(text, 1);
+    }
+
+    /** As {@link #expectedLines(String)} for a word_count that counts the text {@code passes} times. */
+    public static List<String> expectedLines(final String text, final long passes)
+    {
         final Map<String, Long> counts = new TreeMap<>();
         long total = 0;
         int i = 0;
@@ -147,8 +153,8 @@ public final class WordCountScenario extends KernelScenario
             if (i > s)
             {
                 final String w = text.substring(s, Math.min(i, s + WordCount.MAX_WORD));
-                counts.merge(w, 1L, Long::sum);
-                total++;
+                counts.merge(w, passes, Long::sum);
+                total += passes;
             }
         }
         final List<String> out = new ArrayList<>();
@@ -179,14 +185,15 @@ public final class WordCountScenario extends KernelScenario
             ScenarioArg.number("threads", "4", "worker threads cloned by word_count"),
             ScenarioArg.number("words", "3000", "words in the generated input text"),
             ScenarioArg.number("vocab", "300", "distinct words in the generated text"),
-            ScenarioArg.number("text-seed", "42", "seed of the generated input text"));
+            ScenarioArg.number("text-seed", "42", "seed of the generated input text"),
+            ScenarioArg.number("passes", "1", "times each thread counts its part of the text (a soak: longer, same memory)"));
     }
 
     @Override
     protected void configure(final KernelConfig config, final ScenarioContext context, final Machine machine)
     {
         config.file("/data/words.txt", textBytes(context));
-        config.program(new WordCount((int)context.longArg("threads", 4)));
+        config.program(new WordCount((int)context.longArg("threads", 4), (int)context.longArg("passes", 1)));
         config.init("/bin/word_count");
     }
 
@@ -194,7 +201,7 @@ public final class WordCountScenario extends KernelScenario
     protected String[] expected(final ScenarioContext context, final Machine machine)
     {
         final String text = text(context);
-        final List<String> lines = expectedLines(text);
+        final List<String> lines = expectedLines(text, Math.max(1, context.longArg("passes", 1)));
         final List<String> want = new ArrayList<>();
         for (int c = 0; c < machine.config().cpusPerNode; c++)
         {
