@@ -58,7 +58,7 @@ final class BenchCommand implements Callable<Integer>
     boolean scale;
 
     @Option(names = "--scale-base", paramLabel = "N", defaultValue = "25000",
-        description = "Words of word-count at 1x for --scale (default: ${DEFAULT-VALUE}; 100x is then about 120 M events).")
+        description = "Words of word-count's text for --scale, counted 1, 10 and 100 times (default: ${DEFAULT-VALUE}; 100x is then about 110 M events).")
     long scaleBase;
 
     @Option(names = "--index-events", paramLabel = "N", defaultValue = "10000000",
