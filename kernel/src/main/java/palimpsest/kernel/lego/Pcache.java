@@ -27,7 +27,7 @@ import palimpsest.kernel.sched.Task;
  * control (memblock page, Globals.LEGO_PCACHE)
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
- *   +104 csum errors  +112 flush passes  +120 victim ring's next slot (lego-victim-page-alloc)  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva,
+ *   +104 csum errors  +112 flush passes  +120 victim ring's next slot (lego-victim-page-alloc)  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved, 8 no data yet), tgid, uva,
  *   page (lego-victim-page-alloc; else 0) }  +384 flushd's timer
  *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
  *   +896 kpcache_sweepd  +904 sweeps  +912 sweepd's timer (40 bytes)
@@ -47,6 +47,10 @@ public final class Pcache
     /** Shared copy-on-write with a forked child (patch lego-pcache-fork-cow): a write fault breaks it. */
     public static final long COW = 16;
     public static final int VICTIMS = 8;
+    /** A victim slot's flags: reserved (by an eviction before its copy, or by victim_release_range). */
+    static final long V_RESERVED = 4;
+    /** With V_RESERVED: an eviction's slot that names its page (tgid, uva) but has no data yet. */
+    static final long V_NO_DATA = 8;
 
     public static final int C_LINES = 0;
     public static final int C_META = 8;
@@ -597,9 +601,15 @@ public final class Pcache
                 return evictFn.leave(cpu, 0) != 0;
             }
             final long v = c + C_VICTIM + slot * 32;
-            // Reserved (4) while the TLBs are shot down: that waits for every cpu, so not with
-            // interrupts off under the victim lock another cpu may be spinning on.
-            cpu.store64(v, 4);
+            // victim_prepare_insert: the slot is reserved (4) while the TLBs are shot down (that
+            // waits for every cpu, so not with interrupts off under the victim lock another cpu
+            // may be spinning on), and it names its page (tgid, uva) before the ptes go, with
+            // no data yet (8): a fault on the page once its pte is gone must find it here and
+            // wait for the copy (LegoOS's Hasdata), not fill the memory component's older copy.
+            // A line mremap moved lives in its old set, so that fault does not take this set's lock.
+            cpu.store64(v + 8, cpu.load64(m + 32));
+            cpu.store64(v + 16, cpu.load64(m + 24));
+            cpu.store64(v, V_RESERVED | V_NO_DATA);
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
             final long dst = victimPage(cpu, c, (int)slot, true);
             final long src = Layout.va(linePhys(cpu, c, line));
@@ -613,8 +623,7 @@ public final class Pcache
             // victim_submit_flush: the job for kvictim_flushd, which frees it.
             final long info = flushInfo ? k.slab.kmalloc(cpu, FLUSH_INFO) : 0;
             final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
-            cpu.store64(v + 8, cpu.load64(m + 32));
-            cpu.store64(v + 16, cpu.load64(m + 24));
+            // victim_finish_insert: Hasdata.
             cpu.store64(v, 1);
             if (info != 0)
             {
@@ -675,7 +684,7 @@ public final class Pcache
                 // A slot reserved by an eviction that began before the range was registered: its
                 // owner is written after the copy, so wait for it whoever it is.
                 final long flags = cpu.load64(v);
-                busy = flags == 4 || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
+                busy = (flags & V_RESERVED) != 0 || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
                     Long.compareUnsigned(cpu.load64(v + 16), end) < 0;
             }
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
@@ -773,30 +782,46 @@ public final class Pcache
         return found;
     }
 
-    /** victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the victim cache. */
+    /**
+     * victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the
+     * victim cache. A slot that names the page but has no data yet (an eviction between its unmap
+     * and its copy) is waited for (wait_victim_has_data): the memory component has not got that data.
+     */
     private long victimTryFill(final Cpu cpu, final long c, final long tgid, final long va, final long lineVa)
     {
         victimFillFn.enter(cpu);
-        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
-        for (int i = 0; i < VICTIMS; i++)
+        while (true)
         {
-            final long v = c + C_VICTIM + i * 32L;
-            if ((cpu.load64(v) & 1) != 0 && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va)
+            final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            boolean pending = false;
+            for (int i = 0; i < VICTIMS; i++)
             {
-                final long src = victimPage(cpu, c, i, false);
-                for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+                final long v = c + C_VICTIM + i * 32L;
+                final long flags = cpu.load64(v);
+                if ((flags & 1) != 0 && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va)
                 {
-                    cpu.store64(lineVa + o, cpu.load64(src + o));
+                    final long src = victimPage(cpu, c, i, false);
+                    for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+                    {
+                        cpu.store64(lineVa + o, cpu.load64(src + o));
+                    }
+                    // A flush in flight frees the slot when it is done; otherwise it is free now.
+                    cpu.store64(v, cpu.load64(v) & ~1L);
+                    cpu.xadd(k.spin.atomicSite(), c + C_VICTIM_HITS, 8, 1);
+                    k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+                    return victimFillFn.leave(cpu, WRITABLE | DIRTY);
                 }
-                // A flush in flight frees the slot when it is done; otherwise it is free now.
-                cpu.store64(v, cpu.load64(v) & ~1L);
-                cpu.xadd(k.spin.atomicSite(), c + C_VICTIM_HITS, 8, 1);
-                k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
-                return victimFillFn.leave(cpu, WRITABLE | DIRTY);
+                pending |= flags == (V_RESERVED | V_NO_DATA) && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va;
             }
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+            if (!pending)
+            {
+                return victimFillFn.leave(cpu, 0);
+            }
+            // wait_victim_has_data: the eviction is copying the line; its data is not home yet.
+            victimFillFn.at(cpu, 0x30);
+            k.sched.yield(cpu);
         }
-        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
-        return victimFillFn.leave(cpu, 0);
     }
 
     private void wakeFlushd(final Cpu cpu, final long c)
