@@ -48,9 +48,9 @@ public final class Pcache
     public static final long COW = 16;
     public static final int VICTIMS = 8;
     /** A victim slot's flags: reserved (by an eviction before its copy, or by victim_release_range). */
-    static final long V_RESERVED = 4;
+    public static final long V_RESERVED = 4;
     /** With V_RESERVED: an eviction's slot that names its page (tgid, uva) but has no data yet. */
-    static final long V_NO_DATA = 8;
+    public static final long V_NO_DATA = 8;
 
     public static final int C_LINES = 0;
     public static final int C_META = 8;
@@ -70,7 +70,7 @@ public final class Pcache
     static final int C_FLUSH_PASSES = 112;
     /** The victim ring's next slot (patch lego-victim-page-alloc; under victim_lock). */
     static final int C_VRING = 120;
-    static final int C_VICTIM = 128;
+    public static final int C_VICTIM = 128;
     /** kvictim_flushd's sleep timer (after the victim slots). */
     static final int C_TIMER = C_VICTIM + VICTIMS * 32;
     public static final int META = 64;
@@ -818,8 +818,8 @@ public final class Pcache
             {
                 return victimFillFn.leave(cpu, 0);
             }
-            // wait_victim_has_data: the eviction is copying the line; its data is not home yet.
-            victimFillFn.at(cpu, 0x30);
+            // wait_victim_has_data (out of line, at the end): the eviction is copying the line; its data is not home yet.
+            victimFillFn.at(cpu, 0x370);
             k.sched.yield(cpu);
         }
     }
