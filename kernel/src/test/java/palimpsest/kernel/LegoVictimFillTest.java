@@ -3,6 +3,7 @@ package palimpsest.kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -23,18 +24,18 @@ import palimpsest.trace.EventKind;
 import palimpsest.trace.EventSink;
 
 /**
- * LegoOS's two-step victim insertion: an eviction names its victim slot (tgid, uva) before it
- * unmaps the line and copies the data in after, and a fault on that page in between waits for the
- * copy (victim_try_fill_pcache, wait_victim_has_data) instead of asking the memory component,
- * whose copy is older. The window is real for a line mremap moved: it stays in its old set, so
- * the fault on its new address takes another set's lock than the eviction holds. Before the
- * slot named its page only after the copy, and a word_count-pthread keys page filled from the
- * memory node came back zero (`segfault at 0` in strcmp) on about a third of chaos seeds at a
- * 128-256 KiB pcache.
+ * A fault on a page whose line is being evicted waits for the eviction's copy into the victim
+ * cache (LegoOS: victim_prepare_insert names the victim before the unmap, a fill that hits it
+ * waits in wait_victim_has_data) instead of asking the memory component, whose copy is older.
+ * The window is real for a line mremap moved: it stays in its old set, so the fault on its new
+ * address takes another set's lock than the eviction holds. Before, the fill did not see the
+ * reserved slot, and a word_count-pthread keys page filled from the memory node came back zero
+ * (`segfault at 0` in strcmp, a short count) on about a third of chaos seeds at 128-256 KiB.
  *
  * Checked in the events of P: the victim slots' states (the stores to them) and every pcache-miss
- * request P sends (its frame): no request for a page goes out while a slot names that page
- * without its data, and the fill path did meet such a slot (the window opened in this run).
+ * request P sends (its frame): no request for a page leaves while an eviction of that page holds
+ * its slot reserved (known when the slot is published with its tgid and uva), and the fill path
+ * did wait for an eviction and then take its page from the victim cache (the window opened).
  */
 final class LegoVictimFillTest
 {
@@ -43,23 +44,34 @@ final class LegoVictimFillTest
     {
         private final Machine machine;
         private final int cpusPerNode;
-        /** victim_try_fill_pcache's wait for a victim's data (wait_victim_has_data). */
+        private final long fillStart;
+        private final long fillEnd;
+        /** victim_try_fill_pcache's wait for an eviction's copy (wait_victim_has_data). */
         private final long waitSite;
         private long slots;
         private final long[] flags = new long[Pcache.VICTIMS];
         private final long[] tgid = new long[Pcache.VICTIMS];
         private final long[] uva = new long[Pcache.VICTIMS];
-        /** Waits of the fill path for its page's victim data (each the call to yield from the wait site). */
+        /** Per slot: the pages (tgid, va) whose misses left P while the slot was reserved. */
+        private final List<List<long[]>> missedWhileReserved = new ArrayList<>();
+        private final boolean[] waited = new boolean[64];
         int waits;
+        int waitedThenHit;
         int misses;
-        int missesWhilePending;
+        int missesDuringTheirEviction;
         String first;
 
         VictimSink(final Machine machine)
         {
             this.machine = machine;
             this.cpusPerNode = machine.config().cpusPerNode;
-            this.waitSite = machine.code().addressOf("victim_try_fill_pcache") + 0x370;
+            this.fillStart = machine.code().addressOf("victim_try_fill_pcache");
+            this.fillEnd = fillStart + 0x390;
+            this.waitSite = fillStart + 0x370;
+            for (int i = 0; i < Pcache.VICTIMS; i++)
+            {
+                missedWhileReserved.add(new ArrayList<>());
+            }
         }
 
         private long slotsBase()
@@ -70,11 +82,6 @@ final class LegoVictimFillTest
                 slots = c == 0 ? 0 : c + Pcache.C_VICTIM;
             }
             return slots;
-        }
-
-        private boolean pending(final int i)
-        {
-            return flags[i] == (Pcache.V_RESERVED | Pcache.V_NO_DATA);
         }
 
         @Override
@@ -88,6 +95,7 @@ final class LegoVictimFillTest
             if (pc == waitSite)
             {
                 waits++;
+                waited[cpu] = true;
             }
             final long off = vaddr - slots;
             if (off < 0 || off >= Pcache.VICTIMS * 32L)
@@ -96,17 +104,42 @@ final class LegoVictimFillTest
             }
             final int i = (int)(off / 32);
             final long field = off % 32;
-            if (field == 0)
-            {
-                flags[i] = value;
-            }
-            else if (field == 8)
+            if (field == 8)
             {
                 tgid[i] = value;
             }
             else if (field == 16)
             {
                 uva[i] = value;
+            }
+            else if (field == 0)
+            {
+                if (flags[i] == Pcache.V_RESERVED && value == 1)
+                {
+                    // The eviction published its victim: was its page asked of the memory node meanwhile?
+                    for (final long[] miss : missedWhileReserved.get(i))
+                    {
+                        if (miss[0] == tgid[i] && miss[1] == uva[i])
+                        {
+                            missesDuringTheirEviction++;
+                            if (first == null)
+                            {
+                                first = "miss of tgid " + miss[0] + " page " + Long.toHexString(miss[1]) + " sent while its eviction held victim slot " + i;
+                            }
+                        }
+                    }
+                }
+                if (value == Pcache.V_RESERVED)
+                {
+                    missedWhileReserved.get(i).clear();
+                }
+                if (pc >= fillStart && pc < fillEnd && (flags[i] & 1) != 0 && (value & 1) == 0)
+                {
+                    // A victim hit: the fill took its page back from the slot.
+                    waitedThenHit += waited[cpu] ? 1 : 0;
+                    waited[cpu] = false;
+                }
+                flags[i] = value;
             }
         }
 
@@ -125,18 +158,12 @@ final class LegoVictimFillTest
                 return;
             }
             misses++;
-            final long t = le(payload, offset + Ibapi.F_A0, 8);
-            final long va = le(payload, offset + Ibapi.F_A0 + 8, 8);
+            final long[] miss = {le(payload, offset + Ibapi.F_A0, 8), le(payload, offset + Ibapi.F_A0 + 8, 8)};
             for (int i = 0; i < Pcache.VICTIMS; i++)
             {
-                if (pending(i) && tgid[i] == t && uva[i] == va)
+                if (flags[i] == Pcache.V_RESERVED)
                 {
-                    missesWhilePending++;
-                    if (first == null)
-                    {
-                        first = "miss of tgid " + t + " page " + Long.toHexString(va) + " sent while victim slot " + i +
-                            " named it without its data";
-                    }
+                    missedWhileReserved.get(i).add(miss);
                 }
             }
         }
@@ -199,8 +226,9 @@ final class LegoVictimFillTest
         // before the fix (`segfault at 0`, a short count); now its fill path waits for the copy.
         final VictimSink victims = run(Map.of("words", "12000", "vocab", "12000", "pcache-kb", "256"), "lego-2018-02-06", 1, v);
         assertTrue(victims.misses > 20, "pcache misses: " + victims.misses);
-        assertEquals(0, victims.missesWhilePending, victims.first);
-        assertTrue(victims.waits > 0, "the fill path never met its page's victim slot waiting for its data");
+        assertEquals(0, victims.missesDuringTheirEviction, victims.first);
+        assertTrue(victims.waits > 0, "the fill path never waited for an eviction's copy");
+        assertTrue(victims.waitedThenHit > 0, "no fill waited for an eviction and then took its page from the victim cache");
         // Without the wait this seed's keys page came back from the memory node zero: a short count.
         assertEquals(Verdict.Kind.GOOD, v[0].kind, v[0].toString());
     }

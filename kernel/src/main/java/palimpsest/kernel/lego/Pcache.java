@@ -27,7 +27,7 @@ import palimpsest.kernel.sched.Task;
  * control (memblock page, Globals.LEGO_PCACHE)
  *   +0 lines phys  +8 meta  +16 nr_sets  +24 ways  +32 set locks  +40 victim_lock  +48 victim pages
  *   +56 clock hand  +64 fills  +72 evictions  +80 kvictim_flushd  +88 writebacks  +96 victim hits
- *   +104 csum errors  +112 flush passes  +120 victim ring's next slot (lego-victim-page-alloc)  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved, 8 no data yet), tgid, uva,
+ *   +104 csum errors  +112 flush passes  +120 victim ring's next slot (lego-victim-page-alloc)  +128 victim[8] { flags (1 valid, 2 flushing, 4 reserved), tgid, uva,
  *   page (lego-victim-page-alloc; else 0) }  +384 flushd's timer
  *   +512 moving[16] { tgid, start, end } (per cpu: the range its mremap is moving; under victim_lock)
  *   +896 kpcache_sweepd  +904 sweeps  +912 sweepd's timer (40 bytes)
@@ -47,10 +47,11 @@ public final class Pcache
     /** Shared copy-on-write with a forked child (patch lego-pcache-fork-cow): a write fault breaks it. */
     public static final long COW = 16;
     public static final int VICTIMS = 8;
-    /** A victim slot's flags: reserved (by an eviction before its copy, or by victim_release_range). */
+    /**
+     * A victim slot's flags: reserved, by an eviction from before it unmaps its line until the copy
+     * is in (or by victim_release_range while it gives the slot's page back).
+     */
     public static final long V_RESERVED = 4;
-    /** With V_RESERVED: an eviction's slot that names its page (tgid, uva) but has no data yet. */
-    public static final long V_NO_DATA = 8;
 
     public static final int C_LINES = 0;
     public static final int C_META = 8;
@@ -601,15 +602,10 @@ public final class Pcache
                 return evictFn.leave(cpu, 0) != 0;
             }
             final long v = c + C_VICTIM + slot * 32;
-            // victim_prepare_insert: the slot is reserved (4) while the TLBs are shot down (that
-            // waits for every cpu, so not with interrupts off under the victim lock another cpu
-            // may be spinning on), and it names its page (tgid, uva) before the ptes go, with
-            // no data yet (8): a fault on the page once its pte is gone must find it here and
-            // wait for the copy (LegoOS's Hasdata), not fill the memory component's older copy.
-            // A line mremap moved lives in its old set, so that fault does not take this set's lock.
-            cpu.store64(v + 8, cpu.load64(m + 32));
-            cpu.store64(v + 16, cpu.load64(m + 24));
-            cpu.store64(v, V_RESERVED | V_NO_DATA);
+            // Reserved (4) while the TLBs are shot down: that waits for every cpu, so not with
+            // interrupts off under the victim lock another cpu may be spinning on. A fault on the
+            // page from now until the copy is in must wait for it (victimTryFill).
+            cpu.store64(v, V_RESERVED);
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
             final long dst = victimPage(cpu, c, (int)slot, true);
             final long src = Layout.va(linePhys(cpu, c, line));
@@ -623,7 +619,8 @@ public final class Pcache
             // victim_submit_flush: the job for kvictim_flushd, which frees it.
             final long info = flushInfo ? k.slab.kmalloc(cpu, FLUSH_INFO) : 0;
             final boolean g = k.spin.lockIrqSave(cpu, c + C_VLOCK);
-            // victim_finish_insert: Hasdata.
+            cpu.store64(v + 8, cpu.load64(m + 32));
+            cpu.store64(v + 16, cpu.load64(m + 24));
             cpu.store64(v, 1);
             if (info != 0)
             {
@@ -684,7 +681,7 @@ public final class Pcache
                 // A slot reserved by an eviction that began before the range was registered: its
                 // owner is written after the copy, so wait for it whoever it is.
                 final long flags = cpu.load64(v);
-                busy = (flags & V_RESERVED) != 0 || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
+                busy = flags == V_RESERVED || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
                     Long.compareUnsigned(cpu.load64(v + 16), end) < 0;
             }
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
@@ -784,8 +781,14 @@ public final class Pcache
 
     /**
      * victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the
-     * victim cache. A slot that names the page but has no data yet (an eviction between its unmap
-     * and its copy) is waited for (wait_victim_has_data): the memory component has not got that data.
+     * victim cache. LegoOS inserts a victim in two steps, its hit entries (owner, address) before
+     * the line is unmapped and its data after (victim_prepare_insert, victim_finish_insert), and a
+     * fill that hits a victim without data waits for it (wait_victim_has_data): the memory
+     * component does not have that data. Our slots name their page only with the data, so a fill
+     * that finds a slot still reserved by an eviction waits for it whatever its page: the line
+     * being copied may be this page's. That matters for a line mremap moved, which stays in its
+     * old set: the fault on its new address takes another set's lock than its eviction holds, and
+     * can come between the unmap and the copy.
      */
     private long victimTryFill(final Cpu cpu, final long c, final long tgid, final long va, final long lineVa)
     {
@@ -811,7 +814,7 @@ public final class Pcache
                     k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
                     return victimFillFn.leave(cpu, WRITABLE | DIRTY);
                 }
-                pending |= flags == (V_RESERVED | V_NO_DATA) && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va;
+                pending |= flags == V_RESERVED;
             }
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
             if (!pending)
