@@ -47,6 +47,11 @@ public final class Pcache
     /** Shared copy-on-write with a forked child (patch lego-pcache-fork-cow): a write fault breaks it. */
     public static final long COW = 16;
     public static final int VICTIMS = 8;
+    /**
+     * A victim slot's flags: reserved, by an eviction from before it unmaps its line until the copy
+     * is in (or by victim_release_range while it gives the slot's page back).
+     */
+    public static final long V_RESERVED = 4;
 
     public static final int C_LINES = 0;
     public static final int C_META = 8;
@@ -66,7 +71,7 @@ public final class Pcache
     static final int C_FLUSH_PASSES = 112;
     /** The victim ring's next slot (patch lego-victim-page-alloc; under victim_lock). */
     static final int C_VRING = 120;
-    static final int C_VICTIM = 128;
+    public static final int C_VICTIM = 128;
     /** kvictim_flushd's sleep timer (after the victim slots). */
     static final int C_TIMER = C_VICTIM + VICTIMS * 32;
     public static final int META = 64;
@@ -598,8 +603,9 @@ public final class Pcache
             }
             final long v = c + C_VICTIM + slot * 32;
             // Reserved (4) while the TLBs are shot down: that waits for every cpu, so not with
-            // interrupts off under the victim lock another cpu may be spinning on.
-            cpu.store64(v, 4);
+            // interrupts off under the victim lock another cpu may be spinning on. A fault on the
+            // page from now until the copy is in must wait for it (victimTryFill).
+            cpu.store64(v, V_RESERVED);
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
             final long dst = victimPage(cpu, c, (int)slot, true);
             final long src = Layout.va(linePhys(cpu, c, line));
@@ -675,7 +681,7 @@ public final class Pcache
                 // A slot reserved by an eviction that began before the range was registered: its
                 // owner is written after the copy, so wait for it whoever it is.
                 final long flags = cpu.load64(v);
-                busy = flags == 4 || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
+                busy = flags == V_RESERVED || flags != 0 && cpu.load64(v + 8) == tgid && Long.compareUnsigned(cpu.load64(v + 16), start) >= 0 &&
                     Long.compareUnsigned(cpu.load64(v + 16), end) < 0;
             }
             k.spin.unlockIrqRestore(cpu, c + C_VLOCK, g);
@@ -773,30 +779,52 @@ public final class Pcache
         return found;
     }
 
-    /** victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the victim cache. */
+    /**
+     * victim_try_fill_pcache: a dirty page evicted but not yet written back is taken back from the
+     * victim cache. LegoOS inserts a victim in two steps, its hit entries (owner, address) before
+     * the line is unmapped and its data after (victim_prepare_insert, victim_finish_insert), and a
+     * fill that hits a victim without data waits for it (wait_victim_has_data): the memory
+     * component does not have that data. Our slots name their page only with the data, so a fill
+     * that finds a slot still reserved by an eviction waits for it whatever its page: the line
+     * being copied may be this page's. That matters for a line mremap moved, which stays in its
+     * old set: the fault on its new address takes another set's lock than its eviction holds, and
+     * can come between the unmap and the copy.
+     */
     private long victimTryFill(final Cpu cpu, final long c, final long tgid, final long va, final long lineVa)
     {
         victimFillFn.enter(cpu);
-        final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
-        for (int i = 0; i < VICTIMS; i++)
+        while (true)
         {
-            final long v = c + C_VICTIM + i * 32L;
-            if ((cpu.load64(v) & 1) != 0 && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va)
+            final boolean f = k.spin.lockIrqSave(cpu, c + C_VLOCK);
+            boolean pending = false;
+            for (int i = 0; i < VICTIMS; i++)
             {
-                final long src = victimPage(cpu, c, i, false);
-                for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+                final long v = c + C_VICTIM + i * 32L;
+                final long flags = cpu.load64(v);
+                if ((flags & 1) != 0 && cpu.load64(v + 8) == tgid && cpu.load64(v + 16) == va)
                 {
-                    cpu.store64(lineVa + o, cpu.load64(src + o));
+                    final long src = victimPage(cpu, c, i, false);
+                    for (long o = 0; o < Layout.PAGE_SIZE; o += 8)
+                    {
+                        cpu.store64(lineVa + o, cpu.load64(src + o));
+                    }
+                    // A flush in flight frees the slot when it is done; otherwise it is free now.
+                    cpu.store64(v, cpu.load64(v) & ~1L);
+                    cpu.xadd(k.spin.atomicSite(), c + C_VICTIM_HITS, 8, 1);
+                    k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+                    return victimFillFn.leave(cpu, WRITABLE | DIRTY);
                 }
-                // A flush in flight frees the slot when it is done; otherwise it is free now.
-                cpu.store64(v, cpu.load64(v) & ~1L);
-                cpu.xadd(k.spin.atomicSite(), c + C_VICTIM_HITS, 8, 1);
-                k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
-                return victimFillFn.leave(cpu, WRITABLE | DIRTY);
+                pending |= flags == V_RESERVED;
             }
+            k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
+            if (!pending)
+            {
+                return victimFillFn.leave(cpu, 0);
+            }
+            // wait_victim_has_data (out of line, at the end): the eviction is copying the line; its data is not home yet.
+            victimFillFn.at(cpu, 0x370);
+            k.sched.yield(cpu);
         }
-        k.spin.unlockIrqRestore(cpu, c + C_VLOCK, f);
-        return victimFillFn.leave(cpu, 0);
     }
 
     private void wakeFlushd(final Cpu cpu, final long c)
