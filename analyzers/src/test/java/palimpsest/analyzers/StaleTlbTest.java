@@ -115,12 +115,42 @@ class StaleTlbTest
             h.reg(1, Reg.CR3, ROOT);
             walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
             h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, RW);
-            h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x99, 0);
+            // The frame's next owner writes it; cpu1's stale entry still reaches it.
+            h.store(0, Kfn.pc("memcpy", 8), Layout.va(FRAME + 8), FRAME + 8, 8, 0, 0x99);
+            h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0, 0);
         }
         final List<Finding> f = tlb(Kfn.analyze(t));
         assertEquals(1, f.size(), f::toString);
         assertTrue(f.get(0).title.contains("cpu1 read through an unmapped translation of 610000"), f.get(0).title);
         assertTrue(f.get(0).report.contains("on cpu0"), f.get(0).report);
+    }
+
+    @Test
+    void aReadThroughAnUnmappedEntryOfAFrameNobodyWroteSinceIsNot()
+    {
+        // The window of a correct shootdown: cpu0 cleared the pte and its IPI is on the way; cpu1
+        // reads what the translation gave while it was valid (cpu0 reuses the frame only after the
+        // flush). A write through the same entry is reported, read or not.
+        final Path t = dir.resolve("window");
+        try (HandMade h = new HandMade(t))
+        {
+            h.reg(1, Reg.CR3, ROOT);
+            walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
+            h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, RW);
+            h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x99, 0);
+        }
+        assertEquals(0, tlb(Kfn.analyze(t)).size());
+        final Path w = dir.resolve("window-write");
+        try (HandMade h = new HandMade(w))
+        {
+            h.reg(1, Reg.CR3, ROOT);
+            walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
+            h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, RW);
+            h.w.access(EventKind.STORE, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x5, 0x99);
+        }
+        final List<Finding> f = tlb(Kfn.analyze(w));
+        assertEquals(1, f.size(), f::toString);
+        assertTrue(f.get(0).title.contains("cpu1 wrote through an unmapped translation"), f.get(0).title);
     }
 
     @Test

@@ -33,6 +33,12 @@ import palimpsest.trace.Reg;
  * function chain that changed the PTE without flushing, the cpu that used the stale entry, and
  * what it read or wrote where. One finding per PTE-changing call site and kind of staleness; the
  * count of further uses is appended.
+ *
+ * <p>A read through an entry whose PTE is now not present, of a frame no cpu has stored to since
+ * the PTE changed, is not a finding: it returns what the translation gave while it was valid, so
+ * it cannot be told from a read just before the change (the window a correct shootdown leaves
+ * open while its IPIs are on their way: the unmapping cpu reuses the frame only after the flush).
+ * Once the frame is written after the change, such a read sees another owner's bytes and is one.
  */
 public final class StaleTlb implements Analyzer
 {
@@ -59,6 +65,8 @@ public final class StaleTlb implements Analyzer
     private final LongLongMap cachedPtes = new LongLongMap(4096, -1);
     /** The pages holding cached ptes: a store's page is asked first (runs of stores to one page ask once). */
     private final LongLongMap ptePages = new LongLongMap(1024, -1);
+    /** Frames a PTE store unmapped from a TLB (physical page key) -> the event of the last store into them since. */
+    private final LongLongMap unmappedFrames = new LongLongMap(1024, -1);
     private final List<Change> changes = new ArrayList<>();
     private final List<Use> uses = new ArrayList<>();
     /** Call site of the pte store (pc and two callers) and staleness kind -> the first use reported for it. */
@@ -161,6 +169,14 @@ public final class StaleTlb implements Analyzer
                 break;
             case EventKind.STORE:
             case EventKind.RMW:
+                if (unmappedFrames.size() > 0)
+                {
+                    final long page = shadow.physKey(cpu, e.paddr()) >>> 12;
+                    if (unmappedFrames.containsKey(page))
+                    {
+                        unmappedFrames.put(page, e.index());
+                    }
+                }
                 if (cachedPtes.size() > 0)
                 {
                     pteStore(cpu, e);
@@ -237,6 +253,15 @@ public final class StaleTlb implements Analyzer
                     changes.add(change);
                 }
                 stale[i] = changes.size() - 1;
+                if ((now & Paging.P) == 0)
+                {
+                    // The frame this entry still reaches: its stores from now on decide whether a read through it is stale.
+                    final long frame = shadow.physKey(i / SIZE, pteVal[i] & Paging.ADDR_MASK) >>> 12;
+                    if (!unmappedFrames.containsKey(frame))
+                    {
+                        unmappedFrames.put(frame, -1);
+                    }
+                }
             }
         }
     }
@@ -279,6 +304,10 @@ public final class StaleTlb implements Analyzer
         if (how == WRPROT && !write)
         {
             return; // reading through an entry that lost only W is still right
+        }
+        if (how == UNMAPPED && !write && unmappedFrames.get(shadow.physKey(cpu, e.paddr()) >>> 12) < c.by.event)
+        {
+            return; // the frame is as the change left it: the read is the one it would have been just before
         }
         if (how == 0)
         {
