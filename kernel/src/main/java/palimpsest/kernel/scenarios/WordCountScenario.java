@@ -34,7 +34,7 @@ public final class WordCountScenario extends KernelScenario
     @Override
     public String description()
     {
-        return "Phoenix word_count-pthread: clone threads, mremap-grown buffers, strcmp, merged top counts (args threads, words, vocab, text-seed)";
+        return "Phoenix word_count-pthread: clone threads, mremap-grown buffers, strcmp, merged top counts (args threads, words, vocab, text-seed, passes)";
     }
 
     /** The input text: words from a fixed vocabulary with a skewed distribution, lines of ~12 words. */
