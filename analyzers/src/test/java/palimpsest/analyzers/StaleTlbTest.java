@@ -126,6 +126,25 @@ class StaleTlbTest
     }
 
     @Test
+    void aReadThroughAnEntryRemappedThenUnmappedIsReported()
+    {
+        // The entry went stale by the remap; the later clear makes no new change for it, so no
+        // record of the frame's stores since: the read cannot be shown harmless and is reported.
+        final Path t = dir.resolve("remap-unmap");
+        try (HandMade h = new HandMade(t))
+        {
+            h.reg(1, Reg.CR3, ROOT);
+            walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
+            h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, (FRAME + 0x1000) | Paging.P | Paging.W | Paging.U, RW);
+            h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, (FRAME + 0x1000) | Paging.P | Paging.W | Paging.U);
+            h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x99, 0);
+        }
+        final List<Finding> f = tlb(Kfn.analyze(t));
+        assertEquals(1, f.size(), f::toString);
+        assertTrue(f.get(0).title.contains("cpu1 read through an unmapped translation of 610000"), f.get(0).title);
+    }
+
+    @Test
     void aReadThroughAnUnmappedEntryOfAFrameNobodyWroteSinceIsNot()
     {
         // The window of a correct shootdown: cpu0 cleared the pte and its IPI is on the way; cpu1

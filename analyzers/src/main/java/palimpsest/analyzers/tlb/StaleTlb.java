@@ -65,8 +65,13 @@ public final class StaleTlb implements Analyzer
     private final LongLongMap cachedPtes = new LongLongMap(4096, -1);
     /** The pages holding cached ptes: a store's page is asked first (runs of stores to one page ask once). */
     private final LongLongMap ptePages = new LongLongMap(1024, -1);
-    /** Frames a PTE store unmapped from a TLB (physical page key) -> the event of the last store into them since. */
-    private final LongLongMap unmappedFrames = new LongLongMap(1024, -1);
+    /**
+     * Frames a PTE store unmapped from a TLB (physical page key) -> the event of the last store into
+     * them since they were first watched (-1: none). A frame never watched answers Long.MAX_VALUE, so
+     * a read through it is never taken for harmless (an entry already stale by a remap that is then
+     * unmapped makes no new change, and nothing watched its frame's stores).
+     */
+    private final LongLongMap unmappedFrames = new LongLongMap(1024, Long.MAX_VALUE);
     private final List<Change> changes = new ArrayList<>();
     private final List<Use> uses = new ArrayList<>();
     /** Call site of the pte store (pc and two callers) and staleness kind -> the first use reported for it. */
