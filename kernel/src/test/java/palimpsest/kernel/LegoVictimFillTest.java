@@ -179,35 +179,9 @@ final class LegoVictimFillTest
         }
     }
 
-    /** Forwards to the real sink once the kernel's text is defined (load defines it). */
-    private static final class Deferred implements EventSink
-    {
-        EventSink to = EventSink.NULL;
-
-        @Override
-        public void access(final int kind, final int cpu, final long icount, final long pc, final long vaddr, final long paddr,
-            final int size, final long value, final long oldValue)
-        {
-            to.access(kind, cpu, icount, pc, vaddr, paddr, size, value, oldValue);
-        }
-
-        @Override
-        public void event(final int kind, final int cpu, final long icount, final long pc, final long a, final long b, final long c)
-        {
-            to.event(kind, cpu, icount, pc, a, b, c);
-        }
-
-        @Override
-        public void net(final int kind, final int device, final long vtime, final long peerNode, final long frameId,
-            final byte[] payload, final int offset, final int length)
-        {
-            to.net(kind, device, vtime, peerNode, frameId, payload, offset, length);
-        }
-    }
-
     private static VictimSink run(final Map<String, String> args, final String kernel, final long seed, final Verdict[] verdict)
     {
-        final Deferred sink = new Deferred();
+        final DeferredSink sink = new DeferredSink();
         final Machine m = new Machine(new MachineConfig(2, 4, 32), sink, new ChaosInput(seed));
         final KernelScenario s = new LegoWordCountPthreadScenario();
         s.load(m, new ScenarioContext(args, kernel, List.of()));
