@@ -247,6 +247,12 @@ class DamagedTraceTest
         assertFalse(Files.exists(tmp.resolve("n")));
         assertTrue(bad("record", "--scenario", "word-count", "--arg", "nosuch=1", "-o", tmp.resolve("n").toString())
             .err().contains("tick, suspend-at, threads, words, vocab, text-seed"));
+        // A count the program would clamp is refused instead: 0 passes is not one pass.
+        assertTrue(bad("record", "--scenario", "word-count", "--arg", "passes=0", "-o", tmp.resolve("n").toString())
+            .err().contains("--arg passes must be 1..1000000, got 0"));
+        assertTrue(bad("record", "--scenario", "lego-word-count", "--arg", "threads=17", "-o", tmp.resolve("n").toString())
+            .err().contains("--arg threads must be 1..16, got 17"));
+        assertFalse(Files.exists(tmp.resolve("n")));
         final Result mem = bad("state", t, "--at", "10", "--mem", "0x800000:4");
         assertTrue(mem.err().contains("paging off") && !mem.out().contains("ff ff ff ff"), mem.toString());
         bad("who-wrote", t, "--addr", "0x300008", "--before", "99999999999");

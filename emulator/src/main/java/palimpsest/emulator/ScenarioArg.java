@@ -26,28 +26,43 @@ public final class ScenarioArg
     private final String help;
     private final Kind kind;
     private final List<String> choices;
+    /** A number's smallest and largest accepted value. */
+    private final long min;
+    private final long max;
 
     private ScenarioArg(final String name, final String defaultValue, final String help, final Kind kind,
-        final List<String> choices)
+        final List<String> choices, final long min, final long max)
     {
         this.name = name;
         this.defaultValue = defaultValue;
         this.help = help;
         this.kind = kind;
         this.choices = List.copyOf(choices);
+        this.min = min;
+        this.max = max;
     }
 
     /** A whole number >= 0. */
     public static ScenarioArg number(final String name, final String defaultValue, final String help)
     {
-        return new ScenarioArg(name, defaultValue, help, Kind.NUMBER, List.of());
+        return new ScenarioArg(name, defaultValue, help, Kind.NUMBER, List.of(), 0, Long.MAX_VALUE);
+    }
+
+    /**
+     * A whole number in [min, max]: for an argument the scenario would otherwise have to clamp (a
+     * thread count of 0 is not "1", it is a mistake the user should hear about).
+     */
+    public static ScenarioArg number(final String name, final String defaultValue, final String help, final long min,
+        final long max)
+    {
+        return new ScenarioArg(name, defaultValue, help, Kind.NUMBER, List.of(), min, max);
     }
 
     /** One of a few words. */
     public static ScenarioArg choice(final String name, final String defaultValue, final String help,
         final String... choices)
     {
-        return new ScenarioArg(name, defaultValue, help, Kind.CHOICE, List.of(choices));
+        return new ScenarioArg(name, defaultValue, help, Kind.CHOICE, List.of(choices), 0, 0);
     }
 
     public String name()
@@ -79,7 +94,8 @@ public final class ScenarioArg
     @Override
     public String toString()
     {
-        return name + "=" + (kind == Kind.CHOICE ? String.join("|", choices) : "N") + " (default " + defaultValue +
+        final String range = kind == Kind.NUMBER && (min != 0 || max != Long.MAX_VALUE) ? " in " + min + ".." + max : "";
+        return name + "=" + (kind == Kind.CHOICE ? String.join("|", choices) : "N") + range + " (default " + defaultValue +
             "): " + help;
     }
 
@@ -136,6 +152,11 @@ public final class ScenarioArg
         if (n < 0)
         {
             throw new IllegalArgumentException("scenario " + scenario.name() + ": --arg " + name + " must be >= 0, got " + n);
+        }
+        if (n < min || n > max)
+        {
+            throw new IllegalArgumentException("scenario " + scenario.name() + ": --arg " + name + " must be " + min + ".." +
+                max + ", got " + n);
         }
     }
 

@@ -151,7 +151,8 @@ public class LegoWordCountScenario extends KernelScenario
     protected java.util.List<palimpsest.emulator.ScenarioArg> scenarioArgs()
     {
         return java.util.List.of(
-            palimpsest.emulator.ScenarioArg.number("threads", "4", "worker threads cloned by word_count"),
+            palimpsest.emulator.ScenarioArg.number("threads", "4", "worker threads cloned by word_count", 1,
+                palimpsest.kernel.user.programs.WordCount.MAX_THREADS),
             palimpsest.emulator.ScenarioArg.number("words", "3000", "words in the generated input text"),
             palimpsest.emulator.ScenarioArg.number("text-seed", "42", "seed of the generated input text"),
             palimpsest.emulator.ScenarioArg.number("memory-nodes", "nodes - 1", "memory components (nodes 1..K)"),

@@ -182,11 +182,12 @@ public final class WordCountScenario extends KernelScenario
     protected List<ScenarioArg> scenarioArgs()
     {
         return List.of(
-            ScenarioArg.number("threads", "4", "worker threads cloned by word_count"),
+            ScenarioArg.number("threads", "4", "worker threads cloned by word_count", 1, WordCount.MAX_THREADS),
             ScenarioArg.number("words", "3000", "words in the generated input text"),
             ScenarioArg.number("vocab", "300", "distinct words in the generated text"),
             ScenarioArg.number("text-seed", "42", "seed of the generated input text"),
-            ScenarioArg.number("passes", "1", "times each thread counts its part of the text (a soak: longer, same memory)"));
+            ScenarioArg.number("passes", "1", "times each thread counts its part of the text (a soak: longer, same memory)", 1,
+                1_000_000));
     }
 
     @Override

@@ -24,7 +24,7 @@ public final class WordCount extends UserProgram
     public static final int ENTRY = 32;
     public static final int MAX_WORD = 23;
     public static final int TOP = 10;
-    private static final int MAX_THREADS = 16;
+    public static final int MAX_THREADS = 16;
 
     private final int threads;
     /** Times each map task counts its slice (a soak: the trace grows, the memory it touches does not). */
