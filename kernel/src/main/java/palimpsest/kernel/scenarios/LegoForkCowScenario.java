@@ -51,7 +51,7 @@ public final class LegoForkCowScenario extends LegoWordCountScenario
     protected java.util.List<ScenarioArg> scenarioArgs()
     {
         final java.util.List<ScenarioArg> a = new java.util.ArrayList<>(super.scenarioArgs());
-        a.removeIf(x -> x.name().equals("threads") || x.name().equals("words") || x.name().equals("text-seed"));
+        a.removeIf(x -> x.name().equals("threads") || x.name().equals("words") || x.name().equals("text-seed") || x.name().equals("passes"));
         a.add(ScenarioArg.number("rounds", "20000", "rounds of the parent's writer thread at most (it stops when the child is done)"));
         return a;
     }

@@ -52,7 +52,7 @@ public final class LegoPythonScenario extends LegoWordCountScenario
     protected List<ScenarioArg> scenarioArgs()
     {
         final List<ScenarioArg> a = new ArrayList<>(super.scenarioArgs());
-        a.removeIf(x -> x.name().equals("threads") || x.name().equals("words") || x.name().equals("text-seed"));
+        a.removeIf(x -> x.name().equals("threads") || x.name().equals("words") || x.name().equals("text-seed") || x.name().equals("passes"));
         a.add(ScenarioArg.number("libs", "6", "shared libraries ld.so maps and relocates"));
         a.add(ScenarioArg.number("lib-pages", "8", "pages of each library"));
         a.add(ScenarioArg.number("heap-pages", "48", "pages of the interpreter's arena heap (the pcache has 16 lines by default)"));

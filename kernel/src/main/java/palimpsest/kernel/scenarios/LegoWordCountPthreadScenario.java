@@ -40,6 +40,10 @@ public final class LegoWordCountPthreadScenario extends LegoWordCountScenario
         final java.util.List<palimpsest.emulator.ScenarioArg> args = new java.util.ArrayList<>();
         for (final palimpsest.emulator.ScenarioArg a : super.scenarioArgs())
         {
+            if (a.name().equals("passes"))
+            {
+                continue;
+            }
             if (a.name().equals("words"))
             {
                 args.add(palimpsest.emulator.ScenarioArg.number("words", "8000", "words in the generated input text"));

@@ -107,7 +107,7 @@ public class LegoWordCountScenario extends KernelScenario
     /** The program that runs as init on the processor, and its path. */
     protected void program(final KernelConfig config, final ScenarioContext context)
     {
-        config.program(new WordCount(threads(context)));
+        config.program(new WordCount(threads(context), (int)context.longArg("passes", 1)));
         config.init("/bin/word_count");
     }
 
@@ -116,7 +116,7 @@ public class LegoWordCountScenario extends KernelScenario
     {
         final String text = text(context);
         final List<String> want = new ArrayList<>();
-        for (final String l : WordCountScenario.expectedLines(text))
+        for (final String l : WordCountScenario.expectedLines(text, context.longArg("passes", 1)))
         {
             want.add("\n" + l + "\n");
         }
@@ -154,6 +154,8 @@ public class LegoWordCountScenario extends KernelScenario
             palimpsest.emulator.ScenarioArg.number("threads", "4", "worker threads cloned by word_count", 1,
                 palimpsest.kernel.user.programs.WordCount.MAX_THREADS),
             palimpsest.emulator.ScenarioArg.number("words", "3000", "words in the generated input text"),
+            palimpsest.emulator.ScenarioArg.number("passes", "1", "times word_count counts the text (longer, same memory)", 1,
+                1_000_000),
             palimpsest.emulator.ScenarioArg.number("text-seed", "42", "seed of the generated input text"),
             palimpsest.emulator.ScenarioArg.number("memory-nodes", "nodes - 1", "memory components (nodes 1..K)"),
             palimpsest.emulator.ScenarioArg.number("pcache-mb", "1", "pcache size in MiB"),
