@@ -127,7 +127,7 @@ public final class Lego
             cpu.load64(pc + Pcache.C_FILLS) + " fills, " + cpu.load64(pc + Pcache.C_EVICTIONS) + " evictions, " +
             cpu.load64(pc + Pcache.C_WRITEBACKS) + " writebacks, " + cpu.load64(pc + Pcache.C_VICTIM_HITS) + " victim hits" +
             (config.pageCsum ? ", " + cpu.load64(pc + Pcache.C_CSUM_ERRORS) + " checksum errors" : ""));
-        final long reply = k.slab.kmalloc(cpu, 32);
+        final long reply = replyBuf(cpu);
         for (int m = 1; m <= config.memoryNodes; m++)
         {
             final long st = ibapi.call(cpu, m, McManager.OP_POWEROFF, 0, 0, 0, 0, 0, 0, reply, 0, 0, 8);
@@ -139,6 +139,37 @@ public final class Lego
         cpu.out(Machine.POWER_PORT, 0);
         haltForever(cpu);
     }
+
+    /**
+     * The 32-byte buffer an RPC's reply lands in. With SLOB (patch lego-slob) it is a local on the
+     * kernel stack, as LegoOS passes net_send_reply_timeout a local (its miss, flush and syscall
+     * replies are never kmalloc'ed): under SLOB every kmalloc is one of LegoOS's own, so that what
+     * shares a SLOB page with what is LegoOS's mix (issue 14, bug 4). Otherwise it is kmalloc'ed.
+     * Give it back with {@link #replyDone} before the function returns.
+     */
+    long replyBuf(final Cpu cpu)
+    {
+        if (slob == null)
+        {
+            return k.slab.kmalloc(cpu, 32);
+        }
+        final long reply = cpu.sp() - REPLY_FRAME;
+        cpu.setSp(reply);
+        return reply;
+    }
+
+    /** Gives back {@link #replyBuf}'s buffer: pops the stack frame, or kfree()s it. */
+    void replyDone(final Cpu cpu, final long reply)
+    {
+        if (slob == null)
+        {
+            k.slab.kfree(cpu, reply);
+            return;
+        }
+        cpu.setSp(reply + REPLY_FRAME);
+    }
+
+    private static final long REPLY_FRAME = 32;
 
     /** A powered-off node's last instructions (its cores are offline; nothing wakes them). */
     static void haltForever(final Cpu cpu)

@@ -70,13 +70,13 @@ public final class LegoSys
         final long rbody, final long max, final long[] out)
     {
         final long tg = tgid(cpu);
-        final long reply = k.slab.kmalloc(cpu, 32);
+        final long reply = lego.replyBuf(cpu);
         final long st = lego.ibapi.call(cpu, lego.home(cpu, tg), op, tg, a1, a2, a3, body, len, reply, rbody, max, 0);
         if (out != null)
         {
             out[0] = cpu.load64(reply + 8);
         }
-        k.slab.kfree(cpu, reply);
+        lego.replyDone(cpu, reply);
         return st;
     }
 
@@ -118,11 +118,11 @@ public final class LegoSys
             {
                 final long tg = tgid(cpu);
                 addressSpaceLock(cpu, mm, null);
-                final long reply = k.slab.kmalloc(cpu, 32);
+                final long reply = lego.replyBuf(cpu);
                 final long st = lego.ibapi.call(cpu, lego.home(cpu, tg), McManager.OP_BRK, tg, a0, 0, 0, 0, 0, reply, 0, 0, 0);
                 final long now = cpu.load64(reply + 8);
                 final long old = cpu.load64(reply + 16);
-                k.slab.kfree(cpu, reply);
+                lego.replyDone(cpu, reply);
                 final long newEnd = (now + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
                 final long oldEnd = (old + Layout.PAGE_SIZE - 1) & ~(Layout.PAGE_SIZE - 1);
                 if (st == 0 && newEnd < oldEnd)
@@ -409,13 +409,13 @@ public final class LegoSys
         }
         final long[] out = new long[1];
         final long tg = tgid(cpu);
-        final long reply = k.slab.kmalloc(cpu, 32);
+        final long reply = lego.replyBuf(cpu);
         final long st = lego.ibapi.call(cpu, lego.home(cpu, tg), McManager.OP_EXECVE, tg, argv.size(), envp.size(), 0, body,
             (p - body + 7) & ~7L, reply, 0, 0, 0);
         final long entry = cpu.load64(reply + 8);
         final long sp = cpu.load64(reply + 16);
         out[0] = st;
-        k.slab.kfree(cpu, reply);
+        lego.replyDone(cpu, reply);
         k.slab.kfree(cpu, body);
         if (st != 0)
         {
@@ -476,9 +476,9 @@ public final class LegoSys
     void exit(final Cpu cpu, final long tgid)
     {
         exitFn.enter(cpu);
-        final long reply = k.slab.kmalloc(cpu, 32);
+        final long reply = lego.replyBuf(cpu);
         lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_EXIT, tgid, 0, 0, 0, 0, 0, reply, 0, 0, 0);
-        k.slab.kfree(cpu, reply);
+        lego.replyDone(cpu, reply);
         exitFn.leave(cpu);
     }
 }

@@ -88,6 +88,12 @@ public final class Pcache
     static final int C_FLUSH_LIST = 960;
     /** sizeof(struct victim_flush_info): list, slot, tgid, uva, wait, completion. */
     static final int FLUSH_INFO = 64;
+    /**
+     * sizeof(struct pcache_rmap) under SLOB: page_table, flags, owner_mm, owner_process, address and
+     * the list (56 bytes; this model reads next, mm, uva and ptep at +0..+24). Without SLOB the slab's
+     * 32-byte cache holds it, as before.
+     */
+    static final int RMAP_SIZE = 56;
     public static final String FLUSH_INFO_PATCH = "lego-victim-flush-info";
 
     private final Kernel k;
@@ -491,7 +497,7 @@ public final class Pcache
 
     private void addRmap(final Cpu cpu, final long m, final long mm, final long uva, final long ptep)
     {
-        final long r = k.slab.kmalloc(cpu, 32);
+        final long r = k.slab.kmalloc(cpu, lego.slob != null ? RMAP_SIZE : 32);
         cpu.store64(r, cpu.load64(m + 8));
         cpu.store64(r + 8, mm);
         cpu.store64(r + 16, uva);
@@ -510,12 +516,12 @@ public final class Pcache
         {
             cpu.load64(Globals.LEGO_NR_MEMORY);
         }
-        final long reply = k.slab.kmalloc(cpu, 32);
+        final long reply = lego.replyBuf(cpu);
         final long st = lego.ibapi.call(cpu, lego.home(cpu, tgid), McManager.OP_PCACHE_MISS, tgid, va, write ? 1 : 0, 0, 0, 0,
             reply, lineVa, Layout.PAGE_SIZE, 0);
         final long vmFlags = cpu.load64(reply + 8);
         final long csum = cpu.load64(reply + 16);
-        k.slab.kfree(cpu, reply);
+        lego.replyDone(cpu, reply);
         if (st != 0)
         {
             return fillFn.leave(cpu, -1);
@@ -1023,7 +1029,7 @@ public final class Pcache
 
     private void writeback(final Cpu cpu, final long tgid, final long uva, final long page)
     {
-        final long reply = k.slab.kmalloc(cpu, 32);
+        final long reply = lego.replyBuf(cpu);
         long msg = 0;
         long body = page;
         if (lego.slob != null)
@@ -1038,7 +1044,7 @@ public final class Pcache
         {
             k.slab.kfree(cpu, msg);
         }
-        k.slab.kfree(cpu, reply);
+        lego.replyDone(cpu, reply);
         final long c = base(cpu);
         cpu.xadd(k.spin.atomicSite(), c + C_WRITEBACKS, 8, 1);
     }
