@@ -106,7 +106,12 @@ class LegoSlobTest
         assertTrue(bad.analysis.verdict.startsWith("verdict: metadata-clobber: slob_new_pages+0x30/0x60's store to page->private"),
             bad.analysis.verdict);
         // No "it led to": the panic is put_page_testzero's BUG on another page (the one the map thread's
-        // stack shared with SLOB), reached through buddy's free lists, not through an exception.
+        // stack shared with SLOB), reached through buddy's free lists, not through an exception. The
+        // oops finding names that page and its two owners: SLOB's block, already given back by the other.
+        final Finding oops = bad.analysis.findings.stream().filter(f -> f.report.contains("the last struct page it read is pfn"))
+            .findFirst().orElseThrow(() -> new AssertionError(bad.analysis.findings.toString()));
+        assertTrue(oops.report.contains("(count 0 at event") && oops.report.contains("__free_pages"), oops.report);
+        assertTrue(oops.report.contains("FREE (back in the page allocator)") && oops.report.contains("slob_new_pages"), oops.report);
     }
 
     /**

@@ -79,6 +79,8 @@ public final class OopsChain implements Analyzer
     private long unexplained = -1;
     private long unexplainedPc;
     private int unexplainedCpu;
+    /** For an oops with no fault: the struct page its cpu read last, and who owned that page then ("": none). */
+    private String unexplainedPage = "";
     private long powerEvent = -1;
     private long powerCode;
     private long powerPc;
@@ -243,6 +245,7 @@ public final class OopsChain implements Analyzer
             unexplained = e.index();
             unexplainedPc = e.c();
             unexplainedCpu = cpu;
+            unexplainedPage = lastStructPage(cpu);
         }
         else if (kind == EventKind.IO && e.c() == 1 && e.a() == palimpsest.emulator.Machine.POWER_PORT && cpu < ringPos.length)
         {
@@ -250,6 +253,31 @@ public final class OopsChain implements Analyzer
             powerCode = e.b();
             powerPc = e.pc();
         }
+    }
+
+    /**
+     * A BUG about a page (put_page_testzero's VM_BUG_ON_PAGE, bad_page) reads that page's struct page
+     * just before it dies: the newest load of a struct page's reference count in the cpu's ring names
+     * the page, and the owners say who had it then (a block freed while another allocator still used
+     * it is the double ownership such a BUG reports). "" when the ring holds no such load.
+     */
+    private String lastStructPage(final int cpu)
+    {
+        final int n = Math.min(ringPos[cpu], RING);
+        for (int k = 0; k < n; k++)
+        {
+            final int i = (ringPos[cpu] - 1 - k) & (RING - 1);
+            final long rel = ringVaddr[cpu][i] - Layout.VMEMMAP_START;
+            if (Long.compareUnsigned(rel, 1L << 30) < 0 && rel % palimpsest.kernel.mm.Page.SIZE == palimpsest.kernel.mm.Page.COUNT)
+            {
+                final long pfn = rel / palimpsest.kernel.mm.Page.SIZE;
+                final long key = shadow.physKey(cpu, pfn << Layout.PAGE_SHIFT);
+                return "  the last struct page it read is pfn " + Long.toHexString(pfn) + "'s (count " + (int)ringValue[cpu][i]
+                    + " at event " + ringEvent[cpu][i] + " in " + symbols.sym(ringPc[cpu][i]) + "); that page then:\n"
+                    + owners.describe(key).indent(4);
+            }
+        }
+        return "";
     }
 
     /**
@@ -322,7 +350,8 @@ public final class OopsChain implements Analyzer
         {
             findings.add(new Finding(name(), unexplained, "oops (kernel BUG or unhandled fault) in " + symbols.sym(unexplainedPc) + " on cpu"
                 + unexplainedCpu + " with no faulting access to follow", "  the OOPS mark at event " + unexplained
-                + " has no exception at its pc on that cpu: nothing links it to an earlier event\n", Finding.Role.SYMPTOM, "oops",
+                + " has no exception at its pc on that cpu" + (unexplainedPage.isEmpty() ? ": nothing links it to an earlier event\n"
+                : "\n" + unexplainedPage), Finding.Role.SYMPTOM, "oops",
                 symbols.function(unexplainedPc), 80));
         }
         else if (powerCode > 0)
