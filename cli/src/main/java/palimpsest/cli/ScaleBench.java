@@ -16,13 +16,14 @@ import palimpsest.trace.TempDirs;
 
 /**
  * {@code pal bench --scale}: the long workload (word-count over one text of {@code --arg words=N},
- * counted {@code --arg passes=F} times: F = 1, 10, 100) at 1x, 10x and 100x length, each verb run as a child JVM as a user runs it (so its peak RSS is its own: VmHWM
- * from /proc, polled while it runs), then the in-process query times. Says whether time grows
- * within 1.2x of linear (100x against 10x: at 1x the JVM's start dominates) and memory stays flat
- * (anonymous RSS at 100x within 1.2x of 10x's, peak RSS under 1 GiB: VmHWM also counts the pages
- * of the mapped trace a pass has read, page cache that grows with the trace by nature). The length grows by passes over the
- * same text, not by a longer text: a longer text is more emulated memory touched (and so larger
- * shadows of it, rightly), which is the machine's size, not the trace's length.
+ * counted {@code --arg passes=F} times: F = 1, 10, 100) at 1x, 10x and 100x length, each verb run
+ * as a child JVM as a user runs it (so its peak RSS is its own: VmHWM from /proc, polled while it
+ * runs), then the in-process query times. Says whether time grows within 1.2x of linear (100x
+ * against 10x: at 1x the JVM's start dominates) and memory stays flat (anonymous RSS at 100x within
+ * 1.2x of 10x's, peak RSS under 1 GiB: VmHWM also counts the pages of the mapped trace a pass has
+ * read, page cache that grows with the trace by nature). The length grows by passes over the same
+ * text, not by a longer text: a longer text is more emulated memory touched (and so larger shadows
+ * of it, rightly), which is the machine's size, not the trace's length.
  */
 final class ScaleBench
 {

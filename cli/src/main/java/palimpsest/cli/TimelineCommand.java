@@ -104,6 +104,7 @@ final class TimelineCommand implements Callable<Integer>
                 (readable.complete() ? "" : " (" + readable.message + ")"));
         }
         final long last = to != null ? to : Long.MAX_VALUE;
+        final Symbols symbols = Symbols.of(trace, h, plugins::catalog);
         final List<Finding> findings;
         if (noFindings)
         {
@@ -112,11 +113,10 @@ final class TimelineCommand implements Callable<Integer>
         else
         {
             final PassProgress p = new PassProgress(io, "timeline: analyze");
-            findings = Analysis.run(trace, Symbols.of(trace, h, plugins::catalog), p).findings;
+            findings = Analysis.run(trace, symbols, p).findings;
             p.done();
         }
         final Scenario scenario = plugins.catalog().find(h.scenario());
-        final Symbols symbols = Symbols.of(trace, h, plugins::catalog);
         final MachineShadow shadow = symbols != Symbols.NONE && scenario != null && scenario.usesKernel() ?
             new MachineShadow(h.cpuCount(), h.cpusPerNode()) : null;
         if (shadow != null)

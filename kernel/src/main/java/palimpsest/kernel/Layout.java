@@ -42,6 +42,8 @@ public final class Layout
     public static final long VMALLOC_END = 0xffff_e8ff_ffff_ffffL;
     /** The struct page array (mem_map), virtually contiguous as x86-64's vmemmap. */
     public static final long VMEMMAP_START = 0xffff_ea00_0000_0000L;
+    /** The vmemmap range analyzers watch for struct pages: 1 GiB, more than any node's mem_map here. */
+    public static final long VMEMMAP_SIZE = 1L << 30;
     public static final long START_KERNEL_MAP = 0xffff_ffff_8000_0000L;
     public static final long KERNEL_TEXT = 0xffff_ffff_8020_0000L;
     public static final long KERNEL_DATA = 0xffff_ffff_8028_0000L;

@@ -16,6 +16,7 @@ import palimpsest.analyzers.whowrote.Probe;
 import palimpsest.analyzers.whowrote.WhoWroteIndex;
 import palimpsest.kernel.Layout;
 import palimpsest.kernel.Mark;
+import palimpsest.kernel.mm.Page;
 import palimpsest.trace.Event;
 import palimpsest.trace.EventKind;
 import palimpsest.trace.TraceHeader;
@@ -268,9 +269,9 @@ public final class OopsChain implements Analyzer
         {
             final int i = (ringPos[cpu] - 1 - k) & (RING - 1);
             final long rel = ringVaddr[cpu][i] - Layout.VMEMMAP_START;
-            if (Long.compareUnsigned(rel, 1L << 30) < 0 && rel % palimpsest.kernel.mm.Page.SIZE == palimpsest.kernel.mm.Page.COUNT)
+            if (Long.compareUnsigned(rel, Layout.VMEMMAP_SIZE) < 0 && rel % Page.SIZE == Page.COUNT)
             {
-                final long pfn = rel / palimpsest.kernel.mm.Page.SIZE;
+                final long pfn = rel / Page.SIZE;
                 final long key = shadow.physKey(cpu, pfn << Layout.PAGE_SHIFT);
                 return "  the last struct page it read is pfn " + Long.toHexString(pfn) + "'s (count " + (int)ringValue[cpu][i]
                     + " at event " + ringEvent[cpu][i] + " in " + symbols.sym(ringPc[cpu][i]) + "); that page then:\n"

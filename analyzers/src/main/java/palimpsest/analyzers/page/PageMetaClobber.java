@@ -110,7 +110,7 @@ public final class PageMetaClobber implements Analyzer
     {
         this.shadow = shadow;
         this.symbols = symbols;
-        this.memmapEnd = Layout.VMEMMAP_START + (1L << 30);
+        this.memmapEnd = Layout.VMEMMAP_START + Layout.VMEMMAP_SIZE;
         final int cpus = shadow.cpus();
         stores = new Access[cpus][RING];
         loads = new Access[cpus][RING];

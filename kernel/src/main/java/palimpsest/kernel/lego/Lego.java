@@ -18,6 +18,8 @@ public final class Lego
 {
     public static final long ROLE_PROCESSOR = 1;
     public static final long ROLE_MEMORY = 2;
+    /** The stack frame {@link #replyBuf} takes for a reply under SLOB. */
+    private static final long REPLY_FRAME = 32;
 
     public final LegoConfig config;
     public final Ibapi ibapi;
@@ -168,8 +170,6 @@ public final class Lego
         }
         cpu.setSp(reply + REPLY_FRAME);
     }
-
-    private static final long REPLY_FRAME = 32;
 
     /** A powered-off node's last instructions (its cores are offline; nothing wakes them). */
     static void haltForever(final Cpu cpu)

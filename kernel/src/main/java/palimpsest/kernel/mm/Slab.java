@@ -125,6 +125,12 @@ public final class Slab
         }
     }
 
+    /** Whether kmalloc is LegoOS's SLOB (patch lego-slob) rather than this slab's size caches. */
+    public boolean isSlob()
+    {
+        return slob() != null;
+    }
+
     /** LegoOS's SLOB when configured (patch lego-slob): kmalloc and kfree are its. */
     private Slob slob()
     {

@@ -177,9 +177,9 @@ public final class Syscalls
         {
             return writeFn.leave(cpu, EFAULT);
         }
-        // LegoOS's stdio_file_write kmallocs the count it was given; under its SLOB (lego-slob) a
-        // line of output is a small block, not a page of its own (issue 14, bug 4).
-        final long kbuf = k.slab.kmalloc(cpu, k.patches.enabled("lego-slob") ? Math.max(8, Math.min(len, 1024)) : 1024);
+        // LegoOS's stdio_file_write kmallocs the count it was given; under its SLOB a line of
+        // output is a small block, not a page of its own (issue 14, bug 4).
+        final long kbuf = k.slab.kmalloc(cpu, k.slab.isSlob() ? Math.max(8, Math.min(len, 1024)) : 1024);
         long done = 0;
         while (done < len)
         {
