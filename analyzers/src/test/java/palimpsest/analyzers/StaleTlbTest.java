@@ -58,6 +58,14 @@ class StaleTlbTest
         h.reg(0, Reg.FP, 0);
     }
 
+    /** cpu1 caches UVA writable, then cpu0 clears its pte (no flush yet): cpu1's entry is stale. */
+    static void cpu1CachesThenCpu0Unmaps(final HandMade h)
+    {
+        h.reg(1, Reg.CR3, ROOT);
+        walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
+        h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, RW);
+    }
+
     private static List<Finding> tlb(final Analysis.Result r)
     {
         return r.findings.stream().filter(f -> f.analyzer.equals(StaleTlb.NAME)).collect(Collectors.toList());
@@ -112,9 +120,7 @@ class StaleTlbTest
         final Path t = dir.resolve("unmap");
         try (HandMade h = new HandMade(t))
         {
-            h.reg(1, Reg.CR3, ROOT);
-            walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
-            h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, RW);
+            cpu1CachesThenCpu0Unmaps(h);
             // The frame's next owner writes it; cpu1's stale entry still reaches it.
             h.store(0, Kfn.pc("memcpy", 8), Layout.va(FRAME + 8), FRAME + 8, 8, 0, 0x99);
             h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0, 0);
@@ -153,18 +159,14 @@ class StaleTlbTest
         final Path t = dir.resolve("window");
         try (HandMade h = new HandMade(t))
         {
-            h.reg(1, Reg.CR3, ROOT);
-            walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
-            h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, RW);
+            cpu1CachesThenCpu0Unmaps(h);
             h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x99, 0);
         }
         assertEquals(0, tlb(Kfn.analyze(t)).size());
         final Path w = dir.resolve("window-write");
         try (HandMade h = new HandMade(w))
         {
-            h.reg(1, Reg.CR3, ROOT);
-            walk(h, 1, Kfn.pc("user_main", 0x10), UVA, RW);
-            h.store(0, Kfn.pc("set_pte_at", 4), Layout.va(PTE_PA), PTE_PA, 8, 0, RW);
+            cpu1CachesThenCpu0Unmaps(h);
             h.w.access(EventKind.STORE, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x5, 0x99);
         }
         final List<Finding> f = tlb(Kfn.analyze(w));
