@@ -375,10 +375,24 @@ public final class Traps
         exit(cpu, spurious);
     }
 
-    /** Sends a fixed-mode IPI to one cpu (by APIC id). */
+    /**
+     * Sends a fixed-mode IPI to one cpu (by APIC id). The destination (ICR_HI) and the send
+     * (ICR_LO) are two writes: an interrupt between them whose handler sends its own IPI would
+     * leave its destination in ICR_HI, and this IPI would go there. So, as Linux's
+     * default_send_IPI_mask_sequence_phys, with interrupts off (local_irq_save).
+     */
     public static void sendIpi(final Cpu cpu, final int apicId, final int vector)
     {
+        final boolean flags = cpu.interruptsEnabled();
+        if (flags)
+        {
+            cpu.cli();
+        }
         cpu.apicWrite(Apic.ICR_HI, (long)apicId << 24);
         cpu.apicWrite(Apic.ICR_LO, Apic.icr(vector, Apic.MODE_FIXED, Apic.DEST_NONE));
+        if (flags)
+        {
+            cpu.sti();
+        }
     }
 }

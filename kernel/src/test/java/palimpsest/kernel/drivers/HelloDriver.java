@@ -20,6 +20,7 @@ import palimpsest.kernel.user.Syscalls;
  * <pre>
  * struct hello_dev (192): +0 len  +8 buf[64]  +72 irqs  +80 timer_list (40)  +120 timer runs
  *                         +128 work  +136 kthread runs  +144 stop  +152 exited  +160 fops  +168 kthread task
+ *                         +176 stop lock (exited is set, and read before a wake-up, under it)
  * ioctl: 1 raise the irq, 2 irq count, 3 arm the timer (1 tick), 4 timer runs, 5 wake the kthread, 6 its runs
  * </pre>
  */
@@ -39,6 +40,7 @@ public final class HelloDriver extends Module
     static final int D_EXITED = 152;
     static final int D_FOPS = 160;
     static final int D_TASK = 168;
+    static final int D_STOP_LOCK = 176;
     static final int DEV_SIZE = 192;
 
     private Kernel k;
@@ -114,10 +116,22 @@ public final class HelloDriver extends Module
         exitFn.enter(cpu);
         final long dev = dev(cpu);
         // kthread_stop: ask it to stop, wake it, wait until it is gone (its text goes with us).
+        // Linux holds a reference on the task meanwhile; here the stop lock does that job: the
+        // thread sets exited under it, so a wake-up that saw exited clear finds the task alive.
         cpu.store64(dev + D_STOP, 1);
-        while (cpu.load64(dev + D_EXITED) == 0)
+        while (true)
         {
-            wakeThread(cpu, dev);
+            k.spin.lock(cpu, dev + D_STOP_LOCK);
+            final boolean exited = cpu.load64(dev + D_EXITED) != 0;
+            if (!exited)
+            {
+                wakeThread(cpu, dev);
+            }
+            k.spin.unlock(cpu, dev + D_STOP_LOCK);
+            if (exited)
+            {
+                break;
+            }
             k.sched.schedule(cpu);
         }
         k.irqs.free(cpu, VECTOR, dev);
@@ -228,7 +242,9 @@ public final class HelloDriver extends Module
             if (cpu.load64(dev + D_STOP) != 0)
             {
                 k.sched.setCurrentState(cpu, Task.RUNNING);
+                k.spin.lock(cpu, dev + D_STOP_LOCK);
                 cpu.store64(dev + D_EXITED, 1);
+                k.spin.unlock(cpu, dev + D_STOP_LOCK);
                 k.sched.doExit(cpu, 0);
             }
             if (cpu.load64(dev + D_WORK) != 0)
