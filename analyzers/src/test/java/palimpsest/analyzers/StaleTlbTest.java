@@ -151,27 +151,47 @@ class StaleTlbTest
     }
 
     @Test
-    void aReadThroughAnUnmappedEntryOfAFrameNobodyWroteSinceIsNot()
+    void anAccessThroughAnUnmappedEntryOfAFrameNobodyUsedSinceIsNot()
     {
         // The window of a correct shootdown: cpu0 cleared the pte and its IPI is on the way; cpu1
-        // reads what the translation gave while it was valid (cpu0 reuses the frame only after the
-        // flush). A write through the same entry is reported, read or not.
+        // reads what the translation gave while it was valid, or writes where a write just before
+        // the change would have gone (cpu0 copies the frame out, or frees it, only after the flush).
         final Path t = dir.resolve("window");
         try (HandMade h = new HandMade(t))
         {
             cpu1CachesThenCpu0Unmaps(h);
             h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x99, 0);
+            h.w.access(EventKind.STORE, 1, ++h.icount, Kfn.pc("user_main", 0x18), UVA + 8, FRAME + 8, 8, 0x5, 0x99);
+            h.w.access(EventKind.LOAD, 1, ++h.icount, Kfn.pc("user_main", 0x1c), UVA + 8, FRAME + 8, 8, 0x5, 0);
         }
         assertEquals(0, tlb(Kfn.analyze(t)).size());
-        final Path w = dir.resolve("window-write");
-        try (HandMade h = new HandMade(w))
+    }
+
+    @Test
+    void aWriteThroughAnUnmappedEntryAfterTheFrameWasCopiedOutOrReusedIs()
+    {
+        // cpu0 copied the frame out (its load) before cpu1's write: the write is lost.
+        final Path copied = dir.resolve("copied");
+        try (HandMade h = new HandMade(copied))
         {
             cpu1CachesThenCpu0Unmaps(h);
+            h.w.access(EventKind.LOAD, 0, ++h.icount, Kfn.pc("memcpy", 0x10), Layout.va(FRAME + 8), FRAME + 8, 8, 0x99, 0);
             h.w.access(EventKind.STORE, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x5, 0x99);
         }
-        final List<Finding> f = tlb(Kfn.analyze(w));
+        final List<Finding> f = tlb(Kfn.analyze(copied));
         assertEquals(1, f.size(), f::toString);
         assertTrue(f.get(0).title.contains("cpu1 wrote through an unmapped translation"), f.get(0).title);
+        // cpu0 reused the frame (its store) before cpu1's write: the write lands in another owner's bytes.
+        final Path reused = dir.resolve("reused");
+        try (HandMade h = new HandMade(reused))
+        {
+            cpu1CachesThenCpu0Unmaps(h);
+            h.w.access(EventKind.STORE, 0, ++h.icount, Kfn.pc("memcpy", 0x20), Layout.va(FRAME + 16), FRAME + 16, 8, 0, 0x77);
+            h.w.access(EventKind.STORE, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x5, 0x99);
+        }
+        final List<Finding> g = tlb(Kfn.analyze(reused));
+        assertEquals(1, g.size(), g::toString);
+        assertTrue(g.get(0).title.contains("cpu1 wrote through an unmapped translation"), g.get(0).title);
     }
 
     @Test

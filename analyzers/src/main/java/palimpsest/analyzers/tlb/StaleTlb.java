@@ -39,6 +39,12 @@ import palimpsest.trace.Reg;
  * it cannot be told from a read just before the change (the window a correct shootdown leaves
  * open while its IPIs are on their way: the unmapping cpu reuses the frame only after the flush).
  * Once the frame is written after the change, such a read sees another owner's bytes and is one.
+ *
+ * <p>Likewise a write through such an entry, to a frame no cpu has read or written since the PTE
+ * changed (other than through entries the change left stale): it lands where a write just before
+ * the change would have, ahead of whatever the unmapping cpu does with the frame once its flush is
+ * done (pcache_evict_line copies it out after the shootdown; munmap frees it after). A write after
+ * the frame was read (copied out, so the write is lost) or written (reused) is a finding.
  */
 public final class StaleTlb implements Analyzer
 {
@@ -72,6 +78,8 @@ public final class StaleTlb implements Analyzer
      * unmapped makes no new change, and nothing watched its frame's stores).
      */
     private final LongLongMap unmappedFrames = new LongLongMap(1024, Long.MAX_VALUE);
+    /** The same frames -> the event of the last load from them since they were first watched (-1: none). */
+    private final LongLongMap frameLoads = new LongLongMap(1024, Long.MAX_VALUE);
     private final List<Change> changes = new ArrayList<>();
     private final List<Use> uses = new ArrayList<>();
     /** Call site of the pte store (pc and two callers) and staleness kind -> the first use reported for it. */
@@ -174,11 +182,16 @@ public final class StaleTlb implements Analyzer
                 break;
             case EventKind.STORE:
             case EventKind.RMW:
+            {
+                long frame = -1;
+                long before = -1;
                 if (unmappedFrames.size() > 0)
                 {
                     final long page = shadow.physKey(cpu, e.paddr()) >>> 12;
                     if (unmappedFrames.containsKey(page))
                     {
+                        frame = page;
+                        before = unmappedFrames.get(page);
                         unmappedFrames.put(page, e.index());
                     }
                 }
@@ -186,12 +199,33 @@ public final class StaleTlb implements Analyzer
                 {
                     pteStore(cpu, e);
                 }
-                use(cpu, e);
+                if (use(cpu, e, frame, before) && frame >= 0)
+                {
+                    unmappedFrames.put(frame, before); // harmless through a stale entry: not another user's store
+                }
                 break;
+            }
             case EventKind.LOAD:
             case EventKind.FETCH:
-                use(cpu, e);
+            {
+                long frame = -1;
+                long before = -1;
+                if (frameLoads.size() > 0)
+                {
+                    final long page = shadow.physKey(cpu, e.paddr()) >>> 12;
+                    if (frameLoads.containsKey(page))
+                    {
+                        frame = page;
+                        before = frameLoads.get(page);
+                        frameLoads.put(page, e.index());
+                    }
+                }
+                if (use(cpu, e, frame, before) && frame >= 0)
+                {
+                    frameLoads.put(frame, before); // harmless through a stale entry: not another user's read
+                }
                 break;
+            }
             case EventKind.REG:
                 reg(cpu, e);
                 break;
@@ -265,6 +299,7 @@ public final class StaleTlb implements Analyzer
                     if (!unmappedFrames.containsKey(frame))
                     {
                         unmappedFrames.put(frame, -1);
+                        frameLoads.put(frame, -1);
                     }
                 }
             }
@@ -289,17 +324,22 @@ public final class StaleTlb implements Analyzer
         return 0;
     }
 
-    private void use(final int cpu, final Event e)
+    /**
+     * An access: a finding if its translation came from a stale entry and is not one of the harmless
+     * cases. frame is its watched frame (or -1) and before the event of that frame's last access of
+     * this kind before it. True when the access went through a stale entry harmlessly.
+     */
+    private boolean use(final int cpu, final Event e, final long frame, final long before)
     {
         if (cr3[cpu] == 0)
         {
-            return;
+            return false;
         }
         final long vpn = e.vaddr() >>> 12;
         final int i = cpu * SIZE + ((int)vpn & MASK);
         if (stale[i] < 0 || tag[i] != vpn + 1)
         {
-            return;
+            return false;
         }
         final Change c = changes.get(stale[i]);
         // The pte as it is now (a later store may have restored what the entry holds).
@@ -308,21 +348,29 @@ public final class StaleTlb implements Analyzer
         final boolean write = EventKind.isWrite(e.kind());
         if (how == WRPROT && !write)
         {
-            return; // reading through an entry that lost only W is still right
+            return false; // reading through an entry that lost only W is still right
         }
-        if (how == UNMAPPED && !write && unmappedFrames.get(shadow.physKey(cpu, e.paddr()) >>> 12) < c.by.event)
+        if (how == UNMAPPED && frame >= 0)
         {
-            return; // the frame is as the change left it: the read is the one it would have been just before
+            // Harmless while no one else has used the frame since the change: the access is the one
+            // it would have been just before (a read: no store since; a write: no store and no load).
+            // (A frame never watched is never presumed unused: see unmappedFrames.)
+            final long stored = write ? before : unmappedFrames.get(frame);
+            final long loaded = write ? frameLoads.get(frame) : -1;
+            if (stored < c.by.event && loaded < c.by.event)
+            {
+                return true;
+            }
         }
         if (how == 0)
         {
             stale[i] = -1;
-            return;
+            return false;
         }
         if (c.reported[how] != null)
         {
             c.reported[how].more++;
-            return;
+            return false;
         }
         final long[] st = c.by.stack;
         final String site = how + ":" + c.by.pc + ":" + (st.length > 0 ? st[0] : 0) + ":" + (st.length > 1 ? st[1] : 0);
@@ -331,12 +379,13 @@ public final class StaleTlb implements Analyzer
         {
             first.more++;
             c.reported[how] = first;
-            return;
+            return false;
         }
         final Use u = new Use(c, how, new Origin(e.index(), cpu, shadow.task(cpu), e.pc(), shadow.backtrace(cpu)), e, pteVal[i], filledAt[i]);
         c.reported[how] = u;
         bySite.put(site, u);
         uses.add(u);
+        return false;
     }
 
     private void reg(final int cpu, final Event e)
