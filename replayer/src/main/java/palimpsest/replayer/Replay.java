@@ -124,6 +124,10 @@ public final class Replay
                 tap.attach(machine);
             }
             scenario.load(machine, context);
+            // The clock starts, as a recording's does once its writer is open, with the recording
+            // open and its first events decoded (the decode thread's start: opening the queue,
+            // mapping its file). A recording's clock also stops before its encoder drains.
+            verifier.peekRecorded();
             final long t0 = System.nanoTime();
             live = verifier;
             final Outcome outcome = machine.run(scenario.maxInstructions());
