@@ -69,12 +69,14 @@ final class BenchCommand implements Callable<Integer>
     long seed;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "1",
-        description = "Untimed runs (without recording, recording, replay) before measuring, to warm the JIT (default: ${DEFAULT-VALUE}).")
+        description = "Untimed runs (without recording, recording, replay) before measuring, to warm the JIT; a short scenario "
+            + "gets more, up to 20, until 2 M events went through (default: ${DEFAULT-VALUE}; 0: none).")
     int warmup;
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "3",
         description = "Timed runs of each (without recording, recording, replay); the fastest counts, as one run of a "
-            + "fraction of a second on a shared machine says little (default: ${DEFAULT-VALUE}).")
+            + "fraction of a second on a shared machine says little; a run under 20 k events is timed more often, up to 20 "
+            + "(default: ${DEFAULT-VALUE}).")
     int repeat;
 
     @Option(names = "--arg", paramLabel = "K=V", description = "Scenario argument given to every scenario measured that takes it "
@@ -356,22 +358,32 @@ final class BenchCommand implements Callable<Integer>
         }
     }
 
+    /** Events each path (no recording, recording, replay) sees in warm-ups at least, when --warmup is not 0. */
+    static final long WARM_EVENTS = 2_000_000;
+    static final int MAX_WARMUPS = 20;
+    /** Runs shorter than this many events are timed up to 20 times (SHORT_RUN_EVENTS / events), not --repeat. */
+    static final long SHORT_RUN_EVENTS = 20_000;
+
     private Row measure(final Scenario s, final Path dir)
     {
-        for (int i = 0; i < warmup; i++)
-        {
-            runWithoutRecording(s);
-        }
         // Warm the recording and replay paths too (encoder, writer, decoder, verifier), so the
-        // record and replay figures compare like for like with the warm no-recording one.
-        for (int i = 0; i < warmup; i++)
+        // record and replay figures compare like for like with the warm no-recording one. A short
+        // run warms the JIT little (tlb-stale's 1.2 k events: replay/record 0.8x after one warm-up,
+        // 1.35x after five), so short runs are warmed again until WARM_EVENTS have gone through.
+        long warmed = 0;
+        int warmRuns = 0;
+        for (int i = 0; i < warmup || warmup > 0 && warmed < WARM_EVENTS && i < MAX_WARMUPS; i++)
         {
+            warmRuns++;
+            runWithoutRecording(s);
             final Path warm = dir.resolve("warm-" + i);
-            new Recording(s).context(context(s)).schedule("seeded", seed).output(warm).run();
+            warmed += new Recording(s).context(context(s)).schedule("seeded", seed).output(warm).run().events();
             new Replay(warm, plugins.catalog()).run();
             delete(warm);
         }
-        final int runs = Math.max(1, repeat);
+        // A run of a millisecond or less is mostly noise on a shared machine: the fastest of more runs.
+        final long perRun = warmRuns == 0 ? Long.MAX_VALUE : warmed / warmRuns;
+        final int runs = (int)Math.max(Math.max(1, repeat), Math.min(MAX_WARMUPS, SHORT_RUN_EVENTS / Math.max(1, perRun)));
         long[] nul = null;
         for (int i = 0; i < runs; i++)
         {
@@ -412,7 +424,7 @@ final class BenchCommand implements Callable<Integer>
                 c.length, Math.max(1, Math.round(c.length / (float)Math.max(1, c.count))), Math.min(events, 2_000_000));
         }
         return new Row(s.name(), nul[1], rec.events(), nul[0], rec.elapsedNanos(), rec.bytesPerEvent(), rawChunk,
-            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events()), messages(trace),
+            rawEvent, rec.outcome().kind.name().toLowerCase(Locale.ROOT), replay(trace, rec.events(), runs), messages(trace),
             packed(trace, dir), encoder);
     }
 
@@ -493,12 +505,12 @@ final class BenchCommand implements Callable<Integer>
         return n;
     }
 
-    private Replayed replay(final Path trace, final long events)
+    private Replayed replay(final Path trace, final long events, final int runs)
     {
         final ScenarioCatalog catalog = plugins.catalog();
         ReplayResult r = null;
         ThreadCpu.Measured<ReplayResult> cpu = null;
-        for (int i = 0; i < Math.max(1, repeat); i++)
+        for (int i = 0; i < runs; i++)
         {
             final ThreadCpu.Measured<ReplayResult> m = ThreadCpu.measure(() -> new Replay(trace, catalog).run());
             final ReplayResult x = m.result();
