@@ -171,27 +171,24 @@ class StaleTlbTest
     void aWriteThroughAnUnmappedEntryAfterTheFrameWasCopiedOutOrReusedIs()
     {
         // cpu0 copied the frame out (its load) before cpu1's write: the write is lost.
-        final Path copied = dir.resolve("copied");
-        try (HandMade h = new HandMade(copied))
-        {
-            cpu1CachesThenCpu0Unmaps(h);
-            h.w.access(EventKind.LOAD, 0, ++h.icount, Kfn.pc("memcpy", 0x10), Layout.va(FRAME + 8), FRAME + 8, 8, 0x99, 0);
-            h.w.access(EventKind.STORE, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x5, 0x99);
-        }
-        final List<Finding> f = tlb(Kfn.analyze(copied));
-        assertEquals(1, f.size(), f::toString);
-        assertTrue(f.get(0).title.contains("cpu1 wrote through an unmapped translation"), f.get(0).title);
+        cpu1WritesAfterCpu0("copied", EventKind.LOAD, Kfn.pc("memcpy", 0x10), FRAME + 8, 0x99, 0);
         // cpu0 reused the frame (its store) before cpu1's write: the write lands in another owner's bytes.
-        final Path reused = dir.resolve("reused");
-        try (HandMade h = new HandMade(reused))
+        cpu1WritesAfterCpu0("reused", EventKind.STORE, Kfn.pc("memcpy", 0x20), FRAME + 16, 0, 0x77);
+    }
+
+    /** cpu1's write through the entry cpu0 unmapped, after cpu0's access to the frame: one finding. */
+    private void cpu1WritesAfterCpu0(final String name, final int kind, final long pc, final long pa, final long value, final long old)
+    {
+        final Path t = dir.resolve(name);
+        try (HandMade h = new HandMade(t))
         {
             cpu1CachesThenCpu0Unmaps(h);
-            h.w.access(EventKind.STORE, 0, ++h.icount, Kfn.pc("memcpy", 0x20), Layout.va(FRAME + 16), FRAME + 16, 8, 0, 0x77);
+            h.w.access(kind, 0, ++h.icount, pc, Layout.va(pa), pa, 8, value, old);
             h.w.access(EventKind.STORE, 1, ++h.icount, Kfn.pc("user_main", 0x14), UVA + 8, FRAME + 8, 8, 0x5, 0x99);
         }
-        final List<Finding> g = tlb(Kfn.analyze(reused));
-        assertEquals(1, g.size(), g::toString);
-        assertTrue(g.get(0).title.contains("cpu1 wrote through an unmapped translation"), g.get(0).title);
+        final List<Finding> f = tlb(Kfn.analyze(t));
+        assertEquals(1, f.size(), () -> name + ": " + f);
+        assertTrue(f.get(0).title.contains("cpu1 wrote through an unmapped translation"), f.get(0).title);
     }
 
     @Test

@@ -183,18 +183,8 @@ public final class StaleTlb implements Analyzer
             case EventKind.STORE:
             case EventKind.RMW:
             {
-                long frame = -1;
-                long before = -1;
-                if (unmappedFrames.size() > 0)
-                {
-                    final long page = shadow.physKey(cpu, e.paddr()) >>> 12;
-                    if (unmappedFrames.containsKey(page))
-                    {
-                        frame = page;
-                        before = unmappedFrames.get(page);
-                        unmappedFrames.put(page, e.index());
-                    }
-                }
+                final long frame = watch(unmappedFrames, cpu, e);
+                final long before = watchedBefore;
                 if (cachedPtes.size() > 0)
                 {
                     pteStore(cpu, e);
@@ -208,18 +198,8 @@ public final class StaleTlb implements Analyzer
             case EventKind.LOAD:
             case EventKind.FETCH:
             {
-                long frame = -1;
-                long before = -1;
-                if (frameLoads.size() > 0)
-                {
-                    final long page = shadow.physKey(cpu, e.paddr()) >>> 12;
-                    if (frameLoads.containsKey(page))
-                    {
-                        frame = page;
-                        before = frameLoads.get(page);
-                        frameLoads.put(page, e.index());
-                    }
-                }
+                final long frame = watch(frameLoads, cpu, e);
+                final long before = watchedBefore;
                 if (use(cpu, e, frame, before) && frame >= 0)
                 {
                     frameLoads.put(frame, before); // harmless through a stale entry: not another user's read
@@ -238,6 +218,30 @@ public final class StaleTlb implements Analyzer
             default:
                 break;
         }
+    }
+
+    /** {@link #watch}'s second answer: the frame's last access before this one (-1: none since watched). */
+    private long watchedBefore;
+
+    /**
+     * If the access's frame is watched in map (frame -> its last access of this kind), records this
+     * access there and returns the frame, with the access before it in {@link #watchedBefore}; else -1.
+     */
+    private long watch(final LongLongMap map, final int cpu, final Event e)
+    {
+        watchedBefore = -1;
+        if (map.size() == 0)
+        {
+            return -1;
+        }
+        final long page = shadow.physKey(cpu, e.paddr()) >>> 12;
+        if (!map.containsKey(page))
+        {
+            return -1;
+        }
+        watchedBefore = map.get(page);
+        map.put(page, e.index());
+        return page;
     }
 
     private void walk(final int cpu, final Event e)
