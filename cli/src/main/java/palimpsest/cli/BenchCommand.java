@@ -361,8 +361,9 @@ final class BenchCommand implements Callable<Integer>
     /** Events each path (no recording, recording, replay) sees in warm-ups at least, when --warmup is not 0. */
     static final long WARM_EVENTS = 2_000_000;
     static final int MAX_WARMUPS = 20;
-    /** Runs shorter than this many events are timed up to 20 times (SHORT_RUN_EVENTS / events), not --repeat. */
+    /** Runs shorter than this many events are timed up to MAX_SHORT_RUNS times (SHORT_RUN_EVENTS / events), not --repeat. */
     static final long SHORT_RUN_EVENTS = 20_000;
+    static final int MAX_SHORT_RUNS = 20;
 
     private Row measure(final Scenario s, final Path dir)
     {
@@ -383,7 +384,7 @@ final class BenchCommand implements Callable<Integer>
         }
         // A run of a millisecond or less is mostly noise on a shared machine: the fastest of more runs.
         final long perRun = warmRuns == 0 ? Long.MAX_VALUE : warmed / warmRuns;
-        final int runs = (int)Math.max(Math.max(1, repeat), Math.min(MAX_WARMUPS, SHORT_RUN_EVENTS / Math.max(1, perRun)));
+        final int runs = (int)Math.max(Math.max(1, repeat), Math.min(MAX_SHORT_RUNS, SHORT_RUN_EVENTS / Math.max(1, perRun)));
         long[] nul = null;
         for (int i = 0; i < runs; i++)
         {
